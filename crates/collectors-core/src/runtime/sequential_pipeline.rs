@@ -1,0 +1,190 @@
+//! [`SequentialPipeline`]: processors run one after the other.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::FutureExt;
+
+use crate::error::{Error, Result};
+use crate::models::{ErrorInfo, Payload, ProcessingResult, StepOutcome, StepTiming};
+use crate::pipeline::Pipeline;
+use crate::processor::Processor;
+
+/// A [`Pipeline`] that runs its processors in order, each on the previous one's output.
+///
+/// Each step first checks [`Processor::validate_input`], then runs
+/// [`Processor::process`]; a panic inside a processor is caught and fails the item (as an
+/// [`Error::Processing`]), never the caller. With stop-on-failure (the default) the first
+/// failure ends the run; without it, a failing step passes its input on unchanged and the
+/// result still reports the first failure.
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_trait::async_trait;
+/// use collectors_core::{Payload, Pipeline, Processor, Result, SequentialPipeline, StepOutcome};
+///
+/// struct AddOne;
+/// #[async_trait]
+/// impl Processor for AddOne {
+///     fn name(&self) -> &str { "add-one" }
+///     fn validate_input(&self, input: &Payload) -> Result<()> { input.as_json().map(|_| ()) }
+///     async fn process(&self, input: Payload) -> Result<Payload> {
+///         let n = input.as_json()?.as_i64().unwrap_or_default();
+///         Ok(Payload::Json((n + 1).into()))
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let pipeline = SequentialPipeline::builder("plus-two")
+///     .processor(Arc::new(AddOne))
+///     .processor(Arc::new(AddOne))
+///     .build()
+///     .unwrap();
+/// let result = pipeline.execute(Payload::Json(40.into())).await;
+/// assert!(result.success);
+/// assert_eq!(result.processed_data, Some(Payload::Json(42.into())));
+/// assert_eq!(result.step_timings.len(), 2);
+/// assert!(result.step_timings.iter().all(|s| s.outcome == StepOutcome::Succeeded));
+/// # });
+/// ```
+pub struct SequentialPipeline {
+    name: String,
+    processors: Vec<Arc<dyn Processor>>,
+    stop_on_failure: bool,
+}
+
+impl std::fmt::Debug for SequentialPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SequentialPipeline")
+            .field("name", &self.name)
+            .field("steps", &self.steps())
+            .field("stop_on_failure", &self.stop_on_failure)
+            .finish()
+    }
+}
+
+/// Builds a [`SequentialPipeline`].
+#[must_use]
+pub struct SequentialPipelineBuilder {
+    name: String,
+    processors: Vec<Arc<dyn Processor>>,
+    stop_on_failure: bool,
+}
+
+impl SequentialPipelineBuilder {
+    /// Appends a step.
+    pub fn processor(mut self, processor: Arc<dyn Processor>) -> Self {
+        self.processors.push(processor);
+        self
+    }
+
+    /// Whether the first failure ends the run (default `true`).
+    pub fn stop_on_failure(mut self, stop: bool) -> Self {
+        self.stop_on_failure = stop;
+        self
+    }
+
+    /// Checks the pipeline: a non-empty name, at least one step.
+    pub fn build(self) -> Result<SequentialPipeline> {
+        let invalid = |m: &str| Err(Error::configuration(m.to_owned()).with_component(self.name.clone()));
+        if self.name.trim().is_empty() {
+            return invalid("a pipeline name must not be empty");
+        }
+        if self.processors.is_empty() {
+            return invalid("a pipeline needs at least one processor");
+        }
+        Ok(SequentialPipeline { name: self.name, processors: self.processors, stop_on_failure: self.stop_on_failure })
+    }
+}
+
+impl SequentialPipeline {
+    /// Starts building a pipeline called `name`.
+    pub fn builder(name: impl Into<String>) -> SequentialPipelineBuilder {
+        SequentialPipelineBuilder { name: name.into(), processors: Vec::new(), stop_on_failure: true }
+    }
+}
+
+/// Runs one processor on one input: validation, then processing, with panics caught.
+pub(crate) async fn run_step(processor: &dyn Processor, input: Payload) -> Result<Payload> {
+    let name = processor.name().to_owned();
+    let outcome = AssertUnwindSafe(async {
+        processor.validate_input(&input)?;
+        processor.process(input).await
+    })
+    .catch_unwind()
+    .await;
+    match outcome {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(e)) => Err(if e.context().component.is_none() { e.with_component(name) } else { e }),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            tracing::error!(processor = %name, panic = %what, "processor panicked; the item fails");
+            Err(Error::processing(format!("processor panicked: {what}")).with_component(name).with_operation("process"))
+        }
+    }
+}
+
+#[async_trait]
+impl Pipeline for SequentialPipeline {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn steps(&self) -> Vec<String> {
+        self.processors.iter().map(|p| p.name().to_owned()).collect()
+    }
+
+    async fn execute(&self, input: Payload) -> ProcessingResult {
+        let started = Instant::now();
+        let mut timings = Vec::with_capacity(self.processors.len());
+        let mut first_error: Option<ErrorInfo> = None;
+        let mut current = input;
+        for processor in &self.processors {
+            if first_error.is_some() && self.stop_on_failure {
+                timings.push(StepTiming {
+                    processor: processor.name().to_owned(),
+                    duration: Duration::ZERO,
+                    outcome: StepOutcome::NotRun,
+                });
+                continue;
+            }
+            let step_started = Instant::now();
+            // Without stop-on-failure a failing step passes its input on, so keep a copy
+            // (payload clones share their buffers).
+            let fallback = (!self.stop_on_failure).then(|| current.clone());
+            let outcome = run_step(processor.as_ref(), std::mem::replace(&mut current, Payload::Empty)).await;
+            let (step_outcome, next) = match outcome {
+                Ok(output) => (StepOutcome::Succeeded, output),
+                Err(e) => {
+                    tracing::debug!(pipeline = %self.name, processor = processor.name(), error = %e, "step failed");
+                    first_error.get_or_insert_with(|| ErrorInfo::from(&e));
+                    (StepOutcome::Failed, fallback.unwrap_or(Payload::Empty))
+                }
+            };
+            current = next;
+            timings.push(StepTiming {
+                processor: processor.name().to_owned(),
+                duration: step_started.elapsed(),
+                outcome: step_outcome,
+            });
+        }
+        let mut result = match first_error {
+            None => ProcessingResult::succeeded(current, started.elapsed()),
+            Some(error) => {
+                let mut failed = ProcessingResult::failed(error, started.elapsed());
+                if !self.stop_on_failure {
+                    failed.processed_data = Some(current);
+                }
+                failed
+            }
+        };
+        result.step_timings = timings;
+        result
+    }
+}
