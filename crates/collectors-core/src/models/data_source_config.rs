@@ -208,13 +208,13 @@ mod tests {
         let config = DataSourceConfig::new("pg", DataSourceType::Postgresql, "db")
             .unwrap()
             .with_setting("auth", serde_json::json!({"user": "bob", "password": "pw1"}))
-            .with_setting("options", serde_json::json!({"sslmode": "require", "api_token": "tok"}));
+            .with_setting("options", serde_json::json!({"sslmode": "require", "api_token": "zq-77"}));
         let debug = format!("{config:?}");
         assert!(!debug.contains("pw1"));
-        assert!(!debug.contains("tok"));
+        assert!(!debug.contains("zq-77"));
         assert!(debug.contains("require"));
         let json = serde_json::to_string(&config.sanitized()).unwrap();
-        assert!(!json.contains("tok"));
+        assert!(!json.contains("zq-77"));
     }
 
     #[test]
