@@ -16,7 +16,7 @@ pub struct SourceStatus {
     pub source_id: String,
     /// Its state.
     pub status: CollectionStatus,
-    /// Items collected since registration.
+    /// Items collected and handed on since registration.
     pub items_collected: u64,
     /// Collection errors since registration.
     pub errors: u64,
@@ -33,8 +33,9 @@ pub struct SourceStatus {
 ///   [`Error::NotFound`](crate::Error::NotFound).
 /// - `pause`, `resume` and `stop` take effect within one `collect` call of the source: no item
 ///   is collected after `pause`/`stop` returns, beyond the one already in flight.
-/// - Illegal transitions (resume a running source, start a stopped one) are
-///   `Error::InvalidState`.
+/// - Illegal transitions (resume a running source, start a running or paused one, stop an
+///   idle one) are `Error::InvalidState`. A stopped, completed or failed source may be
+///   started again.
 #[doc(alias = "ICollectionManager")]
 #[async_trait]
 pub trait CollectionManager: Send + Sync {

@@ -249,33 +249,77 @@ impl Error {
 
     fn parts(&self) -> (&ErrorContext, &str) {
         match self {
-            Error::Connection { context, message, .. }
-            | Error::Authentication { context, message, .. }
-            | Error::DataFetch { context, message, .. }
-            | Error::Configuration { context, message, .. }
-            | Error::Validation { context, message, .. }
-            | Error::Processing { context, message, .. }
-            | Error::Storage { context, message, .. }
-            | Error::NotFound { context, message, .. }
-            | Error::Timeout { context, message, .. }
-            | Error::Cancelled { context, message, .. }
-            | Error::InvalidState { context, message, .. } => (context, message),
+            Error::Connection {
+                context, message, ..
+            }
+            | Error::Authentication {
+                context, message, ..
+            }
+            | Error::DataFetch {
+                context, message, ..
+            }
+            | Error::Configuration {
+                context, message, ..
+            }
+            | Error::Validation {
+                context, message, ..
+            }
+            | Error::Processing {
+                context, message, ..
+            }
+            | Error::Storage {
+                context, message, ..
+            }
+            | Error::NotFound {
+                context, message, ..
+            }
+            | Error::Timeout {
+                context, message, ..
+            }
+            | Error::Cancelled {
+                context, message, ..
+            }
+            | Error::InvalidState {
+                context, message, ..
+            } => (context, message),
         }
     }
 
     fn parts_mut(&mut self) -> (&mut ErrorContext, &mut Option<BoxError>) {
         match self {
-            Error::Connection { context, source, .. }
-            | Error::Authentication { context, source, .. }
-            | Error::DataFetch { context, source, .. }
-            | Error::Configuration { context, source, .. }
-            | Error::Validation { context, source, .. }
-            | Error::Processing { context, source, .. }
-            | Error::Storage { context, source, .. }
-            | Error::NotFound { context, source, .. }
-            | Error::Timeout { context, source, .. }
-            | Error::Cancelled { context, source, .. }
-            | Error::InvalidState { context, source, .. } => (context, source),
+            Error::Connection {
+                context, source, ..
+            }
+            | Error::Authentication {
+                context, source, ..
+            }
+            | Error::DataFetch {
+                context, source, ..
+            }
+            | Error::Configuration {
+                context, source, ..
+            }
+            | Error::Validation {
+                context, source, ..
+            }
+            | Error::Processing {
+                context, source, ..
+            }
+            | Error::Storage {
+                context, source, ..
+            }
+            | Error::NotFound {
+                context, source, ..
+            }
+            | Error::Timeout {
+                context, source, ..
+            }
+            | Error::Cancelled {
+                context, source, ..
+            }
+            | Error::InvalidState {
+                context, source, ..
+            } => (context, source),
         }
     }
 

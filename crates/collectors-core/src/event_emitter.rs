@@ -46,21 +46,30 @@ impl EventFilter {
     /// Adds an accepted event type.
     #[must_use]
     pub fn event_type(mut self, event_type: EventType) -> Self {
-        self.event_types.get_or_insert_with(HashSet::new).insert(event_type);
+        self.event_types
+            .get_or_insert_with(HashSet::new)
+            .insert(event_type);
         self
     }
 
     /// Adds an accepted source.
     #[must_use]
     pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.sources.get_or_insert_with(HashSet::new).insert(source.into());
+        self.sources
+            .get_or_insert_with(HashSet::new)
+            .insert(source.into());
         self
     }
 
     /// Whether an event passes the filter.
     pub fn matches(&self, event: &SystemEvent) -> bool {
-        self.event_types.as_ref().is_none_or(|t| t.contains(&event.event_type))
-            && self.sources.as_ref().is_none_or(|s| s.contains(&event.source))
+        self.event_types
+            .as_ref()
+            .is_none_or(|t| t.contains(&event.event_type))
+            && self
+                .sources
+                .as_ref()
+                .is_none_or(|s| s.contains(&event.source))
     }
 }
 
@@ -97,8 +106,16 @@ pub struct Subscription {
 impl Subscription {
     /// A subscription reading from `receiver`; `dropped` is the counter the emitter increments
     /// when the buffer is full. Emitter implementations build subscriptions with this.
-    pub fn new(id: SubscriptionId, receiver: mpsc::Receiver<SystemEvent>, dropped: Arc<AtomicU64>) -> Self {
-        Self { id, receiver, dropped }
+    pub fn new(
+        id: SubscriptionId,
+        receiver: mpsc::Receiver<SystemEvent>,
+        dropped: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            id,
+            receiver,
+            dropped,
+        }
     }
 
     /// The id to unsubscribe with.

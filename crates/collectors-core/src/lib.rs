@@ -85,7 +85,8 @@
 //! while let Some(item) = source.collect().await? {
 //!     let result = pipeline.execute(Payload::Bytes(item.raw_data.clone())).await;
 //!     let output = result.processed_data.expect("the reading parses");
-//!     let record = Record::keyed(format!("{}#0", item.id), output)?;
+//!     // A stable key (source + reading), so storing the same reading twice replaces it.
+//!     let record = Record::keyed(format!("{}/{}", item.source_id, item.timestamp.timestamp()), output)?;
 //!     let location = store.store(record).await?;
 //!     events.emit(SystemEvent::new(EventType::StorageComplete, "readings")
 //!         .with_data(serde_json::json!({ "path": location.path }))).await?;
@@ -121,7 +122,7 @@ mod task_tracker;
 pub mod conformance;
 
 pub use collection_manager::{CollectionManager, SourceStatus};
-pub use connector::Connector;
+pub use connector::{Connector, ListOptions};
 pub use data_source::DataSource;
 pub use error::{BoxError, Error, ErrorContext, Result};
 pub use error_handler::{ErrorDecision, ErrorHandler};

@@ -22,7 +22,10 @@ use crate::error::{Error, Result};
 /// ```
 pub fn resolve_in_workspace(workspace: &Path, identifier: &str) -> Result<PathBuf> {
     let refuse = |why: &str| {
-        Err(Error::validation(format!("identifier {identifier:?} {why}")).with_operation("resolve_in_workspace"))
+        Err(
+            Error::validation(format!("identifier {identifier:?} {why}"))
+                .with_operation("resolve_in_workspace"),
+        )
     };
     if identifier.trim().is_empty() {
         return refuse("is empty");
@@ -53,7 +56,17 @@ mod tests {
     #[test]
     fn hostile_identifiers_are_refused() {
         let ws = Path::new("/srv/ws");
-        for bad in ["", "  ", "..", "../x", "a/../../x", "/etc/passwd", "a\0b", ".", "./"] {
+        for bad in [
+            "",
+            "  ",
+            "..",
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a\0b",
+            ".",
+            "./",
+        ] {
             let err = resolve_in_workspace(ws, bad).unwrap_err();
             assert_eq!(err.error_type(), crate::ErrorType::Validation, "{bad:?}");
         }
@@ -62,6 +75,9 @@ mod tests {
     #[test]
     fn nested_identifiers_stay_inside() {
         let ws = Path::new("/srv/ws");
-        assert_eq!(resolve_in_workspace(ws, "./a/./b.csv").unwrap(), Path::new("/srv/ws/a/b.csv"));
+        assert_eq!(
+            resolve_in_workspace(ws, "./a/./b.csv").unwrap(),
+            Path::new("/srv/ws/a/b.csv")
+        );
     }
 }

@@ -33,7 +33,9 @@ impl RouteCondition {
     pub fn matches(&self, record: &Record) -> bool {
         match self {
             RouteCondition::Always => true,
-            RouteCondition::MetadataEquals { key, value } => record.metadata.get(key) == Some(value),
+            RouteCondition::MetadataEquals { key, value } => {
+                record.metadata.get(key) == Some(value)
+            }
             RouteCondition::KeyPrefix(prefix) => record.key.starts_with(prefix.as_str()),
             RouteCondition::PayloadKind(kind) => record.payload.kind() == *kind,
         }
@@ -92,5 +94,9 @@ pub trait StorageManager: Send + Sync {
     async fn store_to(&self, backend_id: &str, record: Record) -> Result<StorageLocation>;
 
     /// Stores a record in every named backend.
-    async fn replicate(&self, record: Record, backend_ids: &[String]) -> Result<Vec<StorageLocation>>;
+    async fn replicate(
+        &self,
+        record: Record,
+        backend_ids: &[String],
+    ) -> Result<Vec<StorageLocation>>;
 }

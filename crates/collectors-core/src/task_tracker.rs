@@ -26,7 +26,12 @@ pub trait TaskTracker: Send + Sync {
     async fn create(&self, name: &str, task_type: &str, metadata: Metadata) -> Result<TaskInfo>;
 
     /// Records progress (percent done and an optional message).
-    async fn update_progress(&self, task_id: Uuid, progress: f64, message: Option<String>) -> Result<TaskInfo>;
+    async fn update_progress(
+        &self,
+        task_id: Uuid,
+        progress: f64,
+        message: Option<String>,
+    ) -> Result<TaskInfo>;
 
     /// Marks the task completed with a result.
     async fn complete(&self, task_id: Uuid, result: serde_json::Value) -> Result<TaskInfo>;

@@ -27,6 +27,9 @@ pub enum CollectionStatus {
 impl CollectionStatus {
     /// Whether the source's collection task has ended.
     pub fn is_finished(self) -> bool {
-        matches!(self, CollectionStatus::Stopped | CollectionStatus::Completed | CollectionStatus::Error)
+        matches!(
+            self,
+            CollectionStatus::Stopped | CollectionStatus::Completed | CollectionStatus::Error
+        )
     }
 }

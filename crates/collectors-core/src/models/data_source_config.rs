@@ -31,26 +31,48 @@ pub enum DataSourceType {
     Custom,
 }
 
-/// Key fragments that mark a configuration value as secret.
-const SENSITIVE_KEY_PARTS: [&str; 9] = [
+/// Words that mark a configuration key as secret wherever they appear in it.
+const SECRET_WORDS: [&str; 7] = [
     "password",
+    "passwd",
     "secret",
     "token",
-    "key",
     "credential",
-    "connection_string",
-    "sas",
+    "credentials",
     "private",
-    "auth",
 ];
+
+/// Words that mark a key as secret when they end it (`access_key`, `sas`, `auth`), so that
+/// `key_prefix` or `author` stay visible.
+const SECRET_SUFFIXES: [&str; 5] = ["key", "sas", "auth", "authorization", "signature"];
 
 /// What sensitive values are replaced with in `Debug` and [`DataSourceConfig::sanitized`].
 pub const REDACTED: &str = "***";
 
-/// Whether a configuration key names a secret (`password`, `access_key`, `connection_string` …).
+/// Whether a configuration key names a secret (`password`, `access_key`,
+/// `connection_string`, `api_token` …). Keys are split into words at `_`, `-`, `.` and case
+/// changes are ignored.
+///
+/// ```
+/// use collectors_core::is_sensitive_key;
+///
+/// assert!(is_sensitive_key("AWS_SECRET_ACCESS_KEY"));
+/// assert!(is_sensitive_key("connection_string"));
+/// assert!(!is_sensitive_key("key_prefix"));
+/// assert!(!is_sensitive_key("bucket"));
+/// ```
 pub fn is_sensitive_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    SENSITIVE_KEY_PARTS.iter().any(|part| key.contains(part))
+    if key.contains("connection_string") || key.contains("connectionstring") || key.contains("dsn")
+    {
+        return true;
+    }
+    let words: Vec<&str> = key
+        .split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| SECRET_WORDS.contains(w))
+        || words.last().is_some_and(|w| SECRET_SUFFIXES.contains(w))
 }
 
 /// The configuration of one data source.
@@ -124,14 +146,21 @@ impl TryFrom<RawDataSourceConfig> for DataSourceConfig {
 
 impl DataSourceConfig {
     /// A configuration with no settings; an empty id is a configuration error.
-    pub fn new(id: impl Into<String>, source_type: DataSourceType, name: impl Into<String>) -> Result<Self> {
+    pub fn new(
+        id: impl Into<String>,
+        source_type: DataSourceType,
+        name: impl Into<String>,
+    ) -> Result<Self> {
         let id = id.into();
         if id.trim().is_empty() {
-            return Err(Error::configuration("a data source id must not be empty").with_operation("DataSourceConfig::new"));
+            return Err(Error::configuration("a data source id must not be empty")
+                .with_operation("DataSourceConfig::new"));
         }
         if id.chars().any(char::is_control) {
-            return Err(Error::configuration(format!("data source id {id:?} contains control characters"))
-                .with_operation("DataSourceConfig::new"));
+            return Err(Error::configuration(format!(
+                "data source id {id:?} contains control characters"
+            ))
+            .with_operation("DataSourceConfig::new"));
         }
         Ok(Self {
             id,
@@ -145,14 +174,22 @@ impl DataSourceConfig {
 
     /// Adds one type-specific setting.
     #[must_use]
-    pub fn with_setting(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_setting(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.config.insert(key.into(), value.into());
         self
     }
 
     /// Adds one metadata entry.
     #[must_use]
-    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.metadata.insert(key.into(), value.into());
         self
     }
@@ -161,15 +198,23 @@ impl DataSourceConfig {
     pub fn require_str(&self, key: &str) -> Result<&str> {
         match self.config.get(key) {
             Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
-            Some(_) => Err(Error::configuration(format!("setting `{key}` must be a non-empty string"))
-                .with_component(&self.id)),
-            None => Err(Error::configuration(format!("missing setting `{key}`")).with_component(&self.id)),
+            Some(_) => Err(Error::configuration(format!(
+                "setting `{key}` must be a non-empty string"
+            ))
+            .with_component(&self.id)),
+            None => {
+                Err(Error::configuration(format!("missing setting `{key}`"))
+                    .with_component(&self.id))
+            }
         }
     }
 
     /// A copy whose secret settings are replaced by `***`.
     pub fn sanitized(&self) -> Self {
-        Self { config: redact(&self.config), ..self.clone() }
+        Self {
+            config: redact(&self.config),
+            ..self.clone()
+        }
     }
 }
 
@@ -207,8 +252,14 @@ mod tests {
     fn nested_secrets_are_redacted() {
         let config = DataSourceConfig::new("pg", DataSourceType::Postgresql, "db")
             .unwrap()
-            .with_setting("auth", serde_json::json!({"user": "bob", "password": "pw1"}))
-            .with_setting("options", serde_json::json!({"sslmode": "require", "api_token": "zq-77"}));
+            .with_setting(
+                "auth",
+                serde_json::json!({"user": "bob", "password": "pw1"}),
+            )
+            .with_setting(
+                "options",
+                serde_json::json!({"sslmode": "require", "api_token": "zq-77"}),
+            );
         let debug = format!("{config:?}");
         assert!(!debug.contains("pw1"));
         assert!(!debug.contains("zq-77"));
@@ -229,8 +280,12 @@ mod tests {
         let good = r#"{"id": "a", "type": "s3", "config": {"bucket": "x"}}"#;
         let config: DataSourceConfig = serde_json::from_str(good).unwrap();
         assert_eq!(config.require_str("bucket").unwrap(), "x");
-        assert_eq!(config.require_str("region").unwrap_err().error_type(), crate::ErrorType::Configuration);
-        let back: DataSourceConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+        assert_eq!(
+            config.require_str("region").unwrap_err().error_type(),
+            crate::ErrorType::Configuration
+        );
+        let back: DataSourceConfig =
+            serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
         assert_eq!(back, config);
     }
 }

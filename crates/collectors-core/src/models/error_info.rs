@@ -34,7 +34,7 @@ pub enum ErrorType {
     Cancelled,
     /// An operation is illegal in the current state.
     InvalidState,
-    /// Anything else (a panic, a foreign error).
+    /// Anything else (a foreign error that fits no other category).
     Unknown,
 }
 
@@ -158,7 +158,11 @@ impl ErrorInfo {
 
     /// Adds one structured detail.
     #[must_use]
-    pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_detail(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.details.insert(key.into(), value.into());
         self
     }
@@ -173,7 +177,8 @@ impl ErrorInfo {
     /// Turns the record back into an [`Error`] of the same type (the cause chain is kept as
     /// text only).
     pub fn to_error(&self) -> Error {
-        let mut err = Error::of_type(self.error_type, self.message.clone()).with_operation(&self.operation);
+        let mut err =
+            Error::of_type(self.error_type, self.message.clone()).with_operation(&self.operation);
         if let Some(component) = &self.component {
             err = err.with_component(component);
         }
@@ -193,11 +198,17 @@ impl From<&Error> for ErrorInfo {
             timestamp: Utc::now(),
             layer_name: Layer::of(error_type),
             component: context.component.clone(),
-            operation: context.operation.clone().unwrap_or_else(|| "unknown".to_owned()),
+            operation: context
+                .operation
+                .clone()
+                .unwrap_or_else(|| "unknown".to_owned()),
             message: err.message().to_owned(),
             details: Metadata::new(),
             causes,
-            is_critical: matches!(error_type, ErrorType::Configuration | ErrorType::Authentication),
+            is_critical: matches!(
+                error_type,
+                ErrorType::Configuration | ErrorType::Authentication
+            ),
         }
     }
 }

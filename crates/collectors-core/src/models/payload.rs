@@ -120,7 +120,10 @@ impl Payload {
     }
 
     fn wrong_kind(&self, wanted: PayloadKind) -> Error {
-        Error::validation(format!("expected a {wanted:?} payload, got {:?}", self.kind()))
+        Error::validation(format!(
+            "expected a {wanted:?} payload, got {:?}",
+            self.kind()
+        ))
     }
 }
 
@@ -150,7 +153,9 @@ pub(crate) mod arrow_ipc_serde {
     use serde::{Deserializer, Serializer, de, ser};
 
     /// The IPC stream bytes of one batch.
-    pub(crate) fn encode(batch: &RecordBatch) -> std::result::Result<Vec<u8>, arrow_schema::ArrowError> {
+    pub(crate) fn encode(
+        batch: &RecordBatch,
+    ) -> std::result::Result<Vec<u8>, arrow_schema::ArrowError> {
         let mut writer = StreamWriter::try_new(Vec::new(), batch.schema_ref())?;
         writer.write(batch)?;
         writer.finish()?;
@@ -159,19 +164,25 @@ pub(crate) mod arrow_ipc_serde {
 
     /// The one batch of an IPC stream.
     pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<RecordBatch, String> {
-        let mut reader = StreamReader::try_new(Cursor::new(bytes), None).map_err(|e| e.to_string())?;
+        let mut reader =
+            StreamReader::try_new(Cursor::new(bytes), None).map_err(|e| e.to_string())?;
         match reader.next() {
             Some(batch) => batch.map_err(|e| e.to_string()),
             None => Err("arrow IPC stream holds no record batch".to_owned()),
         }
     }
 
-    pub(crate) fn serialize<S: Serializer>(batch: &RecordBatch, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        batch: &RecordBatch,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         let bytes = encode(batch).map_err(ser::Error::custom)?;
         serializer.serialize_bytes(&bytes)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<RecordBatch, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<RecordBatch, D::Error> {
         let bytes = Bytes::deserialize(deserializer)?;
         decode(&bytes).map_err(de::Error::custom)
     }
@@ -188,7 +199,10 @@ mod tests {
     fn every_shape_round_trips_through_json() {
         let batch = RecordBatch::try_from_iter([
             ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as _),
-            ("name", Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])) as _),
+            (
+                "name",
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])) as _,
+            ),
         ])
         .unwrap();
         for payload in [

@@ -43,7 +43,8 @@ pub struct StepTiming {
 pub struct ProcessingResult {
     /// Whether every step succeeded.
     pub success: bool,
-    /// The output of the last step; `None` when processing failed.
+    /// The output of the last step; `None` when processing failed, except in a pipeline
+    /// without stop-on-failure, where it is the output of the steps that succeeded.
     pub processed_data: Option<Payload>,
     /// The first failure, when there was one.
     pub error: Option<ErrorInfo>,

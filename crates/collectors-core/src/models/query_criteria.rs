@@ -104,14 +104,24 @@ impl QueryCriteria {
     /// memory).
     pub fn matches(&self, record: &Record) -> bool {
         self.key.as_ref().is_none_or(|k| &record.key == k)
-            && self.key_prefix.as_ref().is_none_or(|p| record.key.starts_with(p.as_str()))
-            && self.metadata.iter().all(|(k, v)| record.metadata.get(k) == Some(v))
+            && self
+                .key_prefix
+                .as_ref()
+                .is_none_or(|p| record.key.starts_with(p.as_str()))
+            && self
+                .metadata
+                .iter()
+                .all(|(k, v)| record.metadata.get(k) == Some(v))
             && self.created_after.is_none_or(|t| record.created_at >= t)
             && self.created_before.is_none_or(|t| record.created_at < t)
     }
 
     /// Applies `offset` and `limit` to matches already sorted by key.
     pub fn page<T>(&self, sorted: impl IntoIterator<Item = T>) -> Vec<T> {
-        sorted.into_iter().skip(self.offset).take(self.limit.unwrap_or(usize::MAX)).collect()
+        sorted
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect()
     }
 }

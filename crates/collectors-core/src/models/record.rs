@@ -51,14 +51,23 @@ impl Record {
     pub fn keyed(key: impl Into<String>, payload: Payload) -> Result<Self> {
         let key = key.into();
         if key.trim().is_empty() {
-            return Err(Error::validation("a record key must not be empty").with_operation("Record::keyed"));
+            return Err(
+                Error::validation("a record key must not be empty").with_operation("Record::keyed")
+            );
         }
-        Ok(Self { key, ..Self::new(payload) })
+        Ok(Self {
+            key,
+            ..Self::new(payload)
+        })
     }
 
     /// Adds one metadata entry.
     #[must_use]
-    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.metadata.insert(key.into(), value.into());
         self
     }

@@ -26,7 +26,11 @@ pub struct StorageLocation {
 
 impl StorageLocation {
     /// A location stamped now, with no metadata.
-    pub fn new(backend_id: impl Into<String>, location_id: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(
+        backend_id: impl Into<String>,
+        location_id: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
         Self {
             backend_id: backend_id.into(),
             location_id: location_id.into(),

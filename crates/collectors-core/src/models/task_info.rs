@@ -27,7 +27,10 @@ pub enum TaskStatus {
 impl TaskStatus {
     /// Whether no further transition is allowed.
     pub fn is_terminal(self) -> bool {
-        matches!(self, TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled)
+        matches!(
+            self,
+            TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled
+        )
     }
 }
 
@@ -134,7 +137,9 @@ impl TaskFilter {
 
     /// Whether a task matches (paging aside).
     pub fn matches(&self, task: &TaskInfo) -> bool {
-        self.statuses.as_ref().is_none_or(|s| s.contains(&task.status))
+        self.statuses
+            .as_ref()
+            .is_none_or(|s| s.contains(&task.status))
             && self.task_type.as_ref().is_none_or(|t| &task.task_type == t)
     }
 }

@@ -76,14 +76,21 @@ pub struct DefaultCollectionManager {
 
 impl std::fmt::Debug for DefaultCollectionManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DefaultCollectionManager").field("sources", &lock(&self.sources).keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("DefaultCollectionManager")
+            .field("sources", &lock(&self.sources).keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
 impl DefaultCollectionManager {
     /// A manager that sends collected items into `output`.
     pub fn new(output: mpsc::Sender<CollectedData>) -> Self {
-        Self { sources: Mutex::new(BTreeMap::new()), output, events: None, error_handler: None }
+        Self {
+            sources: Mutex::new(BTreeMap::new()),
+            output,
+            events: None,
+            error_handler: None,
+        }
     }
 
     /// A manager and the receiving end of a new channel of `capacity` items.
@@ -91,7 +98,9 @@ impl DefaultCollectionManager {
     /// A zero capacity is a configuration error.
     pub fn with_channel(capacity: usize) -> Result<(Self, mpsc::Receiver<CollectedData>)> {
         if capacity == 0 {
-            return Err(Error::configuration("the collection channel capacity must be at least 1"));
+            return Err(Error::configuration(
+                "the collection channel capacity must be at least 1",
+            ));
         }
         let (sender, receiver) = mpsc::channel(capacity);
         Ok((Self::new(sender), receiver))
@@ -113,14 +122,20 @@ impl DefaultCollectionManager {
 
     fn with_entry<T>(&self, source_id: &str, f: impl FnOnce(&mut Entry) -> Result<T>) -> Result<T> {
         let mut sources = lock(&self.sources);
-        let entry = sources
-            .get_mut(source_id)
-            .ok_or_else(|| Error::not_found(format!("no source `{source_id}`")).with_component(source_id))?;
+        let entry = sources.get_mut(source_id).ok_or_else(|| {
+            Error::not_found(format!("no source `{source_id}`")).with_component(source_id)
+        })?;
         f(entry)
     }
 
     async fn emit(&self, event_type: EventType, source_id: &str) {
-        emit(self.events.as_deref(), event_type, source_id, serde_json::Value::Null).await;
+        emit(
+            self.events.as_deref(),
+            event_type,
+            source_id,
+            serde_json::Value::Null,
+        )
+        .await;
     }
 
     /// Sends `control` to a running or paused source, after checking its state.
@@ -150,14 +165,23 @@ impl DefaultCollectionManager {
 }
 
 fn illegal(source_id: &str, operation: &str, status: CollectionStatus) -> Error {
-    Error::invalid_state(format!("cannot {operation} source `{source_id}` while it is {status:?}"))
-        .with_component(source_id)
-        .with_operation(operation)
+    Error::invalid_state(format!(
+        "cannot {operation} source `{source_id}` while it is {status:?}"
+    ))
+    .with_component(source_id)
+    .with_operation(operation)
 }
 
-async fn emit(events: Option<&dyn EventEmitter>, event_type: EventType, source_id: &str, data: serde_json::Value) {
+async fn emit(
+    events: Option<&dyn EventEmitter>,
+    event_type: EventType,
+    source_id: &str,
+    data: serde_json::Value,
+) {
     if let Some(events) = events
-        && let Err(e) = events.emit(SystemEvent::new(event_type, source_id).with_data(data)).await
+        && let Err(e) = events
+            .emit(SystemEvent::new(event_type, source_id).with_data(data))
+            .await
     {
         tracing::warn!(error = %e, source_id, "collection event not emitted");
     }
@@ -206,8 +230,8 @@ impl Collector {
             match collected {
                 Ok(Some(item)) => {
                     attempt = 0;
-                    self.shared.items.fetch_add(1, Ordering::Relaxed);
-                    let data = serde_json::json!({ "item_id": item.id, "bytes": item.raw_data.len() });
+                    let data =
+                        serde_json::json!({ "item_id": item.id, "bytes": item.raw_data.len() });
                     tokio::select! {
                         biased;
                         () = stopped(&mut self.control) => break,
@@ -217,12 +241,24 @@ impl Collector {
                             break;
                         },
                     }
-                    emit(self.events.as_deref(), EventType::DataCollected, &source_id, data).await;
+                    self.shared.items.fetch_add(1, Ordering::Relaxed);
+                    emit(
+                        self.events.as_deref(),
+                        EventType::DataCollected,
+                        &source_id,
+                        data,
+                    )
+                    .await;
                 }
                 Ok(None) => {
                     self.shared.set_status(CollectionStatus::Completed);
-                    emit(self.events.as_deref(), EventType::CollectionComplete, &source_id, serde_json::Value::Null)
-                        .await;
+                    emit(
+                        self.events.as_deref(),
+                        EventType::CollectionComplete,
+                        &source_id,
+                        serde_json::Value::Null,
+                    )
+                    .await;
                     break;
                 }
                 Err(e) => {
@@ -231,7 +267,13 @@ impl Collector {
                     *lock(&self.shared.last_error) = Some(e.to_string());
                     let info = ErrorInfo::from(&e.with_component(&source_id));
                     let data = serde_json::to_value(&info).unwrap_or_default();
-                    emit(self.events.as_deref(), EventType::CollectionError, &source_id, data).await;
+                    emit(
+                        self.events.as_deref(),
+                        EventType::CollectionError,
+                        &source_id,
+                        data,
+                    )
+                    .await;
                     let decision = match &self.error_handler {
                         Some(handler) => handler.handle(&info, attempt).await,
                         None => ErrorDecision::Abort,
@@ -264,13 +306,16 @@ impl CollectionManager for DefaultCollectionManager {
     async fn register_source(&self, source: Arc<dyn DataSource>) -> Result<()> {
         let id = source.source_id().to_owned();
         if id.trim().is_empty() {
-            return Err(Error::configuration("a source id must not be empty").with_operation("register_source"));
+            return Err(Error::configuration("a source id must not be empty")
+                .with_operation("register_source"));
         }
         let mut sources = lock(&self.sources);
         if sources.contains_key(&id) {
-            return Err(Error::invalid_state(format!("source `{id}` is already registered"))
-                .with_component(&id)
-                .with_operation("register_source"));
+            return Err(
+                Error::invalid_state(format!("source `{id}` is already registered"))
+                    .with_component(&id)
+                    .with_operation("register_source"),
+            );
         }
         let shared = Arc::new(Shared {
             status: Mutex::new(CollectionStatus::Idle),
@@ -278,7 +323,15 @@ impl CollectionManager for DefaultCollectionManager {
             errors: AtomicU64::new(0),
             last_error: Mutex::new(None),
         });
-        sources.insert(id, Entry { source, shared, control: None, task: None });
+        sources.insert(
+            id,
+            Entry {
+                source,
+                shared,
+                control: None,
+                task: None,
+            },
+        );
         Ok(())
     }
 
@@ -326,19 +379,35 @@ impl CollectionManager for DefaultCollectionManager {
     }
 
     async fn pause_collection(&self, source_id: &str) -> Result<()> {
-        self.control(source_id, "pause", CollectionStatus::Running, Control::Pause, CollectionStatus::Paused, EventType::CollectionPaused)
-            .await
+        self.control(
+            source_id,
+            "pause",
+            CollectionStatus::Running,
+            Control::Pause,
+            CollectionStatus::Paused,
+            EventType::CollectionPaused,
+        )
+        .await
     }
 
     async fn resume_collection(&self, source_id: &str) -> Result<()> {
-        self.control(source_id, "resume", CollectionStatus::Paused, Control::Run, CollectionStatus::Running, EventType::CollectionResumed)
-            .await
+        self.control(
+            source_id,
+            "resume",
+            CollectionStatus::Paused,
+            Control::Run,
+            CollectionStatus::Running,
+            EventType::CollectionResumed,
+        )
+        .await
     }
 
     async fn stop_collection(&self, source_id: &str) -> Result<()> {
         let task = self.with_entry(source_id, |entry| {
             let status = entry.shared.status();
-            if !matches!(status, CollectionStatus::Running | CollectionStatus::Paused) && entry.task.is_none() {
+            if !matches!(status, CollectionStatus::Running | CollectionStatus::Paused)
+                && entry.task.is_none()
+            {
                 return Err(illegal(source_id, "stop", status));
             }
             if let Some(control) = &entry.control {
@@ -353,7 +422,10 @@ impl CollectionManager for DefaultCollectionManager {
         }
         self.with_entry(source_id, |entry| {
             entry.control = None;
-            if !matches!(entry.shared.status(), CollectionStatus::Completed | CollectionStatus::Error) {
+            if !matches!(
+                entry.shared.status(),
+                CollectionStatus::Completed | CollectionStatus::Error
+            ) {
                 entry.shared.set_status(CollectionStatus::Stopped);
             }
             Ok(())
@@ -363,11 +435,16 @@ impl CollectionManager for DefaultCollectionManager {
     }
 
     async fn status(&self, source_id: &str) -> Result<SourceStatus> {
-        self.with_entry(source_id, |entry| Ok(source_status(source_id, &entry.shared)))
+        self.with_entry(source_id, |entry| {
+            Ok(source_status(source_id, &entry.shared))
+        })
     }
 
     async fn list_sources(&self) -> Vec<SourceStatus> {
-        lock(&self.sources).iter().map(|(id, entry)| source_status(id, &entry.shared)).collect()
+        lock(&self.sources)
+            .iter()
+            .map(|(id, entry)| source_status(id, &entry.shared))
+            .collect()
     }
 }
 

@@ -26,8 +26,14 @@ pub struct DefaultProcessingManager {
 impl std::fmt::Debug for DefaultProcessingManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DefaultProcessingManager")
-            .field("processors", &read(&self.processors).keys().collect::<Vec<_>>())
-            .field("pipelines", &read(&self.pipelines).keys().collect::<Vec<_>>())
+            .field(
+                "processors",
+                &read(&self.processors).keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "pipelines",
+                &read(&self.pipelines).keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -48,19 +54,28 @@ fn insert_unique<T: ?Sized>(
     value: Arc<T>,
 ) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::configuration(format!("a {kind} name must not be empty")).with_operation("register"));
+        return Err(
+            Error::configuration(format!("a {kind} name must not be empty"))
+                .with_operation("register"),
+        );
     }
     let mut map = write(map);
     if map.contains_key(name) {
-        return Err(Error::invalid_state(format!("a {kind} named `{name}` is already registered"))
-            .with_component(name)
-            .with_operation("register"));
+        return Err(
+            Error::invalid_state(format!("a {kind} named `{name}` is already registered"))
+                .with_component(name)
+                .with_operation("register"),
+        );
     }
     map.insert(name.to_owned(), value);
     Ok(())
 }
 
-fn lookup<T: ?Sized>(map: &RwLock<BTreeMap<String, Arc<T>>>, kind: &str, name: &str) -> Result<Arc<T>> {
+fn lookup<T: ?Sized>(
+    map: &RwLock<BTreeMap<String, Arc<T>>>,
+    kind: &str,
+    name: &str,
+) -> Result<Arc<T>> {
     read(map)
         .get(name)
         .cloned()
@@ -125,10 +140,20 @@ impl ProcessingManager for DefaultProcessingManager {
         let outcome = run_step(processor.as_ref(), input).await;
         let elapsed = started.elapsed();
         let (mut result, step_outcome) = match outcome {
-            Ok(output) => (ProcessingResult::succeeded(output, elapsed), StepOutcome::Succeeded),
-            Err(e) => (ProcessingResult::failed(ErrorInfo::from(&e), elapsed), StepOutcome::Failed),
+            Ok(output) => (
+                ProcessingResult::succeeded(output, elapsed),
+                StepOutcome::Succeeded,
+            ),
+            Err(e) => (
+                ProcessingResult::failed(ErrorInfo::from(&e), elapsed),
+                StepOutcome::Failed,
+            ),
         };
-        result.step_timings = vec![StepTiming { processor: name.to_owned(), duration: elapsed, outcome: step_outcome }];
+        result.step_timings = vec![StepTiming {
+            processor: name.to_owned(),
+            duration: elapsed,
+            outcome: step_outcome,
+        }];
         Ok(result)
     }
 

@@ -66,7 +66,11 @@ impl DefaultStorageManager {
     }
 
     fn get(&self, backend_id: &str) -> Result<Arc<dyn StorageBackend>> {
-        self.read().backends.get(backend_id).cloned().ok_or_else(|| unknown(backend_id))
+        self.read()
+            .backends
+            .get(backend_id)
+            .cloned()
+            .ok_or_else(|| unknown(backend_id))
     }
 }
 
@@ -75,13 +79,16 @@ impl StorageManager for DefaultStorageManager {
     async fn register_backend(&self, backend: Arc<dyn StorageBackend>) -> Result<()> {
         let id = backend.backend_id().to_owned();
         if id.trim().is_empty() {
-            return Err(Error::configuration("a backend id must not be empty").with_operation("register_backend"));
+            return Err(Error::configuration("a backend id must not be empty")
+                .with_operation("register_backend"));
         }
         let mut state = self.write();
         if state.backends.contains_key(&id) {
-            return Err(Error::invalid_state(format!("backend `{id}` is already registered"))
-                .with_component(&id)
-                .with_operation("register_backend"));
+            return Err(
+                Error::invalid_state(format!("backend `{id}` is already registered"))
+                    .with_component(&id)
+                    .with_operation("register_backend"),
+            );
         }
         state.backends.insert(id, backend);
         Ok(())
@@ -90,11 +97,16 @@ impl StorageManager for DefaultStorageManager {
     async fn unregister_backend(&self, backend_id: &str) -> Result<()> {
         let mut state = self.write();
         if state.routes.iter().any(|r| r.backend_id == backend_id) {
-            return Err(Error::invalid_state(format!("backend `{backend_id}` is still the target of a route"))
-                .with_component(backend_id)
-                .with_operation("unregister_backend"));
+            return Err(Error::invalid_state(format!(
+                "backend `{backend_id}` is still the target of a route"
+            ))
+            .with_component(backend_id)
+            .with_operation("unregister_backend"));
         }
-        state.backends.remove(backend_id).ok_or_else(|| unknown(backend_id))?;
+        state
+            .backends
+            .remove(backend_id)
+            .ok_or_else(|| unknown(backend_id))?;
         if state.default_backend.as_deref() == Some(backend_id) {
             state.default_backend = None;
         }
@@ -136,8 +148,11 @@ impl StorageManager for DefaultStorageManager {
             .map(|r| r.backend_id.clone())
             .or_else(|| state.default_backend.clone())
             .ok_or_else(|| {
-                Error::configuration(format!("no route matches record `{}` and no default backend is set", record.key))
-                    .with_operation("route")
+                Error::configuration(format!(
+                    "no route matches record `{}` and no default backend is set",
+                    record.key
+                ))
+                .with_operation("route")
             })
     }
 
@@ -150,11 +165,19 @@ impl StorageManager for DefaultStorageManager {
         self.get(backend_id)?.store(record).await
     }
 
-    async fn replicate(&self, record: Record, backend_ids: &[String]) -> Result<Vec<StorageLocation>> {
+    async fn replicate(
+        &self,
+        record: Record,
+        backend_ids: &[String],
+    ) -> Result<Vec<StorageLocation>> {
         if backend_ids.is_empty() {
-            return Err(Error::configuration("replicate needs at least one backend").with_operation("replicate"));
+            return Err(Error::configuration("replicate needs at least one backend")
+                .with_operation("replicate"));
         }
-        let backends = backend_ids.iter().map(|id| self.get(id)).collect::<Result<Vec<_>>>()?;
+        let backends = backend_ids
+            .iter()
+            .map(|id| self.get(id))
+            .collect::<Result<Vec<_>>>()?;
         let writes = backends.iter().map(|b| b.store(record.clone()));
         let results = join_all(writes).await;
         let mut locations = Vec::with_capacity(results.len());

@@ -66,7 +66,10 @@ pub struct EventBus {
 
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventBus").field("capacity", &self.capacity).field("stats", &self.stats()).finish()
+        f.debug_struct("EventBus")
+            .field("capacity", &self.capacity)
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -85,8 +88,10 @@ impl EventBus {
     /// A bus whose subscribers buffer `capacity` events each; zero is a configuration error.
     pub fn with_capacity(capacity: usize) -> Result<Self> {
         if capacity == 0 {
-            return Err(Error::configuration("event bus subscriber capacity must be at least 1")
-                .with_component("event-bus"));
+            return Err(
+                Error::configuration("event bus subscriber capacity must be at least 1")
+                    .with_component("event-bus"),
+            );
         }
         Ok(Self::build(capacity))
     }
@@ -116,6 +121,10 @@ impl EventBus {
         self.emitted.fetch_add(1, Ordering::Relaxed);
         let mut closed = Vec::new();
         for (id, subscriber) in self.read().iter() {
+            if subscriber.sender.is_closed() {
+                closed.push(*id);
+                continue;
+            }
             if !subscriber.filter.matches(&event) {
                 continue;
             }
@@ -159,7 +168,14 @@ impl EventEmitter for EventBus {
         let (sender, receiver) = mpsc::channel(self.capacity);
         let id = SubscriptionId::new();
         let dropped = Arc::new(AtomicU64::new(0));
-        self.write().insert(id, Subscriber { filter, sender, dropped: dropped.clone() });
+        self.write().insert(
+            id,
+            Subscriber {
+                filter,
+                sender,
+                dropped: dropped.clone(),
+            },
+        );
         Ok(Subscription::new(id, receiver, dropped))
     }
 
@@ -177,7 +193,10 @@ mod tests {
     #[tokio::test]
     async fn filtered_subscriptions_receive_only_their_events() {
         let bus = EventBus::new();
-        let mut completes = bus.subscribe(EventFilter::all().event_type(EventType::CollectionComplete)).await.unwrap();
+        let mut completes = bus
+            .subscribe(EventFilter::all().event_type(EventType::CollectionComplete))
+            .await
+            .unwrap();
         let mut from_b = bus.subscribe(EventFilter::all().source("b")).await.unwrap();
         let mut everything = bus.subscribe(EventFilter::all()).await.unwrap();
 
@@ -193,13 +212,22 @@ mod tests {
         bus.unsubscribe(from_b.id()).await.unwrap();
         bus.unsubscribe(everything.id()).await.unwrap();
 
-        let got: Vec<_> = (&mut completes).map(|e| (e.event_type, e.source)).collect().await;
+        let got: Vec<_> = (&mut completes)
+            .map(|e| (e.event_type, e.source))
+            .collect()
+            .await;
         assert_eq!(
             got,
-            vec![(EventType::CollectionComplete, "a".into()), (EventType::CollectionComplete, "b".into())]
+            vec![
+                (EventType::CollectionComplete, "a".into()),
+                (EventType::CollectionComplete, "b".into())
+            ]
         );
         let got: Vec<_> = (&mut from_b).map(|e| e.event_type).collect().await;
-        assert_eq!(got, vec![EventType::DataCollected, EventType::CollectionComplete]);
+        assert_eq!(
+            got,
+            vec![EventType::DataCollected, EventType::CollectionComplete]
+        );
         assert_eq!((&mut everything).count().await, 4);
     }
 
@@ -212,17 +240,24 @@ mod tests {
 
         // On a current-thread runtime a blocked emit would deadlock this loop: nobody else runs.
         for i in 0..4 {
-            bus.emit(SystemEvent::new(EventType::Custom, format!("e{i}"))).await.unwrap();
+            bus.emit(SystemEvent::new(EventType::Custom, format!("e{i}")))
+                .await
+                .unwrap();
             assert_eq!(reader.recv().await.unwrap().source, format!("e{i}"));
         }
         for i in 4..100 {
-            bus.emit(SystemEvent::new(EventType::Custom, format!("e{i}"))).await.unwrap();
+            bus.emit(SystemEvent::new(EventType::Custom, format!("e{i}")))
+                .await
+                .unwrap();
             assert_eq!(reader.recv().await.unwrap().source, format!("e{i}"));
         }
         assert_eq!(stalled.dropped(), 96);
         assert_eq!(reader.dropped(), 0);
         let stats = bus.stats();
-        assert_eq!((stats.emitted, stats.delivered, stats.dropped), (100, 104, 96));
+        assert_eq!(
+            (stats.emitted, stats.delivered, stats.dropped),
+            (100, 104, 96)
+        );
     }
 
     #[tokio::test]
@@ -231,7 +266,9 @@ mod tests {
         let sub = bus.subscribe(EventFilter::all()).await.unwrap();
         let id = sub.id();
         drop(sub);
-        bus.emit(SystemEvent::new(EventType::Custom, "x")).await.unwrap();
+        bus.emit(SystemEvent::new(EventType::Custom, "x"))
+            .await
+            .unwrap();
         assert_eq!(bus.stats().subscribers, 0);
         assert!(!bus.unsubscribe(id).await.unwrap());
         assert!(EventBus::with_capacity(0).is_err());

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::event_emitter::EventEmitter;
-use crate::models::{ErrorInfo, EventType, Metadata, SystemEvent, TaskFilter, TaskInfo, TaskStatus};
+use crate::models::{
+    ErrorInfo, EventType, Metadata, SystemEvent, TaskFilter, TaskInfo, TaskStatus,
+};
 use crate::task_tracker::TaskTracker;
 
 /// A [`TaskTracker`] that keeps tasks in memory, for one process.
@@ -43,7 +45,9 @@ pub struct InMemoryTaskTracker {
 
 impl std::fmt::Debug for InMemoryTaskTracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InMemoryTaskTracker").field("tasks", &self.lock().len()).finish()
+        f.debug_struct("InMemoryTaskTracker")
+            .field("tasks", &self.lock().len())
+            .finish()
     }
 }
 
@@ -85,7 +89,9 @@ impl InMemoryTaskTracker {
     ) -> Result<TaskInfo> {
         let updated = {
             let tasks = self.lock();
-            let sender = tasks.get(&task_id).ok_or_else(|| not_found(task_id, operation))?;
+            let sender = tasks
+                .get(&task_id)
+                .ok_or_else(|| not_found(task_id, operation))?;
             let mut task = sender.borrow().clone();
             if task.status.is_terminal() {
                 return Err(Error::invalid_state(format!(
@@ -107,7 +113,9 @@ impl InMemoryTaskTracker {
     async fn publish(&self, event_type: EventType, task: &TaskInfo) {
         if let Some(events) = &self.events {
             let data = serde_json::to_value(task).unwrap_or_default();
-            let event = SystemEvent::new(event_type, "task-tracker").with_data(data).with_correlation_id(task.task_id);
+            let event = SystemEvent::new(event_type, "task-tracker")
+                .with_data(data)
+                .with_correlation_id(task.task_id);
             if let Err(e) = events.emit(event).await {
                 tracing::warn!(error = %e, "task event not emitted");
             }
@@ -116,7 +124,9 @@ impl InMemoryTaskTracker {
 }
 
 fn not_found(task_id: Uuid, operation: &str) -> Error {
-    Error::not_found(format!("no task {task_id}")).with_component("task-tracker").with_operation(operation)
+    Error::not_found(format!("no task {task_id}"))
+        .with_component("task-tracker")
+        .with_operation(operation)
 }
 
 fn finish(task: &mut TaskInfo, status: TaskStatus) {
@@ -138,23 +148,35 @@ impl TaskTracker for InMemoryTaskTracker {
         Ok(task)
     }
 
-    async fn update_progress(&self, task_id: Uuid, progress: f64, message: Option<String>) -> Result<TaskInfo> {
-        self.transition(task_id, "update_progress", EventType::TaskProgress, |task| {
-            if !(0.0..=100.0).contains(&progress) {
-                return Err(Error::validation(format!("progress must be within 0..=100, got {progress}"))
+    async fn update_progress(
+        &self,
+        task_id: Uuid,
+        progress: f64,
+        message: Option<String>,
+    ) -> Result<TaskInfo> {
+        self.transition(
+            task_id,
+            "update_progress",
+            EventType::TaskProgress,
+            |task| {
+                if !(0.0..=100.0).contains(&progress) {
+                    return Err(Error::validation(format!(
+                        "progress must be within 0..=100, got {progress}"
+                    ))
                     .with_component("task-tracker")
                     .with_operation("update_progress"));
-            }
-            if task.status == TaskStatus::Pending {
-                task.status = TaskStatus::Running;
-                task.started_at = Some(Utc::now());
-            }
-            task.progress = progress;
-            if message.is_some() {
-                task.message = message;
-            }
-            Ok(())
-        })
+                }
+                if task.status == TaskStatus::Pending {
+                    task.status = TaskStatus::Running;
+                    task.started_at = Some(Utc::now());
+                }
+                task.progress = progress;
+                if message.is_some() {
+                    task.message = message;
+                }
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -188,37 +210,54 @@ impl TaskTracker for InMemoryTaskTracker {
 
     async fn get(&self, task_id: Uuid) -> Result<TaskInfo> {
         let tasks = self.lock();
-        let sender = tasks.get(&task_id).ok_or_else(|| not_found(task_id, "get"))?;
+        let sender = tasks
+            .get(&task_id)
+            .ok_or_else(|| not_found(task_id, "get"))?;
         Ok(sender.borrow().clone())
     }
 
     async fn list(&self, filter: &TaskFilter) -> Vec<TaskInfo> {
-        let mut tasks: Vec<TaskInfo> =
-            self.lock().values().map(|s| s.borrow().clone()).filter(|t| filter.matches(t)).collect();
-        tasks.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.task_id.cmp(&b.task_id)));
+        let mut tasks: Vec<TaskInfo> = self
+            .lock()
+            .values()
+            .map(|s| s.borrow().clone())
+            .filter(|t| filter.matches(t))
+            .collect();
+        tasks.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(a.task_id.cmp(&b.task_id))
+        });
         tasks.truncate(filter.limit.unwrap_or(usize::MAX));
         tasks
     }
 
     async fn watch(&self, task_id: Uuid) -> Result<BoxStream<'static, TaskInfo>> {
-        let receiver = self.lock().get(&task_id).ok_or_else(|| not_found(task_id, "watch"))?.subscribe();
+        let receiver = self
+            .lock()
+            .get(&task_id)
+            .ok_or_else(|| not_found(task_id, "watch"))?
+            .subscribe();
         Ok(watch_until_terminal(receiver))
     }
 }
 
 /// The current value, then each change, ending after a terminal status.
 fn watch_until_terminal(receiver: watch::Receiver<TaskInfo>) -> BoxStream<'static, TaskInfo> {
-    stream::unfold((receiver, true, false), |(mut receiver, first, done)| async move {
-        if done {
-            return None;
-        }
-        if !first && receiver.changed().await.is_err() {
-            return None;
-        }
-        let task = receiver.borrow_and_update().clone();
-        let done = task.status.is_terminal();
-        Some((task, (receiver, false, done)))
-    })
+    stream::unfold(
+        (receiver, true, false),
+        |(mut receiver, first, done)| async move {
+            if done {
+                return None;
+            }
+            if !first && receiver.changed().await.is_err() {
+                return None;
+            }
+            let task = receiver.borrow_and_update().clone();
+            let done = task.status.is_terminal();
+            Some((task, (receiver, false, done)))
+        },
+    )
     .boxed()
 }
 
@@ -233,36 +272,66 @@ mod tests {
     #[tokio::test]
     async fn lifecycle_and_illegal_transitions() {
         let tracker = InMemoryTaskTracker::new();
-        let task = tracker.create("t", "ingest", Metadata::new()).await.unwrap();
+        let task = tracker
+            .create("t", "ingest", Metadata::new())
+            .await
+            .unwrap();
         assert_eq!(task.status, TaskStatus::Pending);
-        let running = tracker.update_progress(task.task_id, 10.0, None).await.unwrap();
+        let running = tracker
+            .update_progress(task.task_id, 10.0, None)
+            .await
+            .unwrap();
         assert_eq!(running.status, TaskStatus::Running);
         assert!(running.started_at.is_some());
 
         for bad in [100.5, -1.0, f64::NAN] {
-            let err = tracker.update_progress(task.task_id, bad, None).await.unwrap_err();
+            let err = tracker
+                .update_progress(task.task_id, bad, None)
+                .await
+                .unwrap_err();
             assert_eq!(err.error_type(), ErrorType::Validation);
         }
-        let done = tracker.complete(task.task_id, serde_json::json!({"rows": 3})).await.unwrap();
+        let done = tracker
+            .complete(task.task_id, serde_json::json!({"rows": 3}))
+            .await
+            .unwrap();
         assert_eq!((done.status, done.progress), (TaskStatus::Completed, 100.0));
 
         for err in [
-            tracker.update_progress(task.task_id, 50.0, None).await.unwrap_err(),
+            tracker
+                .update_progress(task.task_id, 50.0, None)
+                .await
+                .unwrap_err(),
             tracker.cancel(task.task_id).await.unwrap_err(),
-            tracker.fail(task.task_id, ErrorInfo::new(ErrorType::Unknown, Layer::Runtime, "x", "y")).await.unwrap_err(),
+            tracker
+                .fail(
+                    task.task_id,
+                    ErrorInfo::new(ErrorType::Unknown, Layer::Runtime, "x", "y"),
+                )
+                .await
+                .unwrap_err(),
         ] {
             assert_eq!(err.error_type(), ErrorType::InvalidState);
         }
-        assert_eq!(tracker.get(Uuid::new_v4()).await.unwrap_err().error_type(), ErrorType::NotFound);
+        assert_eq!(
+            tracker.get(Uuid::new_v4()).await.unwrap_err().error_type(),
+            ErrorType::NotFound
+        );
         assert!(tracker.create(" ", "x", Metadata::new()).await.is_err());
     }
 
     #[tokio::test]
     async fn a_cancelled_task_cannot_complete() {
         let tracker = InMemoryTaskTracker::new();
-        let task = tracker.create("t", "ingest", Metadata::new()).await.unwrap();
+        let task = tracker
+            .create("t", "ingest", Metadata::new())
+            .await
+            .unwrap();
         tracker.cancel(task.task_id).await.unwrap();
-        let err = tracker.complete(task.task_id, serde_json::Value::Null).await.unwrap_err();
+        let err = tracker
+            .complete(task.task_id, serde_json::Value::Null)
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), ErrorType::InvalidState);
         let task = tracker.get(task.task_id).await.unwrap();
         assert_eq!(task.status, TaskStatus::Cancelled);
@@ -272,13 +341,22 @@ mod tests {
     #[tokio::test]
     async fn watch_yields_changes_and_ends_after_terminal_state() {
         let tracker = Arc::new(InMemoryTaskTracker::new());
-        let task = tracker.create("t", "ingest", Metadata::new()).await.unwrap();
+        let task = tracker
+            .create("t", "ingest", Metadata::new())
+            .await
+            .unwrap();
         let mut watch = tracker.watch(task.task_id).await.unwrap();
         assert_eq!(watch.next().await.unwrap().status, TaskStatus::Pending);
 
-        tracker.update_progress(task.task_id, 40.0, Some("reading".into())).await.unwrap();
+        tracker
+            .update_progress(task.task_id, 40.0, Some("reading".into()))
+            .await
+            .unwrap();
         let seen = watch.next().await.unwrap();
-        assert_eq!((seen.progress, seen.message.as_deref()), (40.0, Some("reading")));
+        assert_eq!(
+            (seen.progress, seen.message.as_deref()),
+            (40.0, Some("reading"))
+        );
 
         let error = ErrorInfo::new(ErrorType::Storage, Layer::Storage, "store", "disk full");
         tracker.fail(task.task_id, error).await.unwrap();
@@ -291,23 +369,57 @@ mod tests {
     #[tokio::test]
     async fn list_filters_and_events_are_published() {
         let bus = Arc::new(EventBus::new());
-        let mut events = bus.subscribe(EventFilter::all().source("task-tracker")).await.unwrap();
+        let mut events = bus
+            .subscribe(EventFilter::all().source("task-tracker"))
+            .await
+            .unwrap();
         let tracker = InMemoryTaskTracker::new().with_events(bus.clone());
-        let a = tracker.create("a", "ingest", Metadata::new()).await.unwrap();
-        let b = tracker.create("b", "export", Metadata::new()).await.unwrap();
-        tracker.complete(a.task_id, serde_json::Value::Null).await.unwrap();
+        let a = tracker
+            .create("a", "ingest", Metadata::new())
+            .await
+            .unwrap();
+        let b = tracker
+            .create("b", "export", Metadata::new())
+            .await
+            .unwrap();
+        tracker
+            .complete(a.task_id, serde_json::Value::Null)
+            .await
+            .unwrap();
 
-        let completed = tracker.list(&TaskFilter::new().status(TaskStatus::Completed)).await;
-        assert_eq!(completed.iter().map(|t| t.task_id).collect::<Vec<_>>(), vec![a.task_id]);
+        let completed = tracker
+            .list(&TaskFilter::new().status(TaskStatus::Completed))
+            .await;
+        assert_eq!(
+            completed.iter().map(|t| t.task_id).collect::<Vec<_>>(),
+            vec![a.task_id]
+        );
         let exports = tracker.list(&TaskFilter::new().task_type("export")).await;
-        assert_eq!(exports.iter().map(|t| t.task_id).collect::<Vec<_>>(), vec![b.task_id]);
+        assert_eq!(
+            exports.iter().map(|t| t.task_id).collect::<Vec<_>>(),
+            vec![b.task_id]
+        );
         assert_eq!(tracker.list(&TaskFilter::new().limit(1)).await.len(), 1);
 
-        let types: Vec<_> = [events.recv().await, events.recv().await, events.recv().await]
-            .into_iter()
-            .map(|e| e.unwrap().event_type)
-            .collect();
-        assert_eq!(types, vec![EventType::TaskCreated, EventType::TaskCreated, EventType::TaskCompleted]);
-        assert_eq!(tracker.prune_finished_before(Utc::now() + chrono::Duration::seconds(1)), 1);
+        let types: Vec<_> = [
+            events.recv().await,
+            events.recv().await,
+            events.recv().await,
+        ]
+        .into_iter()
+        .map(|e| e.unwrap().event_type)
+        .collect();
+        assert_eq!(
+            types,
+            vec![
+                EventType::TaskCreated,
+                EventType::TaskCreated,
+                EventType::TaskCompleted
+            ]
+        );
+        assert_eq!(
+            tracker.prune_finished_before(Utc::now() + chrono::Duration::seconds(1)),
+            1
+        );
     }
 }

@@ -73,9 +73,13 @@ impl TryFrom<BackoffConfig> for Backoff {
     type Error = Error;
 
     fn try_from(c: BackoffConfig) -> Result<Self> {
-        Backoff::new(Duration::from_millis(c.initial_delay_ms), Duration::from_millis(c.max_delay_ms), c.max_attempts)?
-            .with_multiplier(c.multiplier)?
-            .with_jitter(c.jitter)
+        Backoff::new(
+            Duration::from_millis(c.initial_delay_ms),
+            Duration::from_millis(c.max_delay_ms),
+            c.max_attempts,
+        )?
+        .with_multiplier(c.multiplier)?
+        .with_jitter(c.jitter)
     }
 }
 
@@ -106,13 +110,20 @@ impl Backoff {
                 "initial_delay ({initial_delay:?}) must not exceed max_delay ({max_delay:?})"
             )));
         }
-        Ok(Self { initial_delay, max_delay, max_attempts, ..Self::default() })
+        Ok(Self {
+            initial_delay,
+            max_delay,
+            max_attempts,
+            ..Self::default()
+        })
     }
 
     /// Sets the growth factor; it must be finite and at least 1.
     pub fn with_multiplier(mut self, multiplier: f64) -> Result<Self> {
         if !multiplier.is_finite() || multiplier < 1.0 {
-            return Err(invalid(format!("multiplier must be a finite number >= 1, got {multiplier}")));
+            return Err(invalid(format!(
+                "multiplier must be a finite number >= 1, got {multiplier}"
+            )));
         }
         self.multiplier = multiplier;
         Ok(self)
@@ -121,7 +132,9 @@ impl Backoff {
     /// Sets the jitter fraction; it must lie in `0.0..=1.0` (0 disables jitter).
     pub fn with_jitter(mut self, jitter: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&jitter) {
-            return Err(invalid(format!("jitter must be within 0.0..=1.0, got {jitter}")));
+            return Err(invalid(format!(
+                "jitter must be within 0.0..=1.0, got {jitter}"
+            )));
         }
         self.jitter = jitter;
         Ok(self)
@@ -151,7 +164,8 @@ impl Backoff {
 
     /// The jittered delay; `unit` is a uniform random number in `[0, 1)`.
     pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        self.base_delay(attempt).mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0))
+        self.base_delay(attempt)
+            .mul_f64(1.0 - self.jitter * unit.clamp(0.0, 1.0))
     }
 }
 
@@ -223,7 +237,10 @@ pub struct ErrorPolicy {
 impl ErrorPolicy {
     /// A policy that handles nothing.
     pub fn empty() -> Self {
-        Self { actions: HashMap::new(), fallback: None }
+        Self {
+            actions: HashMap::new(),
+            fallback: None,
+        }
     }
 
     /// Sets the action for one type.
@@ -248,7 +265,10 @@ impl ErrorPolicy {
 
 impl Default for ErrorPolicy {
     fn default() -> Self {
-        let retry = ErrorAction::Retry { backoff: Backoff::default(), exhausted: FinalAction::DeadLetter };
+        let retry = ErrorAction::Retry {
+            backoff: Backoff::default(),
+            exhausted: FinalAction::DeadLetter,
+        };
         let mut policy = Self::empty().otherwise(ErrorAction::Final(FinalAction::DeadLetter));
         for t in ErrorType::ALL {
             let action = if t.is_retryable() {

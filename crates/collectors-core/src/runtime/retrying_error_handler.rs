@@ -101,7 +101,9 @@ impl RetryingErrorHandler {
             Some(ErrorAction::Retry { backoff, exhausted }) => {
                 if attempt < backoff.max_attempts() {
                     let unit = self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64();
-                    ErrorDecision::Retry { after: backoff.delay(attempt.max(1), unit) }
+                    ErrorDecision::Retry {
+                        after: backoff.delay(attempt.max(1), unit),
+                    }
                 } else {
                     final_decision(*exhausted)
                 }
@@ -168,8 +170,13 @@ mod tests {
             .unwrap()
             .with_jitter(0.3)
             .unwrap();
-        let policy = ErrorPolicy::empty()
-            .on(ErrorType::Connection, ErrorAction::Retry { backoff, exhausted: FinalAction::Skip });
+        let policy = ErrorPolicy::empty().on(
+            ErrorType::Connection,
+            ErrorAction::Retry {
+                backoff,
+                exhausted: FinalAction::Skip,
+            },
+        );
         let handler = RetryingErrorHandler::with_seed(policy, 42);
         let error = info(ErrorType::Connection);
         let mut seen = Vec::new();
@@ -179,13 +186,27 @@ mod tests {
             };
             let base = backoff.base_delay(attempt);
             assert!(after <= base, "attempt {attempt}: {after:?} > {base:?}");
-            assert!(after >= base.mul_f64(0.7), "attempt {attempt}: {after:?} < 0.7 × {base:?}");
+            assert!(
+                after >= base.mul_f64(0.7),
+                "attempt {attempt}: {after:?} < 0.7 × {base:?}"
+            );
             seen.push(after);
         }
         // The jitter actually varies the delays (the bounds alone would pass with none).
-        assert!(seen.iter().zip(1..).any(|(d, a)| *d != backoff.base_delay(a)));
+        assert!(
+            seen.iter()
+                .zip(1..)
+                .any(|(d, a)| *d != backoff.base_delay(a))
+        );
         assert_eq!(handler.handle(&error, 6).await, ErrorDecision::Skip);
-        assert_eq!(handler.stats(), ErrorHandlerStats { retried: 5, skipped: 1, ..Default::default() });
+        assert_eq!(
+            handler.stats(),
+            ErrorHandlerStats {
+                retried: 5,
+                skipped: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[tokio::test]
@@ -194,16 +215,28 @@ mod tests {
         let b = RetryingErrorHandler::with_seed(ErrorPolicy::default(), 9);
         let error = info(ErrorType::Timeout);
         for attempt in 1..5 {
-            assert_eq!(a.handle(&error, attempt).await, b.handle(&error, attempt).await);
+            assert_eq!(
+                a.handle(&error, attempt).await,
+                b.handle(&error, attempt).await
+            );
         }
     }
 
     #[tokio::test]
     async fn default_policy_decisions() {
         let handler = RetryingErrorHandler::default();
-        assert_eq!(handler.handle(&info(ErrorType::Validation), 1).await, ErrorDecision::DeadLetter);
-        assert_eq!(handler.handle(&info(ErrorType::Authentication), 1).await, ErrorDecision::Abort);
-        assert!(matches!(handler.handle(&info(ErrorType::Storage), 1).await, ErrorDecision::Retry { .. }));
+        assert_eq!(
+            handler.handle(&info(ErrorType::Validation), 1).await,
+            ErrorDecision::DeadLetter
+        );
+        assert_eq!(
+            handler.handle(&info(ErrorType::Authentication), 1).await,
+            ErrorDecision::Abort
+        );
+        assert!(matches!(
+            handler.handle(&info(ErrorType::Storage), 1).await,
+            ErrorDecision::Retry { .. }
+        ));
         assert!(handler.can_handle(ErrorType::Unknown));
     }
 
@@ -211,6 +244,9 @@ mod tests {
     async fn unhandled_types_abort() {
         let handler = RetryingErrorHandler::new(ErrorPolicy::empty());
         assert!(!handler.can_handle(ErrorType::Storage));
-        assert_eq!(handler.handle(&info(ErrorType::Storage), 1).await, ErrorDecision::Abort);
+        assert_eq!(
+            handler.handle(&info(ErrorType::Storage), 1).await,
+            ErrorDecision::Abort
+        );
     }
 }

@@ -88,21 +88,30 @@ impl SequentialPipelineBuilder {
 
     /// Checks the pipeline: a non-empty name, at least one step.
     pub fn build(self) -> Result<SequentialPipeline> {
-        let invalid = |m: &str| Err(Error::configuration(m.to_owned()).with_component(self.name.clone()));
+        let invalid =
+            |m: &str| Err(Error::configuration(m.to_owned()).with_component(self.name.clone()));
         if self.name.trim().is_empty() {
             return invalid("a pipeline name must not be empty");
         }
         if self.processors.is_empty() {
             return invalid("a pipeline needs at least one processor");
         }
-        Ok(SequentialPipeline { name: self.name, processors: self.processors, stop_on_failure: self.stop_on_failure })
+        Ok(SequentialPipeline {
+            name: self.name,
+            processors: self.processors,
+            stop_on_failure: self.stop_on_failure,
+        })
     }
 }
 
 impl SequentialPipeline {
     /// Starts building a pipeline called `name`.
     pub fn builder(name: impl Into<String>) -> SequentialPipelineBuilder {
-        SequentialPipelineBuilder { name: name.into(), processors: Vec::new(), stop_on_failure: true }
+        SequentialPipelineBuilder {
+            name: name.into(),
+            processors: Vec::new(),
+            stop_on_failure: true,
+        }
     }
 }
 
@@ -117,7 +126,11 @@ pub(crate) async fn run_step(processor: &dyn Processor, input: Payload) -> Resul
     .await;
     match outcome {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(e)) => Err(if e.context().component.is_none() { e.with_component(name) } else { e }),
+        Ok(Err(e)) => Err(if e.context().component.is_none() {
+            e.with_component(name)
+        } else {
+            e
+        }),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -125,7 +138,9 @@ pub(crate) async fn run_step(processor: &dyn Processor, input: Payload) -> Resul
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
             tracing::error!(processor = %name, panic = %what, "processor panicked; the item fails");
-            Err(Error::processing(format!("processor panicked: {what}")).with_component(name).with_operation("process"))
+            Err(Error::processing(format!("processor panicked: {what}"))
+                .with_component(name)
+                .with_operation("process"))
         }
     }
 }
@@ -137,7 +152,10 @@ impl Pipeline for SequentialPipeline {
     }
 
     fn steps(&self) -> Vec<String> {
-        self.processors.iter().map(|p| p.name().to_owned()).collect()
+        self.processors
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect()
     }
 
     async fn execute(&self, input: Payload) -> ProcessingResult {
@@ -158,7 +176,11 @@ impl Pipeline for SequentialPipeline {
             // Without stop-on-failure a failing step passes its input on, so keep a copy
             // (payload clones share their buffers).
             let fallback = (!self.stop_on_failure).then(|| current.clone());
-            let outcome = run_step(processor.as_ref(), std::mem::replace(&mut current, Payload::Empty)).await;
+            let outcome = run_step(
+                processor.as_ref(),
+                std::mem::replace(&mut current, Payload::Empty),
+            )
+            .await;
             let (step_outcome, next) = match outcome {
                 Ok(output) => (StepOutcome::Succeeded, output),
                 Err(e) => {
