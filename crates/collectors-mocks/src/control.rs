@@ -1,6 +1,6 @@
 //! [`MockControl`]: the handle a test drives a hand-written mock with.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -15,8 +15,8 @@ pub struct Call {
     pub detail: String,
 }
 
-/// Controls a hand-written mock from the test: fail the next N calls with a chosen error type,
-/// add latency to every call, and read back the calls made.
+/// Controls a hand-written mock from the test: fail the next N calls (of any method, or of one
+/// method) with a chosen error type, add latency to every call, and read back the calls made.
 ///
 /// Every mock has one; get it with the mock's `control()` before moving the mock into an
 /// `Arc<dyn Trait>`. Clones share the same state.
@@ -28,6 +28,7 @@ pub struct Call {
 ///
 /// let control = MockControl::new();
 /// control.fail_next(2, ErrorType::Timeout);
+/// control.fail_method("store", 1, ErrorType::Storage);
 /// control.set_latency(Duration::from_millis(5));
 /// assert_eq!(control.calls().len(), 0);
 /// ```
@@ -36,23 +37,19 @@ pub struct MockControl {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Inner {
-    failures_left: AtomicU32,
-    failure_type: Mutex<ErrorType>,
+    failures: Mutex<Vec<Failure>>,
     latency: Mutex<Duration>,
     calls: Mutex<Vec<Call>>,
 }
 
-impl Default for Inner {
-    fn default() -> Self {
-        Self {
-            failures_left: AtomicU32::new(0),
-            failure_type: Mutex::new(ErrorType::Connection),
-            latency: Mutex::new(Duration::ZERO),
-            calls: Mutex::new(Vec::new()),
-        }
-    }
+/// Injected failures still due: for one method, or any when `method` is `None`.
+#[derive(Debug)]
+struct Failure {
+    method: Option<String>,
+    left: u32,
+    error_type: ErrorType,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,10 +62,22 @@ impl MockControl {
         Self::default()
     }
 
-    /// Makes the next `n` fallible calls fail with an error of `error_type`.
+    /// Makes the next `n` fallible calls, whatever the method, fail with `error_type`.
     pub fn fail_next(&self, n: u32, error_type: ErrorType) {
-        *lock(&self.inner.failure_type) = error_type;
-        self.inner.failures_left.store(n, Ordering::SeqCst);
+        lock(&self.inner.failures).push(Failure {
+            method: None,
+            left: n,
+            error_type,
+        });
+    }
+
+    /// Makes the next `n` calls of `method` fail with `error_type`.
+    pub fn fail_method(&self, method: &str, n: u32, error_type: ErrorType) {
+        lock(&self.inner.failures).push(Failure {
+            method: Some(method.to_owned()),
+            left: n,
+            error_type,
+        });
     }
 
     /// Adds `latency` to every async call.
@@ -110,16 +119,17 @@ impl MockControl {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let due = self
-            .inner
-            .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if due {
-            let error_type = *lock(&self.inner.failure_type);
-            return Err(Error::of_type(error_type, "injected failure").with_operation(method));
+        let mut failures = lock(&self.inner.failures);
+        let due = failures
+            .iter_mut()
+            .find(|f| f.left > 0 && f.method.as_deref().is_none_or(|m| m == method));
+        match due {
+            Some(failure) => {
+                failure.left -= 1;
+                Err(Error::of_type(failure.error_type, "injected failure").with_operation(method))
+            }
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -163,7 +163,7 @@ impl Pipeline for MockPipeline {
     }
 
     async fn execute(&self, input: Payload) -> ProcessingResult {
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         if let Err(e) = self
             .control
             .enter("execute", format!("{:?}", input.kind()))

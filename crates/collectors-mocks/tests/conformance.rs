@@ -11,7 +11,12 @@ async fn mock_storage_backend_meets_the_storage_contract() {
     let backend = MockStorageBackend::new("mock-store");
     conformance::storage_backend(
         &backend,
-        &[PayloadKind::Json, PayloadKind::Table, PayloadKind::Bytes, PayloadKind::Empty],
+        &[
+            PayloadKind::Json,
+            PayloadKind::Table,
+            PayloadKind::Bytes,
+            PayloadKind::Empty,
+        ],
     )
     .await;
 }

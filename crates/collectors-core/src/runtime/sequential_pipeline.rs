@@ -2,7 +2,9 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -19,6 +21,8 @@ use crate::processor::Processor;
 /// [`Error::Processing`]), never the caller. With stop-on-failure (the default) the first
 /// failure ends the run; without it, a failing step passes its input on unchanged and the
 /// result still reports the first failure.
+///
+/// Timings use tokio's clock, so they follow a paused clock in tests.
 ///
 /// ```
 /// use std::sync::Arc;
