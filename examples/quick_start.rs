@@ -88,11 +88,16 @@ async fn main() -> Result<()> {
     collection.start_collection("garage").await?;
     let expected = 2 * READINGS.len();
     let (mut stored, mut dead_lettered) = (0, 0);
+    let mut offsets = std::collections::HashMap::new();
     for n in 0..expected {
         let Some(item) = items.recv().await else {
             break;
         };
-        let offset = n % READINGS.len();
+        // The item's position in its source names it: a replay stores under the same key.
+        let offset = *offsets
+            .entry(item.source_id.clone())
+            .and_modify(|o| *o += 1)
+            .or_insert(0usize);
         let result = pipeline
             .execute(Payload::Bytes(item.raw_data.clone()))
             .await;
