@@ -98,7 +98,7 @@ async fn a_mockall_processor_inside_the_real_pipeline() {
     processor
         .expect_validate_input()
         .returning(|p| p.as_json().map(|_| ()));
-    processor.expect_process().times(1).returning(|p| Ok(p));
+    processor.expect_process().times(1).returning(Ok);
     let pipeline = SequentialPipeline::builder("p")
         .processor(Arc::new(processor) as Arc<dyn Processor>)
         .build()
