@@ -59,3 +59,80 @@ async fn mock_processor_meets_the_processor_contract() {
     )
     .await;
 }
+
+// The suites can fail: implementations that break a rule are caught.
+
+mod broken {
+    use collectors_core::{
+        Payload, Processor, QueryCriteria, Record, Result, StorageBackend, StorageLocation,
+        StoredRecord, async_trait,
+    };
+    use collectors_mocks::MockStorageBackend;
+
+    /// Stores every record under a fresh key: replays duplicate.
+    pub(crate) struct Duplicating(pub(crate) MockStorageBackend);
+
+    #[async_trait]
+    impl StorageBackend for Duplicating {
+        fn backend_id(&self) -> &str {
+            self.0.backend_id()
+        }
+        async fn connect(&self) -> Result<()> {
+            self.0.connect().await
+        }
+        async fn disconnect(&self) -> Result<()> {
+            self.0.disconnect().await
+        }
+        async fn store(&self, mut record: Record) -> Result<StorageLocation> {
+            record.key = format!("{}~{}", record.key, self.0.len());
+            self.0.store(record).await
+        }
+        async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
+            let mut loose = criteria.clone();
+            if let Some(key) = loose.key.take() {
+                loose.key_prefix = Some(key);
+            }
+            self.0.query(&loose).await
+        }
+        async fn delete(&self, location_id: &str) -> Result<bool> {
+            self.0.delete(location_id).await
+        }
+    }
+
+    /// Accepts everything, so it never rejects invalid input.
+    pub(crate) struct Lenient;
+
+    #[async_trait]
+    impl Processor for Lenient {
+        fn name(&self) -> &str {
+            "lenient"
+        }
+        fn validate_input(&self, _: &Payload) -> Result<()> {
+            Ok(())
+        }
+        async fn process(&self, input: Payload) -> Result<Payload> {
+            Ok(input)
+        }
+    }
+}
+
+#[tokio::test]
+#[should_panic(expected = "storing a key twice must not duplicate it")]
+async fn the_storage_suite_catches_a_backend_that_duplicates_replays() {
+    conformance::storage_backend(
+        &broken::Duplicating(MockStorageBackend::new("dup")),
+        &[PayloadKind::Json],
+    )
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "validate_input on the invalid input")]
+async fn the_processor_suite_catches_a_processor_that_accepts_invalid_input() {
+    conformance::processor(
+        &broken::Lenient,
+        Payload::Json(1.into()),
+        Some(Payload::Bytes("x".into())),
+    )
+    .await;
+}
