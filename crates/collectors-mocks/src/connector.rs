@@ -94,15 +94,11 @@ fn name_of(path: &str) -> &str {
 #[async_trait]
 impl Connector for MockConnector {
     async fn connect(&self) -> Result<()> {
-        self.control.enter("connect", "").await?;
-        self.connection.open();
-        Ok(())
+        self.connection.connect(&self.control).await
     }
 
     async fn disconnect(&self) -> Result<()> {
-        self.control.enter("disconnect", "").await?;
-        self.connection.close();
-        Ok(())
+        self.connection.disconnect(&self.control).await
     }
 
     async fn test_connection(&self) -> Result<()> {

@@ -138,12 +138,18 @@ impl MockControl {
 pub(crate) struct Connection(std::sync::atomic::AtomicBool);
 
 impl Connection {
-    pub(crate) fn open(&self) {
+    /// A recorded, possibly failing `connect`.
+    pub(crate) async fn connect(&self, control: &MockControl) -> Result<()> {
+        control.enter("connect", "").await?;
         self.0.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
-    pub(crate) fn close(&self) {
+    /// A recorded, possibly failing `disconnect`.
+    pub(crate) async fn disconnect(&self, control: &MockControl) -> Result<()> {
+        control.enter("disconnect", "").await?;
         self.0.store(false, Ordering::SeqCst);
+        Ok(())
     }
 
     /// `Ok` when open, else the connection error the contracts require.

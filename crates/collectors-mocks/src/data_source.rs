@@ -85,15 +85,11 @@ impl DataSource for MockDataSource {
     }
 
     async fn connect(&self) -> Result<()> {
-        self.control.enter("connect", "").await?;
-        self.connection.open();
-        Ok(())
+        self.connection.connect(&self.control).await
     }
 
     async fn disconnect(&self) -> Result<()> {
-        self.control.enter("disconnect", "").await?;
-        self.connection.close();
-        Ok(())
+        self.connection.disconnect(&self.control).await
     }
 
     async fn collect(&self) -> Result<Option<CollectedData>> {
