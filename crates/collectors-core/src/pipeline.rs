@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::models::{Payload, ProcessingResult};
+use crate::processor::ItemContext;
 
 /// An ordered list of processors run one after the other on each item.
 ///
@@ -24,4 +25,16 @@ pub trait Pipeline: Send + Sync {
 
     /// Runs every step on one input.
     async fn execute(&self, input: Payload) -> ProcessingResult;
+
+    /// Runs every step on one batch of a source item (see [`ItemContext`]). The default
+    /// ignores the context.
+    async fn execute_in(&self, context: &ItemContext, input: Payload) -> ProcessingResult {
+        let _ = context;
+        self.execute(input).await
+    }
+
+    /// Tells every step that an item is finished, so per-item state can be dropped.
+    fn finish_item(&self, item_id: &str) {
+        let _ = item_id;
+    }
 }

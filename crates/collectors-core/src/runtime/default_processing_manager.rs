@@ -137,7 +137,7 @@ impl ProcessingManager for DefaultProcessingManager {
     async fn run_processor(&self, name: &str, input: Payload) -> Result<ProcessingResult> {
         let processor = self.processor(name)?;
         let started = Instant::now();
-        let outcome = run_step(processor.as_ref(), input).await;
+        let outcome = run_step(processor.as_ref(), None, input).await;
         let elapsed = started.elapsed();
         let (mut result, step_outcome) = match outcome {
             Ok(output) => (

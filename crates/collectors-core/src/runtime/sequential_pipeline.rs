@@ -12,7 +12,7 @@ use futures::FutureExt;
 use crate::error::{Error, Result};
 use crate::models::{ErrorInfo, Payload, ProcessingResult, StepOutcome, StepTiming};
 use crate::pipeline::Pipeline;
-use crate::processor::Processor;
+use crate::processor::{ItemContext, Processor};
 
 /// A [`Pipeline`] that runs its processors in order, each on the previous one's output.
 ///
@@ -120,11 +120,18 @@ impl SequentialPipeline {
 }
 
 /// Runs one processor on one input: validation, then processing, with panics caught.
-pub(crate) async fn run_step(processor: &dyn Processor, input: Payload) -> Result<Payload> {
+pub(crate) async fn run_step(
+    processor: &dyn Processor,
+    context: Option<&ItemContext>,
+    input: Payload,
+) -> Result<Payload> {
     let name = processor.name().to_owned();
     let outcome = AssertUnwindSafe(async {
         processor.validate_input(&input)?;
-        processor.process(input).await
+        match context {
+            Some(context) => processor.process_in(context, input).await,
+            None => processor.process(input).await,
+        }
     })
     .catch_unwind()
     .await;
@@ -163,6 +170,22 @@ impl Pipeline for SequentialPipeline {
     }
 
     async fn execute(&self, input: Payload) -> ProcessingResult {
+        self.run(None, input).await
+    }
+
+    async fn execute_in(&self, context: &ItemContext, input: Payload) -> ProcessingResult {
+        self.run(Some(context), input).await
+    }
+
+    fn finish_item(&self, item_id: &str) {
+        for processor in &self.processors {
+            processor.finish_item(item_id);
+        }
+    }
+}
+
+impl SequentialPipeline {
+    async fn run(&self, context: Option<&ItemContext>, input: Payload) -> ProcessingResult {
         let started = Instant::now();
         let mut timings = Vec::with_capacity(self.processors.len());
         let mut first_error: Option<ErrorInfo> = None;
