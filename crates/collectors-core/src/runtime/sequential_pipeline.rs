@@ -205,6 +205,7 @@ impl SequentialPipeline {
             let fallback = (!self.stop_on_failure).then(|| current.clone());
             let outcome = run_step(
                 processor.as_ref(),
+                context,
                 std::mem::replace(&mut current, Payload::Empty),
             )
             .await;
