@@ -145,3 +145,4 @@ pub use arrow_array;
 pub use arrow_schema;
 pub use async_trait::async_trait;
 pub use bytes;
+pub use tokio_util::sync::CancellationToken;

@@ -26,10 +26,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use collectors_core::{
-    CollectedData, DataItem, ErrorDecision, ErrorInfo, ErrorType, EventFilter, ListOptions,
-    Metadata, ParsedMetadata, Payload, ProcessingResult, QueryCriteria, Record, Result,
-    SourceStatus, StorageLocation, StorageRoute, StoredRecord, Subscription, SubscriptionId,
-    SystemEvent, TaskFilter, TaskInfo,
+    CollectedData, DataItem, DeadLetter, ErrorDecision, ErrorInfo, ErrorType, EventFilter,
+    ItemCheckpoint, ListOptions, Metadata, ParsedMetadata, Payload, ProcessingResult,
+    QueryCriteria, Record, Result, SourceItem, SourceStatus, StorageLocation, StorageRoute,
+    StoredRecord, Subscription, SubscriptionId, SystemEvent, TaskFilter, TaskInfo,
 };
 use futures::stream::BoxStream;
 use mockall::mock;
@@ -165,6 +165,44 @@ mock! {
         async fn emit(&self, event: SystemEvent) -> Result<()>;
         async fn subscribe(&self, filter: EventFilter) -> Result<Subscription>;
         async fn unsubscribe(&self, id: SubscriptionId) -> Result<bool>;
+    }
+}
+
+mock! {
+    pub ItemSource {}
+    #[async_trait]
+    impl collectors_core::ItemSource for ItemSource {
+        fn source_id(&self) -> &str;
+        async fn items(&self) -> Result<Vec<SourceItem>>;
+        async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<bytes::Bytes>>>;
+    }
+}
+
+mock! {
+    pub Decoder {}
+    impl collectors_core::Decoder for Decoder {
+        fn name(&self) -> &str;
+        fn decoder_for(&self, item: &SourceItem) -> Result<Box<dyn collectors_core::ItemDecoder>>;
+    }
+}
+
+mock! {
+    pub CheckpointStore {}
+    #[async_trait]
+    impl collectors_core::CheckpointStore for CheckpointStore {
+        async fn done(&self, pipeline: &str) -> Result<std::collections::HashMap<(String, String), ItemCheckpoint>>;
+        async fn mark_done(&self, pipeline: &str, items: &[ItemCheckpoint]) -> Result<()>;
+        async fn reset(&self, pipeline: &str) -> Result<()>;
+        async fn fingerprint(&self, pipeline: &str) -> Result<Option<String>>;
+        async fn set_fingerprint(&self, pipeline: &str, fingerprint: &str) -> Result<()>;
+    }
+}
+
+mock! {
+    pub DeadLetterSink {}
+    #[async_trait]
+    impl collectors_core::DeadLetterSink for DeadLetterSink {
+        async fn write(&self, letters: &[DeadLetter]) -> Result<()>;
     }
 }
 

@@ -1,12 +1,22 @@
 //! The engine: sources → decoder → pipeline → storage, with bounded channels, batching,
-//! acknowledgement after store, dead letters and checkpoints.
+//! acknowledgement after store, dead letters and checkpoints. See [`Engine`].
 
 mod checkpoint_store;
+mod config;
+mod counters;
 mod dead_letter;
 mod decoder;
+#[allow(clippy::module_inception)]
+mod engine;
 mod item_source;
+mod item_worker;
+mod run_context;
+mod store_stage;
 
 pub use checkpoint_store::{CheckpointStore, InMemoryCheckpointStore, ItemCheckpoint};
+pub use config::EngineConfig;
+pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
 pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};
 pub use decoder::{Decoded, Decoder, ItemDecoder, RejectedRow};
+pub use engine::{Engine, EngineBuilder, ResumeMode};
 pub use item_source::{ItemSource, SourceItem};

@@ -1,0 +1,486 @@
+//! [`Engine`]: runs sources through a pipeline into a store, with the run's guarantees.
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::engine::checkpoint_store::CheckpointStore;
+use crate::engine::config::EngineConfig;
+use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
+use crate::engine::dead_letter::DeadLetterSink;
+use crate::engine::decoder::Decoder;
+use crate::engine::item_source::{ItemSource, SourceItem};
+use crate::engine::item_worker::ItemWorker;
+use crate::engine::run_context::RunContext;
+use crate::engine::store_stage::{InFlight, StoreStage};
+use crate::error::{Error, Result};
+use crate::error_handler::ErrorHandler;
+use crate::event_emitter::EventEmitter;
+use crate::models::{ErrorInfo, EventType, Metadata};
+use crate::pipeline::Pipeline;
+use crate::runtime::{EventBus, InMemoryTaskTracker, RetryingErrorHandler};
+use crate::storage_backend::StorageBackend;
+use crate::task_tracker::TaskTracker;
+
+/// Whether a run continues from its checkpoints or starts over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResumeMode {
+    /// Skip items whose checkpoint matches their current version (the default).
+    #[default]
+    Resume,
+    /// Forget the pipeline's checkpoints first and process everything again.
+    Restart,
+}
+
+struct SourceBinding {
+    source: Arc<dyn ItemSource>,
+    decoder: Arc<dyn Decoder>,
+}
+
+/// Moves data from item sources through a decoder and a pipeline into a store.
+///
+/// What a run guarantees:
+/// - **Backpressure**: at most `max_items_in_flight` items are read but not acknowledged, and
+///   at most `channel_capacity` batches wait for the store; a slow store slows reading.
+/// - **At-least-once**: an item is checkpointed only after every record from it is stored,
+///   skipped or dead-lettered. Records are keyed `source/item#batch`, so a replay after a crash
+///   replaces instead of duplicating. A rerun skips checkpointed items whose version did not
+///   change.
+/// - **Failures are data**: decode rejects are dead-lettered with their line; processing,
+///   storage and read failures go to the [`ErrorHandler`] (retry with backoff, skip,
+///   dead-letter, abort). A panicking processor fails its batch, not the run.
+/// - **Every record ends in a typed terminal state**: `collected = stored + skipped +
+///   dead_lettered + failed` (see [`RunSummary`]).
+/// - **Shutdown**: cancelling the token stops reading at the next chunk, drains what was
+///   decoded, flushes the store stage and writes checkpoints for the items that finished.
+/// - **Observability**: events on the emitter, [`EngineCounters`], a tracked task, a
+///   `tracing` span per item.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use collectors_core::*;
+/// # async fn demo(source: Arc<dyn ItemSource>, decoder: Arc<dyn Decoder>, store: Arc<dyn StorageBackend>,
+/// #   checkpoints: Arc<dyn CheckpointStore>, dead_letters: Arc<dyn DeadLetterSink>) -> Result<()> {
+/// let engine = Engine::builder("sensors")
+///     .source(source, decoder)
+///     .store(store)
+///     .checkpoints(checkpoints)
+///     .dead_letters(dead_letters)
+///     .build()?;
+/// let summary = engine.run(CancellationToken::new()).await?;
+/// assert!(summary.counts.adds_up());
+/// # Ok(()) }
+/// ```
+pub struct Engine {
+    name: String,
+    sources: Vec<SourceBinding>,
+    pipeline: Option<Arc<dyn Pipeline>>,
+    store: Arc<dyn StorageBackend>,
+    checkpoints: Arc<dyn CheckpointStore>,
+    dead_letters: Arc<dyn DeadLetterSink>,
+    errors: Arc<dyn ErrorHandler>,
+    events: Arc<dyn EventEmitter>,
+    tasks: Arc<dyn TaskTracker>,
+    config: EngineConfig,
+    resume: ResumeMode,
+    fingerprint: Option<String>,
+    counters: Arc<EngineCounters>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("name", &self.name)
+            .field(
+                "sources",
+                &self
+                    .sources
+                    .iter()
+                    .map(|s| s.source.source_id().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .field("store", &self.store.backend_id())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Builds an [`Engine`]; see [`Engine::builder`].
+#[must_use]
+pub struct EngineBuilder {
+    name: String,
+    sources: Vec<SourceBinding>,
+    pipeline: Option<Arc<dyn Pipeline>>,
+    store: Option<Arc<dyn StorageBackend>>,
+    checkpoints: Option<Arc<dyn CheckpointStore>>,
+    dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    errors: Option<Arc<dyn ErrorHandler>>,
+    events: Option<Arc<dyn EventEmitter>>,
+    tasks: Option<Arc<dyn TaskTracker>>,
+    config: EngineConfig,
+    resume: ResumeMode,
+    fingerprint: Option<String>,
+}
+
+impl EngineBuilder {
+    /// Adds a source and the decoder of its items.
+    pub fn source(mut self, source: Arc<dyn ItemSource>, decoder: Arc<dyn Decoder>) -> Self {
+        self.sources.push(SourceBinding { source, decoder });
+        self
+    }
+
+    /// The pipeline every batch runs through (none: batches are stored as decoded).
+    pub fn pipeline(mut self, pipeline: Arc<dyn Pipeline>) -> Self {
+        self.pipeline = Some(pipeline);
+        self
+    }
+
+    /// Where records are stored (required).
+    pub fn store(mut self, store: Arc<dyn StorageBackend>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Where item acknowledgements are kept (required).
+    pub fn checkpoints(mut self, checkpoints: Arc<dyn CheckpointStore>) -> Self {
+        self.checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// Where rejected and exhausted records go (required).
+    pub fn dead_letters(mut self, dead_letters: Arc<dyn DeadLetterSink>) -> Self {
+        self.dead_letters = Some(dead_letters);
+        self
+    }
+
+    /// The error policy (default: [`RetryingErrorHandler::default`]).
+    pub fn error_handler(mut self, errors: Arc<dyn ErrorHandler>) -> Self {
+        self.errors = Some(errors);
+        self
+    }
+
+    /// Where events go (default: a private [`EventBus`]).
+    pub fn events(mut self, events: Arc<dyn EventEmitter>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Where the run is tracked (default: a private [`InMemoryTaskTracker`]).
+    pub fn tasks(mut self, tasks: Arc<dyn TaskTracker>) -> Self {
+        self.tasks = Some(tasks);
+        self
+    }
+
+    /// Bounds, batching and concurrency.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Resume from checkpoints (default) or restart.
+    pub fn resume(mut self, mode: ResumeMode) -> Self {
+        self.resume = mode;
+        self
+    }
+
+    /// A digest of the settings that shape storage keys (decoder batch size, processors).
+    /// Resuming with a different fingerprint is refused: the keys would not match.
+    pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// Checks the parts and the configuration.
+    pub fn build(self) -> Result<Engine> {
+        let missing = |what: &str| {
+            Error::configuration(format!("the engine needs {what}")).with_component(&self.name)
+        };
+        if self.name.trim().is_empty() {
+            return Err(
+                Error::configuration("a pipeline name must not be empty").with_component("engine")
+            );
+        }
+        self.config.validate()?;
+        if self.sources.is_empty() {
+            return Err(missing("at least one source"));
+        }
+        let mut ids: Vec<&str> = self.sources.iter().map(|s| s.source.source_id()).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(
+                Error::configuration(format!("two sources are named `{}`", pair[0]))
+                    .with_component(&self.name),
+            );
+        }
+        Ok(Engine {
+            store: self.store.ok_or_else(|| missing("a store"))?,
+            checkpoints: self
+                .checkpoints
+                .ok_or_else(|| missing("a checkpoint store"))?,
+            dead_letters: self
+                .dead_letters
+                .ok_or_else(|| missing("a dead-letter sink"))?,
+            errors: self
+                .errors
+                .unwrap_or_else(|| Arc::new(RetryingErrorHandler::default())),
+            events: self.events.unwrap_or_else(|| Arc::new(EventBus::new())),
+            tasks: self
+                .tasks
+                .unwrap_or_else(|| Arc::new(InMemoryTaskTracker::new())),
+            name: self.name,
+            sources: self.sources,
+            pipeline: self.pipeline,
+            config: self.config,
+            resume: self.resume,
+            fingerprint: self.fingerprint,
+            counters: Arc::new(EngineCounters::default()),
+        })
+    }
+}
+
+impl Engine {
+    /// Starts building the engine of the pipeline called `name` (the checkpoint namespace).
+    pub fn builder(name: impl Into<String>) -> EngineBuilder {
+        EngineBuilder {
+            name: name.into(),
+            sources: Vec::new(),
+            pipeline: None,
+            store: None,
+            checkpoints: None,
+            dead_letters: None,
+            errors: None,
+            events: None,
+            tasks: None,
+            config: EngineConfig::default(),
+            resume: ResumeMode::Resume,
+            fingerprint: None,
+        }
+    }
+
+    /// The live counters (read them while [`run`](Self::run) is going, e.g. for a progress
+    /// bar). They restart at zero with every run.
+    pub fn counters(&self) -> Arc<EngineCounters> {
+        self.counters.clone()
+    }
+
+    /// Lists every source's items and drops those already checkpointed at their version.
+    pub async fn pending_items(&self) -> Result<Vec<(usize, SourceItem)>> {
+        let done = self.checkpoints.done(&self.name).await?;
+        let mut pending = Vec::new();
+        for (index, binding) in self.sources.iter().enumerate() {
+            for item in binding.source.items().await? {
+                add(&self.counters.items_listed, 1);
+                let key = (item.source_id.clone(), item.item_id.clone());
+                if done.get(&key).is_some_and(|c| c.version == item.version) {
+                    add(&self.counters.items_already_done, 1);
+                    continue;
+                }
+                add(&self.counters.bytes_total, item.size.unwrap_or(0));
+                pending.push((index, item));
+            }
+        }
+        Ok(pending)
+    }
+
+    async fn prepare_checkpoints(&self) -> Result<()> {
+        if self.resume == ResumeMode::Restart {
+            self.checkpoints.reset(&self.name).await?;
+        }
+        let Some(fingerprint) = &self.fingerprint else {
+            return Ok(());
+        };
+        match self.checkpoints.fingerprint(&self.name).await? {
+            Some(stored) if &stored != fingerprint => Err(Error::configuration(format!(
+                "pipeline `{}` changed since its last run (settings that shape storage keys differ); \
+                 rerun with --restart to process everything again",
+                self.name
+            ))
+            .with_component(&self.name)),
+            Some(_) => Ok(()),
+            None => self.checkpoints.set_fingerprint(&self.name, fingerprint).await,
+        }
+    }
+
+    /// Runs the pipeline to the end, or until `cancel` is cancelled.
+    ///
+    /// `Err` only when the run could not start (store unreachable, checkpoints unreadable,
+    /// changed fingerprint); everything after that is reported in the [`RunSummary`].
+    pub async fn run(&self, cancel: CancellationToken) -> Result<RunSummary> {
+        let started = Instant::now();
+        self.store.connect().await?;
+        self.prepare_checkpoints().await?;
+        let pending = self.pending_items().await?;
+        let mut metadata = Metadata::new();
+        metadata.insert("pipeline".into(), self.name.clone().into());
+        metadata.insert("items".into(), pending.len().into());
+        let task = self
+            .tasks
+            .create(&self.name, "pipeline_run", metadata)
+            .await?;
+
+        let run = Arc::new(RunContext::new(
+            self.name.clone(),
+            self.pipeline.clone(),
+            self.store.clone(),
+            self.dead_letters.clone(),
+            self.errors.clone(),
+            self.events.clone(),
+            self.counters.clone(),
+            cancel.child_token(),
+        ));
+        run.emit(
+            EventType::CollectionStart,
+            serde_json::json!({ "items": pending.len() }),
+        )
+        .await;
+
+        let (outbox, inbox) = mpsc::channel(self.config.channel_capacity);
+        let store_stage = tokio::spawn(
+            StoreStage::new(run.clone(), self.checkpoints.clone(), self.config.clone()).run(inbox),
+        );
+        let progress = self.spawn_progress(task.task_id, run.stop.clone());
+
+        let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
+        let mut workers = JoinSet::new();
+        for (index, item) in pending {
+            let permit = tokio::select! {
+                biased;
+                () = run.stop.cancelled() => break,
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let binding = &self.sources[index];
+            let span = tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
+            let worker = ItemWorker {
+                run: run.clone(),
+                source: binding.source.clone(),
+                decoder: binding.decoder.clone(),
+                item,
+                outbox: outbox.clone(),
+            };
+            workers.spawn(
+                worker
+                    .run(InFlight::new(permit, self.counters.clone()))
+                    .instrument(span),
+            );
+            // Reap finished workers as we go, so the set stays small.
+            while let Some(joined) = workers.try_join_next() {
+                self.reap(joined);
+            }
+        }
+        drop(outbox);
+        while let Some(joined) = workers.join_next().await {
+            self.reap(joined);
+        }
+        if let Err(e) = store_stage.await {
+            tracing::error!(error = %e, "store stage panicked");
+            run.abort(&ErrorInfo::from(&Error::storage(format!(
+                "store stage panicked: {e}"
+            ))));
+        }
+        progress.abort();
+        if let Err(e) = self.store.disconnect().await {
+            tracing::warn!(error = %e, "store disconnect failed");
+        }
+        self.finish(&run, task.task_id, cancel.is_cancelled(), started)
+            .await
+    }
+
+    fn reap(&self, joined: std::result::Result<(), tokio::task::JoinError>) {
+        if let Err(e) = joined {
+            tracing::error!(error = %e, "item worker panicked; the item stays unacknowledged");
+            add(&self.counters.items_failed, 1);
+        }
+    }
+
+    fn spawn_progress(
+        &self,
+        task_id: uuid::Uuid,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let (tasks, counters, every) = (
+            self.tasks.clone(),
+            self.counters.clone(),
+            self.config.progress_interval,
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let c = counters.snapshot();
+                let percent = if c.bytes_total == 0 {
+                    0.0
+                } else {
+                    (c.bytes_read as f64 * 100.0 / c.bytes_total as f64).min(100.0)
+                };
+                let message = format!(
+                    "{} records stored, {} dead-lettered",
+                    c.stored, c.dead_lettered
+                );
+                if tasks
+                    .update_progress(task_id, percent, Some(message))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+    }
+
+    async fn finish(
+        &self,
+        run: &RunContext,
+        task_id: uuid::Uuid,
+        cancelled: bool,
+        started: Instant,
+    ) -> Result<RunSummary> {
+        let counts = self.counters.snapshot();
+        let outcome = if run.is_aborted() {
+            RunOutcome::Aborted
+        } else if cancelled {
+            RunOutcome::Cancelled
+        } else {
+            RunOutcome::Completed
+        };
+        let summary = RunSummary {
+            outcome,
+            counts,
+            elapsed: started.elapsed(),
+            task_id,
+            abort_reason: run.abort_reason(),
+        };
+        let data = serde_json::to_value(&summary).unwrap_or_default();
+        let tracked = match outcome {
+            RunOutcome::Completed => self.tasks.complete(task_id, data.clone()).await,
+            RunOutcome::Cancelled => self.tasks.cancel(task_id).await,
+            RunOutcome::Aborted => {
+                let reason = summary
+                    .abort_reason
+                    .clone()
+                    .unwrap_or_else(|| "aborted".to_owned());
+                self.tasks
+                    .fail(
+                        task_id,
+                        ErrorInfo::from(&Error::processing(reason).with_component(&self.name)),
+                    )
+                    .await
+            }
+        };
+        if let Err(e) = tracked {
+            tracing::warn!(error = %e, "run task not updated");
+        }
+        run.emit(EventType::CollectionComplete, data).await;
+        tracing::info!(pipeline = %self.name, ?outcome, ?counts, "run finished");
+        Ok(summary)
+    }
+}

@@ -1,0 +1,312 @@
+//! Reads one item: streams its bytes through the decoder and the pipeline, and hands the
+//! records to the store stage in order.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::engine::counters::add;
+use crate::engine::dead_letter::DeadLetter;
+use crate::engine::decoder::{Decoded, Decoder, ItemDecoder};
+use crate::engine::item_source::{ItemSource, SourceItem};
+use crate::engine::run_context::{Next, RunContext};
+use crate::engine::store_stage::{InFlight, ItemEnd, ItemKey, StoreMessage, rows_of};
+use crate::error::{Error, Result};
+use crate::models::{ErrorInfo, ErrorType, EventType, Layer, Payload, Record};
+use crate::processor::ItemContext;
+
+/// Rejected rows gathered before they are written to the dead-letter sink.
+const LETTERS_PER_WRITE: usize = 1024;
+
+pub(crate) struct ItemWorker {
+    pub(crate) run: Arc<RunContext>,
+    pub(crate) source: Arc<dyn ItemSource>,
+    pub(crate) decoder: Arc<dyn Decoder>,
+    pub(crate) item: SourceItem,
+    pub(crate) outbox: mpsc::Sender<StoreMessage>,
+}
+
+/// How reading an item ended, before the store stage acknowledges it.
+enum Reading {
+    /// Every chunk was read and handed on.
+    Complete,
+    /// Stopped early (cancel or abort): the item is not acknowledged and is redone next run.
+    Interrupted,
+    /// The item failed as a whole and the handler decided: its letter is written (or it was
+    /// skipped), so the item is acknowledged.
+    GaveUp,
+}
+
+struct Progress {
+    batch_index: u64,
+    skipped: u64,
+    letters: Vec<DeadLetter>,
+    dead_lettered: u64,
+    /// Records were handed on: a whole-item retry would count them twice.
+    emitted: bool,
+}
+
+impl ItemWorker {
+    pub(crate) async fn run(self, in_flight: InFlight) {
+        let key = ItemKey {
+            source_id: self.item.source_id.clone(),
+            item_id: self.item.item_id.clone(),
+        };
+        let mut progress = Progress {
+            batch_index: 0,
+            skipped: 0,
+            letters: Vec::new(),
+            dead_lettered: 0,
+            emitted: false,
+        };
+        let reading = self.read_with_retries(&mut progress).await;
+        let letters_written = self.flush_letters(&mut progress).await;
+        if let Some(pipeline) = &self.run.pipeline {
+            pipeline.finish_item(&self.item.item_id);
+        }
+        let complete = letters_written && matches!(reading, Reading::Complete | Reading::GaveUp);
+        self.run
+            .emit(
+                EventType::DataCollected,
+                serde_json::json!({ "source": key.source_id, "item": key.item_id, "complete": complete }),
+            )
+            .await;
+        let end = ItemEnd {
+            version: self.item.version.clone(),
+            complete,
+            skipped: progress.skipped,
+            dead_lettered: progress.dead_lettered,
+            _in_flight: in_flight,
+        };
+        // The store stage outlives every worker, so this send only fails if it panicked.
+        if self
+            .outbox
+            .send(StoreMessage::ItemEnd { item: key, end })
+            .await
+            .is_err()
+        {
+            tracing::error!(item = %self.item.item_id, "store stage is gone; item not acknowledged");
+        }
+    }
+
+    async fn read_with_retries(&self, progress: &mut Progress) -> Reading {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.read(progress).await {
+                Ok(reading) => return reading,
+                Err(e) => e,
+            };
+            if self.run.stop.is_cancelled() {
+                return Reading::Interrupted;
+            }
+            let (next, info) = self.run.decide(&error, &self.item.item_id, attempt).await;
+            match next {
+                Next::Retry if !progress.emitted => continue,
+                Next::Retry | Next::DeadLetter => {
+                    progress.letters.push(self.run.letter(
+                        &self.item.source_id,
+                        &self.item.item_id,
+                        info,
+                    ));
+                    return Reading::GaveUp;
+                }
+                Next::Skip => return Reading::GaveUp,
+                Next::Abort => {
+                    self.run.abort(&info);
+                    return Reading::Interrupted;
+                }
+            }
+        }
+    }
+
+    /// Streams the item once. `Err` is a failure of the item as a whole.
+    async fn read(&self, progress: &mut Progress) -> Result<Reading> {
+        let mut chunks = self
+            .source
+            .open(&self.item)
+            .await
+            .map_err(|e| e.with_operation("open"))?;
+        let mut decoder: Box<dyn ItemDecoder> = self.decoder.decoder_for(&self.item)?;
+        let mut out = Decoded::default();
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                () = self.run.stop.cancelled() => return Ok(Reading::Interrupted),
+                chunk = chunks.next() => chunk,
+            };
+            match chunk {
+                None => break,
+                Some(chunk) => {
+                    let chunk = chunk.map_err(|e| e.with_operation("read"))?;
+                    add(&self.run.counters.bytes_read, chunk.len() as u64);
+                    decoder
+                        .feed(&chunk, &mut out)
+                        .map_err(|e| e.with_operation("decode"))?;
+                }
+            }
+            if !self.hand_on(&mut out, progress).await {
+                return Ok(Reading::Interrupted);
+            }
+        }
+        decoder
+            .finish(&mut out)
+            .map_err(|e| e.with_operation("decode"))?;
+        Ok(if self.hand_on(&mut out, progress).await {
+            Reading::Complete
+        } else {
+            Reading::Interrupted
+        })
+    }
+
+    /// Counts decoded rows, dead-letters rejects, runs batches through the pipeline and sends
+    /// them on. `false` when the run is aborting and this item must stop.
+    async fn hand_on(&self, out: &mut Decoded, progress: &mut Progress) -> bool {
+        let counters = &self.run.counters;
+        add(&counters.collected, out.rows());
+        for reject in out.rejects.drain(..) {
+            let error = ErrorInfo::new(
+                ErrorType::Validation,
+                Layer::Collection,
+                "decode",
+                reject.reason,
+            )
+            .with_detail("line", reject.line);
+            let mut letter = self
+                .run
+                .letter(&self.item.source_id, &self.item.item_id, error);
+            letter.line = Some(reject.line);
+            letter.records = 1;
+            letter.raw = Some(reject.raw);
+            progress.letters.push(letter);
+        }
+        if progress.letters.len() >= LETTERS_PER_WRITE && !self.flush_letters(progress).await {
+            return false;
+        }
+        for batch in std::mem::take(&mut out.batches) {
+            let rows = batch.num_rows() as u64;
+            add(&counters.parsed, rows);
+            if !self
+                .process_batch(Payload::Table(batch), rows, progress)
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn process_batch(&self, input: Payload, rows: u64, progress: &mut Progress) -> bool {
+        let counters = &self.run.counters;
+        let context = ItemContext {
+            source_id: self.item.source_id.clone(),
+            item_id: self.item.item_id.clone(),
+            batch_index: progress.batch_index,
+        };
+        progress.batch_index += 1;
+        let output = match self.run_pipeline(&context, input.clone()).await {
+            Ok(output) => output,
+            Err((Next::Skip, _)) => {
+                add(&counters.skipped, rows);
+                progress.skipped += rows;
+                return true;
+            }
+            Err((Next::Abort, info)) => {
+                add(&counters.failed, rows);
+                self.run.abort(&info);
+                return false;
+            }
+            Err((_, info)) => {
+                let mut letter = self
+                    .run
+                    .letter(&self.item.source_id, &self.item.item_id, info);
+                letter.records = rows;
+                letter.payload = Some(input);
+                progress.letters.push(letter);
+                return true;
+            }
+        };
+        let rows_out = rows_of(&output).min(rows);
+        add(&counters.processed, rows_out);
+        add(&counters.skipped, rows - rows_out);
+        progress.skipped += rows - rows_out;
+        if rows_out == 0 {
+            return true;
+        }
+        let key = format!(
+            "{}/{}#{}",
+            context.source_id, context.item_id, context.batch_index
+        );
+        let record = match Record::keyed(key, output) {
+            Ok(record) => record
+                .with_metadata("source_id", context.source_id.as_str())
+                .with_metadata("item_id", context.item_id.as_str())
+                .with_metadata("batch", context.batch_index),
+            Err(e) => {
+                add(&counters.failed, rows_out);
+                self.run.abort(&ErrorInfo::from(&e));
+                return false;
+            }
+        };
+        let item = ItemKey {
+            source_id: context.source_id,
+            item_id: context.item_id,
+        };
+        progress.emitted = true;
+        if self
+            .outbox
+            .send(StoreMessage::Record {
+                item,
+                record,
+                rows: rows_out,
+            })
+            .await
+            .is_err()
+        {
+            add(&counters.failed, rows_out);
+            return false;
+        }
+        true
+    }
+
+    /// The pipeline's output, or the handler's final decision about its failure.
+    async fn run_pipeline(
+        &self,
+        context: &ItemContext,
+        input: Payload,
+    ) -> std::result::Result<Payload, (Next, ErrorInfo)> {
+        let Some(pipeline) = &self.run.pipeline else {
+            return Ok(input);
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = pipeline.execute_in(context, input.clone()).await;
+            if result.success {
+                return Ok(result.processed_data.unwrap_or(Payload::Empty));
+            }
+            let error = result
+                .error
+                .map(|info| info.to_error())
+                .unwrap_or_else(|| Error::processing("pipeline failed"));
+            let (next, info) = self.run.decide(&error, pipeline.name(), attempt).await;
+            if next != Next::Retry {
+                return Err((next, info));
+            }
+        }
+    }
+
+    /// Writes the gathered letters; `false` if the write failed (the run is then aborting).
+    async fn flush_letters(&self, progress: &mut Progress) -> bool {
+        let letters = std::mem::take(&mut progress.letters);
+        let records: u64 = letters.iter().map(|l| l.records).sum();
+        if self.run.dead_letter(&letters).await {
+            progress.dead_lettered += records;
+            true
+        } else {
+            add(&self.run.counters.failed, records);
+            false
+        }
+    }
+}

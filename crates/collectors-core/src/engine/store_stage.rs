@@ -1,0 +1,305 @@
+//! The store stage: gathers records into store batches, writes them, and acknowledges items
+//! once every record from them reached a terminal state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint};
+use crate::engine::config::EngineConfig;
+use crate::engine::counters::{EngineCounters, add};
+use crate::engine::run_context::{Next, RunContext};
+use crate::models::{ErrorInfo, EventType, Payload, Record};
+
+/// Identifies an item within a run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ItemKey {
+    pub(crate) source_id: String,
+    pub(crate) item_id: String,
+}
+
+/// Holds an in-flight slot; releasing it (on drop) lets the next item start.
+pub(crate) struct InFlight {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    counters: Arc<EngineCounters>,
+}
+
+impl InFlight {
+    pub(crate) fn new(
+        permit: tokio::sync::OwnedSemaphorePermit,
+        counters: Arc<EngineCounters>,
+    ) -> Self {
+        counters.item_started();
+        Self {
+            _permit: permit,
+            counters,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.counters.item_ended();
+    }
+}
+
+/// How an item's reading ended.
+pub(crate) struct ItemEnd {
+    pub(crate) version: String,
+    /// Every record of the item was read and handed on (or dead-lettered, or skipped).
+    pub(crate) complete: bool,
+    pub(crate) skipped: u64,
+    pub(crate) dead_lettered: u64,
+    /// Held until the item is acknowledged; dropping it frees the slot.
+    pub(crate) _in_flight: InFlight,
+}
+
+pub(crate) enum StoreMessage {
+    Record {
+        item: ItemKey,
+        record: Record,
+        rows: u64,
+    },
+    ItemEnd {
+        item: ItemKey,
+        end: ItemEnd,
+    },
+}
+
+/// Where the records of one store batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Stored,
+    Skipped,
+    DeadLettered,
+    Failed,
+}
+
+#[derive(Default)]
+struct ItemState {
+    pending: usize,
+    stored: u64,
+    skipped: u64,
+    dead_lettered: u64,
+    failed: bool,
+    end: Option<ItemEnd>,
+}
+
+pub(crate) struct StoreStage {
+    run: Arc<RunContext>,
+    checkpoints: Arc<dyn CheckpointStore>,
+    config: EngineConfig,
+    buffer: Vec<(ItemKey, Record, u64)>,
+    buffered_rows: u64,
+    first_buffered: Option<Instant>,
+    items: HashMap<ItemKey, ItemState>,
+}
+
+impl StoreStage {
+    pub(crate) fn new(
+        run: Arc<RunContext>,
+        checkpoints: Arc<dyn CheckpointStore>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            run,
+            checkpoints,
+            config,
+            buffer: Vec::new(),
+            buffered_rows: 0,
+            first_buffered: None,
+            items: HashMap::new(),
+        }
+    }
+
+    /// Runs until every sender is gone, then flushes and acknowledges what is left.
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<StoreMessage>) {
+        loop {
+            let deadline = self.first_buffered.map(|t| t + self.config.linger);
+            let message = tokio::select! {
+                message = inbox.recv() => message,
+                () = sleep_until(deadline) => {
+                    self.flush().await;
+                    continue;
+                }
+            };
+            match message {
+                None => break,
+                Some(StoreMessage::Record { item, record, rows }) => {
+                    self.items.entry(item.clone()).or_default().pending += 1;
+                    self.first_buffered.get_or_insert_with(Instant::now);
+                    self.buffer.push((item, record, rows));
+                    self.buffered_rows += rows;
+                    if self.buffered_rows >= self.config.store_batch_rows as u64 {
+                        self.flush().await;
+                    }
+                }
+                Some(StoreMessage::ItemEnd { item, end }) => {
+                    self.items.entry(item.clone()).or_default().end = Some(end);
+                    self.acknowledge(&[item]).await;
+                }
+            }
+        }
+        self.flush().await;
+        let left: Vec<ItemKey> = self.items.keys().cloned().collect();
+        self.acknowledge(&left).await;
+    }
+
+    async fn flush(&mut self) {
+        self.first_buffered = None;
+        if self.buffer.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.buffer);
+        let rows = std::mem::take(&mut self.buffered_rows);
+        let records: Vec<Record> = batch.iter().map(|(_, r, _)| r.clone()).collect();
+        let counters = &self.run.counters;
+        let mut attempt = 0;
+        let fate = loop {
+            if self.run.is_aborted() {
+                break Fate::Failed;
+            }
+            attempt += 1;
+            match self.run.store.store_batch(records.clone()).await {
+                Ok(_) => break Fate::Stored,
+                Err(e) => {
+                    let (next, info) = self
+                        .run
+                        .decide(
+                            &e.with_operation("store_batch"),
+                            self.run.store.backend_id(),
+                            attempt,
+                        )
+                        .await;
+                    match next {
+                        Next::Retry => continue,
+                        Next::DeadLetter => {
+                            let letters: Vec<_> = batch
+                                .iter()
+                                .map(|(item, record, rows)| {
+                                    let mut letter = self.run.letter(
+                                        &item.source_id,
+                                        &item.item_id,
+                                        info.clone(),
+                                    );
+                                    letter.records = *rows;
+                                    letter.payload = Some(record.payload.clone());
+                                    letter
+                                })
+                                .collect();
+                            break if self.run.dead_letter(&letters).await {
+                                Fate::DeadLettered
+                            } else {
+                                Fate::Failed
+                            };
+                        }
+                        Next::Skip => break Fate::Skipped,
+                        Next::Abort => {
+                            self.run.abort(&info);
+                            break Fate::Failed;
+                        }
+                    }
+                }
+            }
+        };
+        match fate {
+            Fate::Stored => {
+                add(&counters.stored, rows);
+                self.run
+                    .emit(
+                        EventType::StorageComplete,
+                        serde_json::json!({ "records": records.len(), "rows": rows }),
+                    )
+                    .await;
+            }
+            Fate::Skipped => add(&counters.skipped, rows),
+            // Counted by `dead_letter`, as dead-lettered or failed.
+            Fate::DeadLettered => {}
+            Fate::Failed => add(&counters.failed, rows),
+        }
+        let mut touched = Vec::new();
+        for (item, _, item_rows) in batch {
+            let state = self.items.entry(item.clone()).or_default();
+            state.pending -= 1;
+            match fate {
+                Fate::Stored => state.stored += item_rows,
+                Fate::Skipped => state.skipped += item_rows,
+                Fate::DeadLettered => state.dead_lettered += item_rows,
+                Fate::Failed => state.failed = true,
+            }
+            touched.push(item);
+        }
+        self.acknowledge(&touched).await;
+    }
+
+    /// Checkpoints the items among `keys` whose records have all reached a terminal state.
+    async fn acknowledge(&mut self, keys: &[ItemKey]) {
+        let mut finished = Vec::new();
+        for key in keys {
+            let ready = self
+                .items
+                .get(key)
+                .is_some_and(|s| s.pending == 0 && s.end.is_some());
+            if ready && let Some(state) = self.items.remove(key) {
+                finished.push((key.clone(), state));
+            }
+        }
+        if finished.is_empty() {
+            return;
+        }
+        let mut checkpoints = Vec::new();
+        let mut failed = 0;
+        for (key, state) in &finished {
+            let Some(end) = &state.end else { continue };
+            if end.complete && !state.failed {
+                checkpoints.push(ItemCheckpoint {
+                    source_id: key.source_id.clone(),
+                    item_id: key.item_id.clone(),
+                    version: end.version.clone(),
+                    stored: state.stored,
+                    skipped: state.skipped + end.skipped,
+                    dead_lettered: state.dead_lettered + end.dead_lettered,
+                    completed_at: chrono::Utc::now(),
+                });
+            } else {
+                failed += 1;
+            }
+        }
+        let counters = &self.run.counters;
+        if !checkpoints.is_empty() {
+            match self
+                .checkpoints
+                .mark_done(&self.run.pipeline_name, &checkpoints)
+                .await
+            {
+                Ok(()) => add(&counters.items_done, checkpoints.len() as u64),
+                Err(e) => {
+                    add(&counters.items_failed, checkpoints.len() as u64);
+                    self.run
+                        .abort(&ErrorInfo::from(&e.with_operation("checkpoint")));
+                }
+            }
+        }
+        add(&counters.items_failed, failed);
+        // Dropping the states releases their in-flight slots.
+        drop(finished);
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The number of records a payload stands for.
+pub(crate) fn rows_of(payload: &Payload) -> u64 {
+    match payload {
+        Payload::Table(batch) => batch.num_rows() as u64,
+        Payload::Empty => 0,
+        _ => 1,
+    }
+}

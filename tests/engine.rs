@@ -1,0 +1,454 @@
+//! The engine end to end on in-memory parts: terminal states, acknowledgement, resume,
+//! backpressure, cancellation, failures.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use collectors::arrow_array::{Array, Int64Array};
+use collectors::{
+    CancellationToken, CheckpointStore, DeadLetterSink, Engine, EngineConfig, ErrorDecision,
+    ErrorType, InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemSource, Payload, Pipeline,
+    QueryCriteria, ResumeMode, RunOutcome, SequentialPipeline, StorageBackend,
+};
+use collectors_mocks::{MockErrorHandler, MockItemSource, MockProcessor, MockStorageBackend};
+use support::{KeyValueDecoder, lines};
+
+struct Parts {
+    source: Arc<MockItemSource>,
+    store: Arc<MockStorageBackend>,
+    checkpoints: Arc<InMemoryCheckpointStore>,
+    letters: Arc<InMemoryDeadLetterSink>,
+}
+
+fn parts(items: &[(&str, String)]) -> Parts {
+    let source = MockItemSource::new("files").with_chunk_size(7);
+    for (id, content) in items {
+        source.put(*id, content.clone());
+    }
+    Parts {
+        source: Arc::new(source),
+        store: Arc::new(MockStorageBackend::new("store")),
+        checkpoints: Arc::new(InMemoryCheckpointStore::new()),
+        letters: Arc::new(InMemoryDeadLetterSink::new()),
+    }
+}
+
+fn engine(p: &Parts, config: EngineConfig) -> collectors::EngineBuilder {
+    Engine::builder("test")
+        .source(
+            p.source.clone() as Arc<dyn ItemSource>,
+            Arc::new(KeyValueDecoder { batch_size: 10 }),
+        )
+        .store(p.store.clone() as Arc<dyn StorageBackend>)
+        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
+        .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
+        .config(config)
+}
+
+fn stored_rows(store: &MockStorageBackend) -> usize {
+    store
+        .records()
+        .iter()
+        .map(|r| r.payload.num_rows().unwrap_or(0))
+        .sum()
+}
+
+#[tokio::test]
+async fn every_record_ends_in_a_terminal_state_and_items_are_checkpointed() {
+    let bad = "k1,1\nnot a row\nk2,2\nk3,x\nk4,4\n".to_string();
+    let p = parts(&[("a", lines(95, 3)), ("b", bad), ("empty", String::new())]);
+    // A filter written by hand (the real one lives in collectors-processors).
+    let keep_even = MockProcessor::new("keep-even").with_transform(|payload| {
+        let batch = payload.as_table()?;
+        let values = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("int column");
+        let kept: Vec<usize> = (0..values.len())
+            .filter(|i| values.value(*i) % 2 == 0)
+            .collect();
+        let columns = batch.columns().iter().map(|c| take(c, &kept)).collect();
+        let filtered = collectors::arrow_array::RecordBatch::try_new(batch.schema(), columns)
+            .expect("same schema");
+        Ok(Payload::Table(filtered))
+    });
+    let pipeline = SequentialPipeline::builder("even")
+        .processor(Arc::new(keep_even))
+        .build()
+        .unwrap();
+    let summary = engine(&p, EngineConfig::default())
+        .pipeline(Arc::new(pipeline) as Arc<dyn Pipeline>)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+
+    let c = summary.counts;
+    assert_eq!(summary.outcome, RunOutcome::Completed);
+    assert_eq!(c.collected, 95 + 5);
+    assert_eq!(c.dead_lettered, 2, "the two bad lines of b");
+    // a: 0..95 has 48 even values; b: 2 and 4 are even, 1 is not.
+    assert_eq!(c.stored, 48 + 2);
+    assert_eq!(c.skipped, 47 + 1);
+    assert!(c.adds_up(), "{c:?}");
+    assert_eq!(stored_rows(&p.store), 50);
+    let lines: Vec<_> = p
+        .letters
+        .letters()
+        .iter()
+        .map(|l| (l.item_id.clone(), l.line))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![("b".to_string(), Some(2)), ("b".to_string(), Some(4))]
+    );
+    let done = p.checkpoints.done("test").await.unwrap();
+    assert_eq!(done.len(), 3);
+    let b = &done[&("files".to_string(), "b".to_string())];
+    assert_eq!((b.stored, b.skipped, b.dead_lettered), (2, 1, 2));
+    assert_eq!(c.items_done, 3);
+}
+
+fn take(
+    column: &collectors::arrow_array::ArrayRef,
+    rows: &[usize],
+) -> collectors::arrow_array::ArrayRef {
+    use collectors::arrow_array::{ArrayRef, StringArray};
+    if let Some(ints) = column.as_any().downcast_ref::<Int64Array>() {
+        Arc::new(Int64Array::from(
+            rows.iter().map(|i| ints.value(*i)).collect::<Vec<_>>(),
+        )) as ArrayRef
+    } else {
+        let strings = column
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("string column");
+        Arc::new(StringArray::from(
+            rows.iter().map(|i| strings.value(*i)).collect::<Vec<_>>(),
+        )) as ArrayRef
+    }
+}
+
+#[tokio::test]
+async fn a_rerun_skips_acknowledged_items_and_redoes_changed_ones() {
+    let p = parts(&[("a", lines(30, 2)), ("b", lines(20, 2))]);
+    let first = engine(&p, EngineConfig::default())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(first.counts.stored, 50);
+
+    p.source.put("b", lines(25, 2));
+    let second = engine(&p, EngineConfig::default())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.counts.items_already_done, second.counts.stored),
+        (1, 25)
+    );
+    // Keys are item + batch: replaying b replaced its records, it did not add to them.
+    assert_eq!(stored_rows(&p.store), 30 + 25);
+
+    let restarted = engine(&p, EngineConfig::default())
+        .resume(ResumeMode::Restart)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (restarted.counts.items_already_done, restarted.counts.stored),
+        (0, 55)
+    );
+    assert_eq!(stored_rows(&p.store), 55);
+}
+
+#[tokio::test]
+async fn a_changed_fingerprint_is_refused_unless_restarting() {
+    let p = parts(&[("a", lines(3, 1))]);
+    engine(&p, EngineConfig::default())
+        .fingerprint("v1")
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    let err = engine(&p, EngineConfig::default())
+        .fingerprint("v2")
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+    assert!(err.to_string().contains("--restart"));
+    engine(&p, EngineConfig::default())
+        .fingerprint("v2")
+        .resume(ResumeMode::Restart)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_store_bounds_the_items_in_flight() {
+    let items: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("item-{i:02}"), lines(25, 2)))
+        .collect();
+    let borrowed: Vec<(&str, String)> =
+        items.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let p = parts(&borrowed);
+    p.store.control().set_latency(Duration::from_millis(50));
+    let config = EngineConfig {
+        max_items_in_flight: 3,
+        channel_capacity: 2,
+        store_batch_rows: 10,
+        ..EngineConfig::default()
+    };
+    let engine = engine(&p, config).build().unwrap();
+    let summary = engine.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.counts.stored, 12 * 25);
+    assert!(
+        summary.counts.items_in_flight_peak <= 3,
+        "peak {}",
+        summary.counts.items_in_flight_peak
+    );
+    assert!(
+        summary.counts.items_in_flight_peak >= 2,
+        "the bound was never reached: not a test of it"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_drains_what_was_read_and_leaves_the_rest_unacknowledged() {
+    let items: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("item-{i}"), lines(400, 4)))
+        .collect();
+    let borrowed: Vec<(&str, String)> =
+        items.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let p = parts(&borrowed);
+    p.store.control().set_latency(Duration::from_millis(20));
+    let cancel = CancellationToken::new();
+    let engine = engine(
+        &p,
+        EngineConfig {
+            max_items_in_flight: 2,
+            store_batch_rows: 20,
+            ..EngineConfig::default()
+        },
+    )
+    .build()
+    .unwrap();
+    let counters = engine.counters();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        // Cancel once some data is stored, mid-run.
+        while counters.snapshot().stored < 100 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        trigger.cancel();
+    });
+    let summary = engine.run(cancel).await.unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Cancelled);
+    let c = summary.counts;
+    assert!(
+        c.adds_up(),
+        "everything read reached a terminal state: {c:?}"
+    );
+    assert_eq!(c.failed, 0);
+    assert_eq!(
+        stored_rows(&p.store) as u64,
+        c.stored,
+        "everything collected was flushed"
+    );
+    assert!(c.items_done < 6, "the run was cut short");
+    let done = p.checkpoints.done("test").await.unwrap();
+    assert_eq!(done.len() as u64, c.items_done);
+    for checkpoint in done.values() {
+        assert_eq!(checkpoint.stored, 400, "a checkpointed item is complete");
+    }
+
+    // The rerun finishes the job without duplicates.
+    let rest = engine_again(&p)
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(rest.outcome, RunOutcome::Completed);
+    assert_eq!(stored_rows(&p.store), 6 * 400);
+}
+
+fn engine_again(p: &Parts) -> Engine {
+    engine(p, EngineConfig::default()).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_panicking_processor_dead_letters_its_batch_and_the_run_goes_on() {
+    let p = parts(&[("a", lines(25, 1))]);
+    let pipeline = SequentialPipeline::builder("buggy")
+        .processor(Arc::new(MockProcessor::new("explodes").panicking("boom")))
+        .build()
+        .unwrap();
+    let summary = engine(&p, EngineConfig::default())
+        .pipeline(Arc::new(pipeline) as Arc<dyn Pipeline>)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Completed);
+    assert_eq!(
+        (summary.counts.dead_lettered, summary.counts.stored),
+        (25, 0)
+    );
+    let letters = p.letters.letters();
+    assert_eq!(letters.len(), 3, "one letter per batch of 10");
+    assert!(letters[0].error.message.contains("boom"));
+    assert!(
+        matches!(letters[0].payload, Some(Payload::Table(_))),
+        "the batch is kept for replay"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn store_failures_are_retried_then_dead_lettered() {
+    let p = parts(&[("a", lines(10, 1))]);
+    p.store
+        .control()
+        .fail_method("store_batch", 2, ErrorType::Timeout);
+    let summary = engine(&p, EngineConfig::default())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((summary.counts.stored, summary.counts.retried), (10, 2));
+
+    let p = parts(&[("a", lines(10, 1))]);
+    p.store
+        .control()
+        .fail_method("store_batch", 100, ErrorType::Storage);
+    let handler = Arc::new(
+        MockErrorHandler::new()
+            .then(ErrorDecision::Retry {
+                after: Duration::from_secs(1),
+            })
+            .otherwise(ErrorDecision::DeadLetter),
+    );
+    let summary = engine(&p, EngineConfig::default())
+        .error_handler(handler)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    let c = summary.counts;
+    assert_eq!((c.stored, c.dead_lettered, c.retried), (0, 10, 1));
+    assert!(c.adds_up());
+    assert_eq!(
+        p.checkpoints.done("test").await.unwrap().len(),
+        1,
+        "dead-lettered is terminal: the item is acknowledged"
+    );
+}
+
+#[tokio::test]
+async fn an_abort_fails_what_is_left_and_acknowledges_nothing_unfinished() {
+    let p = parts(&[("a", lines(30, 1)), ("b", lines(30, 1))]);
+    p.store
+        .control()
+        .fail_method("store_batch", 100, ErrorType::Authentication);
+    let summary = engine(
+        &p,
+        EngineConfig {
+            store_batch_rows: 10,
+            ..EngineConfig::default()
+        },
+    )
+    .build()
+    .unwrap()
+    .run(CancellationToken::new())
+    .await
+    .unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Aborted);
+    assert!(summary.abort_reason.unwrap().contains("injected failure"));
+    let c = summary.counts;
+    assert!(c.adds_up(), "{c:?}");
+    assert!(c.failed > 0);
+    assert!(p.checkpoints.done("test").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_item_that_cannot_be_read_is_dead_lettered_whole() {
+    let p = parts(&[("good", lines(5, 1)), ("fatal", "k,1\nFATAL\nk,2\n".into())]);
+    let summary = engine(&p, EngineConfig::default())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Completed);
+    let letters = p.letters.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].item_id.as_str(), letters[0].records),
+        ("fatal", 0)
+    );
+    assert!(letters[0].error.message.contains("fatal line 2"));
+    assert_eq!(summary.counts.stored, 5);
+    assert!(summary.counts.adds_up());
+
+    let missing = parts(&[("a", lines(5, 1))]);
+    missing
+        .source
+        .control()
+        .fail_method("open", 1, ErrorType::NotFound);
+    let summary = engine(&missing, EngineConfig::default())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.counts.collected, 0);
+    assert_eq!(
+        missing.letters.letters()[0].error.error_type,
+        ErrorType::NotFound
+    );
+}
+
+#[tokio::test]
+async fn bad_engine_configurations_are_typed_errors() {
+    let p = parts(&[]);
+    let zero = engine(
+        &p,
+        EngineConfig {
+            channel_capacity: 0,
+            ..EngineConfig::default()
+        },
+    )
+    .build()
+    .unwrap_err();
+    assert!(zero.to_string().contains("channel_capacity"));
+    let no_store = Engine::builder("x")
+        .source(
+            p.source.clone() as Arc<dyn ItemSource>,
+            Arc::new(KeyValueDecoder { batch_size: 1 }),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(no_store.error_type(), ErrorType::Configuration);
+    assert!(
+        p.store.query(&QueryCriteria::new()).await.is_err(),
+        "never connected"
+    );
+}
