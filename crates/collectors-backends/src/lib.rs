@@ -1,0 +1,68 @@
+//! # collectors-backends
+//!
+//! The I/O adapters of the `collectors` framework: concrete implementations of the contracts
+//! of [`collectors_core`] that reach real systems.
+//!
+//! | module | type | contract | feature |
+//! |---|---|---|---|
+//! | [`local`] | [`LocalDirectorySource`] | [`ItemSource`], [`Connector`] | `local` |
+//! | [`sqlite`] | [`SqliteStorage`] | [`StorageBackend`] | `sqlite` |
+//! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
+//! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`] | always |
+//!
+//! Together they are the embedded default of the engine: files under a directory go in,
+//! rows land in a SQLite file, checkpoints sit beside them in the same file, and records that
+//! cannot be stored are appended to a JSON-lines file. Nothing has to be installed or started:
+//! SQLite is compiled in.
+//!
+//! ## Example: a directory of CSV files, a SQLite store, a dead-letter file
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "local", feature = "sqlite"))]
+//! # async fn run() -> collectors_core::Result<()> {
+//! use collectors_backends::{JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage};
+//! use collectors_core::{ItemSource, StorageBackend};
+//!
+//! let source = LocalDirectorySource::builder("sensors", "data/incoming")
+//!     .pattern("**/*.csv")
+//!     .build()?;
+//! let store = SqliteStorage::builder("warehouse", "out/readings.db")
+//!     .table("readings")
+//!     .build()?;
+//! store.connect().await?;
+//! let checkpoints = SqliteCheckpointStore::open("out/readings.db").await?;
+//! let dead_letters = JsonlDeadLetterSink::new("out/dead-letters.jsonl");
+//! for item in source.items().await? {
+//!     println!("{} ({} bytes, version {})", item.item_id, item.size.unwrap_or(0), item.version);
+//! }
+//! # let _ = (checkpoints, dead_letters);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Features
+//!
+//! - `local` (default): [`LocalDirectorySource`], through `object_store`'s local file system
+//!   and `globset`.
+//! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
+//!   a bundled SQLite.
+//!
+//! [`ItemSource`]: collectors_core::ItemSource
+//! [`Connector`]: collectors_core::Connector
+//! [`StorageBackend`]: collectors_core::StorageBackend
+//! [`CheckpointStore`]: collectors_core::CheckpointStore
+//! [`DeadLetterSink`]: collectors_core::DeadLetterSink
+
+pub mod dead_letter;
+#[cfg(feature = "local")]
+pub mod local;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+mod fs_util;
+
+pub use dead_letter::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_letters};
+#[cfg(feature = "local")]
+pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteCheckpointStore, SqliteStorage, SqliteStorageBuilder};

@@ -1,0 +1,149 @@
+//! [`LocalDirectorySourceBuilder`]: checks the directory and the glob before any file is read.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use collectors_core::{Error, Result};
+use globset::{GlobBuilder, GlobMatcher};
+use object_store::local::LocalFileSystem;
+
+use super::source::LocalDirectorySource;
+
+/// The default size of the chunks [`ItemSource::open`](collectors_core::ItemSource::open)
+/// yields: 256 KiB.
+pub(crate) const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
+
+/// Builds a [`LocalDirectorySource`]; see [`LocalDirectorySource::builder`].
+///
+/// ```
+/// use collectors_backends::LocalDirectorySource;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let source = LocalDirectorySource::builder("sensors", dir.path())
+///     .pattern("**/*.csv")
+///     .chunk_size(64 * 1024)
+///     .build()
+///     .unwrap();
+/// assert_eq!(source.pattern(), Some("**/*.csv"));
+///
+/// // Errors are found at build time, not at the first read.
+/// assert!(LocalDirectorySource::builder("sensors", dir.path()).pattern("[oops").build().is_err());
+/// assert!(LocalDirectorySource::builder("sensors", dir.path().join("missing")).build().is_err());
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalDirectorySourceBuilder {
+    source_id: String,
+    root: PathBuf,
+    pattern: Option<String>,
+    chunk_size: usize,
+}
+
+impl LocalDirectorySourceBuilder {
+    pub(crate) fn new(source_id: String, root: PathBuf) -> Self {
+        Self {
+            source_id,
+            root,
+            pattern: None,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
+    }
+
+    /// Only files whose path **relative to the root**, with `/` separators, matches this glob.
+    ///
+    /// `*` and `?` do not cross a `/`: `*.csv` selects the CSV files directly in the root,
+    /// `**/*.csv` those at any depth (the root included), `2024/*.csv` those in `2024/`.
+    /// Without a pattern every file is an item.
+    pub fn pattern(mut self, glob: impl Into<String>) -> Self {
+        self.pattern = Some(glob.into());
+        self
+    }
+
+    /// The size in bytes of the chunks an opened file is streamed in (default 256 KiB); it
+    /// bounds the memory one open file holds. Must be greater than zero.
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes;
+        self
+    }
+
+    /// Checks the settings and builds the source.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotFound`] when the directory does not exist;
+    /// - [`Error::Configuration`] when the source id is empty, the path is not a directory or
+    ///   cannot be read, the glob is invalid, or the chunk size is zero.
+    ///
+    /// Each message names the offending path or value.
+    pub fn build(self) -> Result<LocalDirectorySource> {
+        let configuration = |message: String| {
+            Error::configuration(message)
+                .with_component(self.source_id.clone())
+                .with_operation("build")
+        };
+        if self.source_id.trim().is_empty() {
+            return Err(configuration("the source id must not be empty".into()));
+        }
+        if self.chunk_size == 0 {
+            return Err(configuration("chunk_size must be greater than zero".into()));
+        }
+        match std::fs::metadata(&self.root) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(configuration(format!(
+                    "{} is not a directory",
+                    self.root.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::not_found(format!(
+                    "directory {} does not exist",
+                    self.root.display()
+                ))
+                .with_component(self.source_id.clone())
+                .with_operation("build")
+                .with_source(e));
+            }
+            Err(e) => {
+                return Err(configuration(format!(
+                    "cannot read directory {}: {e}",
+                    self.root.display()
+                ))
+                .with_source(e));
+            }
+        }
+        let matcher = self
+            .pattern
+            .as_deref()
+            .map(|p| compile_glob(p, true))
+            .transpose()
+            .map_err(|e| configuration(format!("invalid pattern: {e}")))?;
+        let store = LocalFileSystem::new_with_prefix(&self.root).map_err(|e| {
+            configuration(format!(
+                "cannot open directory {}: {e}",
+                self.root.display()
+            ))
+            .with_source(e)
+        })?;
+        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        Ok(LocalDirectorySource {
+            source_id: self.source_id,
+            root,
+            store: Arc::new(store),
+            pattern: self.pattern,
+            matcher,
+            chunk_size: self.chunk_size,
+        })
+    }
+}
+
+/// Compiles a glob; with `literal_separator`, `*` does not match `/`.
+pub(crate) fn compile_glob(
+    pattern: &str,
+    literal_separator: bool,
+) -> std::result::Result<GlobMatcher, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(literal_separator)
+        .build()
+        .map(|glob| glob.compile_matcher())
+}

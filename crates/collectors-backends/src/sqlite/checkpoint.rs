@@ -1,0 +1,278 @@
+//! [`SqliteCheckpointStore`]: the engine's checkpoints in a SQLite file.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use collectors_core::{CheckpointStore, Error, ItemCheckpoint, Result, async_trait};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::connection::Database;
+use super::error::from_sqlx;
+
+const SCHEMA_SQL: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS _collectors_checkpoints (
+        pipeline TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        stored INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        dead_lettered INTEGER NOT NULL,
+        completed_at TEXT NOT NULL,
+        PRIMARY KEY (pipeline, source_id, item_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS _collectors_fingerprints (
+        pipeline TEXT PRIMARY KEY NOT NULL,
+        fingerprint TEXT NOT NULL
+    )",
+];
+
+/// Checkpoints per upsert statement (9 variables each).
+const CHECKPOINTS_PER_STATEMENT: usize = 500;
+const COMPONENT: &str = "sqlite-checkpoints";
+
+/// A [`CheckpointStore`] in a SQLite file: which items each pipeline has fully handled, and
+/// the fingerprint of the settings its storage keys depend on.
+///
+/// Tables `_collectors_checkpoints` (one row per pipeline, source and item) and
+/// `_collectors_fingerprints` (one per pipeline). It may share the database file of a
+/// [`SqliteStorage`](super::SqliteStorage): WAL mode lets both pools work side by side.
+///
+/// `mark_done` writes all its items in one transaction, durable when it returns.
+///
+/// ```
+/// use collectors_backends::SqliteCheckpointStore;
+/// use collectors_core::{CheckpointStore, ItemCheckpoint};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = SqliteCheckpointStore::open(dir.path().join("state.db")).await?;
+/// store
+///     .mark_done("sensors", &[ItemCheckpoint {
+///         source_id: "incoming".into(),
+///         item_id: "2024/a.csv".into(),
+///         version: "1024-2026-03-01T10:00:00Z".into(),
+///         stored: 99,
+///         skipped: 0,
+///         dead_lettered: 1,
+///         completed_at: chrono::Utc::now(),
+///     }])
+///     .await?;
+/// let done = store.done("sensors").await?;
+/// assert_eq!(done[&("incoming".to_string(), "2024/a.csv".to_string())].stored, 99);
+/// store.close().await;
+/// # Ok::<(), collectors_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteCheckpointStore {
+    pool: SqlitePool,
+}
+
+impl SqliteCheckpointStore {
+    /// Opens (creating if missing) the database file at `path` and its checkpoint tables.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connection`] when the file cannot be opened; a database failure when the
+    /// tables cannot be created.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(tag(
+                Error::configuration("the database path must not be empty"),
+                "open",
+            ));
+        }
+        let database = Database::file(path, Duration::from_secs(5), true, 2);
+        let pool = database.connect().await.map_err(|e| tag(e, "open"))?;
+        for sql in SCHEMA_SQL {
+            if let Err(e) = sqlx::query(sql).execute(&pool).await {
+                pool.close().await;
+                return Err(tag(from_sqlx(e, "creating the checkpoint tables"), "open"));
+            }
+        }
+        Ok(Self { pool })
+    }
+
+    /// Closes the connections; later calls fail with a connection error.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn tag(error: Error, operation: &str) -> Error {
+    error.with_component(COMPONENT).with_operation(operation)
+}
+
+fn sqlx_error(e: sqlx::Error, operation: &str, what: &str) -> Error {
+    tag(from_sqlx(e, what), operation)
+}
+
+fn count(value: u64, what: &str, item: &ItemCheckpoint) -> Result<i64> {
+    i64::try_from(value).map_err(|_| {
+        Error::validation(format!(
+            "checkpoint of {}/{}: {what} = {value} does not fit a 64-bit signed integer",
+            item.source_id, item.item_id
+        ))
+    })
+}
+
+#[async_trait]
+impl CheckpointStore for SqliteCheckpointStore {
+    async fn done(&self, pipeline: &str) -> Result<HashMap<(String, String), ItemCheckpoint>> {
+        let op = "done";
+        let rows = sqlx::query(
+            "SELECT source_id, item_id, version, stored, skipped, dead_lettered, completed_at \
+             FROM _collectors_checkpoints WHERE pipeline = ?",
+        )
+        .bind(pipeline)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, op, "reading checkpoints"))?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let decode = |e: sqlx::Error| sqlx_error(e, op, "reading checkpoints");
+            let source_id: String = row.try_get("source_id").map_err(decode)?;
+            let item_id: String = row.try_get("item_id").map_err(decode)?;
+            let completed_at: &str = row.try_get("completed_at").map_err(decode)?;
+            let completed_at = DateTime::parse_from_rfc3339(completed_at)
+                .map_err(|e| {
+                    tag(
+                        Error::invalid_state(format!(
+                            "checkpoint {source_id}/{item_id}: unreadable completed_at \
+                             {completed_at:?}: {e}"
+                        )),
+                        op,
+                    )
+                })?
+                .with_timezone(&Utc);
+            let unsigned = |name: &str| -> Result<u64> {
+                let value: i64 = row.try_get(name).map_err(decode)?;
+                u64::try_from(value).map_err(|_| {
+                    tag(
+                        Error::invalid_state(format!(
+                            "checkpoint {source_id}/{item_id}: negative {name} {value}"
+                        )),
+                        op,
+                    )
+                })
+            };
+            let checkpoint = ItemCheckpoint {
+                version: row.try_get("version").map_err(decode)?,
+                stored: unsigned("stored")?,
+                skipped: unsigned("skipped")?,
+                dead_lettered: unsigned("dead_lettered")?,
+                completed_at,
+                source_id: source_id.clone(),
+                item_id: item_id.clone(),
+            };
+            out.insert((source_id, item_id), checkpoint);
+        }
+        Ok(out)
+    }
+
+    async fn mark_done(&self, pipeline: &str, items: &[ItemCheckpoint]) -> Result<()> {
+        let op = "mark_done";
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut encoded = Vec::with_capacity(items.len());
+        for item in items {
+            encoded.push((
+                item,
+                count(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+                count(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+                count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
+                item.completed_at
+                    .to_rfc3339_opts(SecondsFormat::Nanos, true),
+            ));
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
+        for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
+                 stored, skipped, dead_lettered, completed_at) ",
+            );
+            q.push_values(
+                chunk,
+                |mut b, (item, stored, skipped, dead_lettered, completed_at)| {
+                    b.push_bind(pipeline)
+                        .push_bind(item.source_id.as_str())
+                        .push_bind(item.item_id.as_str())
+                        .push_bind(item.version.as_str())
+                        .push_bind(*stored)
+                        .push_bind(*skipped)
+                        .push_bind(*dead_lettered)
+                        .push_bind(completed_at.as_str());
+                },
+            );
+            q.push(
+                " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
+                 version = excluded.version, stored = excluded.stored, \
+                 skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
+                 completed_at = excluded.completed_at",
+            );
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| sqlx_error(e, op, "committing checkpoints"))?;
+        tracing::debug!(pipeline, items = items.len(), "checkpoints written");
+        Ok(())
+    }
+
+    async fn reset(&self, pipeline: &str) -> Result<()> {
+        let op = "reset";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
+        for sql in [
+            "DELETE FROM _collectors_checkpoints WHERE pipeline = ?",
+            "DELETE FROM _collectors_fingerprints WHERE pipeline = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(pipeline)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| sqlx_error(e, op, "deleting checkpoints"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| sqlx_error(e, op, "committing"))?;
+        Ok(())
+    }
+
+    async fn fingerprint(&self, pipeline: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT fingerprint FROM _collectors_fingerprints WHERE pipeline = ?")
+            .bind(pipeline)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| sqlx_error(e, "fingerprint", "reading the fingerprint"))
+    }
+
+    async fn set_fingerprint(&self, pipeline: &str, fingerprint: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO _collectors_fingerprints (pipeline, fingerprint) VALUES (?, ?) \
+             ON CONFLICT (pipeline) DO UPDATE SET fingerprint = excluded.fingerprint",
+        )
+        .bind(pipeline)
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, "set_fingerprint", "writing the fingerprint"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+//! SQLite, embedded: [`SqliteStorage`] (a [`StorageBackend`](collectors_core::StorageBackend)
+//! that writes tables as rows) and [`SqliteCheckpointStore`] (the engine's
+//! [`CheckpointStore`](collectors_core::CheckpointStore)), both through `sqlx` with a bundled
+//! SQLite, so nothing has to be installed.
+//!
+//! Both open their database in WAL mode with `synchronous=NORMAL` and a busy timeout, so they
+//! can share one file (each with its own pool) and readers never block the writer.
+//!
+//! # Errors
+//!
+//! Failures of the database become the framework's [`Error`](collectors_core::Error) with the
+//! `sqlx` error attached as the source, classified by whether a retry can help:
+//!
+//! | failure | error | retryable |
+//! |---|---|---|
+//! | busy, locked, I/O, disk full, pool timeout | [`Error::Storage`](collectors_core::Error::Storage) | yes |
+//! | not connected, pool closed | [`Error::Connection`](collectors_core::Error::Connection) | yes |
+//! | constraint, value too big, type mismatch; unsupported Arrow types, schema changes | [`Error::Validation`](collectors_core::Error::Validation) | no |
+//! | anything else the database refuses (read-only, corrupt, a table altered behind our back) | [`Error::InvalidState`](collectors_core::Error::InvalidState) | no |
+
+mod builder;
+mod checkpoint;
+mod connection;
+mod error;
+mod rows;
+mod schema;
+mod storage;
+
+pub use builder::SqliteStorageBuilder;
+pub use checkpoint::SqliteCheckpointStore;
+pub use storage::SqliteStorage;

@@ -1,0 +1,558 @@
+//! Arrow columns to SQLite rows and back: multi-row `INSERT`s bound straight from the arrays
+//! (no per-row maps), and arrays rebuilt from the rows of a `SELECT`.
+
+use std::sync::Arc;
+
+use arrow_array::types::{
+    Date32Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
+};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
+    Int64Array, LargeStringArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray,
+    UInt8Array, UInt16Array, UInt32Array, UInt64Array, cast::AsArray,
+};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use collectors_core::{Error, Result};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
+use sqlx::{Row, Sqlite};
+
+use super::error::from_sqlx;
+use super::schema::{KEY_COLUMN, ROW_COLUMN, quote_ident};
+
+/// SQLite's default limit of bound variables per statement (since 3.32).
+const MAX_VARIABLES: usize = 32_766;
+/// Rows per `INSERT`: large enough to amortize the per-statement cost, small enough to keep
+/// the statement text and its bindings modest. Full chunks reuse one cached prepared statement.
+const MAX_ROWS_PER_STATEMENT: usize = 512;
+
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+
+/// One column of a batch, downcast once so rows are bound without dynamic dispatch per cell.
+#[derive(Clone, Copy)]
+enum Column<'a> {
+    Int8(&'a Int8Array),
+    Int16(&'a Int16Array),
+    Int32(&'a Int32Array),
+    Int64(&'a Int64Array),
+    UInt8(&'a UInt8Array),
+    UInt16(&'a UInt16Array),
+    UInt32(&'a UInt32Array),
+    UInt64(&'a UInt64Array, &'a str),
+    Float32(&'a Float32Array),
+    Float64(&'a Float64Array),
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Boolean(&'a BooleanArray),
+    Timestamp {
+        array: &'a dyn Array,
+        values: &'a [i64],
+        unit: TimeUnit,
+        utc: bool,
+        name: &'a str,
+    },
+    Date32(&'a PrimitiveArray<Date32Type>, &'a str),
+}
+
+impl<'a> Column<'a> {
+    fn of(array: &'a ArrayRef, name: &'a str) -> Result<Self> {
+        Ok(match array.data_type() {
+            DataType::Int8 => Column::Int8(array.as_primitive()),
+            DataType::Int16 => Column::Int16(array.as_primitive()),
+            DataType::Int32 => Column::Int32(array.as_primitive()),
+            DataType::Int64 => Column::Int64(array.as_primitive()),
+            DataType::UInt8 => Column::UInt8(array.as_primitive()),
+            DataType::UInt16 => Column::UInt16(array.as_primitive()),
+            DataType::UInt32 => Column::UInt32(array.as_primitive()),
+            DataType::UInt64 => Column::UInt64(array.as_primitive(), name),
+            DataType::Float32 => Column::Float32(array.as_primitive()),
+            DataType::Float64 => Column::Float64(array.as_primitive()),
+            DataType::Utf8 => Column::Utf8(array.as_string()),
+            DataType::LargeUtf8 => Column::LargeUtf8(array.as_string()),
+            DataType::Boolean => Column::Boolean(array.as_boolean()),
+            DataType::Timestamp(unit, tz) => {
+                let values: &[i64] = match unit {
+                    TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
+                    TimeUnit::Millisecond => {
+                        array.as_primitive::<TimestampMillisecondType>().values()
+                    }
+                    TimeUnit::Microsecond => {
+                        array.as_primitive::<TimestampMicrosecondType>().values()
+                    }
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<TimestampNanosecondType>().values()
+                    }
+                };
+                Column::Timestamp {
+                    array: array.as_ref(),
+                    values,
+                    unit: *unit,
+                    utc: tz.is_some(),
+                    name,
+                }
+            }
+            DataType::Date32 => Column::Date32(array.as_primitive(), name),
+            other => {
+                return Err(Error::validation(format!(
+                    "column {name:?} has unsupported type {other}"
+                )));
+            }
+        })
+    }
+
+    /// Binds the value at `row` (NULL when null).
+    fn bind<'q>(self, q: SqliteQuery<'q>, row: usize) -> Result<SqliteQuery<'q>>
+    where
+        'a: 'q,
+    {
+        macro_rules! int {
+            ($array:expr) => {
+                if $array.is_null(row) {
+                    q.bind(None::<i64>)
+                } else {
+                    q.bind(i64::from($array.value(row)))
+                }
+            };
+        }
+        Ok(match self {
+            Column::Int8(a) => int!(a),
+            Column::Int16(a) => int!(a),
+            Column::Int32(a) => int!(a),
+            Column::Int64(a) => int!(a),
+            Column::UInt8(a) => int!(a),
+            Column::UInt16(a) => int!(a),
+            Column::UInt32(a) => int!(a),
+            Column::UInt64(a, name) => {
+                if a.is_null(row) {
+                    q.bind(None::<i64>)
+                } else {
+                    let value = a.value(row);
+                    let value = i64::try_from(value).map_err(|_| {
+                        Error::validation(format!(
+                            "column {name:?} row {row}: {value} does not fit SQLite's 64-bit \
+                             signed INTEGER"
+                        ))
+                    })?;
+                    q.bind(value)
+                }
+            }
+            Column::Float32(a) => {
+                if a.is_null(row) {
+                    q.bind(None::<f64>)
+                } else {
+                    q.bind(f64::from(a.value(row)))
+                }
+            }
+            Column::Float64(a) => {
+                if a.is_null(row) {
+                    q.bind(None::<f64>)
+                } else {
+                    q.bind(a.value(row))
+                }
+            }
+            Column::Utf8(a) => {
+                if a.is_null(row) {
+                    q.bind(None::<&str>)
+                } else {
+                    q.bind(a.value(row))
+                }
+            }
+            Column::LargeUtf8(a) => {
+                if a.is_null(row) {
+                    q.bind(None::<&str>)
+                } else {
+                    q.bind(a.value(row))
+                }
+            }
+            Column::Boolean(a) => {
+                if a.is_null(row) {
+                    q.bind(None::<i64>)
+                } else {
+                    q.bind(i64::from(a.value(row)))
+                }
+            }
+            Column::Timestamp {
+                array,
+                values,
+                unit,
+                utc,
+                name,
+            } => {
+                if array.is_null(row) {
+                    q.bind(None::<String>)
+                } else {
+                    let value = values[row];
+                    let text = format_timestamp(value, unit, utc).ok_or_else(|| {
+                        Error::validation(format!(
+                            "column {name:?} row {row}: timestamp {value} is out of range"
+                        ))
+                    })?;
+                    q.bind(text)
+                }
+            }
+            Column::Date32(a, name) => {
+                if a.is_null(row) {
+                    q.bind(None::<String>)
+                } else {
+                    let days = a.value(row);
+                    let text = format_date32(days).ok_or_else(|| {
+                        Error::validation(format!(
+                            "column {name:?} row {row}: date {days} is out of range"
+                        ))
+                    })?;
+                    q.bind(text)
+                }
+            }
+        })
+    }
+}
+
+/// A timestamp as RFC 3339 text with the unit's fraction digits, `Z` when `utc`.
+pub(crate) fn format_timestamp(value: i64, unit: TimeUnit, utc: bool) -> Option<String> {
+    let (secs, nanos, format) = match unit {
+        TimeUnit::Second => (value, 0, "%Y-%m-%dT%H:%M:%S"),
+        TimeUnit::Millisecond => (
+            value.div_euclid(1_000),
+            value.rem_euclid(1_000) * 1_000_000,
+            "%Y-%m-%dT%H:%M:%S%.3f",
+        ),
+        TimeUnit::Microsecond => (
+            value.div_euclid(1_000_000),
+            value.rem_euclid(1_000_000) * 1_000,
+            "%Y-%m-%dT%H:%M:%S%.6f",
+        ),
+        TimeUnit::Nanosecond => (
+            value.div_euclid(1_000_000_000),
+            value.rem_euclid(1_000_000_000),
+            "%Y-%m-%dT%H:%M:%S%.9f",
+        ),
+    };
+    let time = DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)?;
+    let mut text = time.format(format).to_string();
+    if utc {
+        text.push('Z');
+    }
+    Some(text)
+}
+
+/// The value in `unit` of a timestamp written by [`format_timestamp`].
+pub(crate) fn parse_timestamp(text: &str, unit: TimeUnit) -> Option<i64> {
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let time = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()?
+        .and_utc();
+    match unit {
+        TimeUnit::Second => Some(time.timestamp()),
+        TimeUnit::Millisecond => Some(time.timestamp_millis()),
+        TimeUnit::Microsecond => Some(time.timestamp_micros()),
+        TimeUnit::Nanosecond => time.timestamp_nanos_opt(),
+    }
+}
+
+/// Days since the epoch as `YYYY-MM-DD`.
+pub(crate) fn format_date32(days: i32) -> Option<String> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// Days since the epoch of a `YYYY-MM-DD` date.
+pub(crate) fn parse_date32(text: &str) -> Option<i32> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|d| chrono::Datelike::num_days_from_ce(&d) - UNIX_EPOCH_DAYS_FROM_CE)
+}
+
+/// `INSERT INTO "t" (_key, _row, "a", …) VALUES (?, ?, ?, …), … ` for `rows` rows.
+fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
+    let mut placeholders = String::from("(?, ?");
+    for _ in columns {
+        placeholders.push_str(", ?");
+    }
+    placeholders.push(')');
+    let mut sql = format!(
+        "INSERT INTO {} ({KEY_COLUMN}, {ROW_COLUMN}",
+        quote_ident(table)
+    );
+    for column in columns {
+        sql.push_str(", ");
+        sql.push_str(column);
+    }
+    sql.push_str(") VALUES ");
+    sql.reserve((placeholders.len() + 2) * rows);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&placeholders);
+    }
+    sql
+}
+
+/// The rows of one record to insert.
+pub(crate) struct TableRows<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) batch: &'a RecordBatch,
+}
+
+/// Inserts the rows of every record into `table` with multi-row `INSERT`s that span records,
+/// so many small records cost as few statements as one large one. Returns the rows written.
+pub(crate) async fn insert_rows(
+    conn: &mut SqliteConnection,
+    table: &str,
+    records: &[TableRows<'_>],
+) -> Result<u64> {
+    let Some(first) = records.first() else {
+        return Ok(0);
+    };
+    let schema = first.batch.schema();
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| quote_ident(f.name()))
+        .collect();
+    let per_statement = (MAX_VARIABLES / (names.len() + 2)).clamp(1, MAX_ROWS_PER_STATEMENT);
+    let prepared: Vec<(&str, usize, Vec<Column<'_>>)> = records
+        .iter()
+        .map(|r| {
+            let columns = r
+                .batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(array, field)| Column::of(array, field.name()))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((r.key, r.batch.num_rows(), columns))
+        })
+        .collect::<Result<_>>()?;
+    let total: usize = prepared.iter().map(|(_, rows, _)| rows).sum();
+    let full_sql = insert_sql(table, &names, per_statement.min(total));
+
+    let (mut record, mut row) = (0usize, 0usize);
+    let mut remaining = total;
+    while remaining > 0 {
+        let n = remaining.min(per_statement);
+        let partial;
+        let sql: &str = if n == per_statement.min(total) {
+            &full_sql
+        } else {
+            partial = insert_sql(table, &names, n);
+            &partial
+        };
+        let mut q = sqlx::query(sql);
+        for _ in 0..n {
+            while row >= prepared[record].1 {
+                record += 1;
+                row = 0;
+            }
+            let (key, _, columns) = &prepared[record];
+            q = q.bind(*key).bind(row as i64);
+            for column in columns {
+                q = column.bind(q, row)?;
+            }
+            row += 1;
+        }
+        q.execute(&mut *conn)
+            .await
+            .map_err(|e| from_sqlx(e, &format!("inserting rows into {table}")))?;
+        remaining -= n;
+    }
+    Ok(total as u64)
+}
+
+/// Rebuilds a batch of `schema` from rows selected in the schema's column order.
+pub(crate) fn read_batch(
+    schema: SchemaRef,
+    rows: &[SqliteRow],
+    table: &str,
+) -> Result<RecordBatch> {
+    let corrupt = |column: &str, row: usize, what: &str| {
+        Error::invalid_state(format!(
+            "table {table:?} column {column:?} row {row}: {what}"
+        ))
+    };
+    let decode = |e: sqlx::Error| from_sqlx(e, &format!("reading rows of {table}"));
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for (i, field) in schema.fields().iter().enumerate() {
+        let name = field.name().as_str();
+        macro_rules! ints {
+            ($native:ty, $array:ty) => {{
+                let mut values: Vec<Option<$native>> = Vec::with_capacity(rows.len());
+                for (r, row) in rows.iter().enumerate() {
+                    let value: Option<i64> = row.try_get(i).map_err(decode)?;
+                    values.push(
+                        value
+                            .map(<$native>::try_from)
+                            .transpose()
+                            .map_err(|_| corrupt(name, r, "integer out of range"))?,
+                    );
+                }
+                Arc::new(<$array>::from(values)) as ArrayRef
+            }};
+        }
+        let array: ArrayRef = match field.data_type() {
+            DataType::Int8 => ints!(i8, Int8Array),
+            DataType::Int16 => ints!(i16, Int16Array),
+            DataType::Int32 => ints!(i32, Int32Array),
+            DataType::Int64 => ints!(i64, Int64Array),
+            DataType::UInt8 => ints!(u8, UInt8Array),
+            DataType::UInt16 => ints!(u16, UInt16Array),
+            DataType::UInt32 => ints!(u32, UInt32Array),
+            DataType::UInt64 => ints!(u64, UInt64Array),
+            DataType::Float32 => {
+                let values = rows
+                    .iter()
+                    .map(|row| {
+                        row.try_get::<Option<f64>, _>(i)
+                            .map(|v| v.map(|v| v as f32))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(decode)?;
+                Arc::new(Float32Array::from(values))
+            }
+            DataType::Float64 => {
+                let values = rows
+                    .iter()
+                    .map(|row| row.try_get::<Option<f64>, _>(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(decode)?;
+                Arc::new(Float64Array::from(values))
+            }
+            DataType::Utf8 => {
+                let values = rows
+                    .iter()
+                    .map(|row| row.try_get::<Option<&str>, _>(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(decode)?;
+                Arc::new(StringArray::from(values))
+            }
+            DataType::LargeUtf8 => {
+                let values = rows
+                    .iter()
+                    .map(|row| row.try_get::<Option<&str>, _>(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(decode)?;
+                Arc::new(LargeStringArray::from(values))
+            }
+            DataType::Boolean => {
+                let values = rows
+                    .iter()
+                    .map(|row| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v != 0)))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(decode)?;
+                Arc::new(BooleanArray::from(values))
+            }
+            DataType::Timestamp(unit, tz) => {
+                let mut values = Vec::with_capacity(rows.len());
+                for (r, row) in rows.iter().enumerate() {
+                    let text: Option<&str> = row.try_get(i).map_err(decode)?;
+                    values.push(
+                        text.map(|t| {
+                            parse_timestamp(t, *unit)
+                                .ok_or_else(|| corrupt(name, r, &format!("bad timestamp {t:?}")))
+                        })
+                        .transpose()?,
+                    );
+                }
+                match unit {
+                    TimeUnit::Second => Arc::new(
+                        PrimitiveArray::<TimestampSecondType>::from(values)
+                            .with_timezone_opt(tz.clone()),
+                    ),
+                    TimeUnit::Millisecond => Arc::new(
+                        PrimitiveArray::<TimestampMillisecondType>::from(values)
+                            .with_timezone_opt(tz.clone()),
+                    ),
+                    TimeUnit::Microsecond => Arc::new(
+                        PrimitiveArray::<TimestampMicrosecondType>::from(values)
+                            .with_timezone_opt(tz.clone()),
+                    ),
+                    TimeUnit::Nanosecond => Arc::new(
+                        PrimitiveArray::<TimestampNanosecondType>::from(values)
+                            .with_timezone_opt(tz.clone()),
+                    ),
+                }
+            }
+            DataType::Date32 => {
+                let mut values = Vec::with_capacity(rows.len());
+                for (r, row) in rows.iter().enumerate() {
+                    let text: Option<&str> = row.try_get(i).map_err(decode)?;
+                    values.push(
+                        text.map(|t| {
+                            parse_date32(t)
+                                .ok_or_else(|| corrupt(name, r, &format!("bad date {t:?}")))
+                        })
+                        .transpose()?,
+                    );
+                }
+                Arc::new(PrimitiveArray::<Date32Type>::from(values))
+            }
+            other => {
+                return Err(Error::invalid_state(format!(
+                    "table {table:?} column {name:?} has unsupported type {other}"
+                )));
+            }
+        };
+        arrays.push(array);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| {
+        Error::invalid_state(format!(
+            "rows of table {table:?} do not fit its schema: {e}"
+        ))
+        .with_source(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_in_every_unit() {
+        for (value, unit, utc, text) in [
+            (0, TimeUnit::Second, false, "1970-01-01T00:00:00"),
+            (-1, TimeUnit::Millisecond, true, "1969-12-31T23:59:59.999Z"),
+            (
+                1_700_000_000_123_456,
+                TimeUnit::Microsecond,
+                true,
+                "2023-11-14T22:13:20.123456Z",
+            ),
+            (
+                1_700_000_000_123_456_789,
+                TimeUnit::Nanosecond,
+                false,
+                "2023-11-14T22:13:20.123456789",
+            ),
+        ] {
+            assert_eq!(format_timestamp(value, unit, utc).as_deref(), Some(text));
+            assert_eq!(parse_timestamp(text, unit), Some(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        for (days, text) in [
+            (0, "1970-01-01"),
+            (-1, "1969-12-31"),
+            (19_723, "2024-01-01"),
+        ] {
+            assert_eq!(format_date32(days).as_deref(), Some(text));
+            assert_eq!(parse_date32(text), Some(days));
+        }
+    }
+
+    #[test]
+    fn insert_statements_have_one_placeholder_per_value() {
+        let sql = insert_sql("t", &["\"a\"".into()], 2);
+        assert_eq!(
+            sql,
+            "INSERT INTO \"t\" (_key, _row, \"a\") VALUES (?, ?, ?), (?, ?, ?)"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! Arrow schemas as SQLite tables: the column types, the `CREATE TABLE`, the stored schema.
+
+use std::collections::HashSet;
+
+use arrow_schema::{DataType, Schema};
+use collectors_core::{Error, Result};
+
+/// The name of the key column of a data table: the record key the row belongs to.
+pub(crate) const KEY_COLUMN: &str = "_key";
+/// The name of the row column of a data table: the row's 0-based index in its record.
+pub(crate) const ROW_COLUMN: &str = "_row";
+
+/// The SQLite type of an Arrow type, `None` when unsupported.
+///
+/// Integers and booleans are `INTEGER`, floats `REAL`, strings `TEXT`; timestamps are `TEXT`
+/// in RFC 3339 (`2026-03-01T10:00:00.123Z`, as many fraction digits as the unit has, `Z` when
+/// the type has a time zone) so they sort and work with SQLite's date functions; dates are
+/// `TEXT` `YYYY-MM-DD`.
+pub(crate) fn sql_type(data_type: &DataType) -> Option<&'static str> {
+    match data_type {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Boolean => Some("INTEGER"),
+        DataType::Float32 | DataType::Float64 => Some("REAL"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Timestamp(_, _) | DataType::Date32 => {
+            Some("TEXT")
+        }
+        _ => None,
+    }
+}
+
+/// Checks that a batch schema can be a data table: supported types, unique non-reserved
+/// column names (SQLite compares column names without case).
+pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
+    let mut seen = HashSet::new();
+    for field in schema.fields() {
+        let name = field.name();
+        if name.is_empty() {
+            return Err(Error::validation("a column name must not be empty"));
+        }
+        let folded = name.to_lowercase();
+        if folded == KEY_COLUMN || folded == ROW_COLUMN {
+            return Err(Error::validation(format!(
+                "column {name:?} is reserved for the record key and row number"
+            )));
+        }
+        if !seen.insert(folded) {
+            return Err(Error::validation(format!(
+                "column {name:?} appears twice (SQLite column names ignore case)"
+            )));
+        }
+        if sql_type(field.data_type()).is_none() {
+            return Err(Error::validation(format!(
+                "column {name:?} has type {} which SQLite storage does not support \
+                 (supported: integers, floats, booleans, Utf8, LargeUtf8, Timestamp, Date32)",
+                field.data_type()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a batch with schema `batch` fits a table created from `stored`: the same fields
+/// (names, types, nullability, field metadata) in the same order. Schema-level metadata is
+/// not compared.
+pub(crate) fn same_fields(stored: &Schema, batch: &Schema) -> bool {
+    stored.fields() == batch.fields()
+}
+
+/// `"name"`, with embedded quotes doubled.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The `CREATE TABLE` of a data table for `schema`.
+pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
+    let mut sql = format!(
+        "CREATE TABLE {} ({KEY_COLUMN} TEXT NOT NULL, {ROW_COLUMN} INTEGER NOT NULL",
+        quote_ident(table)
+    );
+    for field in schema.fields() {
+        sql.push_str(", ");
+        sql.push_str(&quote_ident(field.name()));
+        sql.push(' ');
+        sql.push_str(sql_type(field.data_type()).unwrap_or("BLOB"));
+        if !field.is_nullable() {
+            sql.push_str(" NOT NULL");
+        }
+    }
+    sql.push_str(&format!(
+        ", PRIMARY KEY ({KEY_COLUMN}, {ROW_COLUMN})) WITHOUT ROWID"
+    ));
+    sql
+}
+
+/// The schema as stored in `_collectors_tables`.
+pub(crate) fn schema_to_json(schema: &Schema) -> Result<String> {
+    serde_json::to_string(schema).map_err(|e| {
+        Error::validation(format!("the Arrow schema cannot be serialized: {e}")).with_source(e)
+    })
+}
+
+/// A schema read back from `_collectors_tables`.
+pub(crate) fn schema_from_json(table: &str, json: &str) -> Result<Schema> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::invalid_state(format!(
+            "the stored Arrow schema of table {table:?} is unreadable: {e}"
+        ))
+        .with_source(e)
+    })
+}
+
+/// Checks a data table name: a plain SQL identifier, not one of ours.
+pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        return Err(Error::configuration(format!(
+            "table name {name:?} must be letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    let folded = name.to_ascii_lowercase();
+    if folded.starts_with("_collectors") || folded.starts_with("sqlite_") {
+        return Err(Error::configuration(format!(
+            "table name {name:?} is reserved (`_collectors*` and `sqlite_*` are internal)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{Field, TimeUnit};
+
+    #[test]
+    fn create_table_maps_types_and_quotes_names() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("say \"hi\"", DataType::Utf8, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        ]);
+        check_schema(&schema).unwrap();
+        assert_eq!(
+            create_table_sql("readings", &schema),
+            "CREATE TABLE \"readings\" (_key TEXT NOT NULL, _row INTEGER NOT NULL, \
+             \"id\" INTEGER NOT NULL, \"say \"\"hi\"\"\" TEXT, \"ts\" TEXT, \
+             PRIMARY KEY (_key, _row)) WITHOUT ROWID"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_and_reserved_names_are_refused() {
+        for schema in [
+            Schema::new(vec![Field::new("b", DataType::Binary, true)]),
+            Schema::new(vec![Field::new("_KEY", DataType::Int64, true)]),
+            Schema::new(vec![
+                Field::new("a", DataType::Int64, true),
+                Field::new("A", DataType::Int64, true),
+            ]),
+        ] {
+            let err = check_schema(&schema).unwrap_err();
+            assert_eq!(err.error_type(), collectors_core::ErrorType::Validation);
+        }
+    }
+
+    #[test]
+    fn table_names_are_plain_identifiers() {
+        check_table_name("readings_2024").unwrap();
+        for bad in [
+            "",
+            "1x",
+            "a-b",
+            "a b",
+            "_collectors_records",
+            "sqlite_master",
+            "x\"",
+        ] {
+            assert!(check_table_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn schemas_round_trip_through_json() {
+        let schema = Schema::new(vec![Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("+02:00".into())),
+            true,
+        )]);
+        let json = schema_to_json(&schema).unwrap();
+        assert_eq!(schema_from_json("t", &json).unwrap(), schema);
+    }
+}

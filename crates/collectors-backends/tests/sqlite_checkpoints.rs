@@ -1,0 +1,135 @@
+//! `SqliteCheckpointStore` against a real SQLite file.
+#![cfg(feature = "sqlite")]
+
+use chrono::{Duration, Utc};
+use collectors_backends::SqliteCheckpointStore;
+use collectors_core::{CheckpointStore, ErrorType, ItemCheckpoint};
+
+fn checkpoint(item: &str, version: &str, stored: u64) -> ItemCheckpoint {
+    ItemCheckpoint {
+        source_id: "incoming".into(),
+        item_id: item.into(),
+        version: version.into(),
+        stored,
+        skipped: 2,
+        dead_lettered: 1,
+        completed_at: Utc::now() - Duration::seconds(stored as i64),
+    }
+}
+
+fn key(item: &str) -> (String, String) {
+    ("incoming".to_string(), item.to_string())
+}
+
+#[tokio::test]
+async fn round_trip_replace_and_isolation_between_pipelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteCheckpointStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    assert!(store.done("p").await.unwrap().is_empty());
+
+    let a = checkpoint("a.csv", "v1", 10);
+    let b = checkpoint("b.csv", "v1", 20);
+    store.mark_done("p", &[a.clone(), b.clone()]).await.unwrap();
+    store.mark_done("p", &[]).await.unwrap();
+    let done = store.done("p").await.unwrap();
+    assert_eq!(done.len(), 2);
+    assert_eq!(done[&key("a.csv")], a, "every field round-trips");
+
+    let a2 = checkpoint("a.csv", "v2", 11);
+    store
+        .mark_done("p", std::slice::from_ref(&a2))
+        .await
+        .unwrap();
+    let done = store.done("p").await.unwrap();
+    assert_eq!(done.len(), 2, "marking again replaces");
+    assert_eq!(done[&key("a.csv")], a2);
+    assert_eq!(done[&key("b.csv")], b);
+
+    assert!(store.done("other").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn reset_forgets_checkpoints_and_fingerprint_of_one_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteCheckpointStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    store
+        .mark_done("p", &[checkpoint("a.csv", "v1", 1)])
+        .await
+        .unwrap();
+    store
+        .mark_done("q", &[checkpoint("a.csv", "v1", 1)])
+        .await
+        .unwrap();
+    store.set_fingerprint("p", "fp-1").await.unwrap();
+    store.set_fingerprint("q", "fp-q").await.unwrap();
+    store.reset("p").await.unwrap();
+    assert!(store.done("p").await.unwrap().is_empty());
+    assert_eq!(store.fingerprint("p").await.unwrap(), None);
+    assert_eq!(store.done("q").await.unwrap().len(), 1);
+    assert_eq!(
+        store.fingerprint("q").await.unwrap().as_deref(),
+        Some("fp-q")
+    );
+}
+
+#[tokio::test]
+async fn fingerprints_are_stored_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteCheckpointStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    assert_eq!(store.fingerprint("p").await.unwrap(), None);
+    store.set_fingerprint("p", "fp-1").await.unwrap();
+    assert_eq!(
+        store.fingerprint("p").await.unwrap().as_deref(),
+        Some("fp-1")
+    );
+    store.set_fingerprint("p", "fp-2").await.unwrap();
+    assert_eq!(
+        store.fingerprint("p").await.unwrap().as_deref(),
+        Some("fp-2")
+    );
+}
+
+#[tokio::test]
+async fn checkpoints_survive_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/state.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let items: Vec<_> = (0..1_234)
+        .map(|i| checkpoint(&format!("{i:05}.csv"), "v1", i))
+        .collect();
+    {
+        let store = SqliteCheckpointStore::open(&path).await.unwrap();
+        store.mark_done("p", &items).await.unwrap();
+        store.set_fingerprint("p", "fp").await.unwrap();
+        store.close().await;
+        let err = store.done("p").await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Connection, "{err}");
+    }
+    let reopened = SqliteCheckpointStore::open(&path).await.unwrap();
+    let done = reopened.done("p").await.unwrap();
+    assert_eq!(done.len(), items.len());
+    assert_eq!(done[&key("01000.csv")], items[1000]);
+    assert_eq!(
+        reopened.fingerprint("p").await.unwrap().as_deref(),
+        Some("fp")
+    );
+}
+
+#[tokio::test]
+async fn counts_beyond_i64_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteCheckpointStore::open(dir.path().join("state.db"))
+        .await
+        .unwrap();
+    let err = store
+        .mark_done("p", &[checkpoint("a.csv", "v1", u64::MAX)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation);
+}

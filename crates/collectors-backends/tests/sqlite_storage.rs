@@ -1,0 +1,477 @@
+//! `SqliteStorage` against a real SQLite file in a temp dir.
+#![cfg(feature = "sqlite")]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::types::Date32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int64Array, LargeStringArray,
+    PrimitiveArray, RecordBatch, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt16Array, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::{Duration, Utc};
+use collectors_backends::{SqliteCheckpointStore, SqliteStorage};
+use collectors_core::conformance;
+use collectors_core::{
+    CheckpointStore, ErrorType, ItemCheckpoint, Payload, PayloadKind, QueryCriteria, Record,
+    StorageBackend,
+};
+
+fn storage(dir: &tempfile::TempDir, table: &str) -> SqliteStorage {
+    let path = dir.path().join("store.db");
+    SqliteStorage::builder("sqlite", path.to_str().unwrap())
+        .table(table)
+        .build()
+        .unwrap()
+}
+
+fn readings(start: i64, rows: usize) -> RecordBatch {
+    let ids: Vec<i64> = (start..start + rows as i64).collect();
+    let sensors: Vec<String> = ids.iter().map(|i| format!("s-{}", i % 17)).collect();
+    let values: Vec<f64> = ids.iter().map(|i| *i as f64 * 0.5).collect();
+    let ts: Vec<i64> = ids
+        .iter()
+        .map(|i| 1_700_000_000_000_000 + i * 1_000)
+        .collect();
+    RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+        ("sensor", Arc::new(StringArray::from(sensors)) as ArrayRef),
+        ("value", Arc::new(Float64Array::from(values)) as ArrayRef),
+        (
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+}
+
+#[tokio::test]
+async fn meets_the_storage_backend_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    conformance::storage_backend(
+        &store,
+        &[
+            PayloadKind::Table,
+            PayloadKind::Json,
+            PayloadKind::Bytes,
+            PayloadKind::Empty,
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn meets_the_contract_in_memory_too() {
+    let store = SqliteStorage::builder("memory", "sqlite::memory:")
+        .build()
+        .unwrap();
+    conformance::storage_backend(&store, &[PayloadKind::Json, PayloadKind::Table]).await;
+}
+
+#[tokio::test]
+async fn ten_batches_of_ten_thousand_rows_and_replays_do_not_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    store.connect().await.unwrap();
+    let batches: Vec<Vec<Record>> = (0..10)
+        .map(|b| {
+            // Four records of 2,500 rows each: 10k rows per store_batch.
+            (0..4)
+                .map(|r| {
+                    let start = (b * 4 + r) * 2_500;
+                    Record::keyed(
+                        format!("file-{b}.csv#{r}"),
+                        Payload::Table(readings(start, 2_500)),
+                    )
+                    .unwrap()
+                })
+                .collect()
+        })
+        .collect();
+
+    let started = Instant::now();
+    for batch in &batches {
+        store.store_batch(batch.clone()).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(store.row_count().await.unwrap(), 100_000);
+    eprintln!(
+        "stored 100000 rows in {elapsed:?}: {:.0} rows/s",
+        100_000.0 / elapsed.as_secs_f64()
+    );
+
+    // A replay of every batch replaces instead of duplicating.
+    let started = Instant::now();
+    for batch in &batches {
+        store.store_batch(batch.clone()).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "re-stored 100000 rows in {elapsed:?}: {:.0} rows/s",
+        100_000.0 / elapsed.as_secs_f64()
+    );
+    assert_eq!(store.row_count().await.unwrap(), 100_000);
+    let all = store.query(&QueryCriteria::new()).await.unwrap();
+    assert_eq!(all.len(), 40);
+    assert_eq!(
+        all.iter()
+            .map(|s| s.record.payload.num_rows().unwrap())
+            .sum::<usize>(),
+        100_000
+    );
+    let one = store
+        .query(&QueryCriteria::new().key("file-3.csv#2"))
+        .await
+        .unwrap();
+    assert_eq!(one[0].record.payload, batches[3][2].payload);
+    store.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_supported_type_round_trips_with_nulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "typed");
+    store.connect().await.unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("i8", DataType::Int8, true),
+        Field::new("u16", DataType::UInt16, false),
+        Field::new("u64", DataType::UInt64, true),
+        Field::new("f32", DataType::Float32, true),
+        Field::new("flag", DataType::Boolean, true),
+        Field::new("big_text", DataType::LargeUtf8, true),
+        Field::new(
+            "ts_s",
+            DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+            true,
+        ),
+        Field::new(
+            "ts_ns",
+            DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("+02:00".into())),
+            true,
+        ),
+        Field::new("day", DataType::Date32, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int8Array::from(vec![Some(-128), None, Some(127)])),
+            Arc::new(UInt16Array::from(vec![0, 1, u16::MAX])),
+            Arc::new(UInt64Array::from(vec![
+                Some(i64::MAX as u64),
+                None,
+                Some(0),
+            ])),
+            Arc::new(Float32Array::from(vec![Some(1.25), Some(-0.1), None])),
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+            Arc::new(LargeStringArray::from(vec![Some("ü\"'"), None, Some("")])),
+            Arc::new(TimestampSecondArray::from(vec![
+                Some(-86_400),
+                None,
+                Some(0),
+            ])),
+            Arc::new(
+                TimestampNanosecondArray::from(vec![
+                    Some(1_700_000_000_123_456_789),
+                    None,
+                    Some(-1),
+                ])
+                .with_timezone("+02:00"),
+            ),
+            Arc::new(PrimitiveArray::<Date32Type>::from(vec![
+                Some(19_723),
+                None,
+                Some(-719_162),
+            ])),
+        ],
+    )
+    .unwrap();
+    let record = Record::keyed("typed#0", Payload::Table(batch.clone())).unwrap();
+    store.store(record).await.unwrap();
+    let found = store
+        .query(&QueryCriteria::new().key("typed#0"))
+        .await
+        .unwrap();
+    assert_eq!(found[0].record.payload, Payload::Table(batch));
+    assert_eq!(found[0].location.metadata["rows"], 3);
+
+    // An empty batch is a record with no rows.
+    let empty = readings(0, 0);
+    let other = storage(&dir, "empty_rows");
+    other.connect().await.unwrap();
+    other
+        .store(Record::keyed("none", Payload::Table(empty.clone())).unwrap())
+        .await
+        .unwrap();
+    let found = other
+        .query(&QueryCriteria::new().key("none"))
+        .await
+        .unwrap();
+    assert_eq!(found[0].record.payload, Payload::Table(empty));
+}
+
+#[tokio::test]
+async fn schema_changes_unsupported_types_and_bad_values_are_validation_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    store.connect().await.unwrap();
+    store
+        .store(Record::keyed("a", Payload::Table(readings(0, 3))).unwrap())
+        .await
+        .unwrap();
+
+    let other =
+        RecordBatch::try_from_iter([("id", Arc::new(StringArray::from(vec!["x"])) as ArrayRef)])
+            .unwrap();
+    let err = store
+        .store(Record::keyed("b", Payload::Table(other)).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
+    assert!(!err.is_retryable());
+
+    let binary = RecordBatch::try_from_iter([(
+        "blob",
+        Arc::new(arrow_array::BinaryArray::from(vec![&b"x"[..]])) as ArrayRef,
+    )])
+    .unwrap();
+    let fresh = storage(&dir, "binary");
+    fresh.connect().await.unwrap();
+    let err = fresh
+        .store(Record::keyed("c", Payload::Table(binary)).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
+
+    // A bad value fails the whole batch: nothing of it is stored.
+    let overflow = RecordBatch::try_from_iter([(
+        "n",
+        Arc::new(UInt64Array::from(vec![u64::MAX])) as ArrayRef,
+    )])
+    .unwrap();
+    let unsigned = storage(&dir, "unsigned");
+    unsigned.connect().await.unwrap();
+    let fine =
+        RecordBatch::try_from_iter([("n", Arc::new(UInt64Array::from(vec![1])) as ArrayRef)])
+            .unwrap();
+    let err = unsigned
+        .store_batch(vec![
+            Record::keyed("ok", Payload::Table(fine)).unwrap(),
+            Record::keyed("json", Payload::Json(serde_json::json!(1))).unwrap(),
+            Record::keyed("bad", Payload::Table(overflow)).unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
+    assert_eq!(unsigned.row_count().await.unwrap(), 0);
+    assert!(
+        unsigned
+            .query(&QueryCriteria::new().key("json"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a failed batch stores none of its records"
+    );
+}
+
+#[tokio::test]
+async fn replacing_and_deleting_remove_the_old_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    store.connect().await.unwrap();
+    store
+        .store_batch(vec![
+            Record::keyed("k", Payload::Table(readings(0, 5))).unwrap(),
+            Record::keyed("other", Payload::Table(readings(100, 2))).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.row_count().await.unwrap(), 7);
+
+    // The same key twice in one batch: the last one wins.
+    let locations = store
+        .store_batch(vec![
+            Record::keyed("k", Payload::Table(readings(0, 3))).unwrap(),
+            Record::keyed("k", Payload::Table(readings(0, 4))).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(locations.len(), 2);
+    assert_eq!(store.row_count().await.unwrap(), 6);
+
+    // A table record replaced by a document loses its rows.
+    store
+        .store(Record::keyed("k", Payload::Json(serde_json::json!({"done": true}))).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.row_count().await.unwrap(), 2);
+
+    assert!(store.delete("other").await.unwrap());
+    assert!(!store.delete("other").await.unwrap());
+    assert_eq!(store.row_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn queries_filter_in_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    store.connect().await.unwrap();
+    let now = Utc::now();
+    let mut records = Vec::new();
+    for (i, meta) in [
+        serde_json::json!({"n": 1, "ok": true, "tags": ["a"], "f": 1.5}),
+        serde_json::json!({"n": 2, "ok": false, "tags": ["a", "b"], "f": 1.0}),
+        serde_json::json!({"n": "1", "ok": null, "nested": {"x": 1}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut record = Record::keyed(format!("p/{i}"), Payload::Empty).unwrap();
+        record.metadata = meta.as_object().unwrap().clone();
+        record.created_at = now + Duration::seconds(i as i64);
+        records.push(record);
+    }
+    records.push(Record::keyed("p0", Payload::Empty).unwrap());
+    records.push(Record::keyed("q/0", Payload::Empty).unwrap());
+    store.store_batch(records).await.unwrap();
+
+    let keys = |found: Vec<collectors_core::StoredRecord>| -> Vec<String> {
+        found.into_iter().map(|s| s.record.key).collect()
+    };
+    let q = |c: QueryCriteria| {
+        let store = &store;
+        async move { keys(store.query(&c).await.unwrap()) }
+    };
+    assert_eq!(
+        q(QueryCriteria::new().key_prefix("p/")).await,
+        ["p/0", "p/1", "p/2"]
+    );
+    assert_eq!(
+        q(QueryCriteria::new().metadata("n", 1)).await,
+        ["p/0"],
+        "1 is not \"1\""
+    );
+    assert_eq!(q(QueryCriteria::new().metadata("n", "1")).await, ["p/2"]);
+    assert_eq!(q(QueryCriteria::new().metadata("ok", false)).await, ["p/1"]);
+    assert_eq!(
+        q(QueryCriteria::new().metadata("ok", serde_json::Value::Null)).await,
+        ["p/2"]
+    );
+    assert_eq!(q(QueryCriteria::new().metadata("f", 1.0)).await, ["p/1"]);
+    assert_eq!(
+        q(QueryCriteria::new().metadata("tags", serde_json::json!(["a", "b"]))).await,
+        ["p/1"]
+    );
+    assert_eq!(
+        q(QueryCriteria::new().metadata("nested", serde_json::json!({"x": 1}))).await,
+        ["p/2"]
+    );
+    assert_eq!(
+        q(QueryCriteria::new()
+            .key_prefix("p/")
+            .created_after(now + Duration::seconds(1)))
+        .await,
+        ["p/1", "p/2"]
+    );
+    assert_eq!(
+        q(QueryCriteria::new()
+            .key_prefix("p/")
+            .created_before(now + Duration::seconds(1)))
+        .await,
+        ["p/0"]
+    );
+    assert_eq!(q(QueryCriteria::new().offset(3)).await, ["p0", "q/0"]);
+    let found = store.query(&QueryCriteria::new().key("p/1")).await.unwrap();
+    assert_eq!(
+        found[0].record.created_at,
+        now + Duration::seconds(1),
+        "exact to the nanosecond"
+    );
+}
+
+#[tokio::test]
+async fn records_survive_reconnecting_and_disconnected_calls_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    let err = store.query(&QueryCriteria::new()).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Connection);
+    assert_eq!(
+        store.delete("x").await.unwrap_err().error_type(),
+        ErrorType::Connection
+    );
+
+    store.connect().await.unwrap();
+    store
+        .store(Record::keyed("a", Payload::Table(readings(0, 3))).unwrap())
+        .await
+        .unwrap();
+    store.disconnect().await.unwrap();
+
+    let reopened = storage(&dir, "readings");
+    reopened.connect().await.unwrap();
+    // The stored schema is read back: a matching batch appends, a different one is refused.
+    reopened
+        .store(Record::keyed("b", Payload::Table(readings(3, 3))).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reopened.row_count().await.unwrap(), 6);
+    let found = reopened
+        .query(&QueryCriteria::new().key("a"))
+        .await
+        .unwrap();
+    assert_eq!(found[0].record.payload, Payload::Table(readings(0, 3)));
+}
+
+#[tokio::test]
+async fn shares_its_file_with_the_checkpoint_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "readings");
+    store.connect().await.unwrap();
+    let checkpoints = SqliteCheckpointStore::open(dir.path().join("store.db"))
+        .await
+        .unwrap();
+    store
+        .store(Record::keyed("a", Payload::Table(readings(0, 10))).unwrap())
+        .await
+        .unwrap();
+    checkpoints
+        .mark_done(
+            "p",
+            &[ItemCheckpoint {
+                source_id: "s".into(),
+                item_id: "a.csv".into(),
+                version: "1".into(),
+                stored: 10,
+                skipped: 0,
+                dead_lettered: 0,
+                completed_at: Utc::now(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.row_count().await.unwrap(), 10);
+    assert_eq!(checkpoints.done("p").await.unwrap().len(), 1);
+}
+
+#[test]
+fn build_checks_its_settings() {
+    for (id, path, table) in [
+        ("", "x.db", "t"),
+        ("s", "", "t"),
+        ("s", "x.db", "bad name"),
+        ("s", "x.db", "_collectors_records"),
+        ("s", "sqlite://x.db?mode=nonsense", "t"),
+    ] {
+        let err = SqliteStorage::builder(id, path)
+            .table(table)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.error_type(),
+            ErrorType::Configuration,
+            "{id:?} {path:?} {table:?}"
+        );
+    }
+}
