@@ -453,6 +453,31 @@ async fn shares_its_file_with_the_checkpoint_store() {
         .unwrap();
     assert_eq!(store.row_count().await.unwrap(), 10);
     assert_eq!(checkpoints.done("p").await.unwrap().len(), 1);
+    assert!(
+        dir.path().join("store.db-wal").exists(),
+        "the database runs in WAL mode"
+    );
+}
+
+#[tokio::test]
+async fn connecting_to_an_unreachable_file_is_a_connection_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir/store.db");
+    let store = SqliteStorage::builder("sqlite", path.to_str().unwrap())
+        .build()
+        .unwrap();
+    let err = store.connect().await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Connection, "{err}");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+
+    let strict = SqliteStorage::builder("sqlite", dir.path().join("new.db").to_str().unwrap())
+        .create_if_missing(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        strict.connect().await.unwrap_err().error_type(),
+        ErrorType::Connection
+    );
 }
 
 #[test]
@@ -474,4 +499,41 @@ fn build_checks_its_settings() {
             "{id:?} {path:?} {table:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_on_one_file_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Arc::new(storage(&dir, "readings"));
+    let second = Arc::new(storage(&dir, "readings"));
+    first.connect().await.unwrap();
+    second.connect().await.unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..6i64 {
+        let store = if writer % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            for b in 0..10i64 {
+                let key = format!("w{writer}/b{b}");
+                store
+                    .store_batch(vec![
+                        Record::keyed(key, Payload::Table(readings(b * 100, 100))).unwrap(),
+                    ])
+                    .await
+                    .unwrap();
+                store
+                    .query(&QueryCriteria::new().key_prefix(format!("w{writer}/")))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(first.row_count().await.unwrap(), 6 * 10 * 100);
+    assert_eq!(second.query(&QueryCriteria::new()).await.unwrap().len(), 60);
 }

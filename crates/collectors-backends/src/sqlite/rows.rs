@@ -13,7 +13,7 @@ use arrow_array::{
     UInt8Array, UInt16Array, UInt32Array, UInt64Array, cast::AsArray,
 };
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 use collectors_core::{Error, Result};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
@@ -213,31 +213,75 @@ impl<'a> Column<'a> {
 }
 
 /// A timestamp as RFC 3339 text with the unit's fraction digits, `Z` when `utc`.
+///
+/// Hand-formatted: this runs once per cell on the store path, where `chrono`'s `format`
+/// (which parses its pattern on every call) dominated the profile.
 pub(crate) fn format_timestamp(value: i64, unit: TimeUnit, utc: bool) -> Option<String> {
-    let (secs, nanos, format) = match unit {
-        TimeUnit::Second => (value, 0, "%Y-%m-%dT%H:%M:%S"),
+    let (secs, nanos, digits) = match unit {
+        TimeUnit::Second => (value, 0, 0),
         TimeUnit::Millisecond => (
             value.div_euclid(1_000),
             value.rem_euclid(1_000) * 1_000_000,
-            "%Y-%m-%dT%H:%M:%S%.3f",
+            3,
         ),
         TimeUnit::Microsecond => (
             value.div_euclid(1_000_000),
             value.rem_euclid(1_000_000) * 1_000,
-            "%Y-%m-%dT%H:%M:%S%.6f",
+            6,
         ),
         TimeUnit::Nanosecond => (
             value.div_euclid(1_000_000_000),
             value.rem_euclid(1_000_000_000),
-            "%Y-%m-%dT%H:%M:%S%.9f",
+            9,
         ),
     };
-    let time = DateTime::from_timestamp(secs, u32::try_from(nanos).ok()?)?;
-    let mut text = time.format(format).to_string();
+    let nanos = u32::try_from(nanos).ok()?;
+    let time = DateTime::from_timestamp(secs, nanos)?.naive_utc();
+    let mut text = String::with_capacity(32);
+    push_date(&mut text, time.date())?;
+    text.push('T');
+    push_padded(&mut text, time.hour(), 2);
+    text.push(':');
+    push_padded(&mut text, time.minute(), 2);
+    text.push(':');
+    push_padded(&mut text, time.second(), 2);
+    if digits > 0 {
+        text.push('.');
+        push_padded(&mut text, nanos / 10u32.pow(9 - digits), digits);
+    }
     if utc {
         text.push('Z');
     }
     Some(text)
+}
+
+/// `YYYY-MM-DD`; `None` for years outside 0000..=9999 (not representable in that form).
+fn push_date(text: &mut String, date: NaiveDate) -> Option<()> {
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    push_padded(text, year, 4);
+    text.push('-');
+    push_padded(text, date.month(), 2);
+    text.push('-');
+    push_padded(text, date.day(), 2);
+    Some(())
+}
+
+/// `value` in decimal, left-padded with zeros to `width` digits.
+fn push_padded(text: &mut String, value: u32, width: u32) {
+    let mut digits = [b'0'; 10];
+    let mut rest = value;
+    let mut len = 0;
+    while rest > 0 || len == 0 {
+        digits[len] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+    }
+    for _ in len..width as usize {
+        text.push('0');
+    }
+    for &d in digits[..len].iter().rev() {
+        text.push(char::from(d));
+    }
 }
 
 /// The value in `unit` of a timestamp written by [`format_timestamp`].
@@ -256,15 +300,17 @@ pub(crate) fn parse_timestamp(text: &str, unit: TimeUnit) -> Option<i64> {
 
 /// Days since the epoch as `YYYY-MM-DD`.
 pub(crate) fn format_date32(days: i32) -> Option<String> {
-    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)
-        .map(|d| d.format("%Y-%m-%d").to_string())
+    let date = NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)?;
+    let mut text = String::with_capacity(10);
+    push_date(&mut text, date)?;
+    Some(text)
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date.
 pub(crate) fn parse_date32(text: &str) -> Option<i32> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .map(|d| chrono::Datelike::num_days_from_ce(&d) - UNIX_EPOCH_DAYS_FROM_CE)
+        .map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
 /// `INSERT INTO "t" (_key, _row, "a", …) VALUES (?, ?, ?, …), … ` for `rows` rows.
@@ -533,6 +579,19 @@ mod tests {
             assert_eq!(format_timestamp(value, unit, utc).as_deref(), Some(text));
             assert_eq!(parse_timestamp(text, unit), Some(value), "{text}");
         }
+        assert_eq!(
+            format_timestamp(-62_135_596_800, TimeUnit::Second, false).as_deref(),
+            Some("0001-01-01T00:00:00")
+        );
+        assert_eq!(
+            format_timestamp(1_000_000_007, TimeUnit::Nanosecond, true).as_deref(),
+            Some("1970-01-01T00:00:01.000000007Z")
+        );
+        // Years past 9999 do not fit the fixed-width text: refused, not mangled.
+        assert_eq!(
+            format_timestamp(i64::MAX / 1_000, TimeUnit::Millisecond, false),
+            None
+        );
     }
 
     #[test]
