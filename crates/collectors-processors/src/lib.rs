@@ -1,0 +1,80 @@
+//! # collectors-processors
+//!
+//! The standard decoders and processors of the `collectors` framework.
+//!
+//! | what | type | contract |
+//! |---|---|---|
+//! | CSV → Arrow record batches | [`CsvDecoder`] ([`CsvOptions`]) | [`Decoder`](collectors_core::Decoder) |
+//! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
+//! | keep the rows where `column op value` | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//!
+//! The decoders split an item into lines themselves, so a bad line costs one
+//! [`RejectedRow`](collectors_core::RejectedRow) with its line number, never the item, and a
+//! huge line costs bounded memory. Explicit schemas are lists of [`ColumnSpec`]s.
+//! The processors work on whole Arrow columns with arrow-rs compute kernels.
+//!
+//! ## Example: decode, filter, average
+//!
+//! ```
+//! use collectors_core::{Decoded, ItemContext, ItemDecoder, Payload, Processor};
+//! use collectors_processors::*;
+//! use serde_json::json;
+//!
+//! let decoder = CsvDecoder::new(CsvOptions::default().with_schema(vec![
+//!     ColumnSpec::new("ts", ColumnType::Timestamp),
+//!     ColumnSpec::new("sensor_id", ColumnType::Utf8),
+//!     ColumnSpec::new("value", ColumnType::Float64),
+//!     ColumnSpec::new("status", ColumnType::Utf8),
+//! ]))?;
+//! let csv = "ts,sensor_id,value,status\n\
+//!            2024-05-01 12:00:00,s1,20.0,ok\n\
+//!            2024-05-01 12:00:00,s2,30.0,ok\n\
+//!            2024-05-01 12:01:00,s1,not-a-number,ok\n\
+//!            2024-05-01 12:01:00,s2,99.0,error\n\
+//!            2024-05-01 12:02:00,s1,22.0,ok\n";
+//! let mut item = decoder.item_decoder();
+//! let mut decoded = Decoded::default();
+//! item.feed(csv.as_bytes(), &mut decoded)?;
+//! item.finish(&mut decoded)?;
+//! assert_eq!(decoded.rejects[0].line, 4); // the engine dead-letters it
+//!
+//! let only_ok = Filter::new(FilterConfig::new("status", FilterOp::Eq, Some(json!("ok"))))?
+//!     .named("only-ok");
+//! let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor_id"), "value", 2))?;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let context = ItemContext {
+//!     source_id: "sensors".into(),
+//!     item_id: "2024-05-01.csv".into(),
+//!     batch_index: 0,
+//! };
+//! let batch = Payload::Table(decoded.batches.remove(0));
+//! let kept = only_ok.process_in(&context, batch).await?;
+//! let out = mean.process_in(&context, kept).await?;
+//! mean.finish_item(&context.item_id);
+//!
+//! let table = out.as_table()?;
+//! assert_eq!(table.num_rows(), 3); // s1 20.0, s2 30.0, s1 22.0
+//! let means = table
+//!     .column_by_name("value_rolling_mean")
+//!     .and_then(|c| c.as_any().downcast_ref::<arrow_array::Float64Array>())
+//!     .expect("a float column");
+//! assert_eq!(means.values().as_ref(), &[20.0, 30.0, 21.0]);
+//! # Ok::<(), collectors_core::Error>(())
+//! # })?;
+//! # Ok::<(), collectors_core::Error>(())
+//! ```
+
+mod csv;
+mod filter;
+mod jsonl;
+mod lines;
+mod rolling_mean;
+mod schema;
+
+pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
+pub use filter::{Filter, FilterConfig, FilterOp};
+pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions};
+pub use rolling_mean::{RollingMean, RollingMeanConfig};
+pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};

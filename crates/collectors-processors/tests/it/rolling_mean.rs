@@ -1,0 +1,307 @@
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use collectors_core::{ErrorType, ItemContext, Payload, Processor};
+use collectors_processors::{RollingMean, RollingMeanConfig};
+
+/// Seeded rows: (sensor, value), some values null, some sensors null.
+fn rows(seed: u64, count: usize) -> Vec<(Option<String>, Option<f64>)> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..count)
+        .map(|_| {
+            let sensor = match rng.u8(0..10) {
+                0 => None,
+                k => Some(format!("s{}", k % 3)),
+            };
+            let value = (rng.u8(0..8) != 0).then(|| f64::from(rng.i32(-1000..1000)) / 8.0);
+            (sensor, value)
+        })
+        .collect()
+}
+
+fn batch_of(rows: &[(Option<String>, Option<f64>)]) -> RecordBatch {
+    let sensors: StringArray = rows.iter().map(|(s, _)| s.as_deref()).collect();
+    let values: Float64Array = rows.iter().map(|(_, v)| *v).collect();
+    RecordBatch::try_from_iter([
+        ("sensor", Arc::new(sensors) as ArrayRef),
+        ("value", Arc::new(values) as ArrayRef),
+    ])
+    .unwrap()
+}
+
+/// The mean of the last `window` non-null values of the row's sensor, this row included,
+/// computed the slow, obvious way.
+fn hand_computed(rows: &[(Option<String>, Option<f64>)], window: usize) -> Vec<Option<f64>> {
+    (0..rows.len())
+        .map(|i| {
+            let (sensor, value) = &rows[i];
+            (*value)?;
+            let same_key: Vec<f64> = rows[..=i]
+                .iter()
+                .filter(|(s, _)| s == sensor)
+                .filter_map(|(_, v)| *v)
+                .collect();
+            let last = &same_key[same_key.len().saturating_sub(window)..];
+            Some(last.iter().sum::<f64>() / last.len() as f64)
+        })
+        .collect()
+}
+
+fn means(output: &Payload, column: &str) -> Vec<Option<f64>> {
+    output
+        .as_table()
+        .unwrap()
+        .column_by_name(column)
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .iter()
+        .collect()
+}
+
+fn assert_close(actual: &[Option<f64>], expected: &[Option<f64>], what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        match (a, e) {
+            (Some(a), Some(e)) => assert!((a - e).abs() < 1e-9, "{what}: row {i}: {a} != {e}"),
+            _ => assert_eq!(a, e, "{what}: row {i}"),
+        }
+    }
+}
+
+fn context(item: &str, batch_index: u64) -> ItemContext {
+    ItemContext {
+        source_id: "sensors".into(),
+        item_id: item.into(),
+        batch_index,
+    }
+}
+
+/// Splits `rows` into batches of seeded random sizes.
+fn split(rows: &[(Option<String>, Option<f64>)], seed: u64) -> Vec<RecordBatch> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut batches = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let end = (start + rng.usize(1..40)).min(rows.len());
+        batches.push(batch_of(&rows[start..end]));
+        start = end;
+    }
+    batches
+}
+
+#[tokio::test]
+async fn windows_carry_across_the_batches_of_an_item() {
+    for window in [1, 2, 3, 7, 50] {
+        let rows = rows(window as u64, 400);
+        let mean =
+            RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", window)).unwrap();
+        let mut got = Vec::new();
+        let batches = split(&rows, 17);
+        assert!(batches.len() > 5);
+        for (index, batch) in batches.into_iter().enumerate() {
+            let out = mean
+                .process_in(&context("day-1.csv", index as u64), batch.into())
+                .await
+                .unwrap();
+            got.extend(means(&out, "value_rolling_mean"));
+        }
+        mean.finish_item("day-1.csv");
+        assert_close(
+            &got,
+            &hand_computed(&rows, window),
+            &format!("window {window}"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_items_interleaved_do_not_share_windows() {
+    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 4)).unwrap();
+    let (rows_a, rows_b) = (rows(1, 200), rows(2, 200));
+    let (batches_a, batches_b) = (split(&rows_a, 3), split(&rows_b, 4));
+    let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+    let longest = batches_a.len().max(batches_b.len());
+    for i in 0..longest {
+        if let Some(batch) = batches_a.get(i) {
+            let out = mean
+                .process_in(&context("a", i as u64), batch.clone().into())
+                .await
+                .unwrap();
+            got_a.extend(means(&out, "value_rolling_mean"));
+        }
+        if let Some(batch) = batches_b.get(i) {
+            let out = mean
+                .process_in(&context("b", i as u64), batch.clone().into())
+                .await
+                .unwrap();
+            got_b.extend(means(&out, "value_rolling_mean"));
+        }
+    }
+    assert_eq!(mean.items_in_progress(), 2);
+    assert_close(&got_a, &hand_computed(&rows_a, 4), "item a");
+    assert_close(&got_b, &hand_computed(&rows_b, 4), "item b");
+}
+
+#[tokio::test]
+async fn finish_item_drops_the_state() {
+    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 3)).unwrap();
+    let batch = batch_of(&[(None, Some(10.0)), (None, Some(20.0))]);
+    mean.process_in(&context("x", 0), batch.clone().into())
+        .await
+        .unwrap();
+    mean.process_in(&context("y", 0), batch.clone().into())
+        .await
+        .unwrap();
+    assert_eq!(mean.items_in_progress(), 2);
+
+    mean.finish_item("x");
+    assert_eq!(mean.items_in_progress(), 1);
+    // After finishing, the same item id starts from empty windows.
+    let out = mean
+        .process_in(&context("x", 1), batch_of(&[(None, Some(40.0))]).into())
+        .await
+        .unwrap();
+    assert_eq!(means(&out, "value_rolling_mean"), [Some(40.0)]);
+    // "y" still has its two values: (10 + 20 + 40) / 3.
+    let out = mean
+        .process_in(&context("y", 1), batch_of(&[(None, Some(40.0))]).into())
+        .await
+        .unwrap();
+    assert_close(&means(&out, "value_rolling_mean"), &[Some(70.0 / 3.0)], "y");
+
+    mean.finish_item("x");
+    mean.finish_item("y");
+    assert_eq!(mean.items_in_progress(), 0);
+}
+
+#[tokio::test]
+async fn batch_zero_restarts_a_retried_item() {
+    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 10)).unwrap();
+    let batch = batch_of(&[(None, Some(1.0)), (None, Some(3.0))]);
+    mean.process_in(&context("x", 0), batch.clone().into())
+        .await
+        .unwrap();
+    let again = mean
+        .process_in(&context("x", 0), batch.into())
+        .await
+        .unwrap();
+    assert_eq!(means(&again, "value_rolling_mean"), [Some(1.0), Some(2.0)]);
+}
+
+#[tokio::test]
+async fn window_one_is_the_value_itself_and_nulls_stay_null() {
+    let rows = rows(9, 300);
+    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 1)).unwrap();
+    let out = mean.process(batch_of(&rows).into()).await.unwrap();
+    let expected: Vec<Option<f64>> = rows.iter().map(|(_, v)| *v).collect();
+    assert_eq!(means(&out, "value_rolling_mean"), expected);
+    assert!(expected.iter().any(Option::is_none), "the input has nulls");
+}
+
+#[tokio::test]
+async fn nulls_do_not_enter_the_window_and_a_null_key_is_its_own_group() {
+    let rows: Vec<(Option<String>, Option<f64>)> = vec![
+        (Some("a".into()), Some(1.0)),
+        (Some("a".into()), None),
+        (None, Some(100.0)),
+        (Some("a".into()), Some(3.0)),
+        (None, Some(200.0)),
+        (Some("b".into()), Some(5.0)),
+    ];
+    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 2)).unwrap();
+    let out = mean.process(batch_of(&rows).into()).await.unwrap();
+    assert_eq!(
+        means(&out, "value_rolling_mean"),
+        [
+            Some(1.0),
+            None,
+            Some(100.0),
+            Some(2.0),
+            Some(150.0),
+            Some(5.0)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn plain_process_starts_fresh_each_call() {
+    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 5)).unwrap();
+    let batch = batch_of(&[(None, Some(2.0)), (None, Some(4.0))]);
+    for _ in 0..3 {
+        let out = mean.process(batch.clone().into()).await.unwrap();
+        assert_eq!(means(&out, "value_rolling_mean"), [Some(2.0), Some(3.0)]);
+    }
+    assert_eq!(mean.items_in_progress(), 0);
+}
+
+#[tokio::test]
+async fn integer_keys_and_values_and_a_named_output() {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "station",
+            Arc::new(Int32Array::from(vec![7, 8, 7, 7])) as ArrayRef,
+        ),
+        (
+            "reading",
+            Arc::new(Int32Array::from(vec![1, 10, 2, 6])) as _,
+        ),
+    ])
+    .unwrap();
+    let mut config = RollingMeanConfig::new(Some("station"), "reading", 2);
+    config.output = Some("avg".into());
+    let mean = RollingMean::new(config).unwrap().named("avg-2");
+    let out = mean.process(batch.into()).await.unwrap();
+    let table = out.as_table().unwrap();
+    assert_eq!(table.num_columns(), 3);
+    assert_eq!(table.schema().field(2).data_type(), &DataType::Float64);
+    assert_eq!(
+        means(&out, "avg"),
+        [Some(1.0), Some(10.0), Some(1.5), Some(4.0)]
+    );
+    assert_eq!(mean.name(), "avg-2");
+}
+
+#[tokio::test]
+async fn bad_inputs_and_configs_are_typed_errors() {
+    let err = RollingMean::new(RollingMeanConfig::new(None, "value", 0)).unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+    let err = RollingMean::new(RollingMeanConfig::new(Some(""), "value", 3)).unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+
+    let batch: Payload = batch_of(&rows(1, 5)).into();
+    let invalid = [
+        RollingMeanConfig::new(None, "missing", 3),
+        RollingMeanConfig::new(Some("missing"), "value", 3),
+        RollingMeanConfig::new(None, "sensor", 3), // text is not numeric
+        RollingMeanConfig {
+            output: Some("sensor".into()), // would overwrite a column
+            ..RollingMeanConfig::new(None, "value", 3)
+        },
+    ];
+    for config in invalid {
+        let mean = RollingMean::new(config.clone()).unwrap();
+        let err = mean.validate_input(&batch).unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation, "{config:?}");
+        let err = mean.process(batch.clone()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation, "{config:?}");
+    }
+    assert!(
+        serde_json::from_str::<RollingMeanConfig>(r#"{"value":"v","window":2,"size":3}"#).is_err()
+    );
+}
+
+#[tokio::test]
+async fn rolling_mean_meets_the_processor_contract() {
+    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 3)).unwrap();
+    collectors_core::conformance::processor(
+        &mean,
+        batch_of(&rows(5, 50)).into(),
+        Some(Payload::Json(serde_json::json!({"value": 1}))),
+    )
+    .await;
+    let out = mean.process(batch_of(&rows(5, 50)).into()).await.unwrap();
+    assert_eq!(out.as_table().unwrap().column(2).len(), 50);
+}
