@@ -1,0 +1,128 @@
+//! Turns a checked pipeline file into an [`Engine`] and its parts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use collectors_backends::{
+    JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage,
+};
+use collectors_core::{
+    CheckpointStore, DeadLetterSink, Decoder, Engine, EventEmitter, ItemSource, Pipeline,
+    Processor, Result, ResumeMode, RetryingErrorHandler, SequentialPipeline, StorageBackend,
+};
+use collectors_processors::{CsvDecoder, Filter, JsonLinesDecoder, RollingMean};
+
+use crate::pipeline_config::{Format, LoadedPipeline, ProcessorConfig, SourceKind, StoreKind};
+
+/// A source and the decoder of its items.
+pub(crate) struct BoundSource {
+    pub(crate) source: Arc<dyn ItemSource>,
+    pub(crate) decoder: Arc<dyn Decoder>,
+}
+
+/// Builds each source of the file with its decoder.
+pub(crate) fn sources(p: &LoadedPipeline) -> Result<Vec<BoundSource>> {
+    p.config
+        .sources
+        .iter()
+        .map(|s| {
+            let source: Arc<dyn ItemSource> = match s.kind {
+                SourceKind::Local => Arc::new(
+                    LocalDirectorySource::builder(&s.id, p.resolve(s.path.get_ref()))
+                        .pattern(&s.pattern)
+                        .build()?,
+                ),
+            };
+            let decoder: Arc<dyn Decoder> = match s.format {
+                Format::Csv => Arc::new(CsvDecoder::new(s.csv.clone().unwrap_or_default())?),
+                Format::Jsonl => {
+                    Arc::new(JsonLinesDecoder::new(s.jsonl.clone().unwrap_or_default())?)
+                }
+            };
+            Ok(BoundSource { source, decoder })
+        })
+        .collect()
+}
+
+/// The pipeline of the file's processors, if it has any.
+pub(crate) fn pipeline(p: &LoadedPipeline) -> Result<Option<Arc<dyn Pipeline>>> {
+    if p.config.processors.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = SequentialPipeline::builder(&p.config.name);
+    for processor in &p.config.processors {
+        let processor: Arc<dyn Processor> = match processor {
+            ProcessorConfig::Filter(config) => Arc::new(Filter::new(config.clone())?),
+            ProcessorConfig::RollingMean(config) => Arc::new(RollingMean::new(config.clone())?),
+        };
+        builder = builder.processor(processor);
+    }
+    Ok(Some(Arc::new(builder.build()?)))
+}
+
+/// The store of the file.
+pub(crate) fn store(p: &LoadedPipeline) -> Result<Arc<dyn StorageBackend>> {
+    let s = &p.config.store;
+    match s.kind {
+        StoreKind::Sqlite => {
+            let path = p.resolve(s.path.get_ref());
+            ensure_parent(&path)?;
+            Ok(Arc::new(
+                SqliteStorage::builder("store", path.to_string_lossy())
+                    .table(&s.table)
+                    .build()?,
+            ))
+        }
+    }
+}
+
+/// The dead-letter file of the pipeline.
+pub(crate) fn dead_letter_path(p: &LoadedPipeline) -> PathBuf {
+    p.resolve(p.config.dead_letter.path.get_ref())
+}
+
+fn ensure_parent(path: &std::path::Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            collectors_core::Error::configuration(format!("cannot create {}", parent.display()))
+                .with_source(e)
+        })?;
+    }
+    Ok(())
+}
+
+/// The whole engine of the file.
+pub(crate) async fn engine(
+    p: &LoadedPipeline,
+    resume: ResumeMode,
+    events: Arc<dyn EventEmitter>,
+) -> Result<Engine> {
+    let checkpoint_path = match &p.config.checkpoints {
+        Some(c) => p.resolve(c.path.get_ref()),
+        None => p.resolve(p.config.store.path.get_ref()),
+    };
+    ensure_parent(&checkpoint_path)?;
+    let checkpoints: Arc<dyn CheckpointStore> =
+        Arc::new(SqliteCheckpointStore::open(&checkpoint_path).await?);
+    let dead_path = dead_letter_path(p);
+    ensure_parent(&dead_path)?;
+    let dead_letters: Arc<dyn DeadLetterSink> = Arc::new(JsonlDeadLetterSink::new(&dead_path));
+    let mut builder = Engine::builder(&p.config.name)
+        .store(store(p)?)
+        .checkpoints(checkpoints)
+        .dead_letters(dead_letters)
+        .error_handler(Arc::new(RetryingErrorHandler::new(
+            p.config.retry.policy()?,
+        )))
+        .events(events)
+        .config(p.config.engine.clone())
+        .resume(resume)
+        .fingerprint(p.fingerprint());
+    for bound in sources(p)? {
+        builder = builder.source(bound.source, bound.decoder);
+    }
+    if let Some(pipeline) = pipeline(p)? {
+        builder = builder.pipeline(pipeline);
+    }
+    builder.build()
+}

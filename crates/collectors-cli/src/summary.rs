@@ -1,0 +1,48 @@
+//! The summary table printed after a run.
+
+use std::fmt::Write as _;
+
+use collectors_core::{RunOutcome, RunSummary};
+
+/// The table, as text.
+pub(crate) fn render(pipeline: &str, summary: &RunSummary) -> String {
+    let c = &summary.counts;
+    let outcome = match summary.outcome {
+        RunOutcome::Completed => "completed",
+        RunOutcome::Cancelled => "cancelled (unfinished items will be redone by the next run)",
+        RunOutcome::Aborted => "ABORTED",
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "pipeline `{pipeline}`: {outcome} in {:.2?}",
+        summary.elapsed
+    );
+    if let Some(reason) = &summary.abort_reason {
+        let _ = writeln!(out, "  abort reason   {reason}");
+    }
+    let _ = writeln!(
+        out,
+        "  items          {} listed, {} already done, {} done, {} not finished",
+        c.items_listed, c.items_already_done, c.items_done, c.items_failed
+    );
+    let rows = [
+        ("collected", c.collected),
+        ("stored", c.stored),
+        ("skipped", c.skipped),
+        ("dead-lettered", c.dead_lettered),
+        ("failed", c.failed),
+    ];
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<14} {value:>12}");
+    }
+    let check = if c.adds_up() { "ok" } else { "MISMATCH" };
+    let _ = writeln!(
+        out,
+        "  {:<14} {:>12}  (collected = stored + skipped + dead-lettered + failed: {check})",
+        "", ""
+    );
+    let _ = writeln!(out, "  retried        {:>12}", c.retried);
+    let _ = writeln!(out, "  bytes read     {:>12}", c.bytes_read);
+    out
+}

@@ -1,0 +1,56 @@
+//! `kill -9` at random points, then rerun to completion: no row is missing, none duplicated.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    // Small store batches so kills land between many commits.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        pipeline.replace("store_batch_rows = 50000", "store_batch_rows = 5000"),
+    )
+    .unwrap();
+    generate(dir.path(), 200_000, 8, 2026);
+    let expected = expected_rows(&dir.path().join("data")).len() as i64;
+
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let mut kills = 0;
+    for _ in 0..5 {
+        let mut child = Command::new(BIN)
+            .args(["run", "pipeline.toml", "--quiet"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the run");
+        // The kill point: a seeded random moment of the run.
+        std::thread::sleep(Duration::from_millis(rng.u64(50..1500)));
+        if child.try_wait().expect("poll the child").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        child.wait().expect("reap the child");
+    }
+    let last = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stdout)
+    );
+    assert!(kills > 0, "no run was killed: the test proved nothing");
+
+    let (total, distinct) = count_rows_blocking(&dir.path().join("out/sensors.db"));
+    assert_eq!(
+        total, expected,
+        "no row missing or extra after {kills} kills"
+    );
+    assert_eq!(distinct, total, "no row duplicated");
+}

@@ -1,0 +1,181 @@
+//! The example pipeline end to end: exact rows, exact dead letters, rolling means equal to a
+//! hand computation; a rerun does nothing new.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_example_pipeline_stores_exactly_the_valid_ok_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    generate(dir.path(), 5_000, 3, 7);
+
+    let out = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("completed"), "{stdout}");
+
+    let expected = expected_rows(&dir.path().join("data"));
+    let stored = stored_rows(&dir.path().join("out/sensors.db")).await;
+    assert_eq!(stored.len(), expected.len(), "exact row count");
+    for (i, (s, e)) in stored.iter().zip(&expected).enumerate() {
+        assert_eq!((&s.item, &s.sensor), (&e.item, &e.sensor), "row {i}");
+        assert!(
+            (s.value - e.value).abs() < 1e-9,
+            "row {i}: value {} != {}",
+            s.value,
+            e.value
+        );
+        assert!(
+            (s.rolling_mean - e.rolling_mean).abs() < 1e-9,
+            "row {i}: mean {} != {}",
+            s.rolling_mean,
+            e.rolling_mean
+        );
+    }
+
+    // Dead letters: exactly the malformed lines, with their line numbers.
+    let manifest = manifest(&dir.path().join("data"));
+    let mut expected_letters: Vec<(String, u64)> = manifest
+        .files
+        .iter()
+        .flat_map(|f| f.malformed_lines.iter().map(|l| (f.name.clone(), *l)))
+        .collect();
+    expected_letters.sort();
+    assert!(
+        !expected_letters.is_empty(),
+        "the data set has malformed rows to test with"
+    );
+    let letters = std::fs::read_to_string(dir.path().join("out/dead_letters.jsonl")).unwrap();
+    let mut got: Vec<(String, u64)> = letters
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["item_id"].as_str().unwrap().to_owned(),
+                v["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, expected_letters);
+
+    // The summary adds up and names the same numbers.
+    let total: u64 = manifest.files.iter().map(|f| f.rows).sum();
+    assert_eq!(summary_value(&stdout, "collected"), total, "{stdout}");
+    assert_eq!(
+        summary_value(&stdout, "stored"),
+        expected.len() as u64,
+        "{stdout}"
+    );
+    assert_eq!(
+        summary_value(&stdout, "dead-lettered"),
+        expected_letters.len() as u64,
+        "{stdout}"
+    );
+    assert_eq!(summary_value(&stdout, "failed"), 0, "{stdout}");
+
+    // A rerun skips every acknowledged file and stores nothing new.
+    let again = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    let again_out = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success());
+    assert!(again_out.contains("3 already done"), "{again_out}");
+    assert_eq!(
+        stored_rows(&dir.path().join("out/sensors.db")).await.len(),
+        expected.len()
+    );
+
+    // --fail-on-dead-letter turns dead letters into a failing exit code.
+    let strict = collectors(
+        dir.path(),
+        &[
+            "run",
+            "pipeline.toml",
+            "--quiet",
+            "--restart",
+            "--fail-on-dead-letter",
+        ],
+    );
+    assert_eq!(strict.status.code(), Some(3));
+}
+
+#[test]
+fn dry_run_validates_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    generate(dir.path(), 100, 2, 1);
+    let out = collectors(dir.path(), &["run", "pipeline.toml", "--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("2 items"), "{stdout}");
+    assert!(!dir.path().join("out").exists(), "a dry run writes nothing");
+}
+
+#[test]
+fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    generate(dir.path(), 2_000, 1, 11);
+    assert!(
+        collectors(dir.path(), &["run", "pipeline.toml", "--quiet"])
+            .status
+            .success()
+    );
+    let letters_file = "out/dead_letters.jsonl";
+    let before = std::fs::read_to_string(dir.path().join(letters_file))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(before > 0);
+
+    let list = collectors(dir.path(), &["dead-letter", "list", letters_file]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success());
+    assert!(
+        listed.contains(&format!("{before} dead letters")),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("sensors-000.csv:"),
+        "letters show item and line: {listed}"
+    );
+
+    // The fix: make the value column text, so "not-a-number" rows decode; the other malformed
+    // rows (wrong column count, invalid UTF-8) still fail and stay in the file.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    let relaxed = pipeline
+        .replace(r#"{ name = "value", type = "float64" }"#, r#"{ name = "value", type = "utf8" }"#)
+        .replace("[[processor]]\ntype = \"rolling_mean\"\nkey = \"sensor_id\"\nvalue = \"value\"\nwindow = 5\n", "")
+        .replace("table = \"readings\"", "table = \"replayed\"");
+    std::fs::write(dir.path().join("relaxed.toml"), relaxed).unwrap();
+    let replay = collectors(
+        dir.path(),
+        &[
+            "dead-letter",
+            "replay",
+            letters_file,
+            "--pipeline",
+            "relaxed.toml",
+        ],
+    );
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replay.status.success(),
+        "{replayed}\n{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let after = std::fs::read_to_string(dir.path().join(letters_file))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(
+        after < before,
+        "fixed letters leave the file ({before} -> {after}): {replayed}"
+    );
+    assert!(after > 0, "letters that still fail stay");
+}

@@ -1,0 +1,270 @@
+//! Engine overhead: N small records through source → decoder → 3 cheap processors → a null
+//! sink, against a hand-written loop doing the same work in the same process.
+//!
+//! Run: `cargo bench -p collectors-core --bench engine_overhead -- [records] [runs]`
+//! (default 10 000 000 records, 5 runs; medians are reported).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use collectors_core::arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
+use collectors_core::{
+    CancellationToken, Decoded, Decoder, Engine, EngineConfig, InMemoryCheckpointStore,
+    InMemoryDeadLetterSink, ItemDecoder, ItemSource, Payload, Processor, QueryCriteria, Record,
+    Result, SequentialPipeline, SourceItem, StorageBackend, StorageLocation, StoredRecord,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+
+const BATCH: usize = 8192;
+const ITEMS: usize = 16;
+
+/// The records of one item: `rows` consecutive integers from `start`.
+fn make_batch(start: i64, rows: usize) -> RecordBatch {
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(start..start + rows as i64));
+    let values: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        (start..start + rows as i64).map(|v| v % 1000),
+    ));
+    RecordBatch::try_from_iter([("id", ids), ("value", values)]).expect("equal columns")
+}
+
+/// The three cheap steps, shared by the engine's processors and the hand loop.
+fn add_one(batch: &RecordBatch) -> RecordBatch {
+    map_value(batch, |v| v + 1)
+}
+fn double(batch: &RecordBatch) -> RecordBatch {
+    map_value(batch, |v| v * 2)
+}
+fn keep_below(batch: &RecordBatch) -> RecordBatch {
+    let values = batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("int");
+    let mask = collectors_core::arrow_array::BooleanArray::from_iter(
+        values.values().iter().map(|v| Some(*v < 1_900)),
+    );
+    let keep: Vec<usize> = (0..mask.len()).filter(|i| mask.value(*i)).collect();
+    let take = |c: &ArrayRef| -> ArrayRef {
+        let ints = c.as_any().downcast_ref::<Int64Array>().expect("int");
+        Arc::new(Int64Array::from_iter_values(
+            keep.iter().map(|i| ints.value(*i)),
+        ))
+    };
+    RecordBatch::try_new(batch.schema(), batch.columns().iter().map(take).collect())
+        .expect("same schema")
+}
+fn map_value(batch: &RecordBatch, f: impl Fn(i64) -> i64) -> RecordBatch {
+    let values = batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("int");
+    let mapped: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        values.values().iter().map(|v| f(*v)),
+    ));
+    RecordBatch::try_new(batch.schema(), vec![batch.column(0).clone(), mapped])
+        .expect("same schema")
+}
+
+struct Step(&'static str, fn(&RecordBatch) -> RecordBatch);
+
+#[async_trait]
+impl Processor for Step {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn validate_input(&self, input: &Payload) -> Result<()> {
+        input.as_table().map(|_| ())
+    }
+    async fn process(&self, input: Payload) -> Result<Payload> {
+        Ok(Payload::Table((self.1)(input.as_table()?)))
+    }
+}
+
+/// Items whose content is just their row count; the decoder makes the rows.
+struct Synthetic {
+    rows_per_item: usize,
+}
+
+#[async_trait]
+impl ItemSource for Synthetic {
+    fn source_id(&self) -> &str {
+        "synthetic"
+    }
+    async fn items(&self) -> Result<Vec<SourceItem>> {
+        Ok((0..ITEMS)
+            .map(|i| SourceItem {
+                source_id: "synthetic".into(),
+                item_id: format!("item-{i:03}"),
+                version: "1".into(),
+                size: Some(8),
+                metadata: Default::default(),
+            })
+            .collect())
+    }
+    async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let index: i64 = item.item_id[5..].parse().unwrap_or(0);
+        let start = index * self.rows_per_item as i64;
+        let header = format!("{start},{}", self.rows_per_item);
+        Ok(stream::iter([Ok(Bytes::from(header))]).boxed())
+    }
+}
+
+struct RowMaker;
+struct RowMakerItem(Option<(i64, usize)>);
+
+impl Decoder for RowMaker {
+    fn name(&self) -> &str {
+        "synthetic"
+    }
+    fn decoder_for(&self, _: &SourceItem) -> Result<Box<dyn ItemDecoder>> {
+        Ok(Box::new(RowMakerItem(None)))
+    }
+}
+
+impl ItemDecoder for RowMakerItem {
+    fn feed(&mut self, chunk: &[u8], _: &mut Decoded) -> Result<()> {
+        let text = String::from_utf8_lossy(chunk);
+        let (start, rows) = text.split_once(',').expect("start,rows");
+        self.0 = Some((start.parse().expect("start"), rows.parse().expect("rows")));
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Decoded) -> Result<()> {
+        let (start, rows) = self.0.take().expect("fed");
+        let mut made = 0;
+        while made < rows {
+            let n = BATCH.min(rows - made);
+            out.batches.push(make_batch(start + made as i64, n));
+            made += n;
+        }
+        Ok(())
+    }
+}
+
+/// Counts rows and drops them.
+#[derive(Default)]
+struct NullSink(AtomicU64);
+
+#[async_trait]
+impl StorageBackend for NullSink {
+    fn backend_id(&self) -> &str {
+        "null"
+    }
+    async fn connect(&self) -> Result<()> {
+        Ok(())
+    }
+    async fn disconnect(&self) -> Result<()> {
+        Ok(())
+    }
+    async fn store(&self, record: Record) -> Result<StorageLocation> {
+        self.0.fetch_add(
+            record.payload.num_rows().unwrap_or(0) as u64,
+            Ordering::Relaxed,
+        );
+        Ok(StorageLocation::new("null", record.key, ""))
+    }
+    async fn query(&self, _: &QueryCriteria) -> Result<Vec<StoredRecord>> {
+        Ok(Vec::new())
+    }
+    async fn delete(&self, _: &str) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+fn hand_loop(records: usize) -> (Duration, u64) {
+    let started = Instant::now();
+    let rows_per_item = records / ITEMS;
+    let mut kept = 0u64;
+    for item in 0..ITEMS {
+        let start = (item * rows_per_item) as i64;
+        let mut made = 0;
+        while made < rows_per_item {
+            let n = BATCH.min(rows_per_item - made);
+            let batch = make_batch(start + made as i64, n);
+            let out = keep_below(&double(&add_one(&batch)));
+            kept += out.num_rows() as u64;
+            made += n;
+        }
+    }
+    (started.elapsed(), kept)
+}
+
+async fn engine_run(records: usize) -> (Duration, u64) {
+    let sink = Arc::new(NullSink::default());
+    let pipeline = SequentialPipeline::builder("bench")
+        .processor(Arc::new(Step("add-one", add_one)))
+        .processor(Arc::new(Step("double", double)))
+        .processor(Arc::new(Step("keep-below", keep_below)))
+        .build()
+        .expect("pipeline");
+    let engine = Engine::builder("bench")
+        .source(
+            Arc::new(Synthetic {
+                rows_per_item: records / ITEMS,
+            }),
+            Arc::new(RowMaker),
+        )
+        .pipeline(Arc::new(pipeline))
+        .store(sink.clone())
+        .checkpoints(Arc::new(InMemoryCheckpointStore::new()))
+        .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
+        .config(EngineConfig {
+            max_items_in_flight: 2,
+            store_batch_rows: 65_536,
+            ..EngineConfig::default()
+        })
+        .build()
+        .expect("engine");
+    let started = Instant::now();
+    let summary = engine.run(CancellationToken::new()).await.expect("run");
+    let elapsed = started.elapsed();
+    assert!(summary.counts.adds_up());
+    (elapsed, sink.0.load(Ordering::Relaxed))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let records: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let runs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut hand, mut engine) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        // Alternate the order so neither side always runs on a warmer machine.
+        let (h, e) = if run % 2 == 0 {
+            let h = hand_loop(records);
+            (h, runtime.block_on(engine_run(records)))
+        } else {
+            let e = runtime.block_on(engine_run(records));
+            (hand_loop(records), e)
+        };
+        assert_eq!(h.1, e.1, "both sides keep the same rows");
+        hand.push(records as f64 / h.0.as_secs_f64());
+        engine.push(records as f64 / e.0.as_secs_f64());
+        println!(
+            "run {run}: hand {:>12.0} rec/s   engine {:>12.0} rec/s",
+            hand[run], engine[run]
+        );
+    }
+    let (h, e) = (median(hand), median(engine));
+    println!("records: {records}, runs: {runs}");
+    println!("median hand loop: {h:.0} records/s");
+    println!("median engine:    {e:.0} records/s");
+    println!("ratio engine/hand: {:.2}", e / h);
+}
