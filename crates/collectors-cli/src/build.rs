@@ -46,11 +46,12 @@ pub(crate) fn sources(p: &LoadedPipeline) -> Result<Vec<BoundSource>> {
 
 /// The pipeline of the file's processors, if it has any.
 pub(crate) fn pipeline(p: &LoadedPipeline) -> Result<Option<Arc<dyn Pipeline>>> {
-    if p.config.processors.is_empty() {
+    let processors = p.processors()?;
+    if processors.is_empty() {
         return Ok(None);
     }
     let mut builder = SequentialPipeline::builder(&p.config.name);
-    for processor in &p.config.processors {
+    for processor in &processors {
         let processor: Arc<dyn Processor> = match processor {
             ProcessorConfig::Filter(config) => Arc::new(Filter::new(config.clone())?),
             ProcessorConfig::RollingMean(config) => Arc::new(RollingMean::new(config.clone())?),
@@ -97,6 +98,11 @@ pub(crate) async fn engine(
     resume: ResumeMode,
     events: Arc<dyn EventEmitter>,
 ) -> Result<Engine> {
+    // Everything that can be checked without touching the disk comes first.
+    let bound = sources(p)?;
+    let processors = pipeline(p)?;
+    let policy = p.config.retry.policy()?;
+    let store = store(p)?;
     let checkpoint_path = match &p.config.checkpoints {
         Some(c) => p.resolve(c.path.get_ref()),
         None => p.resolve(p.config.store.path.get_ref()),
@@ -108,20 +114,18 @@ pub(crate) async fn engine(
     ensure_parent(&dead_path)?;
     let dead_letters: Arc<dyn DeadLetterSink> = Arc::new(JsonlDeadLetterSink::new(&dead_path));
     let mut builder = Engine::builder(&p.config.name)
-        .store(store(p)?)
+        .store(store)
         .checkpoints(checkpoints)
         .dead_letters(dead_letters)
-        .error_handler(Arc::new(RetryingErrorHandler::new(
-            p.config.retry.policy()?,
-        )))
+        .error_handler(Arc::new(RetryingErrorHandler::new(policy)))
         .events(events)
         .config(p.config.engine.clone())
         .resume(resume)
         .fingerprint(p.fingerprint());
-    for bound in sources(p)? {
-        builder = builder.source(bound.source, bound.decoder);
+    for b in bound {
+        builder = builder.source(b.source, b.decoder);
     }
-    if let Some(pipeline) = pipeline(p)? {
+    if let Some(pipeline) = processors {
         builder = builder.pipeline(pipeline);
     }
     builder.build()

@@ -21,9 +21,10 @@ pub(crate) struct PipelineConfig {
     /// Where items come from.
     #[serde(rename = "source")]
     pub(crate) sources: Vec<SourceConfig>,
-    /// The processors every batch runs through, in order.
+    /// The processors every batch runs through, in order; read as tables first so that a
+    /// mistake inside one is reported with its key (see [`LoadedPipeline::processors`]).
     #[serde(default, rename = "processor")]
-    pub(crate) processors: Vec<ProcessorConfig>,
+    pub(crate) processors: Vec<Spanned<toml::Table>>,
     /// Where records go.
     pub(crate) store: StoreConfig,
     /// Where acknowledgements go (default: the store's database).
@@ -71,12 +72,16 @@ fn all_files() -> String {
     "**/*".to_owned()
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// One processor of the pipeline, by its `type`.
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ProcessorConfig {
     Filter(FilterConfig),
     RollingMean(RollingMeanConfig),
 }
+
+/// The processor types a pipeline file may name.
+const PROCESSOR_TYPES: [&str; 2] = ["filter", "rolling_mean"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,10 +211,90 @@ impl LoadedPipeline {
             .matches('\n')
             .count()
             + 1;
+        self.error_on_line(line, key, message)
+    }
+
+    fn error_on_line(&self, line: usize, key: &str, message: &str) -> Error {
         Error::configuration(format!(
             "{}:{line}: `{key}`: {message}",
             self.file.display()
         ))
+    }
+
+    /// The line of `key = …` inside the table that starts at `span`, or the table's line.
+    fn line_of_key(&self, span: std::ops::Range<usize>, key: &str) -> usize {
+        let start = span.start.min(self.text.len());
+        let table_line = self.text[..start].matches('\n').count() + 1;
+        let end = span.end.min(self.text.len()).max(start);
+        self.text[start..end]
+            .lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(table_line, |i| table_line + i)
+    }
+
+    /// The processors, each checked against its type's options. A mistake names the
+    /// processor, the key and its line.
+    pub(crate) fn processors(&self) -> Result<Vec<ProcessorConfig>> {
+        self.config
+            .processors
+            .iter()
+            .enumerate()
+            .map(|(i, table)| {
+                let span = table.span();
+                let mut options = table.get_ref().clone();
+                let kind = match options.remove("type") {
+                    Some(toml::Value::String(kind)) => kind,
+                    Some(_) => {
+                        return Err(self.error_at(
+                            span,
+                            &format!("processor[{i}].type"),
+                            "must be a string",
+                        ));
+                    }
+                    None => {
+                        return Err(self.error_at(
+                            span,
+                            &format!("processor[{i}].type"),
+                            "is missing",
+                        ));
+                    }
+                };
+                let options = toml::Value::Table(options);
+                let parsed = match kind.as_str() {
+                    "filter" => {
+                        serde_path_to_error::deserialize(options).map(ProcessorConfig::Filter)
+                    }
+                    "rolling_mean" => {
+                        serde_path_to_error::deserialize(options).map(ProcessorConfig::RollingMean)
+                    }
+                    other => {
+                        let line = self.line_of_key(span, "type");
+                        return Err(self.error_on_line(
+                            line,
+                            &format!("processor[{i}].type"),
+                            &format!(
+                                "unknown processor `{other}`; known: {}",
+                                PROCESSOR_TYPES.join(", ")
+                            ),
+                        ));
+                    }
+                };
+                parsed.map_err(|e| {
+                    let key = e.path().to_string();
+                    let first = key.split(['.', '[']).next().unwrap_or_default().to_owned();
+                    let line = self.line_of_key(span.clone(), &first);
+                    self.error_on_line(
+                        line,
+                        &format!("processor[{i}].{key}"),
+                        &e.inner().to_string(),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn check(&self) -> Result<()> {
@@ -269,6 +354,7 @@ impl LoadedPipeline {
         c.retry.policy().map_err(|e| {
             Error::configuration(format!("{}: [retry] {}", self.file.display(), e.message()))
         })?;
+        self.processors()?;
         Ok(())
     }
 
@@ -280,7 +366,7 @@ impl LoadedPipeline {
             "sources": c.sources.iter().map(|s| serde_json::json!({
                 "id": s.id, "format": s.format, "csv": s.csv, "jsonl": s.jsonl
             })).collect::<Vec<_>>(),
-            "processors": c.processors,
+            "processors": self.processors().unwrap_or_default(),
             "table": c.store.table,
         });
         let text = shaping.to_string();

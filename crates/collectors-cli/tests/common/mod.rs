@@ -1,6 +1,6 @@
 //! Helpers shared by the command-line tests: run the binary, read the results.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -158,6 +158,7 @@ pub async fn stored_rows(db: &Path) -> Vec<Expected> {
 
 pub fn count_rows_blocking(db: &Path) -> (i64, i64) {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
