@@ -54,3 +54,59 @@ fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
     );
     assert_eq!(distinct, total, "no row duplicated");
 }
+
+#[test]
+fn ctrl_c_drains_checkpoints_and_the_next_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        pipeline.replace("store_batch_rows = 50000", "store_batch_rows = 5000"),
+    )
+    .unwrap();
+    generate(dir.path(), 600_000, 12, 99);
+    let expected = expected_rows(&dir.path().join("data")).len() as i64;
+
+    let child = Command::new(BIN)
+        .args(["run", "pipeline.toml", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    // Interrupt once rows are being written: mid-run.
+    let wal = dir.path().join("out/sensors.db-wal");
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 512 * 1024 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("the run ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("cancelled"), "{stdout}");
+    assert!(
+        stdout.contains("failed: ok") || stdout.contains("dead-lettered + failed: ok"),
+        "counts add up: {stdout}"
+    );
+    assert_eq!(summary_value(&stdout, "failed"), 0);
+
+    let rest = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    let rest_out = String::from_utf8_lossy(&rest.stdout);
+    assert!(rest.status.success(), "{rest_out}");
+    assert!(
+        summary_value(&stdout, "stored") > 0,
+        "the interrupt came mid-run: {stdout}"
+    );
+    let (total, distinct) = count_rows_blocking(&dir.path().join("out/sensors.db"));
+    assert_eq!((total, distinct), (expected, expected));
+}

@@ -36,6 +36,8 @@ pub(crate) struct RunArgs {
 const EXIT_FAILED: u8 = 1;
 /// Exit code when `--fail-on-dead-letter` is set and records were dead-lettered.
 const EXIT_DEAD_LETTERS: u8 = 3;
+/// Exit code of a run stopped by Ctrl-C (what shells report for SIGINT).
+const EXIT_CANCELLED: u8 = 130;
 
 pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     let pipeline = LoadedPipeline::load(&args.pipeline)?;
@@ -68,6 +70,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(
         if summary.outcome == RunOutcome::Aborted || c.failed > 0 || !c.adds_up() {
             ExitCode::from(EXIT_FAILED)
+        } else if summary.outcome == RunOutcome::Cancelled {
+            ExitCode::from(EXIT_CANCELLED)
         } else if args.fail_on_dead_letter && c.dead_lettered > 0 {
             ExitCode::from(EXIT_DEAD_LETTERS)
         } else {
