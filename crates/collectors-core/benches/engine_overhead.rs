@@ -192,7 +192,7 @@ fn hand_loop(records: usize) -> (Duration, u64) {
     (started.elapsed(), kept)
 }
 
-async fn engine_run(records: usize) -> (Duration, u64) {
+async fn engine_run(records: usize, in_flight: usize) -> (Duration, u64) {
     let sink = Arc::new(NullSink::default());
     let pipeline = SequentialPipeline::builder("bench")
         .processor(Arc::new(Step("add-one", add_one)))
@@ -244,27 +244,41 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (mut hand, mut engine) = (Vec::new(), Vec::new());
+    let (mut hand, mut serial, mut parallel) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
-        // Alternate the order so neither side always runs on a warmer machine.
-        let (h, e) = if run % 2 == 0 {
-            let h = hand_loop(records);
-            (h, runtime.block_on(engine_run(records)))
-        } else {
-            let e = runtime.block_on(engine_run(records));
-            (hand_loop(records), e)
-        };
-        assert_eq!(h.1, e.1, "both sides keep the same rows");
-        hand.push(records as f64 / h.0.as_secs_f64());
-        engine.push(records as f64 / e.0.as_secs_f64());
+        // Rotate the order so no side always runs on a warmer machine.
+        let mut sides: Vec<(usize, (Duration, u64))> = Vec::new();
+        for side in (0..3).map(|i| (i + run) % 3) {
+            let result = match side {
+                0 => hand_loop(records),
+                1 => runtime.block_on(engine_run(records, 1)),
+                _ => runtime.block_on(engine_run(records, 2)),
+            };
+            sides.push((side, result));
+        }
+        sides.sort_by_key(|(side, _)| *side);
+        assert!(
+            sides.iter().all(|(_, r)| r.1 == sides[0].1.1),
+            "every side keeps the same rows"
+        );
+        let rate = |i: usize| records as f64 / sides[i].1.0.as_secs_f64();
+        hand.push(rate(0));
+        serial.push(rate(1));
+        parallel.push(rate(2));
         println!(
-            "run {run}: hand {:>12.0} rec/s   engine {:>12.0} rec/s",
-            hand[run], engine[run]
+            "run {run}: hand {:>12.0} rec/s   engine(1 item) {:>12.0} rec/s   engine(2 items) {:>12.0} rec/s",
+            hand[run], serial[run], parallel[run]
         );
     }
-    let (h, e) = (median(hand), median(engine));
-    println!("records: {records}, runs: {runs}");
-    println!("median hand loop: {h:.0} records/s");
-    println!("median engine:    {e:.0} records/s");
-    println!("ratio engine/hand: {:.2}", e / h);
+    let (h, s1, s2) = (median(hand), median(serial), median(parallel));
+    println!("records: {records}, runs: {runs}, batch: {BATCH} rows, items: {ITEMS}");
+    println!("median hand loop:        {h:.0} records/s");
+    println!(
+        "median engine (1 item):  {s1:.0} records/s   ratio {:.2}",
+        s1 / h
+    );
+    println!(
+        "median engine (2 items): {s2:.0} records/s   ratio {:.2}",
+        s2 / h
+    );
 }

@@ -55,6 +55,30 @@ fn get(counter: &AtomicU64) -> u64 {
 }
 
 impl EngineCounters {
+    /// Sets every counter back to zero (at the start of a run).
+    pub(crate) fn reset(&self) {
+        for counter in [
+            &self.items_listed,
+            &self.items_already_done,
+            &self.items_done,
+            &self.items_failed,
+            &self.items_in_flight,
+            &self.items_in_flight_peak,
+            &self.bytes_read,
+            &self.bytes_total,
+            &self.collected,
+            &self.parsed,
+            &self.processed,
+            &self.stored,
+            &self.skipped,
+            &self.dead_lettered,
+            &self.failed,
+            &self.retried,
+        ] {
+            counter.store(0, Ordering::SeqCst);
+        }
+    }
+
     pub(crate) fn item_started(&self) {
         let now = self.items_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.items_in_flight_peak.fetch_max(now, Ordering::SeqCst);

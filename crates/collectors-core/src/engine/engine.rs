@@ -267,7 +267,8 @@ impl Engine {
         self.counters.clone()
     }
 
-    /// Lists every source's items and drops those already checkpointed at their version.
+    /// Lists every source's items and drops those already checkpointed at their version
+    /// (counted in the `items_*` and `bytes_total` counters).
     pub async fn pending_items(&self) -> Result<Vec<(usize, SourceItem)>> {
         let done = self.checkpoints.done(&self.name).await?;
         let mut pending = Vec::new();
@@ -311,6 +312,7 @@ impl Engine {
     /// changed fingerprint); everything after that is reported in the [`RunSummary`].
     pub async fn run(&self, cancel: CancellationToken) -> Result<RunSummary> {
         let started = Instant::now();
+        self.counters.reset();
         self.store.connect().await?;
         self.prepare_checkpoints().await?;
         let pending = self.pending_items().await?;
