@@ -8,6 +8,7 @@
 //! | [`local`] | [`LocalDirectorySource`] | [`ItemSource`], [`Connector`] | `local` |
 //! | [`sqlite`] | [`SqliteStorage`] | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
+//! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`] | always |
 //!
 //! Together they are the embedded default of the engine: files under a directory go in,
@@ -46,6 +47,10 @@
 //!   and `globset`.
 //! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
 //!   a bundled SQLite.
+//! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
+//!   `arrow-json`.
+//! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
+//!   `parquet` crate (Snappy compression only).
 //!
 //! [`ItemSource`]: collectors_core::ItemSource
 //! [`Connector`]: collectors_core::Connector
@@ -54,6 +59,8 @@
 //! [`DeadLetterSink`]: collectors_core::DeadLetterSink
 
 pub mod dead_letter;
+#[cfg(feature = "file-sink")]
+pub mod file_sink;
 #[cfg(feature = "local")]
 pub mod local;
 #[cfg(feature = "sqlite")]
@@ -62,6 +69,8 @@ pub mod sqlite;
 mod fs_util;
 
 pub use dead_letter::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_letters};
+#[cfg(feature = "file-sink")]
+pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 #[cfg(feature = "local")]
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "sqlite")]

@@ -1,0 +1,241 @@
+//! The JSON-lines layout: a header line, then one line per table row.
+//!
+//! ```text
+//! {"version":1,"key":"a.csv#0","kind":"table","metadata":{…},"created_at":"…","schema":{…},"rows":2}
+//! {"ts":"2026-01-01T00:00:00+00:00","sensor":"s-1","value":1.5}
+//! {"ts":"2026-01-01T00:00:01+00:00","value":-2.25}
+//! ```
+//!
+//! Rows are written by `arrow-json` (null values are left out) and read back with the Arrow
+//! schema of the header, so the batch comes back with its exact types. Any other payload is
+//! the header's `payload` field, as the payload's serde JSON.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float16Type, Float32Type, Float64Type};
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Schema};
+use chrono::{DateTime, Utc};
+use collectors_core::{Error, Metadata, Payload, PayloadKind, Record, Result};
+use serde::{Deserialize, Serialize};
+
+use super::codec::{Header, corrupt, kind_name};
+use crate::fs_util::io_error;
+
+/// The version of the layout, in every header.
+const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    version: u32,
+    key: &'a str,
+    kind: PayloadKind,
+    metadata: &'a Metadata,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<&'a Schema>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a Payload>,
+}
+
+/// The header without the payload (serde skips the fields it does not name).
+#[derive(Deserialize)]
+struct HeaderIn {
+    version: u32,
+    key: String,
+    kind: PayloadKind,
+    #[serde(default)]
+    metadata: Metadata,
+    created_at: DateTime<Utc>,
+}
+
+/// The whole header.
+#[derive(Deserialize)]
+struct FullHeaderIn {
+    #[serde(flatten)]
+    header: HeaderIn,
+    #[serde(default)]
+    schema: Option<Schema>,
+    #[serde(default)]
+    rows: Option<usize>,
+    #[serde(default)]
+    payload: Option<Payload>,
+}
+
+pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
+    let invalid = |what: String| Error::validation(format!("record {:?}: {what}", record.key));
+    let table = match &record.payload {
+        Payload::Table(batch) => {
+            check_finite(batch).map_err(invalid)?;
+            Some(batch)
+        }
+        _ => None,
+    };
+    let header = HeaderOut {
+        version: VERSION,
+        key: &record.key,
+        kind: record.payload.kind(),
+        metadata: &record.metadata,
+        created_at: record.created_at,
+        schema: table.map(|batch| batch.schema_ref().as_ref()),
+        rows: table.map(RecordBatch::num_rows),
+        payload: table.is_none().then_some(&record.payload),
+    };
+    let mut out = serde_json::to_vec(&header)
+        .map_err(|e| invalid(format!("cannot be written as JSON: {e}")).with_source(e))?;
+    out.push(b'\n');
+    if let Some(batch) = table.filter(|b| b.num_columns() > 0) {
+        let mut writer = arrow_json::LineDelimitedWriter::new(out);
+        writer
+            .write(batch)
+            .and_then(|()| writer.finish())
+            .map_err(|e| invalid(format!("rows cannot be written as JSON: {e}")).with_source(e))?;
+        out = writer.into_inner();
+    }
+    Ok(out)
+}
+
+pub(crate) fn read_header(file: File, path: &Path) -> Result<Header> {
+    let line = first_line(&mut BufReader::new(file), path)?;
+    let header: HeaderIn = serde_json::from_slice(&line)
+        .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
+    into_header(header, path)
+}
+
+pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
+    let mut reader = BufReader::new(file);
+    let line = first_line(&mut reader, path)?;
+    let full: FullHeaderIn = serde_json::from_slice(&line)
+        .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
+    let header = into_header(full.header, path)?;
+    let payload = match header.kind {
+        PayloadKind::Table => {
+            let (Some(schema), Some(rows)) = (full.schema, full.rows) else {
+                return Err(corrupt(path, "a table header without schema or rows"));
+            };
+            Payload::Table(read_rows(reader, Arc::new(schema), rows, path)?)
+        }
+        kind => match full.payload {
+            Some(payload) if payload.kind() == kind => payload,
+            _ => {
+                return Err(corrupt(
+                    path,
+                    format!("the header holds no {} payload", kind_name(kind)),
+                ));
+            }
+        },
+    };
+    Ok(Record {
+        key: header.key,
+        payload,
+        metadata: header.metadata,
+        created_at: header.created_at,
+    })
+}
+
+fn first_line(reader: &mut BufReader<File>, path: &Path) -> Result<Vec<u8>> {
+    let mut line = Vec::new();
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(|e| io_error(Error::storage, "reading", path, e))?;
+    if line.is_empty() {
+        return Err(corrupt(path, "empty file"));
+    }
+    Ok(line)
+}
+
+fn into_header(header: HeaderIn, path: &Path) -> Result<Header> {
+    if header.version != VERSION {
+        return Err(corrupt(
+            path,
+            format!(
+                "layout version {} (this build reads {VERSION})",
+                header.version
+            ),
+        ));
+    }
+    Ok(Header {
+        key: header.key,
+        kind: header.kind,
+        metadata: header.metadata,
+        created_at: header.created_at,
+    })
+}
+
+/// The rows after the header, as one batch of `schema`.
+fn read_rows(
+    reader: BufReader<File>,
+    schema: Arc<Schema>,
+    rows: usize,
+    path: &Path,
+) -> Result<RecordBatch> {
+    let unreadable =
+        |e: arrow_schema::ArrowError| corrupt(path, format!("unreadable rows: {e}")).with_source(e);
+    if schema.fields().is_empty() {
+        // No columns, no row lines: only the count was written.
+        return RecordBatch::try_new_with_options(
+            schema,
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(unreadable);
+    }
+    let decoder = arrow_json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.max(1))
+        .build(reader)
+        .map_err(unreadable)?;
+    let mut batches = Vec::with_capacity(1);
+    for batch in decoder {
+        batches.push(batch.map_err(unreadable)?);
+    }
+    let batch = match batches.len() {
+        0 => RecordBatch::new_empty(schema),
+        1 => batches.remove(0),
+        n => return Err(corrupt(path, format!("{n} batches of rows, expected one"))),
+    };
+    if batch.num_rows() != rows {
+        return Err(corrupt(
+            path,
+            format!("{} rows, the header says {rows}", batch.num_rows()),
+        ));
+    }
+    Ok(batch)
+}
+
+/// JSON has no NaN or infinity: `arrow-json` would write them as `null`, losing them.
+fn check_finite(batch: &RecordBatch) -> std::result::Result<(), String> {
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let finite = match field.data_type() {
+            DataType::Float16 => {
+                all_finite(column.as_primitive::<Float16Type>(), |v| v.is_finite())
+            }
+            DataType::Float32 => {
+                all_finite(column.as_primitive::<Float32Type>(), |v| v.is_finite())
+            }
+            DataType::Float64 => {
+                all_finite(column.as_primitive::<Float64Type>(), |v| v.is_finite())
+            }
+            _ => true,
+        };
+        if !finite {
+            return Err(format!(
+                "column {:?} holds NaN or an infinity, which JSON cannot hold (Parquet can)",
+                field.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn all_finite<T: arrow_array::ArrowPrimitiveType>(
+    array: &arrow_array::PrimitiveArray<T>,
+    finite: impl Fn(T::Native) -> bool,
+) -> bool {
+    array.iter().flatten().all(finite)
+}

@@ -1,0 +1,552 @@
+//! `FileSink` on a temp directory: the shared contract, hostile keys, crash leftovers and
+//! exact round trips of Arrow types, for JSON lines and (feature `parquet`) Parquet.
+#![cfg(feature = "file-sink")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::types::Date32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray, TimestampMicrosecondArray,
+    TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray, UInt64Array,
+};
+use arrow_schema::Schema;
+use bytes::Bytes;
+use chrono::{Duration, TimeZone, Utc};
+use collectors_backends::{FileFormat, FileSink};
+use collectors_core::conformance;
+use collectors_core::{ErrorType, Payload, PayloadKind, QueryCriteria, Record, StorageBackend};
+
+fn sink(dir: &Path, format: FileFormat) -> FileSink {
+    FileSink::builder("files", dir.join("records"))
+        .format(format)
+        .build()
+        .unwrap()
+}
+
+/// The formats this build has.
+fn formats() -> Vec<FileFormat> {
+    let mut formats = vec![FileFormat::Jsonl];
+    if cfg!(feature = "parquet") {
+        formats.push(FileFormat::Parquet);
+    }
+    formats
+}
+
+/// Names of the entries of `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every column type the decoders produce, with nulls, and time-zoned timestamps as the CSV
+/// decoder makes them ("+00:00").
+fn typed_batch() -> RecordBatch {
+    let ts = [1_700_000_000_i64, 1_700_000_001, 1_700_000_002];
+    RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        (
+            "small",
+            Arc::new(Int32Array::from(vec![Some(-1), None, Some(7)])) as ArrayRef,
+        ),
+        (
+            "big",
+            Arc::new(UInt64Array::from(vec![u64::MAX, 0, 5])) as ArrayRef,
+        ),
+        (
+            "value",
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(-2.25e-10)])) as ArrayRef,
+        ),
+        (
+            "ratio",
+            Arc::new(Float32Array::from(vec![0.1_f32, 3.5, -0.0])) as ArrayRef,
+        ),
+        (
+            "ok",
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])) as ArrayRef,
+        ),
+        (
+            "sensor",
+            Arc::new(StringArray::from(vec![
+                Some("s-1"),
+                None,
+                Some("é \"q\"\n🦀"),
+            ])) as ArrayRef,
+        ),
+        (
+            "note",
+            Arc::new(LargeStringArray::from(vec!["a", "", "c"])) as ArrayRef,
+        ),
+        (
+            "day",
+            Arc::new(PrimitiveArray::<Date32Type>::from(vec![19_000, 0, -1])) as ArrayRef,
+        ),
+        (
+            "ts_s",
+            Arc::new(TimestampSecondArray::from(ts.to_vec()).with_timezone("+00:00")) as ArrayRef,
+        ),
+        (
+            "ts_ms",
+            Arc::new(
+                TimestampMillisecondArray::from(
+                    ts.iter().map(|t| t * 1_000 + 1).collect::<Vec<_>>(),
+                )
+                .with_timezone("+00:00"),
+            ) as ArrayRef,
+        ),
+        (
+            "ts_us",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![
+                    Some(ts[0] * 1_000_000 + 123_456),
+                    None,
+                    Some(ts[2] * 1_000_000),
+                ])
+                .with_timezone("+00:00"),
+            ) as ArrayRef,
+        ),
+        (
+            "ts_ns",
+            Arc::new(
+                TimestampNanosecondArray::from(
+                    ts.iter()
+                        .map(|t| t * 1_000_000_000 + 987_654_321)
+                        .collect::<Vec<_>>(),
+                )
+                .with_timezone("+00:00"),
+            ) as ArrayRef,
+        ),
+        (
+            "ts_naive",
+            Arc::new(TimestampMicrosecondArray::from(vec![0, 1, -1])) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+}
+
+#[tokio::test]
+async fn jsonl_meets_the_storage_backend_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    conformance::storage_backend(
+        &sink,
+        &[
+            PayloadKind::Table,
+            PayloadKind::Json,
+            PayloadKind::Bytes,
+            PayloadKind::Empty,
+        ],
+    )
+    .await;
+}
+
+#[cfg(feature = "parquet")]
+#[tokio::test]
+async fn parquet_meets_the_storage_backend_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Parquet);
+    conformance::storage_backend(&sink, &[PayloadKind::Table]).await;
+}
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_the_feature_is_a_configuration_error() {
+    let err = FileSink::builder("files", "out")
+        .format(FileFormat::Parquet)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+    assert!(err.to_string().contains("parquet"), "{err}");
+}
+
+#[test]
+fn the_builder_checks_its_settings() {
+    let err = FileSink::builder(" ", "out").build().unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+    let err = FileSink::builder("files", "").build().unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration);
+}
+
+#[tokio::test]
+async fn connect_creates_the_directory_and_calls_need_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    assert!(!sink.dir().exists(), "build creates nothing");
+    let err = sink.query(&QueryCriteria::new()).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Connection);
+    assert_eq!(
+        sink.delete("a").await.unwrap_err().error_type(),
+        ErrorType::Connection
+    );
+    sink.connect().await.unwrap();
+    assert!(sink.dir().is_dir());
+
+    // A file where the directory should be: connect fails with a typed error, no panic.
+    let blocked = FileSink::builder("files", dir.path().join("records/x.jsonl"))
+        .build()
+        .unwrap();
+    std::fs::write(dir.path().join("records/x.jsonl"), b"not a dir").unwrap();
+    assert!(blocked.connect().await.is_err());
+}
+
+#[tokio::test]
+async fn every_type_and_the_whole_record_round_trip() {
+    for format in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let created_at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+        let empty_rows = RecordBatch::new_empty(typed_batch().schema());
+        let mut schema_with_metadata = typed_batch().schema().as_ref().clone();
+        schema_with_metadata
+            .metadata
+            .insert("source", "sensors.csv");
+        let tagged = typed_batch()
+            .with_schema(Arc::new(schema_with_metadata))
+            .unwrap();
+        for (key, batch) in [
+            ("typed", typed_batch()),
+            ("no-rows", empty_rows),
+            ("tagged", tagged),
+        ] {
+            let mut record = Record::keyed(key, Payload::Table(batch))
+                .unwrap()
+                .with_metadata("sensor", "s-1")
+                .with_metadata("nested", serde_json::json!({"a": [1, 2.5, null]}));
+            record.created_at = created_at;
+            sink.store(record.clone()).await.unwrap();
+            let found = sink.query(&QueryCriteria::new().key(key)).await.unwrap();
+            assert_eq!(found.len(), 1, "{format}: {key}");
+            assert_eq!(
+                found[0].record, record,
+                "{format}: {key} round-trips exactly"
+            );
+            assert_eq!(found[0].location.location_id, key);
+        }
+    }
+}
+
+#[tokio::test]
+async fn jsonl_holds_tables_without_columns_and_every_payload_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    sink.connect().await.unwrap();
+    let no_columns = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(3)),
+    )
+    .unwrap();
+    let payloads = [
+        Payload::Table(no_columns),
+        Payload::Bytes(Bytes::from_static(b"\x00\xff\n{not json")),
+        Payload::Json(serde_json::json!(["line\nbreak", {"k": null}])),
+        Payload::Json(serde_json::Value::Null),
+        Payload::Empty,
+    ];
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let record = Record::keyed(format!("k{i}"), payload).unwrap();
+        sink.store(record.clone()).await.unwrap();
+        let found = sink
+            .query(&QueryCriteria::new().key(&record.key))
+            .await
+            .unwrap();
+        assert_eq!(found[0].record, record);
+    }
+}
+
+#[tokio::test]
+async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
+    for format in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let keys = [
+            "../../etc/passwd",
+            "..",
+            ".",
+            ".hidden",
+            "/absolute/path",
+            "sensor-files/a.csv#0",
+            "nul\0byte",
+            "back\\slash",
+            "C:\\windows\\system32",
+            "ünïcødé/🦀 key",
+            "%2F already encoded",
+            "line\nbreak",
+        ];
+        for key in keys {
+            let record = Record::keyed(key, Payload::Table(typed_batch())).unwrap();
+            let location = sink.store(record).await.unwrap();
+            assert_eq!(location.location_id, key);
+            assert_eq!(
+                Path::new(&location.path).parent(),
+                Some(sink.dir()),
+                "{key:?} is a direct child of the directory"
+            );
+        }
+        // Nothing but the sink's directory beside it, nothing but files in it.
+        assert_eq!(entries(dir.path()), vec!["records".to_owned()]);
+        let names = entries(sink.dir());
+        assert_eq!(names.len(), keys.len(), "{names:?}");
+        for name in &names {
+            assert!(sink.dir().join(name).is_file());
+            assert!(!name.starts_with('.'), "{name}: no hidden file");
+            assert!(name.ends_with(&format!(".{}", format.extension())));
+        }
+
+        let found = sink.query(&QueryCriteria::new()).await.unwrap();
+        let mut expected: Vec<&str> = keys.to_vec();
+        expected.sort();
+        let got: Vec<&str> = found.iter().map(|s| s.record.key.as_str()).collect();
+        assert_eq!(got, expected, "{format}: every key comes back, sorted");
+
+        // Deleting through a hostile id deletes that record, nothing else.
+        assert!(sink.delete("../../etc/passwd").await.unwrap());
+        assert!(!sink.delete("../../etc/passwd").await.unwrap());
+        assert!(!sink.delete("../records").await.unwrap());
+        assert!(!sink.delete("").await.unwrap());
+        assert_eq!(entries(sink.dir()).len(), keys.len() - 1);
+        assert!(dir.path().join("records").is_dir());
+    }
+}
+
+#[tokio::test]
+async fn an_empty_or_overlong_key_is_a_validation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    sink.connect().await.unwrap();
+    let mut empty = Record::new(Payload::Empty);
+    empty.key = String::new();
+    let err = sink.store(empty).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation);
+
+    let long = Record::keyed("/".repeat(100), Payload::Empty).unwrap();
+    let err = sink.store_batch(vec![long]).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation);
+    assert!(err.to_string().contains("too long"), "{err}");
+    assert!(entries(sink.dir()).is_empty());
+}
+
+#[tokio::test]
+async fn leftover_temp_files_are_ignored() {
+    for format in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let record = Record::keyed("a.csv#0", Payload::Table(typed_batch())).unwrap();
+        let location = sink.store(record.clone()).await.unwrap();
+        let name = Path::new(&location.path)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+
+        // What a crash mid-write leaves: a half-written temp file beside the target, and one
+        // for a key never committed.
+        let complete = std::fs::read(&location.path).unwrap();
+        std::fs::write(
+            sink.dir().join(format!(".{name}.0123456789abcdef.tmp")),
+            &complete[..complete.len() / 2],
+        )
+        .unwrap();
+        std::fs::write(
+            sink.dir()
+                .join(format!(".never.{}.feedface.tmp", format.extension())),
+            b"{\"trunc",
+        )
+        .unwrap();
+
+        let found = sink.query(&QueryCriteria::new()).await.unwrap();
+        assert_eq!(found.len(), 1, "{format}: temp files are not records");
+        assert_eq!(found[0].record, record);
+
+        // Writing and deleting still work around them.
+        sink.store(record.clone()).await.unwrap();
+        assert!(sink.delete(&record.key).await.unwrap());
+        assert!(sink.query(&QueryCriteria::new()).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn storing_a_key_twice_leaves_one_file() {
+    for format in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let first = Record::keyed("k", Payload::Table(typed_batch())).unwrap();
+        let second = Record::keyed("k", Payload::Table(typed_batch().slice(1, 1)))
+            .unwrap()
+            .with_metadata("v", 2);
+        let a = sink.store(first).await.unwrap();
+        let b = sink.store(second.clone()).await.unwrap();
+        assert_eq!(a.path, b.path);
+        // A batch repeating a key: the last one wins.
+        sink.store_batch(vec![second.clone(), second.clone()])
+            .await
+            .unwrap();
+        assert_eq!(
+            entries(sink.dir()).len(),
+            1,
+            "{format}: one file, no temp left"
+        );
+        let found = sink.query(&QueryCriteria::new()).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].record.payload, second.payload);
+        assert_eq!(found[0].location.metadata["rows"], 1);
+    }
+}
+
+#[tokio::test]
+async fn queries_filter_on_metadata_and_time_and_page() {
+    for format in formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let t0 = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let records: Vec<Record> = (0..6)
+            .map(|i| {
+                let mut r = Record::keyed(format!("day/{i}"), Payload::Table(typed_batch()))
+                    .unwrap()
+                    .with_metadata("even", i % 2 == 0);
+                r.created_at = t0 + Duration::seconds(i);
+                r
+            })
+            .collect();
+        sink.store_batch(records).await.unwrap();
+        let keys = |found: Vec<collectors_core::StoredRecord>| -> Vec<String> {
+            found.into_iter().map(|s| s.record.key).collect()
+        };
+        let even = sink
+            .query(
+                &QueryCriteria::new()
+                    .metadata("even", true)
+                    .offset(1)
+                    .limit(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(keys(even), ["day/2", "day/4"]);
+        let window = sink
+            .query(
+                &QueryCriteria::new()
+                    .key_prefix("day/")
+                    .created_after(t0 + Duration::seconds(2))
+                    .created_before(t0 + Duration::seconds(4)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(keys(window), ["day/2", "day/3"]);
+        let none = sink
+            .query(&QueryCriteria::new().key_prefix("night/"))
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn nan_cannot_be_written_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    sink.connect().await.unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "value",
+        Arc::new(Float64Array::from(vec![1.0, f64::NAN])) as ArrayRef,
+    )])
+    .unwrap();
+    let err = sink
+        .store(Record::keyed("nan", Payload::Table(batch)).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation);
+    assert!(err.to_string().contains("\"value\""), "{err}");
+    assert!(
+        entries(sink.dir()).is_empty(),
+        "nothing written, no temp left"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_file_is_an_invalid_state_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Jsonl);
+    sink.connect().await.unwrap();
+    let location = sink
+        .store(Record::keyed("k", Payload::Table(typed_batch())).unwrap())
+        .await
+        .unwrap();
+    for garbage in [&b""[..], b"{\"version\":1", b"\xff\xfe", b"{\"version\":1,\"key\":\"other\",\"kind\":\"empty\",\"created_at\":\"2026-01-01T00:00:00Z\",\"payload\":{\"kind\":\"empty\"}}\n"] {
+        std::fs::write(&location.path, garbage).unwrap();
+        let err = sink.query(&QueryCriteria::new()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
+        assert!(err.to_string().contains(&location.path), "{err}");
+    }
+}
+
+#[cfg(feature = "parquet")]
+#[tokio::test]
+async fn parquet_takes_tables_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Parquet);
+    sink.connect().await.unwrap();
+    for payload in [
+        Payload::Json(serde_json::json!({"a": 1})),
+        Payload::Bytes(Bytes::from_static(b"raw")),
+        Payload::Empty,
+    ] {
+        let kind = format!("{:?}", payload.kind()).to_lowercase();
+        let record = Record::keyed("k", payload).unwrap();
+        let err = sink.store(record.clone()).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation);
+        assert!(err.to_string().contains(&kind), "{err} names {kind}");
+        // In a batch, the bad record fails the batch before any file is written.
+        let good = Record::keyed("good", Payload::Table(typed_batch())).unwrap();
+        let err = sink.store_batch(vec![good, record]).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation);
+    }
+    assert!(entries(sink.dir()).is_empty());
+}
+
+#[cfg(feature = "parquet")]
+#[tokio::test]
+async fn parquet_keeps_nan_and_infinities() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Parquet);
+    sink.connect().await.unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "value",
+        Arc::new(Float64Array::from(vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ])) as ArrayRef,
+    )])
+    .unwrap();
+    sink.store(Record::keyed("k", Payload::Table(batch)).unwrap())
+        .await
+        .unwrap();
+    let found = sink.query(&QueryCriteria::new()).await.unwrap();
+    let Payload::Table(back) = &found[0].record.payload else {
+        panic!("a table");
+    };
+    let values = back
+        .column(0)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert!(values.value(0).is_nan());
+    assert_eq!(values.value(1), f64::INFINITY);
+    assert_eq!(values.value(2), f64::NEG_INFINITY);
+    assert_eq!(
+        back.schema().field(0).data_type(),
+        &arrow_schema::DataType::Float64,
+        "the schema survives"
+    );
+}
