@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use collectors_backends::{
-    JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage,
+    FileFormat, FileSink, JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore,
+    SqliteStorage,
 };
 use collectors_core::{
     CheckpointStore, DeadLetterSink, Decoder, Engine, EventEmitter, ItemSource, Pipeline,
@@ -64,15 +65,42 @@ pub(crate) fn pipeline(p: &LoadedPipeline) -> Result<Option<Arc<dyn Pipeline>>> 
 /// The store of the file.
 pub(crate) fn store(p: &LoadedPipeline) -> Result<Arc<dyn StorageBackend>> {
     let s = &p.config.store;
+    let path = p.resolve(s.path.get_ref());
     match s.kind {
         StoreKind::Sqlite => {
-            let path = p.resolve(s.path.get_ref());
             ensure_parent(&path)?;
+            let table = s.table.clone().unwrap_or_default();
             Ok(Arc::new(
                 SqliteStorage::builder("store", path.to_string_lossy())
-                    .table(&s.table)
+                    .table(table)
                     .build()?,
             ))
+        }
+        StoreKind::File => {
+            let format = s.format.unwrap_or(FileFormat::Jsonl);
+            Ok(Arc::new(
+                FileSink::builder("store", path).format(format).build()?,
+            ))
+        }
+    }
+}
+
+/// Where checkpoints go: `[checkpoints] path`, else the SQLite store's database, else a
+/// `<dir>.checkpoints.db` beside a file store.
+fn checkpoint_path(p: &LoadedPipeline) -> PathBuf {
+    if let Some(c) = &p.config.checkpoints {
+        return p.resolve(c.path.get_ref());
+    }
+    let store = p.resolve(p.config.store.path.get_ref());
+    match p.config.store.kind {
+        StoreKind::Sqlite => store,
+        StoreKind::File => {
+            let mut name = store
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_default();
+            name.push(".checkpoints.db");
+            store.with_file_name(name)
         }
     }
 }
@@ -103,10 +131,7 @@ pub(crate) async fn engine(
     let processors = pipeline(p)?;
     let policy = p.config.retry.policy()?;
     let store = store(p)?;
-    let checkpoint_path = match &p.config.checkpoints {
-        Some(c) => p.resolve(c.path.get_ref()),
-        None => p.resolve(p.config.store.path.get_ref()),
-    };
+    let checkpoint_path = checkpoint_path(p);
     ensure_parent(&checkpoint_path)?;
     let checkpoints: Arc<dyn CheckpointStore> =
         Arc::new(SqliteCheckpointStore::open(&checkpoint_path).await?);

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use collectors_backends::FileFormat;
 use collectors_core::{
     Backoff, EngineConfig, Error, ErrorAction, ErrorPolicy, ErrorType, FinalAction, Result,
 };
@@ -86,17 +87,24 @@ const PROCESSOR_TYPES: [&str; 2] = ["filter", "rolling_mean"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum StoreKind {
+    /// A SQLite database file; rows go to `table`.
     Sqlite,
+    /// A directory with one file per record batch, in `format`.
+    File,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StoreConfig {
     pub(crate) kind: StoreKind,
-    /// The database file, relative to the pipeline file.
+    /// The database file (sqlite) or the directory (file), relative to the pipeline file.
     pub(crate) path: Spanned<PathBuf>,
-    /// The table rows go to.
-    pub(crate) table: String,
+    /// The table rows go to (sqlite only).
+    #[serde(default)]
+    pub(crate) table: Option<String>,
+    /// `jsonl` or `parquet` (file only; default `jsonl`).
+    #[serde(default)]
+    pub(crate) format: Option<FileFormat>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -355,6 +363,22 @@ impl LoadedPipeline {
             Error::configuration(format!("{}: [retry] {}", self.file.display(), e.message()))
         })?;
         self.processors()?;
+        let store = &c.store;
+        let misplaced = match store.kind {
+            StoreKind::Sqlite if store.format.is_some() => {
+                Some("store.format (only for kind = \"file\")")
+            }
+            StoreKind::Sqlite if store.table.is_none() => {
+                Some("store.table (required for kind = \"sqlite\")")
+            }
+            StoreKind::File if store.table.is_some() => {
+                Some("store.table (only for kind = \"sqlite\")")
+            }
+            _ => None,
+        };
+        if let Some(key) = misplaced {
+            return Err(self.error_at(store.path.span(), key, "does not fit this store kind"));
+        }
         Ok(())
     }
 

@@ -179,3 +179,70 @@ fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
     );
     assert!(after > 0, "letters that still fail stay");
 }
+
+async fn file_store_rows(dir: &std::path::Path, format: collectors_backends::FileFormat) -> usize {
+    use collectors_core::StorageBackend;
+    let sink = collectors_backends::FileSink::builder("check", dir)
+        .format(format)
+        .build()
+        .unwrap();
+    sink.connect().await.unwrap();
+    let records = sink
+        .query(&collectors_core::QueryCriteria::new())
+        .await
+        .unwrap();
+    records
+        .iter()
+        .map(|r| r.record.payload.num_rows().unwrap_or(0))
+        .sum()
+}
+
+async fn run_with_file_store(format: &str, kind: collectors_backends::FileFormat) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml"))
+        .unwrap()
+        .replace(
+            "kind = \"sqlite\"\npath = \"out/sensors.db\"\ntable = \"readings\"",
+            &format!("kind = \"file\"\npath = \"out/readings\"\nformat = \"{format}\""),
+        );
+    std::fs::write(dir.path().join("pipeline.toml"), pipeline).unwrap();
+    generate(dir.path(), 3_000, 2, 5);
+    let out = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = expected_rows(&dir.path().join("data")).len();
+    assert_eq!(
+        file_store_rows(&dir.path().join("out/readings"), kind).await,
+        expected
+    );
+    assert!(dir.path().join("out/readings.checkpoints.db").exists());
+    // Rerun with --restart: the same keys, the same files, no duplicates.
+    assert!(
+        collectors(
+            dir.path(),
+            &["run", "pipeline.toml", "--quiet", "--restart"]
+        )
+        .status
+        .success()
+    );
+    assert_eq!(
+        file_store_rows(&dir.path().join("out/readings"), kind).await,
+        expected
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipeline_can_write_json_lines_files() {
+    run_with_file_store("jsonl", collectors_backends::FileFormat::Jsonl).await;
+}
+
+#[cfg(feature = "parquet")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipeline_can_write_parquet_files() {
+    run_with_file_store("parquet", collectors_backends::FileFormat::Parquet).await;
+}
