@@ -106,40 +106,42 @@ impl ItemSource for Synthetic {
             .collect())
     }
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
+        // One chunk per batch, `start,rows`, as a real source streams chunks of a file.
         let index: i64 = item.item_id[5..].parse().unwrap_or(0);
-        let start = index * self.rows_per_item as i64;
-        let header = format!("{start},{}", self.rows_per_item);
-        Ok(stream::iter([Ok(Bytes::from(header))]).boxed())
+        let first = index * self.rows_per_item as i64;
+        let rows = self.rows_per_item;
+        let chunks = (0..rows).step_by(BATCH).map(move |made| {
+            let n = BATCH.min(rows - made);
+            Ok(Bytes::from(format!("{},{n}", first + made as i64)))
+        });
+        Ok(stream::iter(chunks).boxed())
     }
 }
 
+/// Makes the rows a chunk describes: the same work the hand loop does per batch.
 struct RowMaker;
-struct RowMakerItem(Option<(i64, usize)>);
+struct RowMakerItem;
 
 impl Decoder for RowMaker {
     fn name(&self) -> &str {
         "synthetic"
     }
     fn decoder_for(&self, _: &SourceItem) -> Result<Box<dyn ItemDecoder>> {
-        Ok(Box::new(RowMakerItem(None)))
+        Ok(Box::new(RowMakerItem))
     }
 }
 
 impl ItemDecoder for RowMakerItem {
-    fn feed(&mut self, chunk: &[u8], _: &mut Decoded) -> Result<()> {
-        let text = String::from_utf8_lossy(chunk);
+    fn feed(&mut self, chunk: &[u8], out: &mut Decoded) -> Result<()> {
+        let text = std::str::from_utf8(chunk).expect("ascii");
         let (start, rows) = text.split_once(',').expect("start,rows");
-        self.0 = Some((start.parse().expect("start"), rows.parse().expect("rows")));
+        out.batches.push(make_batch(
+            start.parse().expect("start"),
+            rows.parse().expect("rows"),
+        ));
         Ok(())
     }
-    fn finish(&mut self, out: &mut Decoded) -> Result<()> {
-        let (start, rows) = self.0.take().expect("fed");
-        let mut made = 0;
-        while made < rows {
-            let n = BATCH.min(rows - made);
-            out.batches.push(make_batch(start + made as i64, n));
-            made += n;
-        }
+    fn finish(&mut self, _: &mut Decoded) -> Result<()> {
         Ok(())
     }
 }
@@ -212,7 +214,7 @@ async fn engine_run(records: usize, in_flight: usize) -> (Duration, u64) {
         .checkpoints(Arc::new(InMemoryCheckpointStore::new()))
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
         .config(EngineConfig {
-            max_items_in_flight: 2,
+            max_items_in_flight: in_flight,
             store_batch_rows: 65_536,
             ..EngineConfig::default()
         })
@@ -244,14 +246,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (mut hand, mut serial, mut parallel) = (Vec::new(), Vec::new(), Vec::new());
+    // One thread: the engine gets exactly the hand loop's single core.
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut hand, mut one_thread, mut serial, mut parallel) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         // Rotate the order so no side always runs on a warmer machine.
         let mut sides: Vec<(usize, (Duration, u64))> = Vec::new();
-        for side in (0..3).map(|i| (i + run) % 3) {
+        for side in (0..4).map(|i| (i + run) % 4) {
             let result = match side {
                 0 => hand_loop(records),
-                1 => runtime.block_on(engine_run(records, 1)),
+                1 => single.block_on(engine_run(records, 1)),
+                2 => runtime.block_on(engine_run(records, 1)),
                 _ => runtime.block_on(engine_run(records, 2)),
             };
             sides.push((side, result));
@@ -263,22 +272,32 @@ fn main() {
         );
         let rate = |i: usize| records as f64 / sides[i].1.0.as_secs_f64();
         hand.push(rate(0));
-        serial.push(rate(1));
-        parallel.push(rate(2));
+        one_thread.push(rate(1));
+        serial.push(rate(2));
+        parallel.push(rate(3));
         println!(
-            "run {run}: hand {:>12.0} rec/s   engine(1 item) {:>12.0} rec/s   engine(2 items) {:>12.0} rec/s",
-            hand[run], serial[run], parallel[run]
+            "run {run}: hand {:>11.0}  engine 1 thread {:>11.0}  engine 1 item {:>11.0}  engine 2 items {:>11.0} rec/s",
+            hand[run], one_thread[run], serial[run], parallel[run]
         );
     }
-    let (h, s1, s2) = (median(hand), median(serial), median(parallel));
+    let (h, t1, s1, s2) = (
+        median(hand),
+        median(one_thread),
+        median(serial),
+        median(parallel),
+    );
     println!("records: {records}, runs: {runs}, batch: {BATCH} rows, items: {ITEMS}");
-    println!("median hand loop:        {h:.0} records/s");
+    println!("median hand loop (1 thread):         {h:.0} records/s");
     println!(
-        "median engine (1 item):  {s1:.0} records/s   ratio {:.2}",
+        "median engine, 1 thread, 1 item:     {t1:.0} records/s   ratio {:.2}",
+        t1 / h
+    );
+    println!(
+        "median engine, 2 threads, 1 item:    {s1:.0} records/s   ratio {:.2}",
         s1 / h
     );
     println!(
-        "median engine (2 items): {s2:.0} records/s   ratio {:.2}",
+        "median engine, 2 threads, 2 items:   {s2:.0} records/s   ratio {:.2}",
         s2 / h
     );
 }

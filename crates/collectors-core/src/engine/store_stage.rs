@@ -139,6 +139,17 @@ impl StoreStage {
                 Some(StoreMessage::ItemEnd { item, end }) => {
                     self.items.entry(item.clone()).or_default().end = Some(end);
                     self.acknowledge(&[item]).await;
+                    // When every item in flight has ended, nothing can join the buffer until
+                    // one is acknowledged: waiting for the linger would only stall the run.
+                    let ended = self.items.values().filter(|s| s.end.is_some()).count() as u64;
+                    let in_flight = self
+                        .run
+                        .counters
+                        .items_in_flight
+                        .load(std::sync::atomic::Ordering::SeqCst);
+                    if !self.buffer.is_empty() && ended >= in_flight {
+                        self.flush().await;
+                    }
                 }
             }
         }
