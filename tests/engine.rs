@@ -452,3 +452,59 @@ async fn bad_engine_configurations_are_typed_errors() {
         "never connected"
     );
 }
+
+#[tokio::test]
+async fn the_metadata_parser_gates_items_and_its_fields_travel_with_the_records() {
+    use collectors_mocks::MockMetadataParser;
+    let p = parts(&[("a", lines(5, 1))]);
+    let summary = engine(&p, EngineConfig::default())
+        .metadata_parser(Arc::new(MockMetadataParser::new().require("item_id")))
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.counts.stored, 5);
+    let record = &p.store.records()[0];
+    assert_eq!(record.metadata["item_metadata"]["item_id"], "a");
+
+    let p = parts(&[("a", lines(5, 1)), ("b", lines(5, 1))]);
+    let summary = engine(&p, EngineConfig::default())
+        .metadata_parser(Arc::new(MockMetadataParser::new().require("owner")))
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.counts.collected, summary.counts.stored),
+        (0, 0),
+        "invalid items are not read"
+    );
+    let letters = p.letters.letters();
+    assert_eq!(letters.len(), 2);
+    assert!(letters[0].error.message.contains("missing field `owner`"));
+    assert_eq!(letters[0].error.operation, "validate_metadata");
+}
+
+#[tokio::test(start_paused = true)]
+async fn several_stores_each_receive_every_record() {
+    let p = parts(&[("a", lines(20, 2)), ("b", lines(7, 2))]);
+    let mirror = Arc::new(MockStorageBackend::new("mirror"));
+    mirror
+        .control()
+        .fail_method("store_batch", 1, ErrorType::Timeout);
+    let summary = engine(&p, EngineConfig::default())
+        .store(mirror.clone() as Arc<dyn StorageBackend>)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((summary.counts.stored, summary.counts.retried), (27, 1));
+    assert_eq!(
+        (stored_rows(&p.store), stored_rows(&mirror)),
+        (27, 27),
+        "the retry re-wrote both without duplicates"
+    );
+}

@@ -20,9 +20,10 @@ use crate::engine::store_stage::{InFlight, StoreStage};
 use crate::error::{Error, Result};
 use crate::error_handler::ErrorHandler;
 use crate::event_emitter::EventEmitter;
+use crate::metadata_parser::MetadataParser;
 use crate::models::{ErrorInfo, EventType, Metadata};
 use crate::pipeline::Pipeline;
-use crate::runtime::{EventBus, InMemoryTaskTracker, RetryingErrorHandler};
+use crate::runtime::{EventBus, InMemoryTaskTracker, ReplicatedStorage, RetryingErrorHandler};
 use crate::storage_backend::StorageBackend;
 use crate::task_tracker::TaskTracker;
 
@@ -80,6 +81,7 @@ pub struct Engine {
     sources: Vec<SourceBinding>,
     pipeline: Option<Arc<dyn Pipeline>>,
     store: Arc<dyn StorageBackend>,
+    parser: Option<Arc<dyn MetadataParser>>,
     checkpoints: Arc<dyn CheckpointStore>,
     dead_letters: Arc<dyn DeadLetterSink>,
     errors: Arc<dyn ErrorHandler>,
@@ -115,7 +117,8 @@ pub struct EngineBuilder {
     name: String,
     sources: Vec<SourceBinding>,
     pipeline: Option<Arc<dyn Pipeline>>,
-    store: Option<Arc<dyn StorageBackend>>,
+    stores: Vec<Arc<dyn StorageBackend>>,
+    parser: Option<Arc<dyn MetadataParser>>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
     errors: Option<Arc<dyn ErrorHandler>>,
@@ -139,9 +142,18 @@ impl EngineBuilder {
         self
     }
 
-    /// Where records are stored (required).
+    /// Where records are stored (at least one). Called several times, every record is
+    /// written to each store ([`ReplicatedStorage`]); queries read the first.
     pub fn store(mut self, store: Arc<dyn StorageBackend>) -> Self {
-        self.store = Some(store);
+        self.stores.push(store);
+        self
+    }
+
+    /// Parses and validates each item's metadata before it is read: an item whose metadata
+    /// is invalid goes to the error handler (by default: dead-lettered whole) without being
+    /// read. The parsed fields travel with the item's records as `item_metadata`.
+    pub fn metadata_parser(mut self, parser: Arc<dyn MetadataParser>) -> Self {
+        self.parser = Some(parser);
         self
     }
 
@@ -216,8 +228,17 @@ impl EngineBuilder {
                     .with_component(&self.name),
             );
         }
+        let store: Arc<dyn StorageBackend> = match self.stores.len() {
+            0 => return Err(missing("a store")),
+            1 => self.stores[0].clone(),
+            _ => Arc::new(ReplicatedStorage::new(
+                format!("{}-stores", self.name),
+                self.stores,
+            )?),
+        };
         Ok(Engine {
-            store: self.store.ok_or_else(|| missing("a store"))?,
+            store,
+            parser: self.parser,
             checkpoints: self
                 .checkpoints
                 .ok_or_else(|| missing("a checkpoint store"))?,
@@ -249,7 +270,8 @@ impl Engine {
             name: name.into(),
             sources: Vec::new(),
             pipeline: None,
-            store: None,
+            stores: Vec::new(),
+            parser: None,
             checkpoints: None,
             dead_letters: None,
             errors: None,
@@ -363,6 +385,7 @@ impl Engine {
                 run: run.clone(),
                 source: binding.source.clone(),
                 decoder: binding.decoder.clone(),
+                parser: self.parser.clone(),
                 item,
                 outbox: outbox.clone(),
             };

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -13,7 +14,10 @@ use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::run_context::{Next, RunContext};
 use crate::engine::store_stage::{InFlight, ItemEnd, ItemKey, StoreMessage, rows_of};
 use crate::error::{Error, Result};
-use crate::models::{ErrorInfo, ErrorType, EventType, Layer, Payload, Record};
+use crate::metadata_parser::MetadataParser;
+use crate::models::{
+    CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record,
+};
 use crate::processor::ItemContext;
 
 /// Rejected rows gathered before they are written to the dead-letter sink.
@@ -23,6 +27,7 @@ pub(crate) struct ItemWorker {
     pub(crate) run: Arc<RunContext>,
     pub(crate) source: Arc<dyn ItemSource>,
     pub(crate) decoder: Arc<dyn Decoder>,
+    pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) item: SourceItem,
     pub(crate) outbox: mpsc::Sender<StoreMessage>,
 }
@@ -39,6 +44,8 @@ enum Reading {
 }
 
 struct Progress {
+    /// The item's parsed metadata, attached to its records.
+    item_metadata: Option<Metadata>,
     batch_index: u64,
     skipped: u64,
     letters: Vec<DeadLetter>,
@@ -54,6 +61,7 @@ impl ItemWorker {
             item_id: self.item.item_id.clone(),
         };
         let mut progress = Progress {
+            item_metadata: None,
             batch_index: 0,
             skipped: 0,
             letters: Vec::new(),
@@ -123,6 +131,9 @@ impl ItemWorker {
 
     /// Streams the item once. `Err` is a failure of the item as a whole.
     async fn read(&self, progress: &mut Progress) -> Result<Reading> {
+        if let Some(parser) = &self.parser {
+            progress.item_metadata = Some(self.parse_metadata(parser.as_ref()).await?);
+        }
         let mut chunks = self
             .source
             .open(&self.item)
@@ -158,6 +169,30 @@ impl ItemWorker {
         } else {
             Reading::Interrupted
         })
+    }
+
+    /// The item's metadata, parsed and validated; `Err` keeps the item from being read.
+    async fn parse_metadata(&self, parser: &dyn MetadataParser) -> Result<Metadata> {
+        let item = &self.item;
+        let mut data =
+            CollectedData::new(&item.source_id, self.decoder.name(), "stream", Bytes::new());
+        data.metadata = item.metadata.clone();
+        data.metadata
+            .insert("item_id".into(), item.item_id.clone().into());
+        data.metadata
+            .insert("version".into(), item.version.clone().into());
+        if let Some(size) = item.size {
+            data.metadata.insert("size".into(), size.into());
+        }
+        let parsed = parser
+            .parse(&data)
+            .await
+            .map_err(|e| e.with_operation("parse_metadata"))?;
+        parser
+            .validate(&parsed)
+            .await
+            .map_err(|e| e.with_operation("validate_metadata"))?;
+        Ok(parsed.fields)
     }
 
     /// Counts decoded rows, dead-letters rejects, runs batches through the pipeline and sends
@@ -239,10 +274,17 @@ impl ItemWorker {
             context.source_id, context.item_id, context.batch_index
         );
         let record = match Record::keyed(key, output) {
-            Ok(record) => record
-                .with_metadata("source_id", context.source_id.as_str())
-                .with_metadata("item_id", context.item_id.as_str())
-                .with_metadata("batch", context.batch_index),
+            Ok(record) => {
+                let record = record
+                    .with_metadata("source_id", context.source_id.as_str())
+                    .with_metadata("item_id", context.item_id.as_str())
+                    .with_metadata("batch", context.batch_index);
+                match &progress.item_metadata {
+                    Some(fields) if !fields.is_empty() => record
+                        .with_metadata("item_metadata", serde_json::Value::Object(fields.clone())),
+                    _ => record,
+                }
+            }
             Err(e) => {
                 add(&counters.failed, rows_out);
                 self.run.abort(&ErrorInfo::from(&e));
