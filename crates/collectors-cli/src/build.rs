@@ -13,7 +13,9 @@ use collectors_core::{
 };
 use collectors_processors::{CsvDecoder, Filter, JsonLinesDecoder, RollingMean};
 
-use crate::pipeline_config::{Format, LoadedPipeline, ProcessorConfig, SourceKind, StoreKind};
+use crate::pipeline_config::{
+    Format, LoadedPipeline, ProcessorConfig, SourceKind, StoreConfig, StoreKind,
+};
 
 /// A source and the decoder of its items.
 pub(crate) struct BoundSource {
@@ -64,14 +66,27 @@ pub(crate) fn pipeline(p: &LoadedPipeline) -> Result<Option<Arc<dyn Pipeline>>> 
 
 /// The store of the file.
 pub(crate) fn store(p: &LoadedPipeline) -> Result<Arc<dyn StorageBackend>> {
-    let s = &p.config.store;
+    store_of(p, &p.config.store, "store")
+}
+
+/// The replica stores of the file (`[[replica]]`).
+pub(crate) fn replicas(p: &LoadedPipeline) -> Result<Vec<Arc<dyn StorageBackend>>> {
+    p.config
+        .replicas
+        .iter()
+        .enumerate()
+        .map(|(i, r)| store_of(p, r, &format!("replica-{i}")))
+        .collect()
+}
+
+fn store_of(p: &LoadedPipeline, s: &StoreConfig, id: &str) -> Result<Arc<dyn StorageBackend>> {
     let path = p.resolve(s.path.get_ref());
     match s.kind {
         StoreKind::Sqlite => {
             ensure_parent(&path)?;
             let table = s.table.clone().unwrap_or_default();
             Ok(Arc::new(
-                SqliteStorage::builder("store", path.to_string_lossy())
+                SqliteStorage::builder(id, path.to_string_lossy())
                     .table(table)
                     .build()?,
             ))
@@ -79,7 +94,7 @@ pub(crate) fn store(p: &LoadedPipeline) -> Result<Arc<dyn StorageBackend>> {
         StoreKind::File => {
             let format = s.format.unwrap_or(FileFormat::Jsonl);
             Ok(Arc::new(
-                FileSink::builder("store", path).format(format).build()?,
+                FileSink::builder(id, path).format(format).build()?,
             ))
         }
     }
@@ -131,6 +146,7 @@ pub(crate) async fn engine(
     let processors = pipeline(p)?;
     let policy = p.config.retry.policy()?;
     let store = store(p)?;
+    let replicas = replicas(p)?;
     let checkpoint_path = checkpoint_path(p);
     ensure_parent(&checkpoint_path)?;
     let checkpoints: Arc<dyn CheckpointStore> =
@@ -147,6 +163,9 @@ pub(crate) async fn engine(
         .config(p.config.engine.clone())
         .resume(resume)
         .fingerprint(p.fingerprint());
+    for replica in replicas {
+        builder = builder.store(replica);
+    }
     for b in bound {
         builder = builder.source(b.source, b.decoder);
     }

@@ -28,6 +28,9 @@ pub(crate) struct PipelineConfig {
     pub(crate) processors: Vec<Spanned<toml::Table>>,
     /// Where records go.
     pub(crate) store: StoreConfig,
+    /// More stores every record is also written to (`[[replica]]`, same keys as `[store]`).
+    #[serde(default, rename = "replica")]
+    pub(crate) replicas: Vec<StoreConfig>,
     /// Where acknowledgements go (default: the store's database).
     #[serde(default)]
     pub(crate) checkpoints: Option<CheckpointsConfig>,
@@ -363,21 +366,36 @@ impl LoadedPipeline {
             Error::configuration(format!("{}: [retry] {}", self.file.display(), e.message()))
         })?;
         self.processors()?;
-        let store = &c.store;
+        for (i, store) in std::iter::once(&c.store).chain(&c.replicas).enumerate() {
+            self.check_store(
+                store,
+                if i == 0 {
+                    "store".to_owned()
+                } else {
+                    format!("replica[{}]", i - 1)
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn check_store(&self, store: &StoreConfig, name: String) -> Result<()> {
         let misplaced = match store.kind {
             StoreKind::Sqlite if store.format.is_some() => {
-                Some("store.format (only for kind = \"file\")")
+                Some("format (only for kind = \"file\")")
             }
             StoreKind::Sqlite if store.table.is_none() => {
-                Some("store.table (required for kind = \"sqlite\")")
+                Some("table (required for kind = \"sqlite\")")
             }
-            StoreKind::File if store.table.is_some() => {
-                Some("store.table (only for kind = \"sqlite\")")
-            }
+            StoreKind::File if store.table.is_some() => Some("table (only for kind = \"sqlite\")"),
             _ => None,
         };
         if let Some(key) = misplaced {
-            return Err(self.error_at(store.path.span(), key, "does not fit this store kind"));
+            return Err(self.error_at(
+                store.path.span(),
+                &format!("{name}.{key}"),
+                "does not fit this store kind",
+            ));
         }
         Ok(())
     }

@@ -246,3 +246,42 @@ async fn the_pipeline_can_write_json_lines_files() {
 async fn the_pipeline_can_write_parquet_files() {
     run_with_file_store("parquet", collectors_backends::FileFormat::Parquet).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_store_receives_every_row_too() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    let mut pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    pipeline
+        .push_str("\n[[replica]]\nkind = \"file\"\npath = \"out/replica\"\nformat = \"jsonl\"\n");
+    std::fs::write(dir.path().join("pipeline.toml"), pipeline).unwrap();
+    generate(dir.path(), 2_000, 2, 8);
+    let out = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = expected_rows(&dir.path().join("data"));
+    assert_eq!(
+        stored_rows(&dir.path().join("out/sensors.db")).await.len(),
+        expected.len()
+    );
+    assert_eq!(
+        file_store_rows(
+            &dir.path().join("out/replica"),
+            collectors_backends::FileFormat::Jsonl
+        )
+        .await,
+        expected.len()
+    );
+
+    // A replica with a key of the wrong kind is refused before anything runs.
+    let bad = std::fs::read_to_string(dir.path().join("pipeline.toml"))
+        .unwrap()
+        .replace("format = \"jsonl\"", "table = \"t\"");
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let refused = collectors(dir.path(), &["run", "bad.toml", "--quiet"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("replica[0].table"));
+}
