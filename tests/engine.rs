@@ -508,3 +508,110 @@ async fn several_stores_each_receive_every_record() {
         "the retry re-wrote both without duplicates"
     );
 }
+
+/// A store that commits checkpoints with records (as SQLite does), counting them.
+struct Transactional {
+    store: Arc<MockStorageBackend>,
+    checkpoints: Arc<InMemoryCheckpointStore>,
+    committed: std::sync::atomic::AtomicUsize,
+}
+
+#[collectors::async_trait]
+impl StorageBackend for Transactional {
+    fn backend_id(&self) -> &str {
+        self.store.backend_id()
+    }
+    async fn connect(&self) -> collectors::Result<()> {
+        self.store.connect().await
+    }
+    async fn disconnect(&self) -> collectors::Result<()> {
+        self.store.disconnect().await
+    }
+    async fn store(
+        &self,
+        record: collectors::Record,
+    ) -> collectors::Result<collectors::StorageLocation> {
+        self.store.store(record).await
+    }
+    async fn store_batch(
+        &self,
+        records: Vec<collectors::Record>,
+    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
+        self.store.store_batch(records).await
+    }
+    async fn query(
+        &self,
+        criteria: &QueryCriteria,
+    ) -> collectors::Result<Vec<collectors::StoredRecord>> {
+        self.store.query(criteria).await
+    }
+    async fn delete(&self, id: &str) -> collectors::Result<bool> {
+        self.store.delete(id).await
+    }
+}
+
+#[collectors::async_trait]
+impl collectors::TransactionalCheckpoints for Transactional {
+    async fn store_batch_with_checkpoints(
+        &self,
+        records: Vec<collectors::Record>,
+        pipeline: &str,
+        checkpoints: &[collectors::ItemCheckpoint],
+    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
+        let locations = self.store.store_batch(records).await?;
+        self.checkpoints.mark_done(pipeline, checkpoints).await?;
+        self.committed
+            .fetch_add(checkpoints.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(locations)
+    }
+}
+
+#[tokio::test]
+async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_records() {
+    let p = parts(&[("a", lines(25, 2)), ("b", lines(25, 2)), ("c", lines(3, 1))]);
+    let store = Arc::new(Transactional {
+        store: p.store.clone(),
+        checkpoints: p.checkpoints.clone(),
+        committed: 0.into(),
+    });
+    let summary = Engine::builder("test")
+        .source(
+            p.source.clone() as Arc<dyn ItemSource>,
+            Arc::new(KeyValueDecoder { batch_size: 10 }),
+        )
+        .transactional_store(store.clone())
+        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
+        .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
+        .config(EngineConfig {
+            max_items_in_flight: 1,
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((summary.counts.stored, summary.counts.items_done), (53, 3));
+    assert_eq!(
+        store.committed.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "every checkpoint rode with its records"
+    );
+    let done = p.checkpoints.done("test").await.unwrap();
+    assert_eq!(done[&("files".to_string(), "a".to_string())].stored, 25);
+
+    let extra = Engine::builder("x")
+        .source(
+            p.source.clone() as Arc<dyn ItemSource>,
+            Arc::new(KeyValueDecoder { batch_size: 10 }),
+        )
+        .transactional_store(store)
+        .store(Arc::new(MockStorageBackend::new("other")) as Arc<dyn StorageBackend>)
+        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
+        .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
+        .build();
+    assert!(
+        extra.is_err(),
+        "another store would sit outside the transaction"
+    );
+}

@@ -133,3 +133,64 @@ async fn counts_beyond_i64_are_refused() {
         .unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Validation);
 }
+
+mod transactional {
+    use std::sync::Arc;
+
+    use collectors_backends::{SqliteCheckpointStore, SqliteStorage};
+    use collectors_core::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use collectors_core::{
+        CheckpointStore, Payload, QueryCriteria, Record, StorageBackend, TransactionalCheckpoints,
+    };
+
+    use super::{checkpoint, key};
+
+    fn table(n: i64) -> Payload {
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![n, n + 1]));
+        Payload::Table(RecordBatch::try_from_iter([("id", ids)]).unwrap())
+    }
+
+    #[tokio::test]
+    async fn records_and_checkpoints_commit_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("one.db");
+        let store = SqliteStorage::builder("store", db.to_string_lossy())
+            .table("t")
+            .build()
+            .unwrap();
+        store.connect().await.unwrap();
+        let records = vec![Record::keyed("a#0", table(1)).unwrap()];
+        store
+            .store_batch_with_checkpoints(records, "p", &[checkpoint("a", "v1", 2)])
+            .await
+            .unwrap();
+        let checkpoints = SqliteCheckpointStore::open(&db).await.unwrap();
+        let done = checkpoints.done("p").await.unwrap();
+        assert_eq!(done[&key("a")].stored, 2);
+        assert_eq!(store.row_count().await.unwrap(), 2);
+
+        // A batch that fails (a table of another schema) writes neither its rows nor the
+        // checkpoint it would have completed.
+        let strings: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        let wrong = Payload::Table(RecordBatch::try_from_iter([("name", strings)]).unwrap());
+        let records = vec![
+            Record::keyed("b#0", table(5)).unwrap(),
+            Record::keyed("b#1", wrong).unwrap(),
+        ];
+        assert!(
+            store
+                .store_batch_with_checkpoints(records, "p", &[checkpoint("b", "v1", 3)])
+                .await
+                .is_err()
+        );
+        assert!(!checkpoints.done("p").await.unwrap().contains_key(&key("b")));
+        assert_eq!(store.row_count().await.unwrap(), 2);
+        assert!(
+            store
+                .query(&QueryCriteria::new().key("b#0"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -79,18 +79,19 @@ pub(crate) fn replicas(p: &LoadedPipeline) -> Result<Vec<Arc<dyn StorageBackend>
         .collect()
 }
 
+fn sqlite_store(p: &LoadedPipeline, s: &StoreConfig, id: &str) -> Result<SqliteStorage> {
+    let path = p.resolve(s.path.get_ref());
+    ensure_parent(&path)?;
+    let table = s.table.clone().unwrap_or_default();
+    SqliteStorage::builder(id, path.to_string_lossy())
+        .table(table)
+        .build()
+}
+
 fn store_of(p: &LoadedPipeline, s: &StoreConfig, id: &str) -> Result<Arc<dyn StorageBackend>> {
     let path = p.resolve(s.path.get_ref());
     match s.kind {
-        StoreKind::Sqlite => {
-            ensure_parent(&path)?;
-            let table = s.table.clone().unwrap_or_default();
-            Ok(Arc::new(
-                SqliteStorage::builder(id, path.to_string_lossy())
-                    .table(table)
-                    .build()?,
-            ))
-        }
+        StoreKind::Sqlite => Ok(Arc::new(sqlite_store(p, s, id)?)),
         StoreKind::File => {
             let format = s.format.unwrap_or(FileFormat::Jsonl);
             Ok(Arc::new(
@@ -145,9 +146,21 @@ pub(crate) async fn engine(
     let bound = sources(p)?;
     let processors = pipeline(p)?;
     let policy = p.config.retry.policy()?;
-    let store = store(p)?;
     let replicas = replicas(p)?;
     let checkpoint_path = checkpoint_path(p);
+    // Records and checkpoints in one SQLite database commit in one transaction.
+    let same_database = p.config.store.kind == StoreKind::Sqlite
+        && checkpoint_path == p.resolve(p.config.store.path.get_ref())
+        && replicas.is_empty();
+    let transactional = if same_database {
+        Some(Arc::new(sqlite_store(p, &p.config.store, "store")?))
+    } else {
+        None
+    };
+    let store = match &transactional {
+        Some(_) => None,
+        None => Some(store(p)?),
+    };
     ensure_parent(&checkpoint_path)?;
     let checkpoints: Arc<dyn CheckpointStore> =
         Arc::new(SqliteCheckpointStore::open(&checkpoint_path).await?);
@@ -155,7 +168,6 @@ pub(crate) async fn engine(
     ensure_parent(&dead_path)?;
     let dead_letters: Arc<dyn DeadLetterSink> = Arc::new(JsonlDeadLetterSink::new(&dead_path));
     let mut builder = Engine::builder(&p.config.name)
-        .store(store)
         .checkpoints(checkpoints)
         .dead_letters(dead_letters)
         .error_handler(Arc::new(RetryingErrorHandler::new(policy)))
@@ -163,6 +175,11 @@ pub(crate) async fn engine(
         .config(p.config.engine.clone())
         .resume(resume)
         .fingerprint(p.fingerprint());
+    builder = match (transactional, store) {
+        (Some(sqlite), _) => builder.transactional_store(sqlite),
+        (None, Some(store)) => builder.store(store),
+        (None, None) => builder,
+    };
     for replica in replicas {
         builder = builder.store(replica);
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use collectors_core::{CheckpointStore, Error, ItemCheckpoint, Result, async_trait};
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::connection::Database;
@@ -104,6 +104,70 @@ impl SqliteCheckpointStore {
     }
 }
 
+/// Creates the checkpoint tables if missing (on the caller's connection or transaction).
+pub(crate) async fn create_checkpoint_tables(conn: &mut SqliteConnection) -> Result<()> {
+    for sql in SCHEMA_SQL {
+        sqlx::query(sql).execute(&mut *conn).await.map_err(|e| {
+            tag(
+                from_sqlx(e, "creating the checkpoint tables"),
+                "create_tables",
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Upserts checkpoints on the caller's connection or transaction, so they can commit
+/// together with the records they acknowledge.
+pub(crate) async fn write_checkpoints(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    items: &[ItemCheckpoint],
+) -> Result<()> {
+    let op = "mark_done";
+    let mut encoded = Vec::with_capacity(items.len());
+    for item in items {
+        encoded.push((
+            item,
+            count(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+            count(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+            count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
+            item.completed_at
+                .to_rfc3339_opts(SecondsFormat::Nanos, true),
+        ));
+    }
+    for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
+             stored, skipped, dead_lettered, completed_at) ",
+        );
+        q.push_values(
+            chunk,
+            |mut b, (item, stored, skipped, dead_lettered, completed_at)| {
+                b.push_bind(pipeline)
+                    .push_bind(item.source_id.as_str())
+                    .push_bind(item.item_id.as_str())
+                    .push_bind(item.version.as_str())
+                    .push_bind(*stored)
+                    .push_bind(*skipped)
+                    .push_bind(*dead_lettered)
+                    .push_bind(completed_at.as_str());
+            },
+        );
+        q.push(
+            " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
+             version = excluded.version, stored = excluded.stored, \
+             skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
+             completed_at = excluded.completed_at",
+        );
+        q.build()
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
+    }
+    Ok(())
+}
+
 fn tag(error: Error, operation: &str) -> Error {
     error.with_component(COMPONENT).with_operation(operation)
 }
@@ -180,51 +244,12 @@ impl CheckpointStore for SqliteCheckpointStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut encoded = Vec::with_capacity(items.len());
-        for item in items {
-            encoded.push((
-                item,
-                count(item.stored, "stored", item).map_err(|e| tag(e, op))?,
-                count(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
-                count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
-                item.completed_at
-                    .to_rfc3339_opts(SecondsFormat::Nanos, true),
-            ));
-        }
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
-        for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
-                 stored, skipped, dead_lettered, completed_at) ",
-            );
-            q.push_values(
-                chunk,
-                |mut b, (item, stored, skipped, dead_lettered, completed_at)| {
-                    b.push_bind(pipeline)
-                        .push_bind(item.source_id.as_str())
-                        .push_bind(item.item_id.as_str())
-                        .push_bind(item.version.as_str())
-                        .push_bind(*stored)
-                        .push_bind(*skipped)
-                        .push_bind(*dead_lettered)
-                        .push_bind(completed_at.as_str());
-                },
-            );
-            q.push(
-                " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
-                 version = excluded.version, stored = excluded.stored, \
-                 skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
-                 completed_at = excluded.completed_at",
-            );
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
-        }
+        write_checkpoints(&mut tx, pipeline, items).await?;
         tx.commit()
             .await
             .map_err(|e| sqlx_error(e, op, "committing checkpoints"))?;

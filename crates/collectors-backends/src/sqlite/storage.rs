@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use arrow_schema::{Schema, SchemaRef};
 use chrono::{DateTime, SecondsFormat, Utc};
 use collectors_core::{
-    Error, Metadata, Payload, QueryCriteria, Record, Result, StorageBackend, StorageLocation,
-    StoredRecord, async_trait,
+    Error, ItemCheckpoint, Metadata, Payload, QueryCriteria, Record, Result, StorageBackend,
+    StorageLocation, StoredRecord, TransactionalCheckpoints, async_trait,
 };
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::builder::SqliteStorageBuilder;
+use super::checkpoint::{create_checkpoint_tables, write_checkpoints};
 use super::connection::Database;
 use super::error::from_sqlx;
 use super::rows::{TableRows, insert_rows, read_batch};
@@ -201,6 +202,36 @@ impl SqliteStorage {
 
     fn cache_schema(&self, schema: Option<SchemaRef>) {
         *self.schema.lock().unwrap_or_else(|e| e.into_inner()) = schema;
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the records and, when given, the checkpoints they
+    /// complete.
+    async fn store_in_transaction(
+        &self,
+        records: Vec<Record>,
+        checkpoints: Option<(&str, &[ItemCheckpoint])>,
+    ) -> Result<Vec<StorageLocation>> {
+        let pool = self.pool("store_batch").await?;
+        if records.is_empty() && checkpoints.is_none_or(|(_, c)| c.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
+        let (locations, schema) = self.write(&mut tx, &records).await?;
+        if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
+            create_checkpoint_tables(&mut tx).await?;
+            write_checkpoints(&mut tx, pipeline, checkpoints).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.sqlx(e, "store_batch", "committing"))?;
+        if schema.is_some() {
+            self.cache_schema(schema);
+        }
+        tracing::trace!(backend = %self.backend_id, records = records.len(), "stored batch");
+        Ok(locations)
     }
 
     fn location(&self, key: &str, kind: &str, rows: Option<u64>) -> StorageLocation {
@@ -661,23 +692,7 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>> {
-        let pool = self.pool("store_batch").await?;
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
-        let (locations, schema) = self.write(&mut tx, &records).await?;
-        tx.commit()
-            .await
-            .map_err(|e| self.sqlx(e, "store_batch", "committing"))?;
-        if schema.is_some() {
-            self.cache_schema(schema);
-        }
-        tracing::trace!(backend = %self.backend_id, records = records.len(), "stored batch");
-        Ok(locations)
+        self.store_in_transaction(records, None).await
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
@@ -770,6 +785,21 @@ impl StorageBackend for SqliteStorage {
             .await
             .map_err(|e| self.sqlx(e, "delete", "committing"))?;
         Ok(true)
+    }
+}
+
+/// Records and the checkpoints they complete commit in one transaction, in the same database
+/// a [`SqliteCheckpointStore`](super::SqliteCheckpointStore) on this file reads.
+#[async_trait]
+impl TransactionalCheckpoints for SqliteStorage {
+    async fn store_batch_with_checkpoints(
+        &self,
+        records: Vec<Record>,
+        pipeline: &str,
+        checkpoints: &[ItemCheckpoint],
+    ) -> Result<Vec<StorageLocation>> {
+        self.store_in_transaction(records, Some((pipeline, checkpoints)))
+            .await
     }
 }
 

@@ -54,6 +54,23 @@ pub trait CheckpointStore: Send + Sync {
     async fn set_fingerprint(&self, pipeline: &str, fingerprint: &str) -> Result<()>;
 }
 
+/// A store that writes records and the checkpoints they complete in one transaction, so a
+/// crash can never leave stored data without its acknowledgement (or the reverse).
+///
+/// The checkpoints must land where the run's [`CheckpointStore`] reads them (for SQLite: the
+/// same database file). The engine uses this when built with
+/// [`EngineBuilder::transactional_store`](crate::EngineBuilder::transactional_store).
+#[async_trait]
+pub trait TransactionalCheckpoints: Send + Sync {
+    /// Stores `records` and marks `checkpoints` done for `pipeline`, all or nothing.
+    async fn store_batch_with_checkpoints(
+        &self,
+        records: Vec<crate::models::Record>,
+        pipeline: &str,
+        checkpoints: &[ItemCheckpoint],
+    ) -> Result<Vec<crate::models::StorageLocation>>;
+}
+
 type Checkpoints = HashMap<String, HashMap<(String, String), ItemCheckpoint>>;
 
 /// A [`CheckpointStore`] in memory: for tests, and for runs that need no resume.

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::engine::checkpoint_store::CheckpointStore;
+use crate::engine::checkpoint_store::{CheckpointStore, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
@@ -81,6 +81,7 @@ pub struct Engine {
     sources: Vec<SourceBinding>,
     pipeline: Option<Arc<dyn Pipeline>>,
     store: Arc<dyn StorageBackend>,
+    transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     parser: Option<Arc<dyn MetadataParser>>,
     checkpoints: Arc<dyn CheckpointStore>,
     dead_letters: Arc<dyn DeadLetterSink>,
@@ -118,6 +119,7 @@ pub struct EngineBuilder {
     sources: Vec<SourceBinding>,
     pipeline: Option<Arc<dyn Pipeline>>,
     stores: Vec<Arc<dyn StorageBackend>>,
+    transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     parser: Option<Arc<dyn MetadataParser>>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
@@ -145,6 +147,18 @@ impl EngineBuilder {
     /// Where records are stored (at least one). Called several times, every record is
     /// written to each store ([`ReplicatedStorage`]); queries read the first.
     pub fn store(mut self, store: Arc<dyn StorageBackend>) -> Self {
+        self.stores.push(store);
+        self
+    }
+
+    /// The store, when it can also write checkpoints in the same transaction as the records
+    /// (SQLite): an item's checkpoint then commits with its last records. Checkpoints still
+    /// need [`checkpoints`](Self::checkpoints), reading the same place.
+    pub fn transactional_store<S>(mut self, store: Arc<S>) -> Self
+    where
+        S: StorageBackend + TransactionalCheckpoints + 'static,
+    {
+        self.transactional = Some(store.clone());
         self.stores.push(store);
         self
     }
@@ -228,6 +242,12 @@ impl EngineBuilder {
                     .with_component(&self.name),
             );
         }
+        if self.transactional.is_some() && self.stores.len() > 1 {
+            return Err(Error::configuration(
+                "a transactional store cannot be combined with other stores (their writes would not be in its transaction)",
+            )
+            .with_component(&self.name));
+        }
         let store: Arc<dyn StorageBackend> = match self.stores.len() {
             0 => return Err(missing("a store")),
             1 => self.stores[0].clone(),
@@ -238,6 +258,7 @@ impl EngineBuilder {
         };
         Ok(Engine {
             store,
+            transactional: self.transactional,
             parser: self.parser,
             checkpoints: self
                 .checkpoints
@@ -271,6 +292,7 @@ impl Engine {
             sources: Vec::new(),
             pipeline: None,
             stores: Vec::new(),
+            transactional: None,
             parser: None,
             checkpoints: None,
             dead_letters: None,
@@ -364,7 +386,13 @@ impl Engine {
 
         let (outbox, inbox) = mpsc::channel(self.config.channel_capacity);
         let store_stage = tokio::spawn(
-            StoreStage::new(run.clone(), self.checkpoints.clone(), self.config.clone()).run(inbox),
+            StoreStage::new(
+                run.clone(),
+                self.checkpoints.clone(),
+                self.transactional.clone(),
+                self.config.clone(),
+            )
+            .run(inbox),
         );
         let progress = self.spawn_progress(task.task_id, run.stop.clone());
 

@@ -13,7 +13,9 @@ mod item_worker;
 mod run_context;
 mod store_stage;
 
-pub use checkpoint_store::{CheckpointStore, InMemoryCheckpointStore, ItemCheckpoint};
+pub use checkpoint_store::{
+    CheckpointStore, InMemoryCheckpointStore, ItemCheckpoint, TransactionalCheckpoints,
+};
 pub use config::EngineConfig;
 pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
 pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint};
+use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::run_context::{Next, RunContext};
@@ -84,12 +84,16 @@ struct ItemState {
     skipped: u64,
     dead_lettered: u64,
     failed: bool,
+    /// Its checkpoint was committed with its last records.
+    checkpointed: bool,
     end: Option<ItemEnd>,
 }
 
 pub(crate) struct StoreStage {
     run: Arc<RunContext>,
     checkpoints: Arc<dyn CheckpointStore>,
+    /// The store again, when it commits checkpoints with records.
+    transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     config: EngineConfig,
     buffer: Vec<(ItemKey, Record, u64)>,
     buffered_rows: u64,
@@ -101,11 +105,13 @@ impl StoreStage {
     pub(crate) fn new(
         run: Arc<RunContext>,
         checkpoints: Arc<dyn CheckpointStore>,
+        transactional: Option<Arc<dyn TransactionalCheckpoints>>,
         config: EngineConfig,
     ) -> Self {
         Self {
             run,
             checkpoints,
+            transactional,
             config,
             buffer: Vec::new(),
             buffered_rows: 0,
@@ -166,6 +172,7 @@ impl StoreStage {
         let batch = std::mem::take(&mut self.buffer);
         let rows = std::mem::take(&mut self.buffered_rows);
         let records: Vec<Record> = batch.iter().map(|(_, r, _)| r.clone()).collect();
+        let completing = self.completed_by(&batch);
         let counters = &self.run.counters;
         let mut attempt = 0;
         let fate = loop {
@@ -173,7 +180,19 @@ impl StoreStage {
                 break Fate::Failed;
             }
             attempt += 1;
-            match self.run.store.store_batch(records.clone()).await {
+            let stored = match (&self.transactional, completing.is_empty()) {
+                (Some(store), false) => {
+                    store
+                        .store_batch_with_checkpoints(
+                            records.clone(),
+                            &self.run.pipeline_name,
+                            &completing,
+                        )
+                        .await
+                }
+                _ => self.run.store.store_batch(records.clone()).await,
+            };
+            match stored {
                 Ok(_) => break Fate::Stored,
                 Err(e) => {
                     let (next, info) = self
@@ -234,6 +253,13 @@ impl StoreStage {
         for (item, _, item_rows) in batch {
             let state = self.items.entry(item.clone()).or_default();
             state.pending -= 1;
+            if fate == Fate::Stored
+                && completing
+                    .iter()
+                    .any(|c| c.source_id == item.source_id && c.item_id == item.item_id)
+            {
+                state.checkpointed = true;
+            }
             match fate {
                 Fate::Stored => state.stored += item_rows,
                 Fate::Skipped => state.skipped += item_rows,
@@ -243,6 +269,36 @@ impl StoreStage {
             touched.push(item);
         }
         self.acknowledge(&touched).await;
+    }
+
+    /// With a transactional store: the checkpoints of the items whose last records are in
+    /// `batch`, as they will be once it is stored.
+    fn completed_by(&self, batch: &[(ItemKey, Record, u64)]) -> Vec<ItemCheckpoint> {
+        if self.transactional.is_none() {
+            return Vec::new();
+        }
+        let mut in_batch: HashMap<&ItemKey, (usize, u64)> = HashMap::new();
+        for (item, _, rows) in batch {
+            let entry = in_batch.entry(item).or_default();
+            entry.0 += 1;
+            entry.1 += rows;
+        }
+        in_batch
+            .into_iter()
+            .filter_map(|(key, (records, rows))| {
+                let state = self.items.get(key)?;
+                let end = state.end.as_ref()?;
+                (state.pending == records && end.complete && !state.failed).then(|| {
+                    checkpoint(
+                        key,
+                        end,
+                        state.stored + rows,
+                        state.skipped,
+                        state.dead_lettered,
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Checkpoints the items among `keys` whose records have all reached a terminal state.
@@ -262,22 +318,24 @@ impl StoreStage {
         }
         let mut checkpoints = Vec::new();
         let mut failed = 0;
+        let mut committed = 0;
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
-            if end.complete && !state.failed {
-                checkpoints.push(ItemCheckpoint {
-                    source_id: key.source_id.clone(),
-                    item_id: key.item_id.clone(),
-                    version: end.version.clone(),
-                    stored: state.stored,
-                    skipped: state.skipped + end.skipped,
-                    dead_lettered: state.dead_lettered + end.dead_lettered,
-                    completed_at: chrono::Utc::now(),
-                });
+            if state.checkpointed {
+                committed += 1;
+            } else if end.complete && !state.failed {
+                checkpoints.push(checkpoint(
+                    key,
+                    end,
+                    state.stored,
+                    state.skipped,
+                    state.dead_lettered,
+                ));
             } else {
                 failed += 1;
             }
         }
+        add(&self.run.counters.items_done, committed);
         let counters = &self.run.counters;
         if !checkpoints.is_empty() {
             match self
@@ -296,6 +354,24 @@ impl StoreStage {
         add(&counters.items_failed, failed);
         // Dropping the states releases their in-flight slots.
         drop(finished);
+    }
+}
+
+fn checkpoint(
+    key: &ItemKey,
+    end: &ItemEnd,
+    stored: u64,
+    skipped: u64,
+    dead_lettered: u64,
+) -> ItemCheckpoint {
+    ItemCheckpoint {
+        source_id: key.source_id.clone(),
+        item_id: key.item_id.clone(),
+        version: end.version.clone(),
+        stored,
+        skipped: skipped + end.skipped,
+        dead_lettered: dead_lettered + end.dead_lettered,
+        completed_at: chrono::Utc::now(),
     }
 }
 
