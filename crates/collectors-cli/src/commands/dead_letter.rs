@@ -6,16 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use clap::{Args, Subcommand};
 use collectors_backends::{read_dead_letters, rewrite_dead_letters};
 use collectors_core::{
-    CancellationToken, DeadLetter, Engine, EngineConfig, Error, EventBus, InMemoryCheckpointStore,
-    InMemoryDeadLetterSink, ItemSource, Payload, Record, Result, SourceItem,
+    CancellationToken, DeadLetter, Engine, EngineConfig, EventBus, InMemoryCheckpointStore,
+    InMemoryDeadLetterSink, InMemoryItemSource, ItemSource, Payload, Record, Result,
 };
 use futures::StreamExt;
-use futures::stream::{self, BoxStream};
 
 use crate::build;
 use crate::pipeline_config::LoadedPipeline;
@@ -113,7 +110,7 @@ async fn replay(file: &std::path::Path, pipeline: &LoadedPipeline) -> Result<Exi
         if groups.is_empty() {
             continue;
         }
-        let replay_source = Arc::new(ReplaySource::new(&source_id));
+        let replay_source = Arc::new(InMemoryItemSource::new(&source_id));
         let mut line_maps = HashMap::new();
         for (item_id, group) in &groups {
             let header = first_line(bound.source.as_ref(), item_id)
@@ -224,58 +221,4 @@ async fn first_line(source: &dyn ItemSource, item_id: &str) -> Option<Vec<u8>> {
         line.extend_from_slice(&chunk);
     }
     None
-}
-
-/// In-memory items for a replay.
-struct ReplaySource {
-    id: String,
-    items: std::sync::Mutex<BTreeMap<String, Bytes>>,
-}
-
-impl ReplaySource {
-    fn new(id: &str) -> Self {
-        Self {
-            id: id.to_owned(),
-            items: Default::default(),
-        }
-    }
-
-    fn put(&self, item_id: String, content: Vec<u8>) {
-        self.items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(item_id, content.into());
-    }
-}
-
-#[async_trait]
-impl ItemSource for ReplaySource {
-    fn source_id(&self) -> &str {
-        &self.id
-    }
-
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(items
-            .iter()
-            .map(|(id, content)| SourceItem {
-                source_id: self.id.clone(),
-                item_id: id.clone(),
-                version: content.len().to_string(),
-                size: Some(content.len() as u64),
-                metadata: Default::default(),
-            })
-            .collect())
-    }
-
-    async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
-        let content = self
-            .items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&item.item_id)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("no replay item `{}`", item.item_id)))?;
-        Ok(stream::iter([Ok(content)]).boxed())
-    }
 }

@@ -8,6 +8,7 @@ mod dead_letter;
 mod decoder;
 #[allow(clippy::module_inception)]
 mod engine;
+mod in_memory_item_source;
 mod item_source;
 mod item_worker;
 mod run_context;
@@ -21,4 +22,5 @@ pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
 pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};
 pub use decoder::{Decoded, Decoder, ItemDecoder, RejectedRow};
 pub use engine::{Engine, EngineBuilder, ResumeMode};
+pub use in_memory_item_source::InMemoryItemSource;
 pub use item_source::{ItemSource, SourceItem};
