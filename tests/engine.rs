@@ -15,6 +15,21 @@ use collectors::{
 use collectors_mocks::{MockErrorHandler, MockItemSource, MockProcessor, MockStorageBackend};
 use support::{KeyValueDecoder, lines};
 
+/// Builds and runs an engine to its end.
+trait Finish {
+    async fn finish(self) -> collectors::RunSummary;
+}
+
+impl Finish for collectors::EngineBuilder {
+    async fn finish(self) -> collectors::RunSummary {
+        self.build()
+            .expect("a valid engine")
+            .run(CancellationToken::new())
+            .await
+            .expect("the run starts")
+    }
+}
+
 struct Parts {
     source: Arc<MockItemSource>,
     store: Arc<MockStorageBackend>,
@@ -81,11 +96,8 @@ async fn every_record_ends_in_a_terminal_state_and_items_are_checkpointed() {
         .unwrap();
     let summary = engine(&p, EngineConfig::default())
         .pipeline(Arc::new(pipeline) as Arc<dyn Pipeline>)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
 
     let c = summary.counts;
     assert_eq!(summary.outcome, RunOutcome::Completed);
@@ -136,21 +148,11 @@ fn take(
 #[tokio::test]
 async fn a_rerun_skips_acknowledged_items_and_redoes_changed_ones() {
     let p = parts(&[("a", lines(30, 2)), ("b", lines(20, 2))]);
-    let first = engine(&p, EngineConfig::default())
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+    let first = engine(&p, EngineConfig::default()).finish().await;
     assert_eq!(first.counts.stored, 50);
 
     p.source.put("b", lines(25, 2));
-    let second = engine(&p, EngineConfig::default())
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+    let second = engine(&p, EngineConfig::default()).finish().await;
     assert_eq!(
         (second.counts.items_already_done, second.counts.stored),
         (1, 25)
@@ -160,11 +162,8 @@ async fn a_rerun_skips_acknowledged_items_and_redoes_changed_ones() {
 
     let restarted = engine(&p, EngineConfig::default())
         .resume(ResumeMode::Restart)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!(
         (restarted.counts.items_already_done, restarted.counts.stored),
         (0, 55)
@@ -177,11 +176,8 @@ async fn a_changed_fingerprint_is_refused_unless_restarting() {
     let p = parts(&[("a", lines(3, 1))]);
     engine(&p, EngineConfig::default())
         .fingerprint("v1")
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     let err = engine(&p, EngineConfig::default())
         .fingerprint("v2")
         .build()
@@ -194,11 +190,8 @@ async fn a_changed_fingerprint_is_refused_unless_restarting() {
     engine(&p, EngineConfig::default())
         .fingerprint("v2")
         .resume(ResumeMode::Restart)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -301,11 +294,8 @@ async fn a_panicking_processor_dead_letters_its_batch_and_the_run_goes_on() {
         .unwrap();
     let summary = engine(&p, EngineConfig::default())
         .pipeline(Arc::new(pipeline) as Arc<dyn Pipeline>)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!(summary.outcome, RunOutcome::Completed);
     assert_eq!(
         (summary.counts.dead_lettered, summary.counts.stored),
@@ -326,12 +316,7 @@ async fn store_failures_are_retried_then_dead_lettered() {
     p.store
         .control()
         .fail_method("store_batch", 2, ErrorType::Timeout);
-    let summary = engine(&p, EngineConfig::default())
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = engine(&p, EngineConfig::default()).finish().await;
     assert_eq!((summary.counts.stored, summary.counts.retried), (10, 2));
 
     let p = parts(&[("a", lines(10, 1))]);
@@ -347,11 +332,8 @@ async fn store_failures_are_retried_then_dead_lettered() {
     );
     let summary = engine(&p, EngineConfig::default())
         .error_handler(handler)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     let c = summary.counts;
     assert_eq!((c.stored, c.dead_lettered, c.retried), (0, 10, 1));
     assert!(c.adds_up());
@@ -375,11 +357,8 @@ async fn an_abort_fails_what_is_left_and_acknowledges_nothing_unfinished() {
             ..EngineConfig::default()
         },
     )
-    .build()
-    .unwrap()
-    .run(CancellationToken::new())
-    .await
-    .unwrap();
+    .finish()
+    .await;
     assert_eq!(summary.outcome, RunOutcome::Aborted);
     assert!(summary.abort_reason.unwrap().contains("injected failure"));
     let c = summary.counts;
@@ -391,12 +370,7 @@ async fn an_abort_fails_what_is_left_and_acknowledges_nothing_unfinished() {
 #[tokio::test]
 async fn an_item_that_cannot_be_read_is_dead_lettered_whole() {
     let p = parts(&[("good", lines(5, 1)), ("fatal", "k,1\nFATAL\nk,2\n".into())]);
-    let summary = engine(&p, EngineConfig::default())
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = engine(&p, EngineConfig::default()).finish().await;
     assert_eq!(summary.outcome, RunOutcome::Completed);
     let letters = p.letters.letters();
     assert_eq!(letters.len(), 1);
@@ -413,12 +387,7 @@ async fn an_item_that_cannot_be_read_is_dead_lettered_whole() {
         .source
         .control()
         .fail_method("open", 1, ErrorType::NotFound);
-    let summary = engine(&missing, EngineConfig::default())
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+    let summary = engine(&missing, EngineConfig::default()).finish().await;
     assert_eq!(summary.counts.collected, 0);
     assert_eq!(
         missing.letters.letters()[0].error.error_type,
@@ -459,11 +428,8 @@ async fn the_metadata_parser_gates_items_and_its_fields_travel_with_the_records(
     let p = parts(&[("a", lines(5, 1))]);
     let summary = engine(&p, EngineConfig::default())
         .metadata_parser(Arc::new(MockMetadataParser::new().require("item_id")))
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!(summary.counts.stored, 5);
     let record = &p.store.records()[0];
     assert_eq!(record.metadata["item_metadata"]["item_id"], "a");
@@ -471,11 +437,8 @@ async fn the_metadata_parser_gates_items_and_its_fields_travel_with_the_records(
     let p = parts(&[("a", lines(5, 1)), ("b", lines(5, 1))]);
     let summary = engine(&p, EngineConfig::default())
         .metadata_parser(Arc::new(MockMetadataParser::new().require("owner")))
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!(
         (summary.counts.collected, summary.counts.stored),
         (0, 0),
@@ -496,11 +459,8 @@ async fn several_stores_each_receive_every_record() {
         .fail_method("store_batch", 1, ErrorType::Timeout);
     let summary = engine(&p, EngineConfig::default())
         .store(mirror.clone() as Arc<dyn StorageBackend>)
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!((summary.counts.stored, summary.counts.retried), (27, 1));
     assert_eq!(
         (stored_rows(&p.store), stored_rows(&mirror)),
@@ -586,11 +546,8 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
             max_items_in_flight: 1,
             ..EngineConfig::default()
         })
-        .build()
-        .unwrap()
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
+        .finish()
+        .await;
     assert_eq!((summary.counts.stored, summary.counts.items_done), (53, 3));
     assert_eq!(
         store.committed.load(std::sync::atomic::Ordering::SeqCst),

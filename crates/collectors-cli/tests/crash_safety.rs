@@ -7,19 +7,22 @@ use std::time::Duration;
 
 use common::*;
 
-#[test]
-fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
+/// The example pipeline on a generated data set, with small store batches so interruptions
+/// land between many commits; returns the directory and the rows it must end with.
+fn large_run(rows: u64, files: u64, seed: u64) -> (tempfile::TempDir, i64) {
     let dir = tempfile::tempdir().unwrap();
     copy_pipeline(dir.path());
-    // Small store batches so kills land between many commits.
     let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("pipeline.toml"),
-        pipeline.replace("store_batch_rows = 50000", "store_batch_rows = 5000"),
-    )
-    .unwrap();
-    generate(dir.path(), 200_000, 8, 2026);
+    let small_batches = pipeline.replace("store_batch_rows = 50000", "store_batch_rows = 5000");
+    std::fs::write(dir.path().join("pipeline.toml"), small_batches).unwrap();
+    generate(dir.path(), rows, files, seed);
     let expected = expected_rows(&dir.path().join("data")).len() as i64;
+    (dir, expected)
+}
+
+#[test]
+fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
+    let (dir, expected) = large_run(200_000, 8, 2026);
 
     let mut rng = fastrand::Rng::with_seed(0x5eed);
     let mut kills = 0;
@@ -57,16 +60,7 @@ fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
 
 #[test]
 fn ctrl_c_drains_checkpoints_and_the_next_run_finishes() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_pipeline(dir.path());
-    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("pipeline.toml"),
-        pipeline.replace("store_batch_rows = 50000", "store_batch_rows = 5000"),
-    )
-    .unwrap();
-    generate(dir.path(), 600_000, 12, 99);
-    let expected = expected_rows(&dir.path().join("data")).len() as i64;
+    let (dir, expected) = large_run(600_000, 12, 99);
 
     let child = Command::new(BIN)
         .args(["run", "pipeline.toml", "--quiet"])
