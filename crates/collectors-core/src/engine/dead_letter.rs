@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::models::{ErrorInfo, Payload};
+use crate::sync::lock;
 
 /// A record (or a whole item) that could not be processed, kept with its error so it can be
 /// inspected and replayed.
@@ -77,20 +78,14 @@ impl InMemoryDeadLetterSink {
 
     /// Every letter written, in order.
     pub fn letters(&self) -> Vec<DeadLetter> {
-        self.letters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.letters).clone()
     }
 }
 
 #[async_trait]
 impl DeadLetterSink for InMemoryDeadLetterSink {
     async fn write(&self, letters: &[DeadLetter]) -> Result<()> {
-        self.letters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(letters);
+        lock(&self.letters).extend_from_slice(letters);
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::error::{Error, Result};
+use crate::sync::lock;
 
 /// An [`ItemSource`] over items held in memory: for tests, replays and small generated inputs.
 ///
@@ -58,19 +59,12 @@ impl InMemoryItemSource {
 
     /// Adds or replaces an item.
     pub fn put(&self, item_id: impl Into<String>, content: impl Into<Bytes>) {
-        self.items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(item_id.into(), content.into());
+        lock(&self.items).insert(item_id.into(), content.into());
     }
 
     /// The content of an item, if it exists.
     pub fn content(&self, item_id: &str) -> Option<Bytes> {
-        self.items
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(item_id)
-            .cloned()
+        lock(&self.items).get(item_id).cloned()
     }
 
     /// The chunks an item's content is streamed in.
@@ -97,7 +91,7 @@ impl ItemSource for InMemoryItemSource {
     }
 
     async fn items(&self) -> Result<Vec<SourceItem>> {
-        let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        let items = lock(&self.items);
         Ok(items
             .iter()
             .map(|(id, content)| SourceItem {

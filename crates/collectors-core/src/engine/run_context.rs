@@ -14,6 +14,7 @@ use crate::event_emitter::EventEmitter;
 use crate::models::{ErrorInfo, EventType, SystemEvent};
 use crate::pipeline::Pipeline;
 use crate::storage_backend::StorageBackend;
+use crate::sync::lock;
 
 /// The parts and state of one run, shared by its tasks.
 pub(crate) struct RunContext {
@@ -71,7 +72,7 @@ impl RunContext {
     pub(crate) fn abort(&self, reason: &ErrorInfo) {
         if !self.aborted.swap(true, Ordering::SeqCst) {
             tracing::error!(error = %reason.message, operation = %reason.operation, "run aborted");
-            *self.abort_reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+            *lock(&self.abort_reason) = Some(format!(
                 "{} ({}{})",
                 reason.message,
                 reason.operation,
@@ -90,10 +91,7 @@ impl RunContext {
     }
 
     pub(crate) fn abort_reason(&self) -> Option<String> {
-        self.abort_reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.abort_reason).clone()
     }
 
     pub(crate) async fn emit(&self, event_type: EventType, data: serde_json::Value) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, watch};
@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::event_emitter::EventEmitter;
 use crate::models::{CollectedData, CollectionStatus, ErrorInfo, EventType, SystemEvent};
+use crate::sync::lock;
 
 /// What the manager asks a source's task to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +47,6 @@ struct Entry {
     shared: Arc<Shared>,
     control: Option<watch::Sender<Control>>,
     task: Option<JoinHandle<()>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A [`CollectionManager`] that runs each started source in its own tokio task and sends

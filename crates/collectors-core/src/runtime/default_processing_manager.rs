@@ -12,6 +12,7 @@ use crate::pipeline::Pipeline;
 use crate::processing_manager::ProcessingManager;
 use crate::processor::Processor;
 use crate::runtime::sequential_pipeline::run_step;
+use crate::sync::{read, write};
 
 /// A [`ProcessingManager`] holding processors and pipelines in memory.
 ///
@@ -36,14 +37,6 @@ impl std::fmt::Debug for DefaultProcessingManager {
             )
             .finish()
     }
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Inserts `value` under a new, non-empty name.

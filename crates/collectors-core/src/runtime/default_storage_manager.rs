@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::models::{Record, StorageLocation};
 use crate::storage_backend::StorageBackend;
 use crate::storage_manager::{StorageManager, StorageRoute};
+use crate::sync::{read, write};
 
 #[derive(Default)]
 struct State {
@@ -58,11 +59,11 @@ impl DefaultStorageManager {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.state)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
+        write(&self.state)
     }
 
     fn get(&self, backend_id: &str) -> Result<Arc<dyn StorageBackend>> {

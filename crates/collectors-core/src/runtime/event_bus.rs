@@ -10,6 +10,7 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use crate::error::{Error, Result};
 use crate::event_emitter::{EventEmitter, EventFilter, Subscription, SubscriptionId};
 use crate::models::SystemEvent;
+use crate::sync::{read, write};
 
 /// Events buffered per subscriber before new ones are dropped for it.
 pub const DEFAULT_SUBSCRIBER_CAPACITY: usize = 1024;
@@ -147,13 +148,12 @@ impl EventBus {
         }
     }
 
-    // A poisoned lock only means a panic elsewhere while holding it; the map stays usable.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SubscriptionId, Subscriber>> {
-        self.subscribers.read().unwrap_or_else(|e| e.into_inner())
+        read(&self.subscribers)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<SubscriptionId, Subscriber>> {
-        self.subscribers.write().unwrap_or_else(|e| e.into_inner())
+        write(&self.subscribers)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::event_emitter::EventEmitter;
 use crate::models::{
     ErrorInfo, EventType, Metadata, SystemEvent, TaskFilter, TaskInfo, TaskStatus,
 };
+use crate::sync::lock;
 use crate::task_tracker::TaskTracker;
 
 /// A [`TaskTracker`] that keeps tasks in memory, for one process.
@@ -76,7 +77,7 @@ impl InMemoryTaskTracker {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, watch::Sender<TaskInfo>>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.tasks)
     }
 
     /// Applies `change` to a live task and publishes the result.

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::models::{ErrorInfo, ErrorType};
 use crate::runtime::retry_policy::{ErrorAction, ErrorPolicy, FinalAction};
+use crate::sync::lock;
 
 /// How many decisions of each kind a [`RetryingErrorHandler`] made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl RetryingErrorHandler {
             Some(ErrorAction::Final(action)) => final_decision(*action),
             Some(ErrorAction::Retry { backoff, exhausted }) => {
                 if attempt < backoff.max_attempts() {
-                    let unit = self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64();
+                    let unit = lock(&self.rng).f64();
                     ErrorDecision::Retry {
                         after: backoff.delay(attempt.max(1), unit),
                     }
