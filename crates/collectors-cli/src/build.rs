@@ -49,12 +49,11 @@ pub(crate) fn sources(p: &LoadedPipeline) -> Result<Vec<BoundSource>> {
 
 /// The pipeline of the file's processors, if it has any.
 pub(crate) fn pipeline(p: &LoadedPipeline) -> Result<Option<Arc<dyn Pipeline>>> {
-    let processors = p.processors()?;
-    if processors.is_empty() {
+    if p.processors.is_empty() {
         return Ok(None);
     }
     let mut builder = SequentialPipeline::builder(&p.config.name);
-    for processor in &processors {
+    for processor in &p.processors {
         let processor: Arc<dyn Processor> = match processor {
             ProcessorConfig::Filter(config) => Arc::new(Filter::new(config.clone())?),
             ProcessorConfig::RollingMean(config) => Arc::new(RollingMean::new(config.clone())?),
@@ -152,14 +151,14 @@ pub(crate) async fn engine(
     let same_database = p.config.store.kind == StoreKind::Sqlite
         && checkpoint_path == p.resolve(p.config.store.path.get_ref())
         && replicas.is_empty();
-    let transactional = if same_database {
-        Some(Arc::new(sqlite_store(p, &p.config.store, "store")?))
+    let mut builder = if same_database {
+        Engine::builder(&p.config.name).transactional_store(Arc::new(sqlite_store(
+            p,
+            &p.config.store,
+            "store",
+        )?))
     } else {
-        None
-    };
-    let store = match &transactional {
-        Some(_) => None,
-        None => Some(store(p)?),
+        Engine::builder(&p.config.name).store(store(p)?)
     };
     ensure_parent(&checkpoint_path)?;
     let checkpoints: Arc<dyn CheckpointStore> =
@@ -167,7 +166,7 @@ pub(crate) async fn engine(
     let dead_path = dead_letter_path(p);
     ensure_parent(&dead_path)?;
     let dead_letters: Arc<dyn DeadLetterSink> = Arc::new(JsonlDeadLetterSink::new(&dead_path));
-    let mut builder = Engine::builder(&p.config.name)
+    builder = builder
         .checkpoints(checkpoints)
         .dead_letters(dead_letters)
         .error_handler(Arc::new(RetryingErrorHandler::new(policy)))
@@ -175,11 +174,6 @@ pub(crate) async fn engine(
         .config(p.config.engine.clone())
         .resume(resume)
         .fingerprint(p.fingerprint());
-    builder = match (transactional, store) {
-        (Some(sqlite), _) => builder.transactional_store(sqlite),
-        (None, Some(store)) => builder.store(store),
-        (None, None) => builder,
-    };
     for replica in replicas {
         builder = builder.store(replica);
     }

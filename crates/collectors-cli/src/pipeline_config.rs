@@ -177,6 +177,8 @@ pub(crate) struct LoadedPipeline {
     pub(crate) file: PathBuf,
     pub(crate) text: String,
     pub(crate) config: PipelineConfig,
+    /// `config.processors`, each checked against its type's options (parsed once, at load).
+    pub(crate) processors: Vec<ProcessorConfig>,
 }
 
 impl LoadedPipeline {
@@ -190,12 +192,14 @@ impl LoadedPipeline {
         let config: PipelineConfig = toml::from_str(&text).map_err(|e| {
             Error::configuration(format!("{}: {}", file.display(), e.to_string().trim_end()))
         })?;
-        let loaded = Self {
+        let mut loaded = Self {
             file: file.to_path_buf(),
             text,
             config,
+            processors: Vec::new(),
         };
         loaded.check()?;
+        loaded.processors = loaded.parse_processors()?;
         Ok(loaded)
     }
 
@@ -249,7 +253,7 @@ impl LoadedPipeline {
 
     /// The processors, each checked against its type's options. A mistake names the
     /// processor, the key and its line.
-    pub(crate) fn processors(&self) -> Result<Vec<ProcessorConfig>> {
+    fn parse_processors(&self) -> Result<Vec<ProcessorConfig>> {
         self.config
             .processors
             .iter()
@@ -365,7 +369,6 @@ impl LoadedPipeline {
         c.retry.policy().map_err(|e| {
             Error::configuration(format!("{}: [retry] {}", self.file.display(), e.message()))
         })?;
-        self.processors()?;
         for (i, store) in std::iter::once(&c.store).chain(&c.replicas).enumerate() {
             self.check_store(
                 store,
@@ -408,7 +411,7 @@ impl LoadedPipeline {
             "sources": c.sources.iter().map(|s| serde_json::json!({
                 "id": s.id, "format": s.format, "csv": s.csv, "jsonl": s.jsonl
             })).collect::<Vec<_>>(),
-            "processors": self.processors().unwrap_or_default(),
+            "processors": self.processors,
             "table": c.store.table,
         });
         let text = shaping.to_string();
