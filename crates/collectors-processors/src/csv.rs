@@ -321,7 +321,8 @@ impl CsvRows {
             Err(_) => {
                 let row = collectors_core::RejectedRow {
                     line: number,
-                    raw: lines::raw_text(bytes),
+                    raw: bytes::Bytes::copy_from_slice(bytes),
+                    complete: true,
                     reason: "wrong number of fields: a quoted field is not closed on this line \
                              (quoted fields cannot span lines)"
                         .to_owned(),
@@ -334,7 +335,8 @@ impl CsvRows {
         if count != expected {
             let row = collectors_core::RejectedRow {
                 line: number,
-                raw: lines::raw_text(bytes),
+                raw: bytes::Bytes::copy_from_slice(bytes),
+                complete: true,
                 reason: format!("wrong number of fields: expected {expected}, found {count}"),
             };
             self.pending.reject(row, out);

@@ -242,7 +242,8 @@ impl JsonRows {
             if let Some(reason) = problem {
                 let row = RejectedRow {
                     line: number,
-                    raw: lines::raw_text(bytes),
+                    raw: bytes::Bytes::copy_from_slice(bytes),
+                    complete: true,
                     reason,
                 };
                 self.pending.reject(row, out);

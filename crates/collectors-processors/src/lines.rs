@@ -214,25 +214,13 @@ fn keep_prefix(prefix: &mut Vec<u8>, bytes: &[u8]) {
     prefix.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-/// The text kept for a rejected line: lossy UTF-8, at most about [`MAX_RAW_BYTES`].
-pub(crate) fn raw_text(bytes: &[u8]) -> String {
-    let cut = bytes.len().min(MAX_RAW_BYTES);
-    let mut text = String::from_utf8_lossy(&bytes[..cut]).into_owned();
-    if cut < bytes.len() {
-        text.push('…');
-    }
-    text
-}
 
 /// The rejection of a line that is over the limit.
 pub(crate) fn too_long(number: u64, prefix: &[u8], len: u64, max_line_bytes: usize) -> RejectedRow {
-    let mut raw = raw_text(prefix);
-    if (prefix.len() as u64) < len && !raw.ends_with('…') {
-        raw.push('…');
-    }
     RejectedRow {
         line: number,
-        raw,
+        raw: bytes::Bytes::copy_from_slice(prefix),
+        complete: (prefix.len() as u64) >= len,
         reason: format!("line is {len} bytes long, over the limit of {max_line_bytes} bytes"),
     }
 }
@@ -241,7 +229,8 @@ pub(crate) fn too_long(number: u64, prefix: &[u8], len: u64, max_line_bytes: usi
 pub(crate) fn not_utf8(number: u64, bytes: &[u8], error: std::str::Utf8Error) -> RejectedRow {
     RejectedRow {
         line: number,
-        raw: raw_text(bytes),
+        raw: bytes::Bytes::copy_from_slice(bytes),
+        complete: true,
         reason: format!(
             "invalid UTF-8 at byte {} of the line",
             error.valid_up_to() + 1
@@ -349,7 +338,8 @@ impl PendingLines {
             match rejected.next_if(|(at, _)| *at == index) {
                 Some((_, reason)) => self.deferred.push(RejectedRow {
                     line: number,
-                    raw: raw_text(line.strip_suffix(b"\n").unwrap_or(line)),
+                    raw: bytes::Bytes::copy_from_slice(line.strip_suffix(b"\n").unwrap_or(line)),
+                    complete: true,
                     reason,
                 }),
                 None => self.push(number, line.strip_suffix(b"\n").unwrap_or(line)),
@@ -452,7 +442,8 @@ impl PendingLines {
             match decoder.screen(line) {
                 Some(reason) => rejects.push(RejectedRow {
                     line: number,
-                    raw: raw_text(line.strip_suffix(b"\n").unwrap_or(line)),
+                    raw: bytes::Bytes::copy_from_slice(line.strip_suffix(b"\n").unwrap_or(line)),
+                    complete: true,
                     reason,
                 }),
                 None => survivors.push(number, line.strip_suffix(b"\n").unwrap_or(line)),
@@ -492,7 +483,8 @@ impl PendingLines {
             if let Some((number, line)) = self.line(from) {
                 rejects.push(RejectedRow {
                     line: number,
-                    raw: raw_text(line.strip_suffix(b"\n").unwrap_or(line)),
+                    raw: bytes::Bytes::copy_from_slice(line.strip_suffix(b"\n").unwrap_or(line)),
+                    complete: true,
                     reason: decoder.explain(line, &error),
                 });
             }
@@ -601,12 +593,6 @@ mod tests {
         assert!(pending.is_empty());
     }
 
-    #[test]
-    fn raw_text_is_bounded_and_lossy() {
-        let long = vec![b'x'; 5000];
-        assert!(raw_text(&long).len() <= MAX_RAW_BYTES + '…'.len_utf8());
-        assert_eq!(raw_text(b"a\xffb"), "a\u{fffd}b");
-    }
 
     /// Decodes lines of integers; counts the lines it was asked to decode.
     struct Integers {

@@ -20,6 +20,9 @@ pub struct EngineCounters {
     pub items_done: AtomicU64,
     /// Items that ended without acknowledgement (failed, aborted, cancelled).
     pub items_failed: AtomicU64,
+    /// Items dead-lettered as a whole: they could not be read or decoded (a header that does
+    /// not match the schema, say). Their records are unknown, so they are not in `collected`.
+    pub items_rejected: AtomicU64,
     /// Items read but not yet acknowledged, now.
     pub items_in_flight: AtomicU64,
     /// The most items in flight at any moment.
@@ -62,6 +65,7 @@ impl EngineCounters {
             &self.items_already_done,
             &self.items_done,
             &self.items_failed,
+            &self.items_rejected,
             &self.items_in_flight,
             &self.items_in_flight_peak,
             &self.bytes_read,
@@ -105,6 +109,7 @@ impl EngineCounters {
             items_already_done: get(&self.items_already_done),
             items_done: get(&self.items_done),
             items_failed: get(&self.items_failed),
+            items_rejected: get(&self.items_rejected),
             items_in_flight_peak: get(&self.items_in_flight_peak),
         }
     }
@@ -141,6 +146,9 @@ pub struct RecordCounts {
     pub items_done: u64,
     /// Items not acknowledged.
     pub items_failed: u64,
+    /// Items dead-lettered as a whole (unreadable, or rejected by the decoder).
+    #[serde(default)]
+    pub items_rejected: u64,
     /// Most items in flight at once.
     pub items_in_flight_peak: u64,
 }
@@ -149,6 +157,11 @@ impl RecordCounts {
     /// Whether every collected record reached a terminal state.
     pub fn adds_up(&self) -> bool {
         self.collected == self.stored + self.skipped + self.dead_lettered + self.failed
+    }
+
+    /// Whether anything went to the dead-letter path: records, or whole rejected items.
+    pub fn has_dead_letters(&self) -> bool {
+        self.dead_lettered > 0 || self.items_rejected > 0
     }
 }
 

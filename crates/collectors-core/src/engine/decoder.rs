@@ -1,6 +1,7 @@
 //! [`Decoder`]: bytes of an item into Arrow record batches, row errors kept aside.
 
 use arrow_array::RecordBatch;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::item_source::SourceItem;
@@ -11,10 +12,26 @@ use crate::error::Result;
 pub struct RejectedRow {
     /// 1-based line number within the item.
     pub line: u64,
-    /// The row as text (lossy UTF-8, truncated to a bounded length).
-    pub raw: String,
+    /// The row's bytes exactly as read, without its line terminator (never re-encoded, so a
+    /// replay sees the original bytes). Only the first bytes of a row longer than the
+    /// decoder's line limit are kept, and `complete` is then `false`.
+    pub raw: Bytes,
+    /// Whether `raw` holds the whole row. An incomplete row can be inspected but not replayed.
+    pub complete: bool,
     /// Why it was rejected.
     pub reason: String,
+}
+
+impl RejectedRow {
+    /// A rejected row whose bytes were all kept.
+    pub fn new(line: u64, raw: impl Into<Bytes>, reason: impl Into<String>) -> Self {
+        Self {
+            line,
+            raw: raw.into(),
+            complete: true,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// What one call to an [`ItemDecoder`] produced.

@@ -424,12 +424,12 @@ impl Engine {
             );
             // Reap finished workers as we go, so the set stays small.
             while let Some(joined) = workers.try_join_next() {
-                self.reap(joined);
+                self.reap(&run, joined);
             }
         }
         drop(outbox);
         while let Some(joined) = workers.join_next().await {
-            self.reap(joined);
+            self.reap(&run, joined);
         }
         if let Err(e) = store_stage.await {
             tracing::error!(error = %e, "store stage panicked");
@@ -445,10 +445,15 @@ impl Engine {
             .await
     }
 
-    fn reap(&self, joined: std::result::Result<(), tokio::task::JoinError>) {
+    /// A worker that panicked fails the run: its item stays unacknowledged and its records
+    /// are unaccounted for.
+    fn reap(&self, run: &RunContext, joined: std::result::Result<(), tokio::task::JoinError>) {
         if let Err(e) = joined {
-            tracing::error!(error = %e, "item worker panicked; the item stays unacknowledged");
             add(&self.counters.items_failed, 1);
+            run.abort(&ErrorInfo::from(
+                &Error::processing(format!("an item worker panicked: {e}"))
+                    .with_component(&self.name),
+            ));
         }
     }
 

@@ -52,14 +52,21 @@ struct Progress {
     dead_lettered: u64,
     /// Records were handed on: a whole-item retry would count them twice.
     emitted: bool,
+    /// The item as a whole was dead-lettered (it could not be read or decoded).
+    rejected: bool,
 }
 
 impl ItemWorker {
-    pub(crate) async fn run(self, in_flight: InFlight) {
-        let key = ItemKey {
+    fn key(&self) -> ItemKey {
+        ItemKey {
             source_id: self.item.source_id.clone(),
             item_id: self.item.item_id.clone(),
-        };
+            version: self.item.version.clone(),
+        }
+    }
+
+    pub(crate) async fn run(self, in_flight: InFlight) {
+        let key = self.key();
         let mut progress = Progress {
             item_metadata: None,
             batch_index: 0,
@@ -67,9 +74,13 @@ impl ItemWorker {
             letters: Vec::new(),
             dead_lettered: 0,
             emitted: false,
+            rejected: false,
         };
         let reading = self.read_with_retries(&mut progress).await;
         let letters_written = self.flush_letters(&mut progress).await;
+        if letters_written && progress.rejected {
+            add(&self.run.counters.items_rejected, 1);
+        }
         if let Some(pipeline) = &self.run.pipeline {
             pipeline.finish_item(&self.item.item_id);
         }
@@ -113,11 +124,8 @@ impl ItemWorker {
             match next {
                 Next::Retry if !progress.emitted => continue,
                 Next::Retry | Next::DeadLetter => {
-                    progress.letters.push(self.run.letter(
-                        &self.item.source_id,
-                        &self.item.item_id,
-                        info,
-                    ));
+                    progress.letters.push(self.run.letter(&self.key(), info));
+                    progress.rejected = true;
                     return Reading::GaveUp;
                 }
                 Next::Skip => return Reading::GaveUp,
@@ -208,12 +216,11 @@ impl ItemWorker {
                 reject.reason,
             )
             .with_detail("line", reject.line);
-            let mut letter = self
-                .run
-                .letter(&self.item.source_id, &self.item.item_id, error);
-            letter.line = Some(reject.line);
-            letter.records = 1;
-            letter.raw = Some(reject.raw);
+            let letter = self.run.letter(&self.key(), error).with_row(
+                reject.line,
+                reject.raw,
+                reject.complete,
+            );
             progress.letters.push(letter);
         }
         if progress.letters.len() >= LETTERS_PER_WRITE && !self.flush_letters(progress).await {
@@ -253,11 +260,10 @@ impl ItemWorker {
                 return false;
             }
             Err((_, info)) => {
-                let mut letter = self
-                    .run
-                    .letter(&self.item.source_id, &self.item.item_id, info);
-                letter.records = rows;
-                letter.payload = Some(input);
+                let letter =
+                    self.run
+                        .letter(&self.key(), info)
+                        .with_batch(context.batch_index, input, rows);
                 progress.letters.push(letter);
                 return true;
             }
@@ -291,15 +297,12 @@ impl ItemWorker {
                 return false;
             }
         };
-        let item = ItemKey {
-            source_id: context.source_id,
-            item_id: context.item_id,
-        };
         progress.emitted = true;
         if self
             .outbox
             .send(StoreMessage::Record {
-                item,
+                item: self.key(),
+                batch: context.batch_index,
                 record,
                 rows: rows_out,
             })

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::dead_letter::{DeadLetter, DeadLetterSink};
+use crate::engine::store_stage::ItemKey;
 use crate::error::Error;
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::event_emitter::EventEmitter;
@@ -166,18 +167,9 @@ impl RunContext {
         }
     }
 
-    /// A dead letter for `records` records of an item.
-    pub(crate) fn letter(&self, source_id: &str, item_id: &str, error: ErrorInfo) -> DeadLetter {
-        DeadLetter {
-            pipeline: self.pipeline_name.clone(),
-            source_id: source_id.to_owned(),
-            item_id: item_id.to_owned(),
-            line: None,
-            records: 0,
-            raw: None,
-            payload: None,
-            error,
-            at: chrono::Utc::now(),
-        }
+    /// A dead letter about an item (add the row or batch with the `with_*` methods).
+    pub(crate) fn letter(&self, item: &ItemKey, error: ErrorInfo) -> DeadLetter {
+        DeadLetter::new(&self.pipeline_name, &item.source_id, &item.item_id, error)
+            .with_version(item.version.as_str())
     }
 }

@@ -18,6 +18,8 @@ use crate::models::{ErrorInfo, EventType, Payload, Record};
 pub(crate) struct ItemKey {
     pub(crate) source_id: String,
     pub(crate) item_id: String,
+    /// The version being read (one per item within a run).
+    pub(crate) version: String,
 }
 
 /// Holds an in-flight slot; releasing it (on drop) lets the next item start.
@@ -59,6 +61,8 @@ pub(crate) struct ItemEnd {
 pub(crate) enum StoreMessage {
     Record {
         item: ItemKey,
+        /// The item's batch the record was made from.
+        batch: u64,
         record: Record,
         rows: u64,
     },
@@ -69,12 +73,19 @@ pub(crate) enum StoreMessage {
 }
 
 /// Where the records of one store batch ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Fate {
     Stored,
     Skipped,
+    /// The handler chose the dead-letter path; the letters are not written yet.
+    DeadLetter(ErrorInfo),
     DeadLettered,
     Failed,
+}
+
+/// Whether the records of `batch` come from more than one item.
+fn spans_items(batch: &[Buffered]) -> bool {
+    batch.iter().any(|b| b.item != batch[0].item)
 }
 
 #[derive(Default)]
@@ -89,13 +100,21 @@ struct ItemState {
     end: Option<ItemEnd>,
 }
 
+/// A record waiting in the store stage, with where it came from.
+struct Buffered {
+    item: ItemKey,
+    batch: u64,
+    record: Record,
+    rows: u64,
+}
+
 pub(crate) struct StoreStage {
     run: Arc<RunContext>,
     checkpoints: Arc<dyn CheckpointStore>,
     /// The store again, when it commits checkpoints with records.
     transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     config: EngineConfig,
-    buffer: Vec<(ItemKey, Record, u64)>,
+    buffer: Vec<Buffered>,
     buffered_rows: u64,
     first_buffered: Option<Instant>,
     items: HashMap<ItemKey, ItemState>,
@@ -133,10 +152,20 @@ impl StoreStage {
             };
             match message {
                 None => break,
-                Some(StoreMessage::Record { item, record, rows }) => {
+                Some(StoreMessage::Record {
+                    item,
+                    batch,
+                    record,
+                    rows,
+                }) => {
                     self.items.entry(item.clone()).or_default().pending += 1;
                     self.first_buffered.get_or_insert_with(Instant::now);
-                    self.buffer.push((item, record, rows));
+                    self.buffer.push(Buffered {
+                        item,
+                        batch,
+                        record,
+                        rows,
+                    });
                     self.buffered_rows += rows;
                     if self.buffered_rows >= self.config.store_batch_rows as u64 {
                         self.flush().await;
@@ -170,14 +199,37 @@ impl StoreStage {
             return;
         }
         let batch = std::mem::take(&mut self.buffer);
-        let rows = std::mem::take(&mut self.buffered_rows);
-        let records: Vec<Record> = batch.iter().map(|(_, r, _)| r.clone()).collect();
-        let completing = self.completed_by(&batch);
-        let counters = &self.run.counters;
+        self.buffered_rows = 0;
+        let fate = self.write(&batch).await;
+        if fate != Fate::Stored && fate != Fate::Failed && spans_items(&batch) {
+            // One item's records must not take another item's down with them (a value that
+            // does not fit the table, say): write each item's records on their own, so only
+            // the records at fault are dead-lettered, each with its own error.
+            let mut groups: Vec<Vec<Buffered>> = Vec::new();
+            for buffered in batch {
+                match groups.iter_mut().find(|g| g[0].item == buffered.item) {
+                    Some(group) => group.push(buffered),
+                    None => groups.push(vec![buffered]),
+                }
+            }
+            for group in groups {
+                let fate = self.write(&group).await;
+                self.settle(fate, group).await;
+            }
+            return;
+        }
+        self.settle(fate, batch).await;
+    }
+
+    /// Writes `batch` (with the checkpoints it completes), retrying as the handler decides.
+    /// Records that end dead-lettered or skipped are not yet counted (see [`settle`]).
+    async fn write(&self, batch: &[Buffered]) -> Fate {
+        let records: Vec<Record> = batch.iter().map(|b| b.record.clone()).collect();
+        let completing = self.completed_by(batch);
         let mut attempt = 0;
-        let fate = loop {
+        loop {
             if self.run.is_aborted() {
-                break Fate::Failed;
+                return Fate::Failed;
             }
             attempt += 1;
             let stored = match (&self.transactional, completing.is_empty()) {
@@ -192,47 +244,51 @@ impl StoreStage {
                 }
                 _ => self.run.store.store_batch(records.clone()).await,
             };
-            match stored {
-                Ok(_) => break Fate::Stored,
-                Err(e) => {
-                    let (next, info) = self
-                        .run
-                        .decide(
-                            &e.with_operation("store_batch"),
-                            self.run.store.backend_id(),
-                            attempt,
-                        )
-                        .await;
-                    match next {
-                        Next::Retry => continue,
-                        Next::DeadLetter => {
-                            let letters: Vec<_> = batch
-                                .iter()
-                                .map(|(item, record, rows)| {
-                                    let mut letter = self.run.letter(
-                                        &item.source_id,
-                                        &item.item_id,
-                                        info.clone(),
-                                    );
-                                    letter.records = *rows;
-                                    letter.payload = Some(record.payload.clone());
-                                    letter
-                                })
-                                .collect();
-                            break if self.run.dead_letter(&letters).await {
-                                Fate::DeadLettered
-                            } else {
-                                Fate::Failed
-                            };
-                        }
-                        Next::Skip => break Fate::Skipped,
-                        Next::Abort => {
-                            self.run.abort(&info);
-                            break Fate::Failed;
-                        }
-                    }
+            let error = match stored {
+                Ok(_) => return Fate::Stored,
+                Err(e) => e.with_operation("store_batch"),
+            };
+            let (next, info) = self
+                .run
+                .decide(&error, self.run.store.backend_id(), attempt)
+                .await;
+            match next {
+                Next::Retry => continue,
+                Next::DeadLetter => return Fate::DeadLetter(info),
+                Next::Skip => return Fate::Skipped,
+                Next::Abort => {
+                    self.run.abort(&info);
+                    return Fate::Failed;
                 }
             }
+        }
+    }
+
+    /// Counts where `batch` ended, dead-letters it if so decided, and acknowledges the items
+    /// it completes.
+    async fn settle(&mut self, fate: Fate, batch: Vec<Buffered>) {
+        let rows: u64 = batch.iter().map(|b| b.rows).sum();
+        let counters = &self.run.counters;
+        let fate = match fate {
+            Fate::DeadLetter(info) => {
+                let letters: Vec<_> = batch
+                    .iter()
+                    .map(|b| {
+                        self.run.letter(&b.item, info.clone()).with_batch(
+                            b.batch,
+                            b.record.payload.clone(),
+                            b.rows,
+                        )
+                    })
+                    .collect();
+                // Counted by `dead_letter`, as dead-lettered or failed.
+                if self.run.dead_letter(&letters).await {
+                    Fate::DeadLettered
+                } else {
+                    Fate::Failed
+                }
+            }
+            other => other,
         };
         match fate {
             Fate::Stored => {
@@ -240,48 +296,51 @@ impl StoreStage {
                 self.run
                     .emit(
                         EventType::StorageComplete,
-                        serde_json::json!({ "records": records.len(), "rows": rows }),
+                        serde_json::json!({ "records": batch.len(), "rows": rows }),
                     )
                     .await;
             }
             Fate::Skipped => add(&counters.skipped, rows),
-            // Counted by `dead_letter`, as dead-lettered or failed.
-            Fate::DeadLettered => {}
             Fate::Failed => add(&counters.failed, rows),
+            Fate::DeadLettered | Fate::DeadLetter(_) => {}
         }
+        let completing = if fate == Fate::Stored {
+            self.completed_by(&batch)
+        } else {
+            Vec::new()
+        };
         let mut touched = Vec::new();
-        for (item, _, item_rows) in batch {
-            let state = self.items.entry(item.clone()).or_default();
+        for b in batch {
+            let state = self.items.entry(b.item.clone()).or_default();
             state.pending -= 1;
-            if fate == Fate::Stored
-                && completing
-                    .iter()
-                    .any(|c| c.source_id == item.source_id && c.item_id == item.item_id)
+            if completing
+                .iter()
+                .any(|c| c.source_id == b.item.source_id && c.item_id == b.item.item_id)
             {
                 state.checkpointed = true;
             }
             match fate {
-                Fate::Stored => state.stored += item_rows,
-                Fate::Skipped => state.skipped += item_rows,
-                Fate::DeadLettered => state.dead_lettered += item_rows,
+                Fate::Stored => state.stored += b.rows,
+                Fate::Skipped => state.skipped += b.rows,
+                Fate::DeadLettered | Fate::DeadLetter(_) => state.dead_lettered += b.rows,
                 Fate::Failed => state.failed = true,
             }
-            touched.push(item);
+            touched.push(b.item);
         }
         self.acknowledge(&touched).await;
     }
 
     /// With a transactional store: the checkpoints of the items whose last records are in
     /// `batch`, as they will be once it is stored.
-    fn completed_by(&self, batch: &[(ItemKey, Record, u64)]) -> Vec<ItemCheckpoint> {
+    fn completed_by(&self, batch: &[Buffered]) -> Vec<ItemCheckpoint> {
         if self.transactional.is_none() {
             return Vec::new();
         }
         let mut in_batch: HashMap<&ItemKey, (usize, u64)> = HashMap::new();
-        for (item, _, rows) in batch {
-            let entry = in_batch.entry(item).or_default();
+        for b in batch {
+            let entry = in_batch.entry(&b.item).or_default();
             entry.0 += 1;
-            entry.1 += rows;
+            entry.1 += b.rows;
         }
         in_batch
             .into_iter()
