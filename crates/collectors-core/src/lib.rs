@@ -117,7 +117,7 @@ mod processor;
 pub mod runtime;
 mod storage_backend;
 mod storage_manager;
-mod sync;
+pub mod sync;
 mod task_tracker;
 
 #[cfg(feature = "conformance")]

@@ -1,7 +1,8 @@
 //! [`MockControl`]: the handle a test drives a hand-written mock with.
 
+use collectors_core::sync::lock;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use collectors_core::{Error, ErrorType, Result};
@@ -50,10 +51,6 @@ struct Failure {
     method: Option<String>,
     left: u32,
     error_type: ErrorType,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl MockControl {

@@ -1,7 +1,8 @@
 //! [`MockErrorHandler`].
 
+use collectors_core::sync::lock;
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use collectors_core::{ErrorDecision, ErrorHandler, ErrorInfo, ErrorType};
@@ -39,10 +40,6 @@ impl Default for MockErrorHandler {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl MockErrorHandler {

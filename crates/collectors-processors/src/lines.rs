@@ -214,7 +214,6 @@ fn keep_prefix(prefix: &mut Vec<u8>, bytes: &[u8]) {
     prefix.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-
 /// The rejection of a line that is over the limit.
 pub(crate) fn too_long(number: u64, prefix: &[u8], len: u64, max_line_bytes: usize) -> RejectedRow {
     RejectedRow {
@@ -592,7 +591,6 @@ mod tests {
         pending.drain_first(1);
         assert!(pending.is_empty());
     }
-
 
     /// Decodes lines of integers; counts the lines it was asked to decode.
     struct Integers {
