@@ -19,12 +19,15 @@
 //! | anything else the database refuses (read-only, corrupt, a table altered behind our back) | [`Error::InvalidState`](collectors_core::Error::InvalidState) | no |
 
 mod builder;
+mod catalog;
 mod checkpoint;
 mod connection;
 mod error;
+mod query;
 mod rows;
 mod schema;
 mod storage;
+mod write;
 
 pub use builder::SqliteStorageBuilder;
 pub use checkpoint::SqliteCheckpointStore;

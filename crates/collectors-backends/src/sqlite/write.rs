@@ -1,0 +1,297 @@
+//! Writing: `store_batch` (with or without checkpoints) as one `BEGIN IMMEDIATE`
+//! transaction, and `delete`.
+
+use std::collections::HashMap;
+
+use arrow_schema::{Schema, SchemaRef};
+use collectors_core::{Error, ItemCheckpoint, Payload, Record, Result, StorageLocation};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::catalog::{kind_name, timestamp_text};
+use super::checkpoint::{create_checkpoint_tables, write_checkpoints};
+use super::rows::{TableRows, insert_rows};
+use super::schema::{
+    KEY_COLUMN, check_schema, create_table_sql, quote_ident, same_fields, schema_to_json,
+};
+use super::storage::SqliteStorage;
+
+/// Keys per `DELETE … IN (…)` and records per multi-row upsert.
+const KEYS_PER_STATEMENT: usize = 500;
+
+impl SqliteStorage {
+    /// One `BEGIN IMMEDIATE` transaction: the records and, when given, the checkpoints they
+    /// complete.
+    pub(super) async fn store_in_transaction(
+        &self,
+        records: Vec<Record>,
+        checkpoints: Option<(&str, &[ItemCheckpoint])>,
+    ) -> Result<Vec<StorageLocation>> {
+        let pool = self.pool("store_batch").await?;
+        if records.is_empty() && checkpoints.is_none_or(|(_, c)| c.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
+        let (locations, schema) = self.write(&mut tx, &records).await?;
+        if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
+            create_checkpoint_tables(&mut tx).await?;
+            write_checkpoints(&mut tx, pipeline, checkpoints).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.sqlx(e, "store_batch", "committing"))?;
+        if schema.is_some() {
+            self.cache_schema(schema);
+        }
+        tracing::trace!(backend = %self.backend_id, records = records.len(), "stored batch");
+        Ok(locations)
+    }
+
+    /// Writes `records` in the open transaction; returns one location per record.
+    async fn write(
+        &self,
+        conn: &mut SqliteConnection,
+        records: &[Record],
+    ) -> Result<(Vec<StorageLocation>, Option<SchemaRef>)> {
+        let op = "store_batch";
+        // Check the tables before writing anything: one schema per batch, supported types.
+        let mut batch_schema: Option<SchemaRef> = None;
+        for record in records {
+            if let Payload::Table(batch) = &record.payload {
+                match &batch_schema {
+                    None => {
+                        check_schema(batch.schema_ref()).map_err(|e| self.tag(e, op))?;
+                        batch_schema = Some(batch.schema());
+                    }
+                    Some(first) if !same_fields(first, batch.schema_ref()) => {
+                        return Err(self.tag(
+                            Error::validation(format!(
+                                "record {:?} has schema {} but an earlier record of the batch has {}",
+                                record.key,
+                                batch.schema(),
+                                first
+                            )),
+                            op,
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+
+        // The last record of each key wins; earlier ones are replaced within the batch.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            last.insert(record.key.as_str(), i);
+        }
+        let kept: Vec<&Record> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.key.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+
+        let stored = match self.cached_schema() {
+            Some(schema) => Some(schema),
+            None => self.load_schema(conn, &self.table, op).await?,
+        };
+        let (table_schema, created) = match (stored, batch_schema) {
+            (Some(stored), Some(batch)) => {
+                if !same_fields(&stored, &batch) {
+                    return Err(self.tag(
+                        Error::validation(format!(
+                            "table {:?} has schema {stored} but the batch has {batch}",
+                            self.table
+                        )),
+                        op,
+                    ));
+                }
+                (Some(stored), false)
+            }
+            (None, Some(batch)) => {
+                self.create_table(conn, &batch).await?;
+                (Some(batch), true)
+            }
+            (stored, None) => (stored, false),
+        };
+
+        // Replace: drop every kept key's old rows (a fresh table has none).
+        if table_schema.is_some() && !created {
+            let delete = format!(
+                "DELETE FROM {} WHERE {KEY_COLUMN} IN ",
+                quote_ident(&self.table)
+            );
+            for chunk in kept.chunks(KEYS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<Sqlite>::new(&delete);
+                q.push_tuples(chunk, |mut b, r| {
+                    b.push_bind(r.key.as_str());
+                });
+                q.build()
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| self.sqlx(e, op, "deleting replaced rows"))?;
+            }
+        }
+
+        let tables: Vec<TableRows<'_>> = kept
+            .iter()
+            .filter_map(|r| match &r.payload {
+                Payload::Table(batch) => Some(TableRows { key: &r.key, batch }),
+                _ => None,
+            })
+            .collect();
+        insert_rows(conn, &self.table, &tables)
+            .await
+            .map_err(|e| self.tag(e, op))?;
+
+        let encoded: Vec<EncodedRecord<'_>> = kept
+            .iter()
+            .map(|r| EncodedRecord::of(r, &self.table))
+            .collect::<Result<_>>()
+            .map_err(|e| self.tag(e, op))?;
+        for chunk in encoded.chunks(KEYS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO _collectors_records \
+                 (key, kind, metadata, created_at, payload, data_table, row_count) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.key)
+                    .push_bind(r.kind)
+                    .push_bind(r.metadata.as_str())
+                    .push_bind(r.created_at.as_str());
+                match &r.payload {
+                    EncodedPayload::Null => b.push_bind(None::<&[u8]>),
+                    EncodedPayload::Text(text) => b.push_bind(text.as_str()),
+                    EncodedPayload::Blob(bytes) => b.push_bind(*bytes),
+                };
+                b.push_bind(r.data_table).push_bind(r.row_count);
+            });
+            q.push(
+                " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, \
+                 metadata = excluded.metadata, created_at = excluded.created_at, \
+                 payload = excluded.payload, data_table = excluded.data_table, \
+                 row_count = excluded.row_count",
+            );
+            q.build()
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.sqlx(e, op, "writing records"))?;
+        }
+
+        let locations = records
+            .iter()
+            .map(|r| {
+                let rows = r.payload.num_rows().map(|n| n as u64);
+                self.location(&r.key, kind_name(&r.payload), rows)
+            })
+            .collect();
+        Ok((locations, table_schema))
+    }
+
+    async fn create_table(&self, conn: &mut SqliteConnection, schema: &Schema) -> Result<()> {
+        let op = "store_batch";
+        let json = schema_to_json(schema).map_err(|e| self.tag(e, op))?;
+        sqlx::query(&create_table_sql(&self.table, schema))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.sqlx(e, op, &format!("creating table {}", self.table)))?;
+        sqlx::query("INSERT INTO _collectors_tables (name, schema) VALUES (?, ?)")
+            .bind(&self.table)
+            .bind(json)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.sqlx(e, op, "recording the table schema"))?;
+        tracing::info!(backend = %self.backend_id, table = %self.table, %schema, "created data table");
+        Ok(())
+    }
+
+    /// Deletes the record with key `location_id` and its rows; `false` when there is none.
+    pub(super) async fn delete_record(&self, location_id: &str) -> Result<bool> {
+        let pool = self.pool("delete").await?;
+        let mut tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.sqlx(e, "delete", "starting a transaction"))?;
+        let found: Option<Option<String>> =
+            sqlx::query_scalar("SELECT data_table FROM _collectors_records WHERE key = ?")
+                .bind(location_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.sqlx(e, "delete", "finding the record"))?;
+        let Some(data_table) = found else {
+            return Ok(false);
+        };
+        if let Some(table) = data_table {
+            sqlx::query(&format!(
+                "DELETE FROM {} WHERE {KEY_COLUMN} = ?",
+                quote_ident(&table)
+            ))
+            .bind(location_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.sqlx(e, "delete", &format!("deleting rows from {table}")))?;
+        }
+        sqlx::query("DELETE FROM _collectors_records WHERE key = ?")
+            .bind(location_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.sqlx(e, "delete", "deleting the record"))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.sqlx(e, "delete", "committing"))?;
+        Ok(true)
+    }
+}
+
+/// A record's `_collectors_records` row, encoded before binding.
+struct EncodedRecord<'a> {
+    key: &'a str,
+    kind: &'static str,
+    metadata: String,
+    created_at: String,
+    payload: EncodedPayload<'a>,
+    data_table: Option<&'a str>,
+    row_count: Option<i64>,
+}
+
+enum EncodedPayload<'a> {
+    Null,
+    Text(String),
+    Blob(&'a [u8]),
+}
+
+impl<'a> EncodedRecord<'a> {
+    fn of(record: &'a Record, table: &'a str) -> Result<Self> {
+        let metadata = serde_json::to_string(&record.metadata).map_err(|e| {
+            Error::validation(format!("record {:?}: metadata: {e}", record.key)).with_source(e)
+        })?;
+        let (payload, data_table, row_count) = match &record.payload {
+            Payload::Empty => (EncodedPayload::Null, None, None),
+            Payload::Bytes(bytes) => (EncodedPayload::Blob(bytes), None, None),
+            Payload::Json(value) => {
+                let text = serde_json::to_string(value).map_err(|e| {
+                    Error::validation(format!("record {:?}: payload: {e}", record.key))
+                        .with_source(e)
+                })?;
+                (EncodedPayload::Text(text), None, None)
+            }
+            Payload::Table(batch) => (
+                EncodedPayload::Null,
+                Some(table),
+                Some(i64::try_from(batch.num_rows()).unwrap_or(i64::MAX)),
+            ),
+        };
+        Ok(Self {
+            key: &record.key,
+            kind: kind_name(&record.payload),
+            metadata,
+            created_at: timestamp_text(record.created_at),
+            payload,
+            data_table,
+            row_count,
+        })
+    }
+}
