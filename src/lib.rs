@@ -22,3 +22,8 @@ pub use collectors_backends as backends;
 /// Decoders (CSV, JSON lines) and processors (feature `processors`).
 #[cfg(feature = "processors")]
 pub use collectors_processors as processors;
+
+/// Pipelines as data: `PipelineSpec`, the component `Registry`, dead-letter replay (feature
+/// `pipeline`).
+#[cfg(feature = "pipeline")]
+pub use collectors_pipeline as pipeline;

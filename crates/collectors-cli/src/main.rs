@@ -7,9 +7,7 @@
 //! collectors gen sensors --rows 100000 --files 4 --out /tmp/sensors
 //! ```
 
-mod build;
 mod commands;
-mod pipeline_config;
 mod progress;
 mod sensors;
 mod summary;

@@ -26,6 +26,13 @@ pub(crate) fn render(pipeline: &str, summary: &RunSummary) -> String {
         "  items          {} listed, {} already done, {} done, {} not finished",
         c.items_listed, c.items_already_done, c.items_done, c.items_failed
     );
+    if c.items_rejected > 0 {
+        let _ = writeln!(
+            out,
+            "  rejected items {:>12}  (dead-lettered whole: unreadable, or not in the expected format)",
+            c.items_rejected
+        );
+    }
     let rows = [
         ("collected", c.collected),
         ("stored", c.stored),

@@ -5,17 +5,20 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use collectors_core::{CancellationToken, EventBus, Result, ResumeMode, RunOutcome};
+use collectors_core::{
+    CancellationToken, CheckpointStore, EventBus, InMemoryCheckpointStore, Result, ResumeMode,
+    RunOutcome,
+};
+use collectors_pipeline::{Components, PipelineSpec, Registry};
 
-use crate::pipeline_config::LoadedPipeline;
-use crate::{build, progress, summary};
+use crate::{progress, summary};
 
 /// Runs a pipeline: reads its sources, processes, stores, and prints a summary.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The pipeline file.
+    /// The pipeline file (TOML, or JSON when it ends in `.json`).
     pipeline: PathBuf,
-    /// Check the file and list what would be processed, without touching any data.
+    /// Check the file and list the items a run would process, without writing anything.
     #[arg(long)]
     dry_run: bool,
     /// Continue from the checkpoints of earlier runs (the default).
@@ -27,7 +30,7 @@ pub(crate) struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Exit non-zero when any record was dead-lettered.
+    /// Exit non-zero when any record or item was dead-lettered.
     #[arg(long)]
     fail_on_dead_letter: bool,
 }
@@ -40,16 +43,22 @@ const EXIT_DEAD_LETTERS: u8 = 3;
 const EXIT_CANCELLED: u8 = 130;
 
 pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
-    let pipeline = LoadedPipeline::load(&args.pipeline)?;
+    let spec = PipelineSpec::from_path(&args.pipeline)?;
+    let components = spec.components(&Registry::standard())?;
     let mode = if args.restart {
         ResumeMode::Restart
     } else {
         ResumeMode::Resume
     };
     if args.dry_run {
-        return dry_run(&pipeline, mode).await;
+        return dry_run(&args, &components, mode).await;
     }
-    let engine = build::engine(&pipeline, mode, Arc::new(EventBus::new())).await?;
+    let engine = components
+        .engine_builder()
+        .await?
+        .events(Arc::new(EventBus::new()))
+        .resume(mode)
+        .build()?;
 
     let cancel = CancellationToken::new();
     let signals = tokio::spawn(watch_ctrl_c(cancel.clone()));
@@ -61,18 +70,15 @@ pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     signals.abort();
 
     let summary = result?;
-    println!("{}", summary::render(&pipeline.config.name, &summary));
-    println!(
-        "dead letters: {}",
-        build::dead_letter_path(&pipeline).display()
-    );
+    println!("{}", summary::render(&spec.name, &summary));
+    println!("dead letters: {}", components.dead_letter_path().display());
     let c = summary.counts;
     Ok(
         if summary.outcome == RunOutcome::Aborted || c.failed > 0 || !c.adds_up() {
             ExitCode::from(EXIT_FAILED)
         } else if summary.outcome == RunOutcome::Cancelled {
             ExitCode::from(EXIT_CANCELLED)
-        } else if args.fail_on_dead_letter && c.dead_lettered > 0 {
+        } else if args.fail_on_dead_letter && c.has_dead_letters() {
             ExitCode::from(EXIT_DEAD_LETTERS)
         } else {
             ExitCode::SUCCESS
@@ -95,33 +101,40 @@ async fn watch_ctrl_c(cancel: CancellationToken) {
     }
 }
 
-async fn dry_run(pipeline: &LoadedPipeline, mode: ResumeMode) -> Result<ExitCode> {
+/// What a run would process: the engine's own pending items, after checkpoints.
+async fn dry_run(args: &RunArgs, components: &Components, mode: ResumeMode) -> Result<ExitCode> {
+    let spec = components.spec();
     println!(
         "pipeline `{}` from {} is valid",
-        pipeline.config.name,
-        pipeline.file.display()
+        spec.name,
+        args.pipeline.display()
     );
-    let sources = build::sources(pipeline)?;
-    build::pipeline(pipeline)?;
-    let mut total = (0usize, 0u64);
-    for bound in &sources {
-        let items = bound.source.items().await?;
-        let bytes: u64 = items.iter().filter_map(|i| i.size).sum();
+    let checkpoints: Arc<dyn CheckpointStore> = match mode {
+        ResumeMode::Resume => components.existing_checkpoints().await?,
+        ResumeMode::Restart => Arc::new(InMemoryCheckpointStore::new()),
+    };
+    let engine = components.engine_builder_with(checkpoints).build()?;
+    let pending = engine.pending_items().await?;
+    for bound in &components.sources {
+        let id = bound.source.source_id();
+        let items: Vec<_> = pending
+            .iter()
+            .filter(|(_, item)| item.source_id == id)
+            .collect();
+        let bytes: u64 = items.iter().filter_map(|(_, i)| i.size).sum();
         println!(
-            "  source `{}`: {} items, {bytes} bytes ({})",
-            bound.source.source_id(),
+            "  source `{id}`: {} items pending, {bytes} bytes ({})",
             items.len(),
             bound.decoder.name()
         );
-        total = (total.0 + items.len(), total.1 + bytes);
     }
-    let note = match mode {
-        ResumeMode::Resume => "items already checkpointed will be skipped",
-        ResumeMode::Restart => "every item will be processed again",
-    };
+    let c = engine.counters().snapshot();
     println!(
-        "would read {} items, {} bytes; {note}; nothing was written",
-        total.0, total.1
+        "would read {} of {} items ({} already done), {} bytes; nothing was written",
+        pending.len(),
+        c.items_listed,
+        c.items_already_done,
+        c.bytes_total
     );
     Ok(ExitCode::SUCCESS)
 }

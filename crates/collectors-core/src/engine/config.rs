@@ -49,16 +49,54 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
-    /// Checks every bound; a zero bound is a configuration error naming the field.
+    /// The most items in flight a run accepts.
+    pub const MAX_ITEMS_IN_FLIGHT: usize = 1024;
+    /// The most batches that may wait for the store.
+    pub const MAX_CHANNEL_CAPACITY: usize = 65_536;
+    /// The largest store batch, in rows.
+    pub const MAX_STORE_BATCH_ROWS: usize = 10_000_000;
+    /// The longest linger and progress interval.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+    /// Checks every bound; a value out of bounds is a configuration error whose message
+    /// starts with the field's name in backticks. Nothing is ever preallocated by these
+    /// numbers: they only bound what may be in flight.
     pub fn validate(&self) -> Result<()> {
-        for (name, value) in [
-            ("max_items_in_flight", self.max_items_in_flight),
-            ("channel_capacity", self.channel_capacity),
-            ("store_batch_rows", self.store_batch_rows),
+        for (name, value, max) in [
+            (
+                "max_items_in_flight",
+                self.max_items_in_flight,
+                Self::MAX_ITEMS_IN_FLIGHT,
+            ),
+            (
+                "channel_capacity",
+                self.channel_capacity,
+                Self::MAX_CHANNEL_CAPACITY,
+            ),
+            (
+                "store_batch_rows",
+                self.store_batch_rows,
+                Self::MAX_STORE_BATCH_ROWS,
+            ),
         ] {
-            if value == 0 {
-                return Err(Error::configuration(format!("`{name}` must be at least 1"))
-                    .with_component("engine"));
+            if value == 0 || value > max {
+                return Err(Error::configuration(format!(
+                    "`{name}` must be between 1 and {max}, got {value}"
+                ))
+                .with_component("engine"));
+            }
+        }
+        for (name, value) in [
+            ("linger_ms", self.linger),
+            ("progress_interval_ms", self.progress_interval),
+        ] {
+            if value > Self::MAX_INTERVAL {
+                return Err(Error::configuration(format!(
+                    "`{name}` must be at most {}, got {}",
+                    Self::MAX_INTERVAL.as_millis(),
+                    value.as_millis()
+                ))
+                .with_component("engine"));
             }
         }
         Ok(())

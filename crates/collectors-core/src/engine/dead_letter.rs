@@ -63,6 +63,9 @@ pub struct DeadLetter {
     pub raw_complete: bool,
     /// The decoded data, when it failed later (processing, storage).
     pub payload: Option<Payload>,
+    /// Whether `payload` already went through the pipeline (it failed in the store): a
+    /// replay stores it without processing it again.
+    pub processed: bool,
     /// Why.
     pub error: ErrorInfo,
     /// When it was dead-lettered.
@@ -89,6 +92,7 @@ impl DeadLetter {
             raw: None,
             raw_complete: true,
             payload: None,
+            processed: false,
             error,
             at: Utc::now(),
         }
@@ -114,6 +118,12 @@ impl DeadLetter {
         self.batch = Some(batch);
         self.payload = Some(payload);
         self.records = records;
+        self
+    }
+
+    /// Marks the payload as the pipeline's output (it failed in the store).
+    pub fn processed(mut self) -> Self {
+        self.processed = true;
         self
     }
 
@@ -150,6 +160,8 @@ struct DeadLetterRepr {
     raw_complete: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payload: Option<Payload>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    processed: bool,
     error: ErrorInfo,
     at: DateTime<Utc>,
 }
@@ -160,6 +172,10 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl From<DeadLetter> for DeadLetterRepr {
@@ -183,6 +199,7 @@ impl From<DeadLetter> for DeadLetterRepr {
             raw_base64,
             raw_complete: l.raw_complete,
             payload: l.payload,
+            processed: l.processed,
             error: l.error,
             at: l.at,
         }
@@ -214,6 +231,7 @@ impl TryFrom<DeadLetterRepr> for DeadLetter {
             raw,
             raw_complete: r.raw_complete,
             payload: r.payload,
+            processed: r.processed,
             error: r.error,
             at: r.at,
         })

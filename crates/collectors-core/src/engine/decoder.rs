@@ -61,6 +61,12 @@ pub trait Decoder: Send + Sync {
 
     /// A fresh decoder for one item.
     fn decoder_for(&self, item: &SourceItem) -> Result<Box<dyn ItemDecoder>>;
+
+    /// How many lines at the start of an item are a header rather than rows (a CSV header:
+    /// 1). A replayed row is put back behind the original item's header lines. Default 0.
+    fn header_lines(&self) -> usize {
+        0
+    }
 }
 
 /// Decodes one item, chunk by chunk.

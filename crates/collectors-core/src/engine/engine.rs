@@ -163,6 +163,19 @@ impl EngineBuilder {
         self
     }
 
+    /// [`transactional_store`](Self::transactional_store) for a store known only as trait
+    /// objects: `store` and `checkpoints` must be the same object (a component registry
+    /// hands them out that way).
+    pub fn transactional_parts(
+        mut self,
+        store: Arc<dyn StorageBackend>,
+        checkpoints: Arc<dyn TransactionalCheckpoints>,
+    ) -> Self {
+        self.transactional = Some(checkpoints);
+        self.stores.push(store);
+        self
+    }
+
     /// Parses and validates each item's metadata before it is read: an item whose metadata
     /// is invalid goes to the error handler (by default: dead-lettered whole) without being
     /// read. The parsed fields travel with the item's records as `item_metadata`.

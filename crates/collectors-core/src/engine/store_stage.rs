@@ -274,11 +274,10 @@ impl StoreStage {
                 let letters: Vec<_> = batch
                     .iter()
                     .map(|b| {
-                        self.run.letter(&b.item, info.clone()).with_batch(
-                            b.batch,
-                            b.record.payload.clone(),
-                            b.rows,
-                        )
+                        self.run
+                            .letter(&b.item, info.clone())
+                            .with_batch(b.batch, b.record.payload.clone(), b.rows)
+                            .processed()
                     })
                     .collect();
                 // Counted by `dead_letter`, as dead-lettered or failed.

@@ -1,0 +1,148 @@
+//! `[engine]` and `[retry]`: the run's settings, every one optional with a documented default.
+
+use std::time::Duration;
+
+use collectors_core::{
+    Backoff, EngineConfig, ErrorAction, ErrorPolicy, ErrorType, FinalAction, Result,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::locate::{Segment, key_in_message};
+use crate::spec::PipelineSpec;
+
+/// `[engine]`: bounds, batching and concurrency (see [`EngineConfig`] for what each bounds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSpec {
+    /// Items decoded and processed at once (1 to 1024). Default 2.
+    pub max_items_in_flight: usize,
+    /// Batches that may wait for the store (1 to 65536). Default 8.
+    pub channel_capacity: usize,
+    /// Rows gathered before one store write (1 to 10,000,000). Default 50,000.
+    pub store_batch_rows: usize,
+    /// The longest a gathered batch waits for more rows, in ms (at most one hour). Default 200.
+    pub linger_ms: u64,
+    /// How often task progress is reported, in ms (at most one hour). Default 250.
+    pub progress_interval_ms: u64,
+}
+
+impl Default for EngineSpec {
+    fn default() -> Self {
+        let c = EngineConfig::default();
+        Self {
+            max_items_in_flight: c.max_items_in_flight,
+            channel_capacity: c.channel_capacity,
+            store_batch_rows: c.store_batch_rows,
+            linger_ms: u64::try_from(c.linger.as_millis()).unwrap_or(u64::MAX),
+            progress_interval_ms: u64::try_from(c.progress_interval.as_millis())
+                .unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl EngineSpec {
+    /// The engine's configuration.
+    pub fn config(&self) -> EngineConfig {
+        EngineConfig {
+            max_items_in_flight: self.max_items_in_flight,
+            channel_capacity: self.channel_capacity,
+            store_batch_rows: self.store_batch_rows,
+            linger: Duration::from_millis(self.linger_ms),
+            progress_interval: Duration::from_millis(self.progress_interval_ms),
+        }
+    }
+
+    pub(crate) fn check(&self, spec: &PipelineSpec) -> Result<()> {
+        self.config()
+            .validate()
+            .map_err(|e| spec_error(spec, "engine", e.message()))
+    }
+}
+
+/// `[retry]`: how transient failures (connection, read, storage, timeout) are retried, with
+/// exponential backoff and jitter; what happens once the attempts are used up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySpec {
+    /// Attempts in all (1 to 100). Default 5.
+    pub max_attempts: u32,
+    /// The first delay, in ms. Default 100.
+    pub initial_delay_ms: u64,
+    /// The longest delay, in ms. Default 10,000.
+    pub max_delay_ms: u64,
+    /// Random spread of each delay, 0 to 1. Default 0.5.
+    pub jitter: f64,
+    /// What happens to the records once the attempts are used up. Default `dead_letter`.
+    #[schemars(with = "String")]
+    pub on_exhausted: FinalAction,
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_delay_ms: 100,
+            max_delay_ms: 10_000,
+            jitter: 0.5,
+            on_exhausted: FinalAction::DeadLetter,
+        }
+    }
+}
+
+impl RetrySpec {
+    /// The most attempts accepted.
+    pub const MAX_ATTEMPTS: u32 = 100;
+
+    /// The error policy: the default one, with this backoff for transient failures.
+    ///
+    /// # Errors
+    ///
+    /// [`collectors_core::Error::Configuration`] when a value is out of bounds.
+    pub fn policy(&self) -> Result<ErrorPolicy> {
+        if self.max_attempts > Self::MAX_ATTEMPTS {
+            return Err(collectors_core::Error::configuration(format!(
+                "`max_attempts` must be at most {}, got {}",
+                Self::MAX_ATTEMPTS,
+                self.max_attempts
+            )));
+        }
+        let backoff = Backoff::new(
+            Duration::from_millis(self.initial_delay_ms),
+            Duration::from_millis(self.max_delay_ms),
+            self.max_attempts,
+        )?
+        .with_jitter(self.jitter)?;
+        let mut policy = ErrorPolicy::default();
+        for t in ErrorType::ALL.into_iter().filter(|t| t.is_retryable()) {
+            policy = policy.on(
+                t,
+                ErrorAction::Retry {
+                    backoff,
+                    exhausted: self.on_exhausted,
+                },
+            );
+        }
+        Ok(policy)
+    }
+
+    pub(crate) fn check(&self, spec: &PipelineSpec) -> Result<()> {
+        self.policy()
+            .map(drop)
+            .map_err(|e| spec_error(spec, "retry", e.message()))
+    }
+}
+
+/// An error of table `table`, placed on the line of the key its message names.
+fn spec_error(spec: &PipelineSpec, table: &str, message: &str) -> collectors_core::Error {
+    let message = message.trim_start_matches(&format!("[{table}] "));
+    match key_in_message(message) {
+        Some(key) => spec.error_at(
+            &[Segment::Key(table), Segment::Key(key)],
+            message
+                .trim_start_matches(&format!("`{key}`"))
+                .trim_start(),
+        ),
+        None => spec.error_at(&[Segment::Key(table)], message),
+    }
+}

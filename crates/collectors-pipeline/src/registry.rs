@@ -1,0 +1,399 @@
+//! [`Registry`]: the component factories a spec's `kind`s and `type`s name, each with the
+//! JSON Schema of its parameters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use collectors_core::{
+    Decoder, Error, ItemSource, Processor, Result, StorageBackend, TransactionalCheckpoints,
+};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::spec::{Params, PipelineSpec};
+
+/// What a component factory may ask of the spec it is built from.
+#[derive(Debug)]
+pub struct BuildContext<'a> {
+    spec: &'a PipelineSpec,
+}
+
+impl<'a> BuildContext<'a> {
+    pub(crate) fn new(spec: &'a PipelineSpec) -> Self {
+        Self { spec }
+    }
+
+    /// Resolves a path of the spec against the spec's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.spec.resolve(path)
+    }
+
+    /// The spec's pipeline name.
+    pub fn pipeline_name(&self) -> &str {
+        &self.spec.name
+    }
+}
+
+/// A built source, and what it reads (so the spec can refuse outputs that are inputs).
+pub struct BuiltSource {
+    /// The source.
+    pub source: Arc<dyn ItemSource>,
+    /// The directory it lists and the patterns of the files it reads, when it reads local
+    /// files.
+    pub reads: Option<LocalInputs>,
+}
+
+/// The local files a source reads: `dir` and the relative paths `patterns` matches.
+#[derive(Debug, Clone)]
+pub struct LocalInputs {
+    /// The directory listed.
+    pub dir: PathBuf,
+    /// Which relative paths are read.
+    pub patterns: globset::GlobSet,
+}
+
+/// A built decoder, and the columns it produces when they are known before reading (an
+/// explicit schema), so processors can be checked against them at load.
+pub struct BuiltDecoder {
+    /// The decoder.
+    pub decoder: Arc<dyn Decoder>,
+    /// Its output columns, when fixed by configuration.
+    pub columns: Option<Vec<String>>,
+}
+
+/// A built store, with the local files it writes and, when it can commit checkpoints in its
+/// own transaction, that capability and the checkpoint store reading the same place.
+pub struct BuiltStore {
+    /// The store.
+    pub store: Arc<dyn StorageBackend>,
+    /// Local files or directories it writes.
+    pub outputs: Vec<PathBuf>,
+    /// The store again, when it commits checkpoints with records; its checkpoints then live
+    /// in `checkpoint_db`.
+    pub transactional: Option<Arc<dyn TransactionalCheckpoints>>,
+    /// The SQLite database where this store keeps checkpoints when it is transactional.
+    pub checkpoint_db: Option<PathBuf>,
+}
+
+/// The columns flowing into a processor, so a factory can check the columns it needs before
+/// any data is read, and declare the ones it adds.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    known: Option<Vec<String>>,
+    failure: Option<(String, String)>,
+}
+
+impl Columns {
+    pub(crate) fn new(known: Option<Vec<String>>) -> Self {
+        Self {
+            known,
+            failure: None,
+        }
+    }
+
+    /// The columns known so far (`None`: decided by each item, e.g. an inferred schema).
+    pub fn known(&self) -> Option<&[String]> {
+        self.known.as_deref()
+    }
+
+    /// Requires `column`, named by the parameter `key`. When the columns are known and it is
+    /// not among them, the build fails with an error on that parameter's line.
+    pub fn require(&mut self, key: &str, column: &str) {
+        if self.failure.is_some() {
+            return;
+        }
+        if let Some(known) = &self.known
+            && !known.iter().any(|c| c == column)
+        {
+            self.failure = Some((
+                key.to_owned(),
+                format!(
+                    "column `{column}` is not among the columns at this step: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+
+    /// Declares a column this step adds (or replaces).
+    pub fn add(&mut self, column: &str) {
+        if let Some(known) = &mut self.known
+            && !known.iter().any(|c| c == column)
+        {
+            known.push(column.to_owned());
+        }
+    }
+
+    /// Declares a column this step removes.
+    pub fn remove(&mut self, column: &str) {
+        if let Some(known) = &mut self.known {
+            known.retain(|c| c != column);
+        }
+    }
+
+    pub(crate) fn take_failure(&mut self) -> Option<(String, String)> {
+        self.failure.take()
+    }
+}
+
+type SourceFn = dyn Fn(&str, Params, &BuildContext<'_>) -> ParamResult<BuiltSource> + Send + Sync;
+type DecoderFn = dyn Fn(Params, &BuildContext<'_>) -> ParamResult<BuiltDecoder> + Send + Sync;
+type ProcessorFn = dyn Fn(Params, &BuildContext<'_>, &mut Columns) -> ParamResult<Arc<dyn Processor>>
+    + Send
+    + Sync;
+type StoreFn = dyn Fn(&str, Params, &BuildContext<'_>) -> ParamResult<BuiltStore> + Send + Sync;
+
+/// A factory's failure: bad parameters (with the key path when serde knows it), or an error
+/// of the component itself.
+pub(crate) enum ParamError {
+    /// The parameters do not fit the factory's type; `path` is the serde path of the key.
+    Invalid { path: String, message: String },
+    /// The component refused to build.
+    Build(Error),
+}
+
+pub(crate) type ParamResult<T> = std::result::Result<T, ParamError>;
+
+impl From<Error> for ParamError {
+    fn from(e: Error) -> Self {
+        Self::Build(e)
+    }
+}
+
+struct Entry<F: ?Sized> {
+    schema: serde_json::Value,
+    build: Box<F>,
+}
+
+/// The factories of sources, decoders, processors and stores, by the name a spec gives them
+/// (`kind`, `format`, `type`). Each factory carries the JSON Schema of its parameters, so
+/// docs, an OpenAPI description and forms are generated from one source.
+///
+/// [`Registry::standard`] holds the components this workspace ships; a host app adds its own:
+///
+/// ```
+/// use std::sync::Arc;
+/// use collectors_core::{Processor, Result};
+/// use collectors_pipeline::Registry;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(deny_unknown_fields)]
+/// struct Scale {
+///     /// The column to scale.
+///     column: String,
+///     /// The factor.
+///     factor: f64,
+/// }
+///
+/// # fn make(_: Scale) -> Result<Arc<dyn Processor>> { unimplemented!() }
+/// let mut registry = Registry::standard();
+/// registry.processor("scale", |params: Scale, columns| {
+///     columns.require("column", &params.column);
+///     make(params)
+/// });
+/// assert!(registry.schemas()["processors"]["scale"]["properties"]["factor"].is_object());
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    sources: BTreeMap<String, Entry<SourceFn>>,
+    decoders: BTreeMap<String, Entry<DecoderFn>>,
+    processors: BTreeMap<String, Entry<ProcessorFn>>,
+    stores: BTreeMap<String, Entry<StoreFn>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("sources", &self.sources.keys().collect::<Vec<_>>())
+            .field("decoders", &self.decoders.keys().collect::<Vec<_>>())
+            .field("processors", &self.processors.keys().collect::<Vec<_>>())
+            .field("stores", &self.stores.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn schema_of<P: JsonSchema>() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default()
+}
+
+/// Deserializes a factory's parameters, keeping the path of a bad key.
+fn params<P: DeserializeOwned>(params: Params) -> ParamResult<P> {
+    serde_path_to_error::deserialize(serde_json::Value::Object(params)).map_err(|e| {
+        ParamError::Invalid {
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
+    /// processors `filter` and `rolling_mean`; stores `sqlite` and `file`.
+    pub fn standard() -> Self {
+        let mut registry = Self::new();
+        crate::standard::register(&mut registry);
+        registry
+    }
+
+    /// Registers (or replaces) the source kind `kind`. `build` gets the source's id, its
+    /// parameters and the build context.
+    pub fn source<P, F>(&mut self, kind: &str, build: F) -> &mut Self
+    where
+        P: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(&str, P, &BuildContext<'_>) -> Result<BuiltSource> + Send + Sync + 'static,
+    {
+        self.sources.insert(
+            kind.to_owned(),
+            Entry {
+                schema: schema_of::<P>(),
+                build: Box::new(move |id, p, ctx| Ok(build(id, params(p)?, ctx)?)),
+            },
+        );
+        self
+    }
+
+    /// Registers (or replaces) the item format `format`.
+    pub fn decoder<P, F>(&mut self, format: &str, build: F) -> &mut Self
+    where
+        P: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(P) -> Result<BuiltDecoder> + Send + Sync + 'static,
+    {
+        self.decoders.insert(
+            format.to_owned(),
+            Entry {
+                schema: schema_of::<P>(),
+                build: Box::new(move |p, _| Ok(build(params(p)?)?)),
+            },
+        );
+        self
+    }
+
+    /// Registers (or replaces) the processor type `kind`. `build` gets the parameters and the
+    /// columns flowing in, to check the columns it needs and declare the ones it adds.
+    pub fn processor<P, F>(&mut self, kind: &str, build: F) -> &mut Self
+    where
+        P: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(P, &mut Columns) -> Result<Arc<dyn Processor>> + Send + Sync + 'static,
+    {
+        self.processors.insert(
+            kind.to_owned(),
+            Entry {
+                schema: schema_of::<P>(),
+                build: Box::new(move |p, _, columns| Ok(build(params(p)?, columns)?)),
+            },
+        );
+        self
+    }
+
+    /// Registers (or replaces) the store kind `kind`. `build` gets the store's id, its
+    /// parameters and the build context.
+    pub fn store<P, F>(&mut self, kind: &str, build: F) -> &mut Self
+    where
+        P: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(&str, P, &BuildContext<'_>) -> Result<BuiltStore> + Send + Sync + 'static,
+    {
+        self.stores.insert(
+            kind.to_owned(),
+            Entry {
+                schema: schema_of::<P>(),
+                build: Box::new(move |id, p, ctx| Ok(build(id, params(p)?, ctx)?)),
+            },
+        );
+        self
+    }
+
+    /// The JSON Schema of every component's parameters:
+    /// `{"sources": {kind: schema}, "decoders": …, "processors": …, "stores": …}`.
+    pub fn schemas(&self) -> serde_json::Value {
+        fn all<F: ?Sized>(m: &BTreeMap<String, Entry<F>>) -> serde_json::Value {
+            m.iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        }
+        serde_json::json!({
+            "sources": all(&self.sources),
+            "decoders": all(&self.decoders),
+            "processors": all(&self.processors),
+            "stores": all(&self.stores),
+        })
+    }
+
+    /// The JSON Schema of the parameters of processor type `kind`, if registered.
+    pub fn processor_schema(&self, kind: &str) -> Option<&serde_json::Value> {
+        self.processors.get(kind).map(|e| &e.schema)
+    }
+
+    /// The processor types, sorted.
+    pub fn processor_kinds(&self) -> Vec<&str> {
+        self.processors.keys().map(String::as_str).collect()
+    }
+
+    pub(crate) fn build_source(
+        &self,
+        kind: &str,
+        id: &str,
+        p: Params,
+        ctx: &BuildContext<'_>,
+    ) -> Option<ParamResult<BuiltSource>> {
+        self.sources.get(kind).map(|e| (e.build)(id, p, ctx))
+    }
+
+    pub(crate) fn build_decoder(
+        &self,
+        format: &str,
+        p: Params,
+        ctx: &BuildContext<'_>,
+    ) -> Option<ParamResult<BuiltDecoder>> {
+        self.decoders.get(format).map(|e| (e.build)(p, ctx))
+    }
+
+    pub(crate) fn has_decoder(&self, format: &str) -> bool {
+        self.decoders.contains_key(format)
+    }
+
+    pub(crate) fn build_processor(
+        &self,
+        kind: &str,
+        p: Params,
+        ctx: &BuildContext<'_>,
+        columns: &mut Columns,
+    ) -> Option<ParamResult<Arc<dyn Processor>>> {
+        self.processors.get(kind).map(|e| (e.build)(p, ctx, columns))
+    }
+
+    pub(crate) fn build_store(
+        &self,
+        kind: &str,
+        id: &str,
+        p: Params,
+        ctx: &BuildContext<'_>,
+    ) -> Option<ParamResult<BuiltStore>> {
+        self.stores.get(kind).map(|e| (e.build)(id, p, ctx))
+    }
+
+    pub(crate) fn kinds(&self, what: Kind) -> String {
+        let names: Vec<&str> = match what {
+            Kind::Source => self.sources.keys().map(String::as_str).collect(),
+            Kind::Decoder => self.decoders.keys().map(String::as_str).collect(),
+            Kind::Processor => self.processors.keys().map(String::as_str).collect(),
+            Kind::Store => self.stores.keys().map(String::as_str).collect(),
+        };
+        names.join(", ")
+    }
+}
+
+/// The four kinds of components.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Source,
+    Decoder,
+    Processor,
+    Store,
+}

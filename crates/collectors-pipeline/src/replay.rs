@@ -1,0 +1,449 @@
+//! Dead-letter replay: the letters of a pipeline run through its decoders, processors and
+//! store again, once the cause is fixed. A letter leaves the file only after its records are
+//! durably stored (or skipped, or dead-lettered again with the new error).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use collectors_backends::{read_dead_letters, rewrite_dead_letters};
+use collectors_core::{
+    CancellationToken, CheckpointStore, DeadLetter, Decoded, Decoder, Engine, Error,
+    InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemDecoder, ItemSource, Payload, Result,
+    RetryingErrorHandler, RunOutcome, SourceItem, async_trait,
+};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::build::Components;
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Letters in the file before the replay.
+    pub letters_before: usize,
+    /// Letters replayed (the others could not be: see `not_replayable`).
+    pub replayed: usize,
+    /// Records stored by the replay.
+    pub stored: u64,
+    /// Records skipped (filtered) by the replay.
+    pub skipped: u64,
+    /// Letters that failed again; they stay, with the new error.
+    pub failed_again: usize,
+    /// Letters kept without being replayed, each with why.
+    pub not_replayable: Vec<String>,
+    /// Letters in the file after the replay.
+    pub letters_after: usize,
+    /// Whether the replay run completed. When it did not, the file is left exactly as it
+    /// was: every letter stays.
+    pub completed: bool,
+    /// Why the replay run did not complete.
+    pub abort_reason: Option<String>,
+}
+
+/// How a letter is replayed.
+enum Replay {
+    /// A rejected row: put back behind the item's header and decoded again.
+    Row(Bytes),
+    /// A decoded batch that failed later: its data is fed as is (through the pipeline unless
+    /// it already went through it).
+    Batch(arrow_array::RecordBatch),
+    /// A whole item that could not be read: read again from its source.
+    Item(SourceItem),
+}
+
+/// Replays the dead letters in `file` through `components` (decoders, processors, stores),
+/// then rewrites `file` atomically with the letters that remain.
+///
+/// - Each replayed record is keyed after its letter (`source/item#line:17#0`,
+///   `source/item#batch:3#0`), so a second replay of other letters never overwrites the
+///   first, and replaying the same letter again replaces instead of duplicating.
+/// - A letter is removed only when its item was acknowledged by the replay run: its records
+///   are durably stored, skipped, or dead-lettered again (the new letter, with the new error
+///   and the original line, takes its place).
+/// - When the replay run does not complete (the store is read-only, say), the file is not
+///   touched: every letter stays, and [`ReplayReport::completed`] is `false`.
+/// - Letters that cannot be replayed stay: a row cut at the decoder's line limit, a source
+///   the pipeline no longer has, an item whose header is gone.
+///
+/// # Errors
+///
+/// When the file cannot be read or rewritten, or the store cannot be reached at all.
+pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result<ReplayReport> {
+    let letters = read_dead_letters(file).await?;
+    let mut report = ReplayReport {
+        letters_before: letters.len(),
+        ..ReplayReport::default()
+    };
+    let mut keep: Vec<DeadLetter> = Vec::new();
+    // Replay item id → the letter it replays, per source and per pass.
+    let mut passes: [BTreeMap<String, ReplaySet>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    for letter in letters {
+        let Some(bound) = components
+            .sources
+            .iter()
+            .find(|s| s.source.source_id() == letter.source_id)
+        else {
+            report.not_replayable.push(format!(
+                "{}: source `{}` is not in the pipeline",
+                letter.key(),
+                letter.source_id
+            ));
+            keep.push(letter);
+            continue;
+        };
+        let (pass, item_id, how) = match plan(&letter, bound.source.as_ref()).await {
+            Ok(planned) => planned,
+            Err(why) => {
+                report.not_replayable.push(format!("{}: {why}", letter.key()));
+                keep.push(letter);
+                continue;
+            }
+        };
+        let how = match how {
+            Replay::Row(raw) => {
+                match header(bound.source.as_ref(), &letter, bound.decoder.header_lines()).await
+                {
+                    Ok(mut content) => {
+                        content.extend_from_slice(&raw);
+                        content.push(b'\n');
+                        Content::Bytes(Bytes::from(content))
+                    }
+                    Err(why) => {
+                        report.not_replayable.push(format!("{}: {why}", letter.key()));
+                        keep.push(letter);
+                        continue;
+                    }
+                }
+            }
+            Replay::Batch(batch) => Content::Batch(batch),
+            Replay::Item(item) => Content::Item(item),
+        };
+        let set = passes[pass]
+            .entry(letter.source_id.clone())
+            .or_insert_with(|| ReplaySet {
+                source: bound.source.clone(),
+                decoder: bound.decoder.clone(),
+                items: BTreeMap::new(),
+            });
+        set.items.insert(item_id, (letter, how));
+    }
+
+    let mut results: Vec<DeadLetter> = Vec::new();
+    for (pass, sets) in passes.into_iter().enumerate() {
+        if sets.is_empty() {
+            continue;
+        }
+        report.replayed += sets.values().map(|s| s.items.len()).sum::<usize>();
+        let outcome = run_pass(components, sets, pass == 0).await?;
+        report.stored += outcome.stored;
+        report.skipped += outcome.skipped;
+        report.failed_again += outcome.failed_again;
+        keep.extend(outcome.keep);
+        results.extend(outcome.new_letters);
+        if let Some(reason) = outcome.abort_reason {
+            // Leave the file exactly as it was.
+            report.letters_after = report.letters_before;
+            report.abort_reason = Some(reason);
+            return Ok(report);
+        }
+    }
+    keep.extend(results);
+    rewrite_dead_letters(file, &keep).await?;
+    report.letters_after = keep.len();
+    report.completed = true;
+    Ok(report)
+}
+
+/// Which pass replays `letter` (0: through the pipeline, 1: straight to the store), under
+/// which item id, and how; `Err` says why it cannot be replayed.
+async fn plan(
+    letter: &DeadLetter,
+    source: &dyn ItemSource,
+) -> std::result::Result<(usize, String, Replay), String> {
+    if let (Some(line), Some(raw)) = (letter.line, &letter.raw) {
+        if !letter.raw_complete {
+            return Err(format!(
+                "line {line} was longer than the decoder's limit and only its start was kept; fix the source file and run the pipeline again"
+            ));
+        }
+        return Ok((0, format!("{}#line:{line}", letter.item_id), Replay::Row(raw.clone())));
+    }
+    if let Some(payload) = &letter.payload {
+        let Payload::Table(batch) = payload else {
+            return Err("its payload is not a table".to_owned());
+        };
+        let at = match (letter.line, letter.batch) {
+            (Some(line), _) => format!("line:{line}"),
+            (None, batch) => format!("batch:{}", batch.unwrap_or(0)),
+        };
+        let pass = usize::from(letter.processed);
+        return Ok((
+            pass,
+            format!("{}#{at}", letter.item_id),
+            Replay::Batch(batch.clone()),
+        ));
+    }
+    match find_item(source, &letter.item_id).await {
+        Some(item) => Ok((0, letter.item_id.clone(), Replay::Item(item))),
+        None => Err(format!(
+            "item `{}` is no longer in source `{}`",
+            letter.item_id, letter.source_id
+        )),
+    }
+}
+
+async fn find_item(source: &dyn ItemSource, item_id: &str) -> Option<SourceItem> {
+    source
+        .items()
+        .await
+        .ok()?
+        .into_iter()
+        .find(|i| i.item_id == item_id)
+}
+
+/// The first `lines` lines of the letter's item, terminators included.
+async fn header(
+    source: &dyn ItemSource,
+    letter: &DeadLetter,
+    lines: usize,
+) -> std::result::Result<Vec<u8>, String> {
+    if lines == 0 {
+        return Ok(Vec::new());
+    }
+    let gone = || {
+        format!(
+            "its header is needed and item `{}` is no longer readable in source `{}`",
+            letter.item_id, letter.source_id
+        )
+    };
+    let item = find_item(source, &letter.item_id).await.ok_or_else(gone)?;
+    let mut chunks = source.open(&item).await.map_err(|_| gone())?;
+    let mut out = Vec::new();
+    let mut seen = 0;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| gone())?;
+        for (i, b) in chunk.iter().enumerate() {
+            if *b == b'\n' {
+                seen += 1;
+                if seen == lines {
+                    out.extend_from_slice(&chunk[..=i]);
+                    return Ok(out);
+                }
+            }
+        }
+        out.extend_from_slice(&chunk);
+        if out.len() > 16 * 1024 * 1024 {
+            break;
+        }
+    }
+    Err(gone())
+}
+
+enum Content {
+    Bytes(Bytes),
+    Batch(arrow_array::RecordBatch),
+    Item(SourceItem),
+}
+
+/// The letters of one source replayed in one pass.
+struct ReplaySet {
+    source: Arc<dyn ItemSource>,
+    decoder: Arc<dyn Decoder>,
+    items: BTreeMap<String, (DeadLetter, Content)>,
+}
+
+struct PassOutcome {
+    stored: u64,
+    skipped: u64,
+    failed_again: usize,
+    keep: Vec<DeadLetter>,
+    new_letters: Vec<DeadLetter>,
+    abort_reason: Option<String>,
+}
+
+async fn run_pass(
+    components: &Components,
+    sets: BTreeMap<String, ReplaySet>,
+    through_pipeline: bool,
+) -> Result<PassOutcome> {
+    let name = format!("{}#dead-letter-replay", components.spec().name);
+    let checkpoints = Arc::new(InMemoryCheckpointStore::new());
+    let sink = Arc::new(InMemoryDeadLetterSink::new());
+    let mut builder = Engine::builder(&name)
+        .store(components.store())
+        .checkpoints(checkpoints.clone())
+        .dead_letters(sink.clone())
+        .error_handler(Arc::new(RetryingErrorHandler::new(replay_policy(components)?)))
+        .config(components.spec().engine.config());
+    if through_pipeline && let Some(p) = &components.pipeline {
+        builder = builder.pipeline(p.clone());
+    }
+    let mut originals: HashMap<(String, String), DeadLetter> = HashMap::new();
+    for (source_id, set) in sets {
+        let mut items = Vec::new();
+        let mut contents = HashMap::new();
+        for (item_id, (letter, content)) in set.items {
+            let version = match &content {
+                Content::Item(item) => item.version.clone(),
+                _ => letter.version.clone(),
+            };
+            items.push(SourceItem {
+                source_id: source_id.clone(),
+                item_id: item_id.clone(),
+                version,
+                size: None,
+                metadata: Default::default(),
+            });
+            originals.insert((source_id.clone(), item_id.clone()), letter);
+            contents.insert(item_id, content);
+        }
+        let contents = Arc::new(contents);
+        builder = builder.source(
+            Arc::new(ReplaySource {
+                id: source_id,
+                inner: set.source,
+                items,
+                contents: contents.clone(),
+            }),
+            Arc::new(ReplayDecoder {
+                inner: set.decoder,
+                contents,
+            }),
+        );
+    }
+    let summary = builder.build()?.run(CancellationToken::new()).await?;
+    let done = checkpoints.done(&name).await?;
+    let mut outcome = PassOutcome {
+        stored: summary.counts.stored,
+        skipped: summary.counts.skipped,
+        failed_again: 0,
+        keep: Vec::new(),
+        new_letters: Vec::new(),
+        abort_reason: (summary.outcome != RunOutcome::Completed).then(|| {
+            summary
+                .abort_reason
+                .clone()
+                .unwrap_or_else(|| "the replay run was cancelled".to_owned())
+        }),
+    };
+    let mut failed: HashMap<(String, String), Vec<DeadLetter>> = HashMap::new();
+    for letter in sink.letters() {
+        failed
+            .entry((letter.source_id.clone(), letter.item_id.clone()))
+            .or_default()
+            .push(letter);
+    }
+    for (key, original) in originals {
+        if !done.contains_key(&key) {
+            outcome.keep.push(original);
+            continue;
+        }
+        if let Some(again) = failed.remove(&key) {
+            outcome.failed_again += 1;
+            for letter in again {
+                outcome.new_letters.push(map_back(letter, &original));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The pipeline's retries, but a transient failure that outlasts them stops the replay
+/// instead of writing a new letter: a store that cannot be written (read-only, full) says
+/// nothing about the data, and every letter must stay as it was.
+fn replay_policy(components: &Components) -> Result<collectors_core::ErrorPolicy> {
+    let mut retry = components.spec().retry.clone();
+    retry.on_exhausted = collectors_core::FinalAction::Abort;
+    retry.policy()
+}
+
+/// A letter of the replay run, put back on the original item, line and batch. A rejected
+/// row keeps its exact bytes whatever stage failed this time, with the new error.
+fn map_back(mut letter: DeadLetter, original: &DeadLetter) -> DeadLetter {
+    if original.raw.is_some() {
+        let mut kept = original.clone();
+        kept.error = letter.error;
+        kept.at = letter.at;
+        return kept;
+    }
+    letter.pipeline = original.pipeline.clone();
+    letter.item_id = original.item_id.clone();
+    letter.version = original.version.clone();
+    if original.batch.is_some() {
+        letter.batch = original.batch;
+    }
+    letter
+}
+
+/// The replay items of one source: rows behind their header, batches, or whole items read
+/// from the real source.
+struct ReplaySource {
+    id: String,
+    inner: Arc<dyn ItemSource>,
+    items: Vec<SourceItem>,
+    contents: Arc<HashMap<String, Content>>,
+}
+
+#[async_trait]
+impl ItemSource for ReplaySource {
+    fn source_id(&self) -> &str {
+        &self.id
+    }
+
+    async fn items(&self) -> Result<Vec<SourceItem>> {
+        Ok(self.items.clone())
+    }
+
+    async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
+        match self.contents.get(&item.item_id) {
+            Some(Content::Bytes(bytes)) => {
+                Ok(futures::stream::iter([Ok(bytes.clone())]).boxed())
+            }
+            Some(Content::Batch(_)) => Ok(futures::stream::empty().boxed()),
+            Some(Content::Item(original)) => self.inner.open(original).await,
+            None => Err(Error::not_found(format!(
+                "replay item `{}` is unknown",
+                item.item_id
+            ))),
+        }
+    }
+}
+
+/// The source's decoder, except for batches, which are handed on as they are.
+struct ReplayDecoder {
+    inner: Arc<dyn Decoder>,
+    contents: Arc<HashMap<String, Content>>,
+}
+
+impl Decoder for ReplayDecoder {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn decoder_for(&self, item: &SourceItem) -> Result<Box<dyn ItemDecoder>> {
+        match self.contents.get(&item.item_id) {
+            Some(Content::Batch(batch)) => Ok(Box::new(OneBatch(Some(batch.clone())))),
+            _ => self.inner.decoder_for(item),
+        }
+    }
+
+    fn header_lines(&self) -> usize {
+        self.inner.header_lines()
+    }
+}
+
+/// Emits one batch it already holds.
+struct OneBatch(Option<arrow_array::RecordBatch>);
+
+impl ItemDecoder for OneBatch {
+    fn feed(&mut self, _chunk: &[u8], _out: &mut Decoded) -> Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Decoded) -> Result<()> {
+        out.batches.extend(self.0.take());
+        Ok(())
+    }
+}

@@ -1,0 +1,343 @@
+//! [`PipelineSpec`]: a whole pipeline as data, read from TOML or JSON with the same structure.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use collectors_core::{Error, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::defaults::{EngineSpec, RetrySpec};
+use crate::locate::{Origin, Segment};
+
+/// Parameters of a component: every key of its table except the ones the spec itself reads
+/// (`type`/`kind`, a source's `id` and `format`). The component's factory checks them.
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// A pipeline described as data: where items come from, the processors every batch runs
+/// through, where records go, and the run's settings.
+///
+/// The same structure reads from TOML (`pipeline.toml`, tables `[[source]]`, `[[processor]]`,
+/// `[store]` …) and from JSON (keys `source`, `processor`, `store` …), so a host app, the CLI
+/// and the REST service all accept the same documents. Only `name`, `[[source]]` and
+/// `[store]` are required: dead letters, checkpoints and retries have documented defaults
+/// (see [`DeadLetterSpec`], [`CheckpointsSpec`], [`RetrySpec`]).
+///
+/// Relative paths are resolved against the directory of the file the spec was read from
+/// ([`from_path`](Self::from_path)), or the directory given to
+/// [`from_toml_str`](Self::from_toml_str) / [`from_json_str`](Self::from_json_str).
+///
+/// ```
+/// use collectors_pipeline::PipelineSpec;
+///
+/// let toml = r#"
+/// name = "sensors"
+///
+/// [[source]]
+/// id = "incoming"
+/// kind = "local"
+/// path = "data"
+/// format = "csv"
+///
+/// [[processor]]
+/// type = "rolling_mean"
+/// key = "sensor_id"
+/// value = "value"
+/// window = 10
+///
+/// [store]
+/// kind = "sqlite"
+/// path = "out/sensors.db"
+/// table = "readings"
+/// "#;
+/// let spec = PipelineSpec::from_toml_str(toml, "/srv/pipelines")?;
+/// assert_eq!(spec.processors[0].kind, "rolling_mean");
+///
+/// // The same pipeline as JSON.
+/// let json = serde_json::to_string(&spec)?;
+/// let again = PipelineSpec::from_json_str(&json, "/srv/pipelines")?;
+/// assert_eq!(again.sources[0].id, "incoming");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// The pipeline's name: the namespace of its checkpoints.
+    pub name: String,
+    /// Bounds, batching, concurrency.
+    #[serde(default)]
+    pub engine: EngineSpec,
+    /// Where items come from (at least one).
+    #[serde(rename = "source")]
+    pub sources: Vec<SourceSpec>,
+    /// The processors every batch runs through, in order.
+    #[serde(default, rename = "processor", skip_serializing_if = "Vec::is_empty")]
+    pub processors: Vec<ProcessorSpec>,
+    /// Where records go.
+    pub store: StoreSpec,
+    /// More stores every record is also written to (`[[replica]]`, same keys as `[store]`).
+    #[serde(default, rename = "replica", skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<StoreSpec>,
+    /// Where acknowledgements go. Default: the store's own database when it has one (SQLite:
+    /// records and checkpoints then commit in one transaction), else a SQLite file
+    /// `<store path>.checkpoints.db` beside the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<CheckpointsSpec>,
+    /// Where rejected records go. Default: a JSON-lines file `<store path>.dead_letters.jsonl`
+    /// beside the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<DeadLetterSpec>,
+    /// Retries of transient failures.
+    #[serde(default)]
+    pub retry: RetrySpec,
+    /// Where the spec came from: relative paths and error lines.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) origin: Arc<Origin>,
+}
+
+/// One source of items and the format of its items.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SourceSpec {
+    /// The source's unique id (part of every storage key).
+    pub id: String,
+    /// The source kind, a name in the registry (`local`).
+    pub kind: String,
+    /// The item format, a decoder name in the registry (`csv`, `jsonl`). The decoder's
+    /// options go in a table of the same name (`[source.csv]`).
+    pub format: String,
+    /// The source's parameters (`path`, `pattern` …) and the decoder's options table.
+    #[serde(flatten)]
+    pub params: Params,
+}
+
+/// One processor: its `type`, a name in the registry, and its parameters.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessorSpec {
+    /// The processor type (`filter`, `rolling_mean`, or one a host app registered).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its parameters, checked against the type's schema.
+    #[serde(flatten)]
+    pub params: Params,
+}
+
+/// A store: its `kind`, a name in the registry, and its parameters.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StoreSpec {
+    /// The store kind (`sqlite`, `file`).
+    pub kind: String,
+    /// Its parameters (`path`, `table`, `format` …).
+    #[serde(flatten)]
+    pub params: Params,
+}
+
+/// `[checkpoints]`: where item acknowledgements are kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsSpec {
+    /// A SQLite file, relative to the pipeline file. The same file as a SQLite store: records
+    /// and checkpoints commit in one transaction.
+    pub path: PathBuf,
+}
+
+/// `[dead_letter]`: where rejected records go.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterSpec {
+    /// A JSON-lines file, relative to the pipeline file.
+    pub path: PathBuf,
+}
+
+impl PipelineSpec {
+    /// Reads a pipeline file: JSON when its name ends in `.json`, TOML otherwise. Relative
+    /// paths in it are resolved against the file's directory.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] naming the file (and the line and key where it can) when the
+    /// file cannot be read, does not parse, or a value is out of bounds. Components are
+    /// checked when the spec is built ([`build`](Self::build)).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::configuration(format!("cannot read pipeline file {}", path.display()))
+                .with_source(e)
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let origin = Origin::file(path, base, text);
+        if path.extension().is_some_and(|e| e == "json") {
+            Self::parse_json(origin)
+        } else {
+            Self::parse_toml(origin)
+        }
+    }
+
+    /// Parses a TOML document; relative paths resolve against `base_dir`.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_path`](Self::from_path).
+    pub fn from_toml_str(text: &str, base_dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::parse_toml(Origin::text_named(
+            "pipeline.toml",
+            base_dir.into(),
+            text.to_owned(),
+            false,
+        ))
+    }
+
+    /// Parses a JSON document; relative paths resolve against `base_dir`.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_path`](Self::from_path).
+    pub fn from_json_str(text: &str, base_dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::parse_json(Origin::text_named(
+            "pipeline.json",
+            base_dir.into(),
+            text.to_owned(),
+            true,
+        ))
+    }
+
+    fn parse_toml(origin: Origin) -> Result<Self> {
+        let mut spec: Self = toml::from_str(origin.text()).map_err(|e| {
+            Error::configuration(format!("{}: {}", origin.name(), e.to_string().trim_end()))
+        })?;
+        spec.origin = Arc::new(origin);
+        spec.check_settings()?;
+        Ok(spec)
+    }
+
+    fn parse_json(origin: Origin) -> Result<Self> {
+        let mut spec: Self =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(
+                origin.text(),
+            ))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                Error::configuration(format!(
+                    "{}:{}: `{path}`: {inner}",
+                    origin.name(),
+                    inner.line()
+                ))
+            })?;
+        spec.origin = Arc::new(origin);
+        spec.check_settings()?;
+        Ok(spec)
+    }
+
+    /// The JSON Schema of the spec's structure (components' parameters are described by
+    /// their factories: see [`Registry::schemas`](crate::Registry::schemas)).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(PipelineSpec)).unwrap_or_default()
+    }
+
+    /// The directory relative paths are resolved against.
+    pub fn base_dir(&self) -> &Path {
+        self.origin.base()
+    }
+
+    /// Sets the directory relative paths are resolved against.
+    pub fn with_base_dir(mut self, base: impl Into<PathBuf>) -> Self {
+        let mut origin = (*self.origin).clone();
+        origin.set_base(base.into());
+        self.origin = Arc::new(origin);
+        self
+    }
+
+    /// Resolves a path of the spec against [`base_dir`](Self::base_dir).
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir().join(path)
+        }
+    }
+
+    /// A configuration error about the value at `path` (e.g. `["processor", 1, "window"]`),
+    /// naming the file, the line when it can be found, and the key.
+    pub(crate) fn error_at(&self, path: &[Segment<'_>], message: &str) -> Error {
+        self.origin.error_at(path, message)
+    }
+
+    /// The settings that need no component: name, engine bounds, retry, source ids.
+    fn check_settings(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(self.error_at(&[Segment::Key("name")], "must not be empty"));
+        }
+        self.engine.check(self)?;
+        self.retry.check(self)?;
+        if self.sources.is_empty() {
+            return Err(Error::configuration(format!(
+                "{}: at least one [[source]] is needed",
+                self.origin.name()
+            )));
+        }
+        for (i, source) in self.sources.iter().enumerate() {
+            if source.id.trim().is_empty() {
+                return Err(self.error_at(
+                    &[Segment::Key("source"), Segment::Index(i), Segment::Key("id")],
+                    "must not be empty",
+                ));
+            }
+            if let Some(j) = self.sources[..i].iter().position(|s| s.id == source.id) {
+                return Err(self.error_at(
+                    &[Segment::Key("source"), Segment::Index(i), Segment::Key("id")],
+                    &format!("two sources are named `{}` (source[{j}] too)", source.id),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where dead letters go: `[dead_letter] path`, else beside the store.
+    pub fn dead_letter_path(&self) -> Result<PathBuf> {
+        if let Some(d) = &self.dead_letter {
+            return Ok(self.resolve(&d.path));
+        }
+        Ok(sibling(&self.store_path()?, ".dead_letters.jsonl"))
+    }
+
+    /// The store's `path` parameter, resolved.
+    pub(crate) fn store_path(&self) -> Result<PathBuf> {
+        match self.store.params.get("path") {
+            Some(serde_json::Value::String(path)) => Ok(self.resolve(Path::new(path))),
+            _ => Err(self.error_at(
+                &[Segment::Key("store"), Segment::Key("path")],
+                "is missing (a path is needed to place the default dead-letter and checkpoint files; set [dead_letter] and [checkpoints] otherwise)",
+            )),
+        }
+    }
+
+    /// A digest of the settings that shape storage keys and stored values: sources'
+    /// formats, processors, the store's table. Resuming with another fingerprint is refused.
+    pub fn fingerprint(&self) -> String {
+        let shaping = serde_json::json!({
+            "sources": self.sources.iter().map(|s| serde_json::json!({
+                "id": s.id,
+                "format": s.format,
+                "options": s.params.get(&s.format),
+            })).collect::<Vec<_>>(),
+            "processors": self.processors,
+            "table": self.store.params.get("table"),
+        });
+        let text = shaping.to_string();
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`out/sensors.db` → `out/sensors.db.x`).
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}

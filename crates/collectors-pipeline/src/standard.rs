@@ -1,0 +1,154 @@
+//! The factories of the components this workspace ships (see [`Registry::standard`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStorage};
+use collectors_core::{Error, Processor, Result};
+use collectors_processors::{
+    ColumnSpec, CsvDecoder, CsvOptions, Filter, FilterConfig, JsonLinesDecoder, JsonLinesOptions,
+    RollingMean, RollingMeanConfig,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::registry::{BuiltDecoder, BuiltSource, BuiltStore, LocalInputs, Registry};
+
+/// `kind = "local"`: the files of a local directory.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct LocalParams {
+    /// The directory, relative to the pipeline file.
+    path: PathBuf,
+    /// Which files, relative to `path` (a glob; default: every file).
+    #[serde(default = "all_files")]
+    pattern: String,
+}
+
+fn all_files() -> String {
+    "**/*".to_owned()
+}
+
+/// `kind = "sqlite"`: rows into a table of a SQLite database file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SqliteParams {
+    /// The database file, relative to the pipeline file (created if missing).
+    path: PathBuf,
+    /// The table rows go to (created from the first batch's columns).
+    table: String,
+}
+
+/// `kind = "file"`: one file per record batch in a directory.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct FileParams {
+    /// The directory, relative to the pipeline file.
+    path: PathBuf,
+    /// `jsonl` (default) or `parquet` (needs the `parquet` feature).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    format: Option<FileFormat>,
+}
+
+fn columns_of(schema: Option<&Vec<ColumnSpec>>) -> Option<Vec<String>> {
+    schema.map(|s| s.iter().map(|c| c.name.clone()).collect())
+}
+
+pub(crate) fn register(registry: &mut Registry) {
+    registry
+        .source("local", |id, p: LocalParams, ctx| {
+            let dir = ctx.resolve(&p.path);
+            if !dir.is_dir() {
+                return Err(Error::configuration(format!(
+                    "`path`: {} is not a directory",
+                    dir.display()
+                )));
+            }
+            let glob = globset::Glob::new(&p.pattern).map_err(|e| {
+                Error::configuration(format!("`pattern` is not a valid glob: {e}"))
+            })?;
+            let patterns = globset::GlobSet::builder()
+                .add(glob)
+                .build()
+                .map_err(|e| Error::configuration(format!("`pattern`: {e}")))?;
+            let source = LocalDirectorySource::builder(id, &dir)
+                .pattern(&p.pattern)
+                .build()?;
+            Ok(BuiltSource {
+                source: Arc::new(source),
+                reads: Some(LocalInputs { dir, patterns }),
+            })
+        })
+        .decoder("csv", |options: CsvOptions| {
+            let columns = columns_of(options.schema.as_ref());
+            Ok(BuiltDecoder {
+                decoder: Arc::new(CsvDecoder::new(options)?),
+                columns,
+            })
+        })
+        .decoder("jsonl", |options: JsonLinesOptions| {
+            let columns = columns_of(options.schema.as_ref());
+            Ok(BuiltDecoder {
+                decoder: Arc::new(JsonLinesDecoder::new(options)?),
+                columns,
+            })
+        })
+        .processor("filter", |config: FilterConfig, columns| {
+            columns.require("column", &config.column);
+            Ok(Arc::new(Filter::new(config)?) as Arc<dyn Processor>)
+        })
+        .processor("rolling_mean", |config: RollingMeanConfig, columns| {
+            if let Some(key) = &config.key {
+                columns.require("key", key);
+            }
+            columns.require("value", &config.value);
+            columns.add(&config.output_column());
+            Ok(Arc::new(RollingMean::new(config)?) as Arc<dyn Processor>)
+        })
+        .store("sqlite", |id, p: SqliteParams, ctx| {
+            let path = ctx.resolve(&p.path);
+            let store = Arc::new(
+                SqliteStorage::builder(id, path.to_string_lossy())
+                    .table(p.table)
+                    .build()?,
+            );
+            Ok(BuiltStore {
+                outputs: sqlite_files(&path),
+                transactional: Some(store.clone()),
+                checkpoint_db: Some(path),
+                store,
+            })
+        })
+        .store("file", |id, p: FileParams, ctx| {
+            let path = ctx.resolve(&p.path);
+            let sink = FileSink::builder(id, &path)
+                .format(p.format.unwrap_or(FileFormat::Jsonl))
+                .build()?;
+            Ok(BuiltStore {
+                store: Arc::new(sink),
+                outputs: vec![path],
+                transactional: None,
+                checkpoint_db: None,
+            })
+        });
+}
+
+/// A SQLite database and the files SQLite keeps beside it.
+pub(crate) fn sqlite_files(path: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        files.push(crate::spec::sibling(path, suffix));
+    }
+    files
+}
+
+/// Checks that `path`'s parent directory exists or can be created.
+pub(crate) fn ensure_parent(path: &std::path::Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Error::configuration(format!("cannot create {}", parent.display())).with_source(e)
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! Every kind of mistake in a pipeline spec is reported with the file, the line and the key,
+//! before any data is touched. In-process: specs are parsed and built, no subprocess.
+
+use std::path::{Path, PathBuf};
+
+use collectors_pipeline::{PipelineSpec, Registry};
+
+fn example_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sensors/pipeline.toml");
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// A directory with an empty `data/` and `pipeline.toml` holding `text`.
+fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let file = dir.path().join("pipeline.toml");
+    std::fs::write(&file, text).unwrap();
+    (dir, file)
+}
+
+/// Loads and builds the spec; the error message, or `None` when it is valid.
+fn check(text: &str) -> (Option<String>, bool) {
+    let (dir, file) = setup(text);
+    let result = PipelineSpec::from_path(&file).and_then(|s| s.components(&Registry::standard()));
+    let wrote = dir.path().join("out").exists();
+    (result.err().map(|e| e.to_string()), wrote)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn mistakes_name_the_file_line_and_key() {
+    let ex = example_text();
+    let cases: Vec<(&str, String, Vec<String>)> = vec![
+        (
+            "unknown key",
+            ex.replace("table = \"readings\"", "tabel = \"readings\""),
+            vec!["pipeline.toml".into(), "tabel".into()],
+        ),
+        (
+            "unknown processor",
+            ex.replace("type = \"rolling_mean\"", "type = \"rolling_median\""),
+            vec![
+                format!(":{}:", line_of(&ex, "type = \"rolling_mean\"")),
+                "rolling_median".into(),
+                "processor[1].type".into(),
+            ],
+        ),
+        (
+            "missing directory",
+            ex.replace("path = \"data\"", "path = \"no-such-dir\""),
+            vec![
+                format!("pipeline.toml:{}:", line_of(&ex, "path = \"data\"")),
+                "source[0].path".into(),
+                "no-such-dir".into(),
+            ],
+        ),
+        (
+            "zero bound",
+            ex.replace("channel_capacity = 8", "channel_capacity = 0"),
+            vec![
+                format!(":{}:", line_of(&ex, "channel_capacity")),
+                "engine.channel_capacity".into(),
+            ],
+        ),
+        (
+            "huge bound",
+            ex.replace(
+                "max_items_in_flight = 2",
+                "max_items_in_flight = 4611686018427387904",
+            ),
+            vec![
+                format!(":{}:", line_of(&ex, "max_items_in_flight")),
+                "engine.max_items_in_flight".into(),
+                "1024".into(),
+            ],
+        ),
+        (
+            "huge store batch",
+            ex.replace("store_batch_rows = 50000", "store_batch_rows = 1152921504606846976"),
+            vec!["engine.store_batch_rows".into()],
+        ),
+        (
+            "negative retry count",
+            ex.replace("max_attempts = 5", "max_attempts = -1"),
+            vec!["max_attempts".into(), "line".into()],
+        ),
+        (
+            "wrong type",
+            ex.replace("window = 5", "window = \"five\""),
+            vec![
+                format!(":{}:", line_of(&ex, "window = 5")),
+                "processor[1].window".into(),
+            ],
+        ),
+        (
+            "zero window",
+            ex.replace("window = 5", "window = 0"),
+            vec![
+                format!(":{}:", line_of(&ex, "window = 5")),
+                "processor[1].window".into(),
+            ],
+        ),
+        (
+            "zero batch size",
+            ex.replace("batch_size = 8192", "batch_size = 0"),
+            vec![
+                format!(":{}:", line_of(&ex, "batch_size = 8192")),
+                "source[0].csv.batch_size".into(),
+            ],
+        ),
+        (
+            "huge batch size",
+            ex.replace("batch_size = 8192", "batch_size = 1152921504606846976"),
+            vec!["source[0].csv.batch_size".into()],
+        ),
+        (
+            "unknown store kind",
+            ex.replace("kind = \"sqlite\"", "kind = \"oracle\""),
+            vec![
+                format!(":{}:", line_of(&ex, "kind = \"sqlite\"")),
+                "oracle".into(),
+            ],
+        ),
+        (
+            "unknown column type",
+            ex.replace("type = \"float64\"", "type = \"float65\""),
+            vec!["float65".into(), "source[0].csv.schema[2].type".into()],
+        ),
+        (
+            "not TOML",
+            "name = \"x\"\n[[source]\n".to_owned(),
+            vec!["pipeline.toml".into(), "line".into()],
+        ),
+        (
+            "empty name",
+            ex.replace("name = \"sensors\"", "name = \"\""),
+            vec!["`name`".into()],
+        ),
+        (
+            "jitter out of range",
+            ex.replace("jitter = 0.5", "jitter = 2.0"),
+            vec!["retry.jitter".into()],
+        ),
+        (
+            "filter on a column the schema does not have",
+            ex.replace("column = \"status\"", "column = \"state\""),
+            vec![
+                format!(":{}:", line_of(&ex, "column = \"status\"")),
+                "processor[0].column".into(),
+                "`state`".into(),
+            ],
+        ),
+        (
+            "rolling mean of a missing column",
+            ex.replace("value = \"value\"", "value = \"reading\""),
+            vec!["processor[1].value".into(), "`reading`".into()],
+        ),
+        (
+            "decoder options of another format",
+            ex.replace("[source.csv]", "[source.jsonl]"),
+            vec!["source[0].jsonl".into(), "format is csv".into()],
+        ),
+    ];
+    for (what, text, needles) in cases {
+        let (error, wrote) = check(&text);
+        let error = error.unwrap_or_else(|| panic!("{what}: accepted"));
+        for needle in needles {
+            assert!(
+                error.contains(&needle),
+                "{what}: `{needle}` missing from: {error}"
+            );
+        }
+        assert!(!wrote, "{what}: nothing may be written before the spec is valid");
+    }
+}
+
+#[test]
+fn outputs_that_coincide_with_each_other_or_an_input_are_refused() {
+    let ex = example_text();
+    let cases = [
+        (
+            "dead letters into the SQLite store",
+            ex.replace(
+                "path = \"out/dead_letters.jsonl\"",
+                "path = \"out/sensors.db\"",
+            ),
+            "same place",
+        ),
+        (
+            "dead letters into the store, spelled differently",
+            ex.replace(
+                "path = \"out/dead_letters.jsonl\"",
+                "path = \"./out/../out/sensors.db\"",
+            ),
+            "same place",
+        ),
+        (
+            "dead letters appended to an input file",
+            ex.replace(
+                "path = \"out/dead_letters.jsonl\"",
+                "path = \"data/sensors-000.csv\"",
+            ),
+            "input of source `sensor-files`",
+        ),
+        (
+            "the store inside the input directory, matched by the pattern",
+            ex.replace("pattern = \"*.csv\"", "pattern = \"**/*\"")
+                .replace("path = \"out/sensors.db\"", "path = \"data/sensors.db\""),
+            "input of source",
+        ),
+        (
+            "the checkpoint database is the dead-letter file",
+            format!(
+                "{ex}\n[checkpoints]\npath = \"out/dead_letters.jsonl\"\n"
+            ),
+            "same place",
+        ),
+        (
+            "a replica on the store's file",
+            format!("{ex}\n[[replica]]\nkind = \"file\"\npath = \"out/sensors.db\"\n"),
+            "same place",
+        ),
+    ];
+    for (what, text, needle) in cases {
+        let (error, _) = check(&text);
+        let error = error.unwrap_or_else(|| panic!("{what}: accepted"));
+        assert!(error.contains(needle), "{what}: `{needle}` missing from: {error}");
+    }
+}
+
+#[test]
+fn a_missing_pipeline_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = PipelineSpec::from_path(dir.path().join("nope.toml")).unwrap_err();
+    assert!(err.to_string().contains("nope.toml"), "{err}");
+}
+
+#[test]
+fn a_minimal_spec_gets_documented_defaults() {
+    let (dir, file) = setup(
+        "name = \"m\"\n[[source]]\nid = \"in\"\nkind = \"local\"\npath = \"data\"\nformat = \"csv\"\n\
+         [store]\nkind = \"sqlite\"\npath = \"out/m.db\"\ntable = \"t\"\n",
+    );
+    let spec = PipelineSpec::from_path(&file).unwrap();
+    let components = spec.components(&Registry::standard()).unwrap();
+    assert_eq!(
+        components.dead_letter_path(),
+        dir.path().join("out/m.db.dead_letters.jsonl")
+    );
+    assert_eq!(components.checkpoint_db(), dir.path().join("out/m.db"));
+    assert_eq!(spec.retry.max_attempts, 5);
+    assert!(!dir.path().join("out").exists(), "checking writes nothing");
+}
+
+#[test]
+fn toml_and_json_specs_have_the_same_structure() {
+    let (dir, file) = setup(&example_text());
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sensors/data/sensors-000.csv"),
+        dir.path().join("data/sensors-000.csv"),
+    )
+    .unwrap();
+    let toml_spec = PipelineSpec::from_path(&file).unwrap();
+    let json = serde_json::to_string_pretty(&toml_spec).unwrap();
+    let json_file = dir.path().join("pipeline.json");
+    std::fs::write(&json_file, &json).unwrap();
+    let json_spec = PipelineSpec::from_path(&json_file).unwrap();
+    assert_eq!(toml_spec.fingerprint(), json_spec.fingerprint());
+    assert_eq!(
+        serde_json::to_value(&toml_spec).unwrap(),
+        serde_json::to_value(&json_spec).unwrap()
+    );
+    json_spec.components(&Registry::standard()).unwrap();
+    // A JSON mistake names the key path.
+    let bad = json.replace("\"window\": 5", "\"window\": \"five\"");
+    let err = PipelineSpec::from_json_str(&bad, dir.path())
+        .and_then(|s| s.components(&Registry::standard()))
+        .unwrap_err();
+    assert!(err.to_string().contains("processor[1].window"), "{err}");
+}
+
+#[test]
+fn every_standard_component_publishes_a_parameter_schema() {
+    let schemas = Registry::standard().schemas();
+    for (group, name, key) in [
+        ("sources", "local", "path"),
+        ("decoders", "csv", "delimiter"),
+        ("decoders", "jsonl", "batch_size"),
+        ("processors", "filter", "column"),
+        ("processors", "rolling_mean", "window"),
+        ("stores", "sqlite", "table"),
+        ("stores", "file", "format"),
+    ] {
+        assert!(
+            schemas[group][name]["properties"][key].is_object(),
+            "{group}.{name}.{key} missing from {}",
+            schemas[group][name]
+        );
+    }
+    let spec_schema = PipelineSpec::json_schema();
+    assert!(spec_schema["properties"]["source"].is_object());
+}
