@@ -1,24 +1,65 @@
 //! [`CsvDecoder`]: CSV into Arrow record batches, bad rows rejected with their line number.
 
 mod fields;
+mod header;
 
 use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_array::timezone::Tz;
-use arrow_array::types::{Date32Type, Float64Type, Int64Type};
-use arrow_cast::parse::{Parser, string_to_datetime};
+use arrow_array::types::Date32Type;
+use arrow_cast::parse::Parser;
 use arrow_csv::reader::{Decoder as ArrowCsvDecoder, Format, ReaderBuilder};
-use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use collectors_core::{Decoded, Decoder, Error, ItemDecoder, Result, SourceItem};
 use serde::{Deserialize, Serialize};
 
-use crate::lines::{self, Line, LineDecoder, LineSplitter, PendingLines, check_limits};
-use crate::schema::{ColumnSpec, UTC_OFFSET, arrow_schema};
+use crate::lines::{
+    self, Line, LineDecoder, LineError, LineSplitter, PendingLines, bare_cr_hint, check_limits,
+};
+use crate::schema::{ColumnSpec, arrow_schema};
+use crate::values::{
+    TimestampColumn, TimestampUnit, check_float, check_int, float_out_of_range, infinite_rows,
+    is_non_finite_literal,
+};
 use fields::{count_fields, split_fields, visit_fields};
+use header::not_csv;
 
 /// Options of the [`CsvDecoder`]; every field has a default, unknown fields are rejected.
+///
+/// # Header and schema
+///
+/// With a header and an explicit [`schema`](Self::schema), the header's names are matched
+/// with the schema's columns **by name, exactly**: no case folding, no trimming of spaces, no
+/// BOM (a UTF-8 byte order mark at the start of the item is dropped before the header is
+/// read). The header may list the columns in any order; batches always have the schema's
+/// order. A header that names a column the schema lacks (an extra, renamed, differently
+/// cased or space-padded name), lacks a schema column, or names a column twice fails the
+/// item with a validation error that says which name and why. Without a header the fields
+/// are the schema's columns in order.
+///
+/// # Values
+///
+/// - empty field: null, in every column type;
+/// - `timestamp`: RFC 3339 (`2026-01-01T00:00:00Z`, `2026-01-01T02:00:00+02:00`),
+///   `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), or an integer epoch in
+///   [`timestamp_unit`](Self::timestamp_unit) (seconds by default). A leap second
+///   (`23:59:60`) is rejected, not read as the next second;
+/// - `float64`: a decimal number; `NaN`, `inf`, `-inf`, `infinity` (any case, optional sign)
+///   are their IEEE values; a number too large for a 64-bit float (`1e400`) is rejected, not
+///   read as infinity;
+/// - `int64`: a decimal integer; one outside the 64-bit range is rejected.
+///
+/// # Bounds
+///
+/// `batch_size` and `infer_rows` are between 1 and 1 048 576 ([`MAX_BATCH_SIZE`],
+/// [`MAX_INFER_ROWS`]), `max_line_bytes` between 1 and 1 GiB ([`MAX_LINE_BYTES`]);
+/// [`CsvDecoder::new`] refuses other values with an error that starts with the key. Memory is
+/// allocated for the lines read, never ahead for a configured size.
+///
+/// [`MAX_BATCH_SIZE`]: crate::MAX_BATCH_SIZE
+/// [`MAX_INFER_ROWS`]: crate::MAX_INFER_ROWS
+/// [`MAX_LINE_BYTES`]: crate::MAX_LINE_BYTES
 ///
 /// ```
 /// use collectors_processors::CsvOptions;
@@ -33,24 +74,29 @@ use fields::{count_fields, split_fields, visit_fields};
 /// assert!(serde_json::from_str::<CsvOptions>(r#"{"delimeter": ";"}"#).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CsvOptions {
     /// Whether the first non-blank line is a header naming the columns. Default `true`.
     pub has_header: bool,
     /// The field separator, one ASCII character other than `"`, `\r` and `\n`. Default `,`.
     pub delimiter: char,
-    /// The most rows in one record batch, at least 1. Default 8192.
+    /// The most rows in one record batch, 1 to 1 048 576. Default 8192.
     pub batch_size: usize,
     /// The longest line accepted, in bytes, terminator excluded; longer lines are rejected
-    /// without being held in memory. At least 1. Default 1 MiB.
+    /// without being held in memory. 1 byte to 1 GiB. Default 1 MiB.
     pub max_line_bytes: usize,
-    /// The columns, in order. With a header, its names must be these names. `None` (the
-    /// default): inferred from the first [`infer_rows`](Self::infer_rows) lines of each item
-    /// by arrow-csv's inference, every column nullable.
+    /// The columns, in the order of the batches. With a header, its names are matched with
+    /// these names exactly, in any order (see [Header and schema](Self#header-and-schema)).
+    /// `None` (the default): inferred from the first [`infer_rows`](Self::infer_rows) lines
+    /// of each item by arrow-csv's inference, every column nullable.
     pub schema: Option<Vec<ColumnSpec>>,
-    /// How many data lines inference reads before fixing the schema of an item, at least 1.
-    /// Those lines are held in memory until then. Default 1000.
+    /// How many data lines inference reads before fixing the schema of an item, 1 to
+    /// 1 048 576. Those lines are held in memory until then. Default 1000.
     pub infer_rows: usize,
+    /// The unit of an integer in a `timestamp` column (`"s"`, `"ms"`, `"us"`, `"ns"`).
+    /// Default seconds.
+    pub timestamp_unit: TimestampUnit,
 }
 
 impl Default for CsvOptions {
@@ -62,6 +108,7 @@ impl Default for CsvOptions {
             max_line_bytes: 1024 * 1024,
             schema: None,
             infer_rows: 1000,
+            timestamp_unit: TimestampUnit::Seconds,
         }
     }
 }
@@ -108,12 +155,20 @@ impl CsvOptions {
         self.infer_rows = infer_rows;
         self
     }
+
+    /// Sets [`timestamp_unit`](Self::timestamp_unit).
+    #[must_use]
+    pub fn with_timestamp_unit(mut self, timestamp_unit: TimestampUnit) -> Self {
+        self.timestamp_unit = timestamp_unit;
+        self
+    }
 }
 
 /// Decodes CSV items into Arrow record batches with arrow-csv.
 ///
 /// Each item is split into lines by this crate (1-based line numbers, the header is line 1,
-/// `\n` or `\r\n` endings, blank lines skipped), so one bad line costs one row, not the item:
+/// `\n` or `\r\n` endings, blank lines skipped, a leading UTF-8 byte order mark dropped), so
+/// one bad line costs one row, not the item:
 ///
 /// - a line that is not UTF-8, has the wrong number of fields, holds a value that does not
 ///   parse as its column's type, or is longer than
@@ -123,7 +178,8 @@ impl CsvOptions {
 ///   line by line to find it.
 ///
 /// The whole item fails (a validation error) only when its header cannot be read (not UTF-8,
-/// control bytes, empty, over-long, duplicate names) or does not match the explicit schema.
+/// control bytes, a `\r` from bare-`\r` line endings, over-long, duplicate names) or does not
+/// match the explicit schema by name (see [`CsvOptions`]).
 ///
 /// Limitation: a quoted field cannot contain a line break. Both halves of such a row are
 /// rejected (the first has an unterminated quote, the second usually the wrong field count).
@@ -192,6 +248,8 @@ impl CsvDecoder {
             splitter: LineSplitter::new(self.options.max_line_bytes),
             rows: CsvRows {
                 delimiter: self.delimiter,
+                timestamp_unit: self.options.timestamp_unit,
+                positions: None,
                 batch_size: self.options.batch_size,
                 max_line_bytes: self.options.max_line_bytes,
                 infer_rows: self.options.infer_rows,
@@ -256,6 +314,9 @@ impl ItemDecoder for CsvItemDecoder {
 #[derive(Debug)]
 struct CsvRows {
     delimiter: u8,
+    timestamp_unit: TimestampUnit,
+    /// For each file column, its explicit schema column (from the header).
+    positions: Option<Vec<usize>>,
     batch_size: usize,
     max_line_bytes: usize,
     infer_rows: usize,
@@ -296,8 +357,10 @@ impl CsvRows {
             } => {
                 if self.awaiting_header {
                     return Err(not_csv(format!(
-                        "the header (line {number}) is {len} bytes long, over the limit of {} bytes",
-                        self.max_line_bytes
+                        "the header (line {number}) is {len} bytes long, over the limit of {} \
+                         bytes{}",
+                        self.max_line_bytes,
+                        bare_cr_hint(prefix)
                     )));
                 }
                 let row = lines::too_long(number, prefix, len, self.max_line_bytes);
@@ -371,44 +434,22 @@ impl CsvRows {
         }
     }
 
-    /// Reads the header line: the column names, checked against the explicit schema.
+    /// Reads the header line: the column names, matched with the explicit schema by name.
     fn read_header(&mut self, number: u64, bytes: &[u8]) -> Result<()> {
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            not_csv(format!("the header (line {number}) is not UTF-8: {e}")).with_source(e)
-        })?;
-        if let Some(c) = text
-            .chars()
-            .find(|c| c.is_control() && *c != '\t' && *c as u32 != u32::from(self.delimiter))
-        {
-            return Err(not_csv(format!(
-                "the header (line {number}) holds the control character {c:?}"
-            )));
-        }
-        let fields = split_fields(bytes, self.delimiter).map_err(|_| {
-            not_csv(format!(
-                "the header (line {number}) has a quoted name that is not closed"
-            ))
-        })?;
-        let mut names = Vec::with_capacity(fields.len());
-        for (i, field) in fields.into_iter().enumerate() {
-            let name = String::from_utf8(field)
-                .map_err(|e| not_csv("a header name is not UTF-8").with_source(e))?;
-            // An unnamed column (e.g. a written index) gets arrow-csv's name for it.
-            names.push(if name.is_empty() {
-                format!("column_{}", i + 1)
-            } else {
-                name
-            });
-        }
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
-                return Err(not_csv(format!(
-                    "the header (line {number}) names column {name:?} twice"
-                )));
+        let mut names = header::read_names(number, bytes, self.delimiter)?;
+        match &self.explicit {
+            Some(schema) => {
+                self.positions = Some(header::match_schema(&names, schema)?);
             }
-        }
-        if let Some(schema) = &self.explicit {
-            check_header(&names, schema)?;
+            None => {
+                for (i, name) in names.iter_mut().enumerate() {
+                    // An unnamed column (e.g. a written index) gets arrow-csv's name for it.
+                    if name.is_empty() {
+                        *name = format!("column_{}", i + 1);
+                    }
+                }
+                header::check_unique(number, &names)?;
+            }
         }
         self.num_fields = Some(names.len());
         self.names = Some(names);
@@ -423,7 +464,12 @@ impl CsvRows {
             None => self.infer()?,
         };
         tracing::debug!(schema = %schema_summary(&schema), "csv: schema fixed");
-        self.decoder = Some(CsvLineDecoder::new(schema, self.delimiter, self.batch_size));
+        self.decoder = Some(CsvLineDecoder::new(
+            schema,
+            self.positions.as_deref(),
+            self.delimiter,
+            self.timestamp_unit,
+        ));
         Ok(())
     }
 
@@ -467,32 +513,6 @@ impl CsvRows {
     }
 }
 
-/// The whole-item error for input that is not CSV.
-fn not_csv(message: impl Into<String>) -> Error {
-    Error::validation(format!("not CSV: {}", message.into())).with_operation("decode csv")
-}
-
-/// Checks header names against the explicit schema.
-fn check_header(names: &[String], schema: &Schema) -> Result<()> {
-    let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if names.len() != expected.len() {
-        return Err(Error::validation(format!(
-            "the header has {} columns {names:?}, the schema has {}: {expected:?}",
-            names.len(),
-            expected.len()
-        )));
-    }
-    for (i, (found, wanted)) in names.iter().zip(&expected).enumerate() {
-        if found != wanted {
-            return Err(Error::validation(format!(
-                "header column {} is {found:?}, the schema expects {wanted:?}",
-                i + 1
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `name: type, …` for logs.
 fn schema_summary(schema: &Schema) -> String {
     schema
@@ -503,12 +523,37 @@ fn schema_summary(schema: &Schema) -> String {
         .join(", ")
 }
 
+/// How [`CsvLineDecoder::screen`] checks the values of one column.
+#[derive(Debug)]
+enum Check {
+    /// Nothing to check (text).
+    None,
+    Boolean,
+    Int64,
+    Float64,
+    Date32,
+    Timestamp(TimestampColumn),
+}
+
 /// arrow-csv's decoder for a fixed schema, fed whole lines.
+///
+/// arrow-csv reads timestamp columns as text, converted by [`TimestampColumn`] (one rule
+/// with JSON lines); float columns are checked for overflow (`1e400` is not infinity).
 struct CsvLineDecoder {
+    /// The schema of the batches (the explicit schema's order).
     schema: SchemaRef,
+    /// The columns in file order, with their real types.
+    file_schema: SchemaRef,
+    /// What arrow-csv decodes: the file's columns, timestamps as text.
+    decode_schema: SchemaRef,
+    /// For each column of `schema`, its index in the file; `None`: the same order.
+    output_order: Option<Vec<usize>>,
+    /// The check of each file column.
+    checks: Vec<Check>,
     delimiter: u8,
-    batch_size: usize,
-    decoder: ArrowCsvDecoder,
+    /// The decoder and the rows it was built for: built for the lines at hand, never for a
+    /// configured size, because arrow preallocates by it.
+    decoder: Option<(ArrowCsvDecoder, usize)>,
     /// Reused for the field values of screened lines.
     scratch: Vec<u8>,
 }
@@ -517,22 +562,138 @@ impl std::fmt::Debug for CsvLineDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvLineDecoder")
             .field("schema", &self.schema)
-            .field("batch_size", &self.batch_size)
+            .field("output_order", &self.output_order)
             .finish_non_exhaustive()
     }
 }
 
 impl CsvLineDecoder {
-    fn new(schema: SchemaRef, delimiter: u8, batch_size: usize) -> Self {
-        let decoder = build_arrow_decoder(&schema, delimiter, batch_size, None);
+    /// A decoder of `schema`; `positions[i]` is the schema column of file column `i` (a
+    /// header in another order), `None` when the file has the schema's order.
+    fn new(
+        schema: SchemaRef,
+        positions: Option<&[usize]>,
+        delimiter: u8,
+        timestamp_unit: TimestampUnit,
+    ) -> Self {
+        let file_fields: Vec<Arc<Field>> = match positions {
+            Some(positions) => positions
+                .iter()
+                .map(|&p| schema.fields()[p].clone())
+                .collect(),
+            None => schema.fields().iter().cloned().collect(),
+        };
+        let output_order = positions.and_then(|positions| {
+            let in_order = positions.iter().enumerate().all(|(i, &p)| i == p);
+            (!in_order).then(|| {
+                let mut order = vec![0; positions.len()];
+                for (file_index, &position) in positions.iter().enumerate() {
+                    order[position] = file_index;
+                }
+                order
+            })
+        });
+        let checks = file_fields
+            .iter()
+            .map(|field| match field.data_type() {
+                DataType::Boolean => Check::Boolean,
+                DataType::Int64 => Check::Int64,
+                DataType::Float64 => Check::Float64,
+                DataType::Date32 => Check::Date32,
+                DataType::Timestamp(..) => TimestampColumn::for_field(field, timestamp_unit)
+                    .map_or(Check::None, Check::Timestamp),
+                _ => Check::None,
+            })
+            .collect::<Vec<_>>();
+        let decode_fields: Vec<Field> = file_fields
+            .iter()
+            .zip(&checks)
+            .map(|(field, check)| match check {
+                Check::Timestamp(_) => Field::new(field.name(), DataType::Utf8, true),
+                _ => field.as_ref().clone(),
+            })
+            .collect();
         Self {
             schema,
+            file_schema: Arc::new(Schema::new(file_fields)),
+            decode_schema: Arc::new(Schema::new(decode_fields)),
+            output_order,
+            checks,
             delimiter,
-            batch_size,
-            decoder,
+            decoder: None,
             scratch: Vec::new(),
         }
     }
+
+    /// Turns what arrow-csv read from `bytes` into a batch of the schema: timestamps
+    /// converted, floats checked, columns in the schema's order.
+    fn finish_batch(
+        &mut self,
+        raw: RecordBatch,
+        bytes: &[u8],
+    ) -> std::result::Result<RecordBatch, LineError> {
+        let mut columns = raw.columns().to_vec();
+        for (index, check) in self.checks.iter().enumerate() {
+            match check {
+                Check::Timestamp(column) => {
+                    columns[index] = column.convert(&columns[index]).map_err(LineError::Row)?;
+                }
+                Check::Float64 => {
+                    let Some(rows) = infinite_rows(&columns[index]) else {
+                        continue;
+                    };
+                    let name = self.file_schema.field(index).name();
+                    for row in rows {
+                        let text = field_text(bytes, row, index, self.delimiter, &mut self.scratch);
+                        if !is_non_finite_literal(&text) {
+                            return Err(LineError::Row(float_out_of_range(name, &text)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(order) = &self.output_order {
+            columns = order.iter().map(|&i| columns[i].clone()).collect();
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+
+    /// Why `text` (not empty) does not fit file column `index`, or `None`.
+    fn check_value(&self, index: usize, text: &str) -> Option<String> {
+        let name = || self.file_schema.field(index).name();
+        match self.checks.get(index)? {
+            Check::None => None,
+            Check::Boolean => (!(text.eq_ignore_ascii_case("true")
+                || text.eq_ignore_ascii_case("false")))
+            .then(|| cannot_parse(self.file_schema.field(index), text)),
+            Check::Int64 => check_int(name(), text),
+            Check::Float64 => check_float(name(), text),
+            Check::Date32 => Date32Type::parse(text)
+                .is_none()
+                .then(|| cannot_parse(self.file_schema.field(index), text)),
+            Check::Timestamp(column) => column.parse(text).err(),
+        }
+    }
+}
+
+/// The unquoted value of field `index` of line `row` of `bytes` (lines ending in `\n`).
+fn field_text(
+    bytes: &[u8],
+    row: usize,
+    index: usize,
+    delimiter: u8,
+    scratch: &mut Vec<u8>,
+) -> String {
+    let line = bytes.split(|&b| b == b'\n').nth(row).unwrap_or_default();
+    let mut text = String::new();
+    // A line here was split by arrow-csv already: its quotes are closed.
+    let _ = visit_fields(line, delimiter, scratch, |i, value| {
+        if i == index {
+            text = String::from_utf8_lossy(value).into_owned();
+        }
+    });
+    text
 }
 
 /// An arrow-csv decoder of headerless, `\n`-terminated lines.
@@ -589,13 +750,22 @@ impl LineDecoder for CsvLineDecoder {
         &mut self,
         bytes: &[u8],
         count: usize,
-    ) -> std::result::Result<RecordBatch, ArrowError> {
-        let result = decode_exact(&mut self.decoder, bytes, count);
-        if result.is_err() {
-            // The decoder may hold part of the failed input: start afresh.
-            self.decoder = build_arrow_decoder(&self.schema, self.delimiter, self.batch_size, None);
-        }
-        result
+    ) -> std::result::Result<RecordBatch, LineError> {
+        let (mut decoder, rows) = match self.decoder.take() {
+            Some((decoder, rows)) if rows >= count => (decoder, rows),
+            _ => (
+                build_arrow_decoder(&self.decode_schema, self.delimiter, count, None),
+                count,
+            ),
+        };
+        let raw = match decode_exact(&mut decoder, bytes, count) {
+            Ok(raw) => raw,
+            // The decoder may hold part of the failed input: it is dropped, the next call
+            // builds a fresh one.
+            Err(error) => return Err(LineError::Arrow(error)),
+        };
+        self.decoder = Some((decoder, rows));
+        self.finish_batch(raw, bytes)
     }
 
     /// Names the first column whose value does not parse: found by [`screen`](Self::screen)
@@ -608,9 +778,9 @@ impl LineDecoder for CsvLineDecoder {
         let Ok(values) = split_fields(content, self.delimiter) else {
             return error.to_string();
         };
-        for (index, field) in self.schema.fields().iter().enumerate() {
+        for (index, field) in self.file_schema.fields().iter().enumerate() {
             let mut single =
-                build_arrow_decoder(&self.schema, self.delimiter, 1, Some(vec![index]));
+                build_arrow_decoder(&self.decode_schema, self.delimiter, 1, Some(vec![index]));
             if decode_exact(&mut single, line, 1).is_err() {
                 let value = values
                     .get(index)
@@ -622,28 +792,25 @@ impl LineDecoder for CsvLineDecoder {
         error.to_string()
     }
 
-    /// Parses each value with the parser arrow-csv uses for its column's type.
+    /// Parses each value by the rules of its column's type.
     fn screen(&mut self, line: &[u8]) -> Option<String> {
         let content = line.strip_suffix(b"\n").unwrap_or(line);
-        let fields = self.schema.fields();
         let mut problem = None;
-        let scanned = visit_fields(
-            content,
-            self.delimiter,
-            &mut self.scratch,
-            |index, value| {
-                if problem.is_some() || value.is_empty() {
-                    return; // an empty value is a null
-                }
-                let Some(field) = fields.get(index) else {
-                    return;
-                };
-                match std::str::from_utf8(value) {
-                    Ok(text) if value_parses(field.data_type(), text) => {}
-                    _ => problem = Some(cannot_parse(field, &String::from_utf8_lossy(value))),
-                }
-            },
-        );
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let scanned = visit_fields(content, self.delimiter, &mut scratch, |index, value| {
+            if problem.is_some() || value.is_empty() {
+                return; // an empty value is a null
+            }
+            problem = match std::str::from_utf8(value) {
+                Ok(text) => self.check_value(index, text),
+                Err(_) => self
+                    .file_schema
+                    .fields()
+                    .get(index)
+                    .map(|field| cannot_parse(field, &String::from_utf8_lossy(value))),
+            };
+        });
+        self.scratch = scratch;
         match scanned {
             Ok(()) => problem,
             Err(_) => Some("a quoted field is not closed on this line".to_owned()),
@@ -658,28 +825,4 @@ fn cannot_parse(field: &Field, value: &str) -> String {
         field.name(),
         field.data_type()
     )
-}
-
-/// Whether arrow-csv parses `text` (not empty) as `data_type`; `true` for types not checked
-/// here (decoding them tells).
-fn value_parses(data_type: &DataType, text: &str) -> bool {
-    match data_type {
-        DataType::Boolean => {
-            text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false")
-        }
-        DataType::Int64 => Int64Type::parse(text).is_some(),
-        DataType::Float64 => Float64Type::parse(text).is_some(),
-        DataType::Date32 => Date32Type::parse(text).is_some(),
-        DataType::Timestamp(unit, tz) => {
-            // A naive time is UTC, as in arrow-csv.
-            let Ok(zone) = tz.as_deref().unwrap_or(UTC_OFFSET).parse::<Tz>() else {
-                return true;
-            };
-            match string_to_datetime(&zone, text) {
-                Ok(time) => *unit != TimeUnit::Nanosecond || time.timestamp_nanos_opt().is_some(),
-                Err(_) => false,
-            }
-        }
-        _ => true,
-    }
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// The comparison a [`Filter`] applies to each row's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
     /// `column == value`.
@@ -54,6 +55,7 @@ impl FilterOp {
 /// assert!(serde_json::from_str::<FilterConfig>(r#"{"column": "a", "op": "eq", "valeu": 1}"#).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     /// The column to test.
@@ -113,28 +115,31 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// A filter named `"filter"`, or a configuration error when the value is missing for a
-    /// comparison, given for `is_null` / `is_not_null`, or not a scalar.
+    /// A filter named `"filter"`, or a configuration error when the column is empty, the
+    /// value is missing for a comparison, given for `is_null` / `is_not_null`, or not a
+    /// scalar. Messages start with the key in backticks (`` `value` is required … ``).
     pub fn new(config: FilterConfig) -> Result<Self> {
         if config.column.is_empty() {
-            return Err(Error::configuration("filter: column must not be empty"));
+            return Err(Error::configuration("`column` must not be empty"));
         }
+        let op = serde_json::to_value(config.op)
+            .ok()
+            .and_then(|op| op.as_str().map(str::to_owned))
+            .unwrap_or_default();
         match (&config.value, config.op.takes_value()) {
             (None | Some(serde_json::Value::Null), true) => {
                 return Err(Error::configuration(format!(
-                    "filter: {:?} needs a value (use is_null to keep null rows)",
-                    config.op
+                    "`value` is required by op `{op}` (use `is_null` to keep null rows)"
                 )));
             }
             (Some(_), false) => {
                 return Err(Error::configuration(format!(
-                    "filter: {:?} takes no value",
-                    config.op
+                    "`value` must not be given with op `{op}`, which takes none"
                 )));
             }
             (Some(serde_json::Value::Array(_) | serde_json::Value::Object(_)), true) => {
                 return Err(Error::configuration(
-                    "filter: the value must be a number, a string or a boolean",
+                    "`value` must be a number, a string or a boolean",
                 ));
             }
             _ => {}

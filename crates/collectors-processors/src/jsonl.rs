@@ -11,10 +11,38 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use collectors_core::{Decoded, Decoder, Error, ItemDecoder, RejectedRow, Result, SourceItem};
 use serde::{Deserialize, Serialize};
 
-use crate::lines::{self, Line, LineDecoder, LineSplitter, PendingLines, check_limits};
+use crate::lines::{self, Line, LineDecoder, LineError, LineSplitter, PendingLines, check_limits};
 use crate::schema::{ColumnSpec, arrow_schema};
+use crate::values::{
+    TimestampColumn, TimestampUnit, float_out_of_range, infinite_rows, is_non_finite_literal,
+};
+
+/// The deepest nesting of arrays and objects a JSON line may have (the line's object is
+/// level 1). A deeper line is rejected as a row before any JSON parser sees it, so that a
+/// hostile line cannot exhaust the stack.
+pub const MAX_JSON_DEPTH: usize = 128;
 
 /// Options of the [`JsonLinesDecoder`]; every field has a default, unknown fields are rejected.
+///
+/// # Values
+///
+/// - `timestamp` columns take a string, RFC 3339 (`"2026-01-01T00:00:00Z"`) or
+///   `"YYYY-MM-DD HH:MM:SS[.fff]"` (UTC), or an integer epoch (`1767225600`, a number or a
+///   string of digits) in [`timestamp_unit`](Self::timestamp_unit), seconds by default: the
+///   same rule as CSV. A leap second (`23:59:60`) is rejected, not read as the next second;
+/// - `float64` columns take a number; a number too large for a 64-bit float (`1e400`) is
+///   rejected, not read as infinity. JSON has no `NaN` or infinity literal; the strings
+///   `"NaN"`, `"inf"`, `"-inf"`, `"infinity"` are read as those values, as in CSV;
+/// - `int64` columns reject a number outside the 64-bit range;
+/// - a line nested deeper than [`MAX_JSON_DEPTH`] arrays and objects is rejected.
+///
+/// # Bounds
+///
+/// `batch_size` and `infer_rows` are between 1 and 1 048 576, `max_line_bytes` between 1
+/// and 1 GiB ([`MAX_BATCH_SIZE`](crate::MAX_BATCH_SIZE),
+/// [`MAX_INFER_ROWS`](crate::MAX_INFER_ROWS), [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES));
+/// [`JsonLinesDecoder::new`] refuses other values with an error that starts with the key.
+/// Memory is allocated for the lines read, never ahead for a configured size.
 ///
 /// ```
 /// use collectors_processors::JsonLinesOptions;
@@ -24,21 +52,25 @@ use crate::schema::{ColumnSpec, arrow_schema};
 /// assert_eq!(options.infer_rows, 1000);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct JsonLinesOptions {
-    /// The most rows in one record batch, at least 1. Default 8192.
+    /// The most rows in one record batch, 1 to 1 048 576. Default 8192.
     pub batch_size: usize,
     /// The longest line accepted, in bytes, terminator excluded; longer lines are rejected
-    /// without being held in memory. At least 1. Default 1 MiB.
+    /// without being held in memory. 1 byte to 1 GiB. Default 1 MiB.
     pub max_line_bytes: usize,
     /// The columns. Keys of an object that are not columns are ignored; a missing key is a
     /// null; a number or boolean in a `utf8` column is kept as its text. `None` (the
     /// default): inferred from the first [`infer_rows`](Self::infer_rows) objects of each
     /// item by arrow-json's inference.
     pub schema: Option<Vec<ColumnSpec>>,
-    /// How many lines inference reads before fixing the schema of an item, at least 1. Those
-    /// lines are held in memory until then. Default 1000.
+    /// How many lines inference reads before fixing the schema of an item, 1 to 1 048 576.
+    /// Those lines are held in memory until then. Default 1000.
     pub infer_rows: usize,
+    /// The unit of an integer in a `timestamp` column (`"s"`, `"ms"`, `"us"`, `"ns"`).
+    /// Default seconds.
+    pub timestamp_unit: TimestampUnit,
 }
 
 impl Default for JsonLinesOptions {
@@ -48,6 +80,7 @@ impl Default for JsonLinesOptions {
             max_line_bytes: 1024 * 1024,
             schema: None,
             infer_rows: 1000,
+            timestamp_unit: TimestampUnit::Seconds,
         }
     }
 }
@@ -80,15 +113,24 @@ impl JsonLinesOptions {
         self.infer_rows = infer_rows;
         self
     }
+
+    /// Sets [`timestamp_unit`](Self::timestamp_unit).
+    #[must_use]
+    pub fn with_timestamp_unit(mut self, timestamp_unit: TimestampUnit) -> Self {
+        self.timestamp_unit = timestamp_unit;
+        self
+    }
 }
 
 /// Decodes JSON-lines items (one JSON object per line) into Arrow record batches with
 /// arrow-json.
 ///
 /// Lines are split as by the [`CsvDecoder`](crate::CsvDecoder) (1-based numbers, `\n` or
-/// `\r\n`, blank lines skipped, over-long lines rejected in bounded memory). A line that is
-/// not UTF-8, not one complete JSON object, or holds a value of the wrong type for its column
-/// becomes a [`RejectedRow`] with its line number; the rest of the item goes on.
+/// `\r\n`, blank lines skipped, a leading UTF-8 byte order mark dropped, over-long lines
+/// rejected in bounded memory). A line that is not UTF-8, not one complete JSON object,
+/// nested deeper than [`MAX_JSON_DEPTH`], or holds a value that does not fit its column (see
+/// [`JsonLinesOptions`]) becomes a [`RejectedRow`] with its line number; the rest of the item
+/// goes on.
 ///
 /// Without an explicit schema, the first `infer_rows` objects fix it; an object whose types
 /// conflict with those before it (an object where earlier lines had a number) is rejected.
@@ -125,7 +167,8 @@ impl JsonLinesDecoder {
         )?;
         let schema = options.schema.as_deref().map(arrow_schema).transpose()?;
         if let Some(schema) = &schema {
-            build_arrow_decoder(schema, options.batch_size).map_err(|e| {
+            // One row: arrow-json preallocates by the batch size.
+            build_arrow_decoder(&decode_schema(schema), 1).map_err(|e| {
                 Error::configuration("arrow-json cannot decode this schema").with_source(e)
             })?;
         }
@@ -142,6 +185,8 @@ impl JsonLinesDecoder {
         JsonLinesItemDecoder {
             splitter: LineSplitter::new(self.options.max_line_bytes),
             rows: JsonRows {
+                timestamp_unit: self.options.timestamp_unit,
+                failed: None,
                 batch_size: self.options.batch_size,
                 max_line_bytes: self.options.max_line_bytes,
                 infer_rows: self.options.infer_rows,
@@ -182,20 +227,29 @@ impl JsonLinesItemDecoder {
 
 impl ItemDecoder for JsonLinesItemDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Decoded) -> Result<()> {
+        self.rows.check_not_failed()?;
         let rows = &mut self.rows;
-        self.splitter.feed(chunk, |line| rows.on_line(line, out))
+        let result = self.splitter.feed(chunk, |line| rows.on_line(line, out));
+        self.rows.remember_failure(result)
     }
 
     fn finish(&mut self, out: &mut Decoded) -> Result<()> {
+        self.rows.check_not_failed()?;
         let rows = &mut self.rows;
-        self.splitter.finish(|line| rows.on_line(line, out))?;
-        rows.finish(out)
+        let result = self
+            .splitter
+            .finish(|line| rows.on_line(line, out))
+            .and_then(|()| rows.finish(out));
+        self.rows.remember_failure(result)
     }
 }
 
 /// Everything of an item decoder but the line splitter.
 #[derive(Debug)]
 struct JsonRows {
+    timestamp_unit: TimestampUnit,
+    /// Why the item failed; every later call fails the same way.
+    failed: Option<String>,
     batch_size: usize,
     max_line_bytes: usize,
     infer_rows: usize,
@@ -208,6 +262,20 @@ struct JsonRows {
 }
 
 impl JsonRows {
+    fn check_not_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(message) => Err(Error::validation(message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn remember_failure(&mut self, result: Result<()>) -> Result<()> {
+        if let Err(e) = &result {
+            self.failed = Some(e.message().to_owned());
+        }
+        result
+    }
+
     fn on_line(&mut self, line: Line<'_>, out: &mut Decoded) -> Result<()> {
         let (number, bytes) = match line {
             Line::TooLong {
@@ -226,6 +294,18 @@ impl JsonRows {
         }
         if let Err(e) = std::str::from_utf8(bytes) {
             self.pending.reject(lines::not_utf8(number, bytes, e), out);
+            return Ok(());
+        }
+        if nested_deeper_than(bytes, MAX_JSON_DEPTH) {
+            let row = RejectedRow {
+                line: number,
+                raw: bytes::Bytes::copy_from_slice(bytes),
+                complete: true,
+                reason: format!(
+                    "the JSON value is nested deeper than {MAX_JSON_DEPTH} arrays and objects"
+                ),
+            };
+            self.pending.reject(row, out);
             return Ok(());
         }
 
@@ -286,14 +366,11 @@ impl JsonRows {
             Some(schema) => schema.clone(),
             None => self.infer()?,
         };
-        let decoder = build_arrow_decoder(&schema, self.batch_size).map_err(|e| {
-            Error::processing("arrow-json cannot decode the inferred schema").with_source(e)
-        })?;
-        self.decoder = Some(JsonLineDecoder {
-            schema,
-            batch_size: self.batch_size,
-            decoder,
-        });
+        self.decoder = Some(
+            JsonLineDecoder::new(schema, self.timestamp_unit).map_err(|e| {
+                Error::processing("arrow-json cannot decode the inferred schema").with_source(e)
+            })?,
+        );
         Ok(())
     }
 
@@ -362,19 +439,179 @@ fn build_arrow_decoder(
         .build_decoder()
 }
 
+/// Whether `line` nests arrays and objects deeper than `max` (brackets inside strings do not
+/// count). Cheap for ordinary lines: only a line with more than `max` opening brackets is
+/// scanned for real.
+fn nested_deeper_than(line: &[u8], max: usize) -> bool {
+    if line.len() <= max {
+        return false;
+    }
+    let opening = line.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if opening <= max {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in line {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// What arrow-json decodes for `schema`: timestamp columns as text (a number kept as its
+/// text), converted by [`TimestampColumn`].
+fn decode_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Timestamp(..) => Field::new(field.name(), DataType::Utf8, true),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// arrow-json's decoder for a fixed schema, fed whole lines.
+///
+/// Timestamps are read as text and converted by [`TimestampColumn`] (one rule with CSV);
+/// float columns are checked for overflow (`1e400` is not infinity).
 struct JsonLineDecoder {
     schema: SchemaRef,
-    batch_size: usize,
-    decoder: ArrowJsonDecoder,
+    decode_schema: SchemaRef,
+    timestamps: Vec<(usize, TimestampColumn)>,
+    floats: Vec<usize>,
+    /// The decoder and the rows it was built for: built for the lines at hand, never for a
+    /// configured size, because arrow-json preallocates by it.
+    decoder: Option<(ArrowJsonDecoder, usize)>,
 }
 
 impl std::fmt::Debug for JsonLineDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JsonLineDecoder")
             .field("schema", &self.schema)
-            .field("batch_size", &self.batch_size)
             .finish_non_exhaustive()
+    }
+}
+
+impl JsonLineDecoder {
+    fn new(
+        schema: SchemaRef,
+        timestamp_unit: TimestampUnit,
+    ) -> std::result::Result<Self, ArrowError> {
+        let decode_schema = decode_schema(&schema);
+        // Fails now, not at the first line, when arrow-json cannot decode the schema.
+        let decoder = build_arrow_decoder(&decode_schema, 1)?;
+        let timestamps = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, field)| {
+                TimestampColumn::for_field(field, timestamp_unit).map(|column| (index, column))
+            })
+            .collect();
+        let floats = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| field.data_type() == &DataType::Float64)
+            .map(|(index, _)| index)
+            .collect();
+        Ok(Self {
+            schema,
+            decode_schema,
+            timestamps,
+            floats,
+            decoder: Some((decoder, 1)),
+        })
+    }
+
+    /// Converts the timestamps of what arrow-json read from `bytes` and checks the floats.
+    fn finish_batch(
+        &self,
+        raw: RecordBatch,
+        bytes: &[u8],
+    ) -> std::result::Result<RecordBatch, LineError> {
+        let mut columns = raw.columns().to_vec();
+        for (index, column) in &self.timestamps {
+            columns[*index] = column.convert(&columns[*index]).map_err(LineError::Row)?;
+        }
+        for &index in &self.floats {
+            let Some(rows) = infinite_rows(&columns[index]) else {
+                continue;
+            };
+            let name = self.schema.field(index).name();
+            for row in rows {
+                let line = bytes.split(|&b| b == b'\n').nth(row).unwrap_or_default();
+                if !holds_non_finite_literal(line, name) {
+                    return Err(LineError::Row(format!(
+                        "{} (the number is too large)",
+                        float_out_of_range(name, &value_text(line, name))
+                    )));
+                }
+            }
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
+
+/// Whether key `name` of the object on `line` is a string such as `"inf"` (an infinity the
+/// line asked for, not an overflow).
+fn holds_non_finite_literal(line: &[u8], name: &str) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(object)) => matches!(
+            object.get(name),
+            Some(serde_json::Value::String(text)) if is_non_finite_literal(text)
+        ),
+        _ => false,
+    }
+}
+
+/// The text of key `name` on `line`, as far as it can be told, for a message.
+fn value_text(line: &[u8], name: &str) -> String {
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(object)) => match object.get(name) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        },
+        // serde_json refuses a number out of range: find the text after the key.
+        _ => {
+            let text = String::from_utf8_lossy(line);
+            let key = format!("\"{name}\"");
+            text.find(&key)
+                .map(|at| &text[at + key.len()..])
+                .and_then(|rest| rest.trim_start().strip_prefix(':'))
+                .map(|rest| {
+                    rest.trim_start()
+                        .split([',', '}', ' '])
+                        .next()
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_owned()
+                })
+                .unwrap_or_default()
+        }
     }
 }
 
@@ -417,15 +654,16 @@ impl LineDecoder for JsonLineDecoder {
         &mut self,
         bytes: &[u8],
         count: usize,
-    ) -> std::result::Result<RecordBatch, ArrowError> {
-        let result = decode_exact(&mut self.decoder, bytes, count);
-        if result.is_err() {
-            // The decoder may hold part of the failed input: start afresh. Building it worked
-            // for this schema before, so it works again.
-            if let Ok(fresh) = build_arrow_decoder(&self.schema, self.batch_size) {
-                self.decoder = fresh;
-            }
-        }
-        result
+    ) -> std::result::Result<RecordBatch, LineError> {
+        let (mut decoder, rows) = match self.decoder.take() {
+            Some((decoder, rows)) if rows >= count => (decoder, rows),
+            // Building worked for this schema in `new`, so it works again.
+            _ => (build_arrow_decoder(&self.decode_schema, count)?, count),
+        };
+        // After an error the decoder may hold part of the failed input: it is dropped, and
+        // the next call builds a fresh one.
+        let raw = decode_exact(&mut decoder, bytes, count)?;
+        self.decoder = Some((decoder, rows));
+        self.finish_batch(raw, bytes)
     }
 }

@@ -72,9 +72,12 @@ mod jsonl;
 mod lines;
 mod rolling_mean;
 mod schema;
+mod values;
 
 pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
 pub use filter::{Filter, FilterConfig, FilterOp};
-pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions};
-pub use rolling_mean::{RollingMean, RollingMeanConfig};
+pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
+pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
+pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};
+pub use values::TimestampUnit;

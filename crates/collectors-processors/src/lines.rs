@@ -48,7 +48,13 @@ pub(crate) struct LineSplitter {
     next_line: u64,
     /// The most bytes `partial` ever held.
     peak_buffered: usize,
+    /// How many bytes of a UTF-8 byte order mark the item has started with so far, until
+    /// the start is decided (`None`: decided, the mark was dropped or there was none).
+    bom_matched: Option<usize>,
 }
+
+/// The UTF-8 byte order mark that spreadsheets write at the start of a file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl LineSplitter {
     /// A splitter that skips lines longer than `max_line_bytes` (terminator excluded).
@@ -59,6 +65,7 @@ impl LineSplitter {
             skipping: None,
             next_line: 1,
             peak_buffered: 0,
+            bom_matched: Some(0),
         }
     }
 
@@ -67,11 +74,39 @@ impl LineSplitter {
         self.peak_buffered
     }
 
-    /// Splits `chunk`, calling `on_line` for every line it completes, in order.
+    /// Splits `chunk`, calling `on_line` for every line it completes, in order. A UTF-8 byte
+    /// order mark at the very start of the item (even split across chunks) is dropped.
     pub(crate) fn feed<E>(
         &mut self,
         chunk: &[u8],
         mut on_line: impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let chunk = match self.bom_matched {
+            None => chunk,
+            Some(matched) => {
+                let take = (UTF8_BOM.len() - matched).min(chunk.len());
+                if chunk[..take] == UTF8_BOM[matched..matched + take] {
+                    if matched + take < UTF8_BOM.len() {
+                        self.bom_matched = Some(matched + take);
+                        return Ok(()); // still undecided
+                    }
+                    self.bom_matched = None;
+                    &chunk[take..]
+                } else {
+                    // Not a mark: the bytes held back are data.
+                    self.bom_matched = None;
+                    self.split(&UTF8_BOM[..matched], &mut on_line)?;
+                    chunk
+                }
+            }
+        };
+        self.split(chunk, &mut on_line)
+    }
+
+    fn split<E>(
+        &mut self,
+        chunk: &[u8],
+        on_line: &mut impl FnMut(Line<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut rest = chunk;
         while !rest.is_empty() {
@@ -82,7 +117,7 @@ impl LineSplitter {
             };
             match after {
                 Some(after) => {
-                    self.end_line(piece, &mut on_line)?;
+                    self.end_line(piece, on_line)?;
                     rest = after;
                 }
                 None => {
@@ -99,6 +134,10 @@ impl LineSplitter {
         &mut self,
         mut on_line: impl FnMut(Line<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        if let Some(matched) = self.bom_matched.take() {
+            // The item is shorter than a mark and began like one: those bytes are data.
+            self.split(&UTF8_BOM[..matched], &mut on_line)?;
+        }
         if self.skipping.is_some() || !self.partial.is_empty() {
             self.end_line(&[], &mut on_line)?;
         }
@@ -190,22 +229,32 @@ impl LineSplitter {
     }
 }
 
-/// Checks the limits shared by the line decoders.
+/// The largest `batch_size` a line decoder accepts.
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
+/// The largest `max_line_bytes` a line decoder accepts (1 GiB).
+pub const MAX_LINE_BYTES: usize = 1 << 30;
+/// The largest `infer_rows` a line decoder accepts.
+pub const MAX_INFER_ROWS: usize = 1 << 20;
+
+/// Checks the limits shared by the line decoders; the message starts with the key.
 pub(crate) fn check_limits(
     batch_size: usize,
     max_line_bytes: usize,
     infer_rows: usize,
 ) -> Result<()> {
-    if batch_size == 0 {
-        return Err(Error::configuration("batch_size must be at least 1"));
+    check_range("batch_size", batch_size, 1, MAX_BATCH_SIZE)?;
+    check_range("max_line_bytes", max_line_bytes, 1, MAX_LINE_BYTES)?;
+    check_range("infer_rows", infer_rows, 1, MAX_INFER_ROWS)
+}
+
+/// A configuration error unless `min <= value <= max`, naming `key` first, in backticks.
+pub(crate) fn check_range(key: &str, value: usize, min: usize, max: usize) -> Result<()> {
+    if (min..=max).contains(&value) {
+        return Ok(());
     }
-    if max_line_bytes == 0 {
-        return Err(Error::configuration("max_line_bytes must be at least 1"));
-    }
-    if infer_rows == 0 {
-        return Err(Error::configuration("infer_rows must be at least 1"));
-    }
-    Ok(())
+    Err(Error::configuration(format!(
+        "`{key}` must be between {min} and {max}, got {value}"
+    )))
 }
 
 /// Appends to `prefix` as much of `bytes` as fits in [`MAX_RAW_BYTES`].
@@ -220,7 +269,21 @@ pub(crate) fn too_long(number: u64, prefix: &[u8], len: u64, max_line_bytes: usi
         line: number,
         raw: bytes::Bytes::copy_from_slice(prefix),
         complete: (prefix.len() as u64) >= len,
-        reason: format!("line is {len} bytes long, over the limit of {max_line_bytes} bytes"),
+        reason: format!(
+            "line is {len} bytes long, over the limit of {max_line_bytes} bytes{}",
+            bare_cr_hint(prefix)
+        ),
+    }
+}
+
+/// A hint for a line that holds a `\r`: the file probably ends its lines with a bare `\r`
+/// (classic Mac OS), which only `\n` and `\r\n` are read as.
+pub(crate) fn bare_cr_hint(bytes: &[u8]) -> &'static str {
+    if bytes.contains(&b'\r') {
+        " (it holds a `\\r`: lines ending in a bare `\\r` (old Mac line endings) are not \
+         split; only `\\n` and `\\r\\n` end a line)"
+    } else {
+        ""
     }
 }
 
@@ -245,6 +308,30 @@ pub(crate) fn is_blank(bytes: &[u8], significant: Option<u8>) -> bool {
         .all(|&b| b.is_ascii_whitespace() && Some(b) != significant)
 }
 
+/// Why a group of lines failed to decode.
+#[derive(Debug)]
+pub(crate) enum LineError {
+    /// The Arrow decoder refused them; [`LineDecoder::explain`] says why for one line.
+    Arrow(ArrowError),
+    /// A check of this crate refused a value; for a single line this is its reason.
+    Row(String),
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineError::Arrow(error) => error.fmt(f),
+            LineError::Row(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<ArrowError> for LineError {
+    fn from(error: ArrowError) -> Self {
+        LineError::Arrow(error)
+    }
+}
+
 /// Turns whole lines into one record batch; each format (CSV, JSON lines) has one.
 pub(crate) trait LineDecoder {
     /// The schema of the batches.
@@ -253,7 +340,7 @@ pub(crate) trait LineDecoder {
     /// Decodes `count` lines, each ending in `\n`, into one batch of exactly `count` rows.
     ///
     /// After an error the decoder is ready for the next call.
-    fn decode_lines(&mut self, bytes: &[u8], count: usize) -> Result<RecordBatch, ArrowError>;
+    fn decode_lines(&mut self, bytes: &[u8], count: usize) -> Result<RecordBatch, LineError>;
 
     /// Why `line` (ending in `\n`) failed to decode with `error`, for a [`RejectedRow`].
     fn explain(&mut self, line: &[u8], error: &ArrowError) -> String {
@@ -480,11 +567,15 @@ impl PendingLines {
         };
         if to - from == 1 {
             if let Some((number, line)) = self.line(from) {
+                let reason = match error {
+                    LineError::Row(reason) => reason,
+                    LineError::Arrow(error) => decoder.explain(line, &error),
+                };
                 rejects.push(RejectedRow {
                     line: number,
                     raw: bytes::Bytes::copy_from_slice(line.strip_suffix(b"\n").unwrap_or(line)),
                     complete: true,
-                    reason: decoder.explain(line, &error),
+                    reason,
                 });
             }
             return;
@@ -619,7 +710,7 @@ mod tests {
             &mut self,
             bytes: &[u8],
             count: usize,
-        ) -> std::result::Result<RecordBatch, ArrowError> {
+        ) -> std::result::Result<RecordBatch, LineError> {
             self.decoded_lines += count;
             let values = std::str::from_utf8(bytes)
                 .map_err(|e| ArrowError::ParseError(e.to_string()))?
@@ -631,7 +722,10 @@ mod tests {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             assert_eq!(values.len(), count);
             let array = arrow_array::Int64Array::from(values);
-            RecordBatch::try_new(self.schema.clone(), vec![std::sync::Arc::new(array)])
+            Ok(RecordBatch::try_new(
+                self.schema.clone(),
+                vec![std::sync::Arc::new(array)],
+            )?)
         }
 
         fn screen(&mut self, line: &[u8]) -> Option<String> {

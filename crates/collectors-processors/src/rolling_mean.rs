@@ -8,11 +8,14 @@ use arrow_array::builder::Float64Builder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_cast::cast::{CastOptions, cast_with_options};
+use arrow_cast::cast::{CastOptions, can_cast_types, cast_with_options};
 use arrow_schema::{DataType, Field, Schema};
 use async_trait::async_trait;
 use collectors_core::{Error, ItemContext, Payload, Processor, Result};
 use serde::{Deserialize, Serialize};
+
+/// The largest `window` a [`RollingMean`] accepts.
+pub const MAX_WINDOW: usize = 1 << 20;
 
 /// What a [`RollingMean`] computes.
 ///
@@ -24,6 +27,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(config.output_column(), "value_rolling_mean");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RollingMeanConfig {
     /// The column whose values form the groups (e.g. `sensor_id`); `None`: one group.
@@ -33,8 +37,13 @@ pub struct RollingMeanConfig {
     pub key: Option<String>,
     /// The numeric column to average (cast to `Float64`).
     pub value: String,
-    /// How many values of a key the mean covers, this row's included; at least 1.
+    /// How many values of a key the mean covers, this row's included; 1 to
+    /// [`MAX_WINDOW`] (1 048 576).
     pub window: usize,
+    /// How many values of the window that are numbers (not NaN) a mean needs; fewer give a
+    /// null mean, like pandas' `min_periods`. 1 to `window`; default 1.
+    #[serde(default)]
+    pub min_periods: Option<usize>,
     /// The name of the appended column; default `<value>_rolling_mean`.
     #[serde(default)]
     pub output: Option<String>,
@@ -47,8 +56,21 @@ impl RollingMeanConfig {
             key: key.map(str::to_owned),
             value: value.into(),
             window,
+            min_periods: None,
             output: None,
         }
+    }
+
+    /// Sets [`min_periods`](Self::min_periods).
+    #[must_use]
+    pub fn with_min_periods(mut self, min_periods: usize) -> Self {
+        self.min_periods = Some(min_periods);
+        self
+    }
+
+    /// How many numbers a mean needs: [`min_periods`](Self::min_periods), 1 by default.
+    pub fn min_periods(&self) -> usize {
+        self.min_periods.unwrap_or(1)
     }
 
     /// The name of the appended column.
@@ -69,8 +91,21 @@ impl RollingMeanConfig {
 /// see the windows of its failed attempt). Plain [`process`](Processor::process) starts
 /// with empty windows every call.
 ///
-/// A null value gives a null mean and does not enter the window. The cost is O(rows): a
-/// running sum per key, re-summed every `window` values so float error cannot build up.
+/// # Nulls, NaN and infinities
+///
+/// - A **null** value is no reading: its row gets a null mean and it does not enter the
+///   window.
+/// - A **NaN** takes its place in the window but is not counted, as in pandas'
+///   `rolling(window, min_periods).mean()`: the mean is that of the other values in the
+///   window (the NaN row included, so it gets the mean of its neighbours); when fewer than
+///   `min_periods` numbers remain, the mean is null.
+/// - An **infinity** makes the mean infinite (`+inf` and `-inf` together: NaN) while it is in
+///   the window, and only then. (pandas turns infinities into NaN before a rolling mean; here
+///   they follow IEEE arithmetic instead.)
+///
+/// The cost is O(rows): a running sum of the finite values per key, with counts of NaN and
+/// infinities kept aside so that none of them can poison the sum, re-summed every `window`
+/// values so float error cannot build up.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -115,24 +150,36 @@ pub struct RollingMean {
 }
 
 impl RollingMean {
-    /// A processor named `"rolling_mean"`, or a configuration error when `window` is 0 or a
-    /// column name is empty.
+    /// A processor named `"rolling_mean"`, or a configuration error, starting with the key
+    /// in backticks, when `window` is not between 1 and [`MAX_WINDOW`], `min_periods` not
+    /// between 1 and `window`, or a column name is empty.
     pub fn new(config: RollingMeanConfig) -> Result<Self> {
         if config.window == 0 {
-            return Err(Error::configuration(
-                "rolling_mean: window must be at least 1",
-            ));
+            return Err(Error::configuration("`window` must be at least 1, got 0"));
         }
-        if config.value.is_empty() || config.key.as_deref() == Some("") {
-            return Err(Error::configuration(
-                "rolling_mean: column names must not be empty",
-            ));
+        if config.window > MAX_WINDOW {
+            return Err(Error::configuration(format!(
+                "`window` must be at most {MAX_WINDOW}, got {}",
+                config.window
+            )));
+        }
+        if let Some(min_periods) = config.min_periods
+            && !(1..=config.window).contains(&min_periods)
+        {
+            return Err(Error::configuration(format!(
+                "`min_periods` must be between 1 and `window` ({}), got {min_periods}",
+                config.window
+            )));
+        }
+        if config.value.is_empty() {
+            return Err(Error::configuration("`value` must not be empty"));
+        }
+        if config.key.as_deref() == Some("") {
+            return Err(Error::configuration("`key` must not be empty"));
         }
         let output = config.output_column();
         if output.is_empty() {
-            return Err(Error::configuration(
-                "rolling_mean: the output column name must not be empty",
-            ));
+            return Err(Error::configuration("`output` must not be empty"));
         }
         Ok(Self {
             config,
@@ -166,34 +213,28 @@ impl RollingMean {
         Error::validation(message).with_component(self.name.clone())
     }
 
-    /// Checks the input's shape; returns the batch, the value column as floats and the keys.
-    fn prepare<'p>(&self, input: &'p Payload) -> Result<(&'p RecordBatch, ArrayRef, Keys)> {
+    /// Checks the input's shape without converting anything: the batch, its value column and
+    /// its key column.
+    fn check<'p>(&self, input: &'p Payload) -> Result<Checked<'p>> {
         let batch = input
             .as_table()
             .map_err(|e| e.with_component(self.name.clone()))?;
-        let strict = CastOptions {
-            safe: false,
-            ..Default::default()
-        };
         let value = batch
             .column_by_name(&self.config.value)
             .ok_or_else(|| self.invalid(format!("no value column {:?}", self.config.value)))?;
-        if !value.data_type().is_numeric() {
+        if !value.data_type().is_numeric() || !can_cast_types(value.data_type(), &DataType::Float64)
+        {
             return Err(self.invalid(format!(
                 "value column {:?} is {}, not numeric",
                 self.config.value,
                 value.data_type()
             )));
         }
-        let value = cast_with_options(value, &DataType::Float64, &strict).map_err(|e| {
-            self.invalid(format!("cannot read {:?} as Float64", self.config.value))
-                .with_source(e)
-        })?;
         if batch.schema_ref().column_with_name(&self.output).is_some() {
             return Err(self.invalid(format!("the input already has a column {:?}", self.output)));
         }
-        let keys = match &self.config.key {
-            None => Keys::One,
+        let key = match &self.config.key {
+            None => None,
             Some(name) => {
                 let key = batch
                     .column_by_name(name)
@@ -203,9 +244,36 @@ impl RollingMean {
                 } else {
                     DataType::Utf8
                 };
+                if !can_cast_types(key.data_type(), &target) {
+                    return Err(self.invalid(format!(
+                        "cannot group by {name:?} of type {}",
+                        key.data_type()
+                    )));
+                }
+                Some((key, target))
+            }
+        };
+        Ok((batch, value, key))
+    }
+
+    /// Checks the input and converts it, once: the batch, the values as floats and the keys.
+    fn prepare<'p>(&self, input: &'p Payload) -> Result<(&'p RecordBatch, ArrayRef, Keys)> {
+        let (batch, value, key) = self.check(input)?;
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let value = cast_with_options(value, &DataType::Float64, &strict).map_err(|e| {
+            self.invalid(format!("cannot read {:?} as Float64", self.config.value))
+                .with_source(e)
+        })?;
+        let keys = match key {
+            None => Keys::One,
+            Some((key, target)) => {
                 let cast = cast_with_options(key, &target, &strict).map_err(|e| {
                     self.invalid(format!(
-                        "cannot group by {name:?} of type {}",
+                        "cannot group by {:?} of type {}",
+                        self.config.key.as_deref().unwrap_or_default(),
                         key.data_type()
                     ))
                     .with_source(e)
@@ -225,6 +293,7 @@ impl RollingMean {
         let (batch, values, keys) = self.prepare(input)?;
         let values = values.as_primitive::<Float64Type>();
         let window = self.config.window;
+        let min_periods = self.config.min_periods();
         let mut means = Float64Builder::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
             if values.is_null(row) {
@@ -254,8 +323,8 @@ impl RollingMean {
                 .windows
                 .get_mut(index)
                 .ok_or_else(|| Error::processing("rolling_mean: lost a window"))?
-                .push(values.value(row), window);
-            means.append_value(mean);
+                .push(values.value(row), window, min_periods);
+            means.append_option(mean);
         }
 
         let schema = batch.schema();
@@ -272,6 +341,14 @@ impl RollingMean {
         Ok(Payload::Table(out))
     }
 }
+
+/// What [`RollingMean::check`] found: the batch, its value column, and its key column with
+/// the type the keys are read as.
+type Checked<'p> = (
+    &'p RecordBatch,
+    &'p ArrayRef,
+    Option<(&'p ArrayRef, DataType)>,
+);
 
 /// The grouping column, cast to the type its windows are keyed by.
 enum Keys {
@@ -333,32 +410,90 @@ impl Windows {
     }
 }
 
-/// The last values of one key and their running sum.
+/// The last values of one key: the running sum of the finite ones, and counts of the others.
 #[derive(Debug, Default)]
 struct Window {
+    /// The last `size` values, NaN and infinities included.
     values: VecDeque<f64>,
+    /// The sum of the finite values in `values`.
     sum: f64,
+    /// How many values in `values` are not NaN.
+    numbers: usize,
+    /// How many are `+inf` and `-inf`.
+    positive_infinities: usize,
+    negative_infinities: usize,
     /// Values pushed since the sum was last recomputed from scratch.
     since_resum: usize,
 }
 
 impl Window {
-    /// Adds `value`, keeping the last `size` values; returns their mean.
-    fn push(&mut self, value: f64, size: usize) -> f64 {
+    /// Adds `value`, keeping the last `size` values; returns their mean, `None` when fewer
+    /// than `min_periods` of them are numbers.
+    fn push(&mut self, value: f64, size: usize, min_periods: usize) -> Option<f64> {
         if self.values.len() == size
             && let Some(oldest) = self.values.pop_front()
         {
-            self.sum -= oldest;
+            self.count(oldest, false);
         }
         self.values.push_back(value);
-        self.sum += value;
+        self.count(value, true);
         self.since_resum += 1;
-        if self.since_resum >= size {
-            // Amortised O(1): once per `size` values, so rounding error stays bounded.
-            self.sum = self.values.iter().sum();
+        if self.since_resum >= size || !self.sum.is_finite() {
+            // Amortised O(1): once per `size` values, so rounding error stays bounded, and
+            // at once after a sum of finite values overflowed.
+            self.sum = self.values.iter().filter(|v| v.is_finite()).sum();
             self.since_resum = 0;
         }
-        self.sum / self.values.len() as f64
+        self.mean(min_periods)
+    }
+
+    /// Counts `value` in (`added`) or out of the window.
+    fn count(&mut self, value: f64, added: bool) {
+        if value.is_nan() {
+            return;
+        }
+        let adjust = |counter: &mut usize| {
+            if added {
+                *counter += 1;
+            } else {
+                *counter -= 1;
+            }
+        };
+        adjust(&mut self.numbers);
+        if value == f64::INFINITY {
+            adjust(&mut self.positive_infinities);
+        } else if value == f64::NEG_INFINITY {
+            adjust(&mut self.negative_infinities);
+        } else if added {
+            self.sum += value;
+        } else {
+            self.sum -= value;
+        }
+    }
+
+    fn mean(&self, min_periods: usize) -> Option<f64> {
+        if self.numbers < min_periods || self.numbers == 0 {
+            return None;
+        }
+        match (self.positive_infinities > 0, self.negative_infinities > 0) {
+            (true, true) => return Some(f64::NAN),
+            (true, false) => return Some(f64::INFINITY),
+            (false, true) => return Some(f64::NEG_INFINITY),
+            (false, false) => {}
+        }
+        let count = self.numbers as f64;
+        if self.sum.is_finite() {
+            Some(self.sum / count)
+        } else {
+            // The finite values overflow when summed: average them scaled down instead.
+            Some(
+                self.values
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .map(|v| v / count)
+                    .sum(),
+            )
+        }
     }
 }
 
@@ -369,7 +504,8 @@ impl Processor for RollingMean {
     }
 
     fn validate_input(&self, input: &Payload) -> Result<()> {
-        self.prepare(input).map(|_| ())
+        // Checks only: the conversion happens once, in `process`.
+        self.check(input).map(|_| ())
     }
 
     async fn process(&self, input: Payload) -> Result<Payload> {

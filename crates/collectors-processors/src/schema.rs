@@ -20,6 +20,7 @@ pub const UTC_OFFSET: &str = "+00:00";
 /// assert_eq!(t, ColumnType::Timestamp);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     /// Text: Arrow `Utf8`.
@@ -60,6 +61,7 @@ impl ColumnType {
 /// assert_eq!(spec, ColumnSpec::new("value", ColumnType::Float64));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// The column's name (in CSV, the header's name for it).

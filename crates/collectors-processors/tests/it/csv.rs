@@ -161,9 +161,16 @@ fn rejections_say_why_and_keep_the_raw_line() {
     assert!(reason(12).contains("\"ts\""), "{}", reason(12));
     assert!(reason(13).contains("expected 4, found 5"), "{}", reason(13));
     let line5 = out.rejects.iter().find(|r| r.line == 5).unwrap();
-    assert_eq!(line5.raw, "2024-01-01 00:00:03,s2,abc,ok");
+    assert_eq!(line5.raw.as_ref(), b"2024-01-01 00:00:03,s2,abc,ok");
+    assert!(line5.complete);
+    // Invalid UTF-8 is kept byte for byte, not replaced.
     let line7 = out.rejects.iter().find(|r| r.line == 7).unwrap();
-    assert!(line7.raw.contains('\u{fffd}'));
+    assert_eq!(line7.raw.as_ref(), b"2024-01-01 00:00:04,s1,\xff\xfe,ok");
+    assert!(line7.complete);
+    // A line over the limit but under the raw bound is kept whole.
+    let line9 = out.rejects.iter().find(|r| r.line == 9).unwrap();
+    assert_eq!(line9.raw.as_ref(), &[b'9'; 300][..]);
+    assert!(line9.complete);
 }
 
 #[test]
@@ -250,11 +257,18 @@ fn header_must_match_the_explicit_schema() {
     .unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Validation);
     assert!(
-        err.message().contains("\"sensor\"") && err.message().contains("\"sensor_id\""),
+        err.message().contains(
+            "header column 2 `sensor` does not match any schema column; \
+             expected: ts, sensor_id, value, status"
+        ),
         "{err}"
     );
     let err = decode_in_chunks(&mut decoder.item_decoder(), b"ts,sensor_id\n", 0, 0).unwrap_err();
-    assert!(err.message().contains("2 columns"), "{err}");
+    assert!(
+        err.message()
+            .contains("the header has no column `value`, `status`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -336,6 +350,8 @@ fn a_50_mb_line_is_rejected_in_bounded_memory() {
     assert_eq!(rejected_lines(&out), [3]);
     assert!(out.rejects[0].reason.contains("over the limit"));
     assert!(out.rejects[0].raw.len() <= 1100, "raw is bounded");
+    assert!(!out.rejects[0].complete, "only a prefix is kept");
+    assert!(out.rejects[0].raw.starts_with(b"huge,777"));
     assert!(
         item.peak_buffered_bytes() <= MIB + 1,
         "held {} bytes of one line",
