@@ -355,13 +355,17 @@ impl Components {
         };
         add("store", &self.store.outputs);
         for (i, r) in self.replicas.iter().enumerate() {
-            add(&display_key(&[Segment::Key("replica"), Segment::Index(i)]), &r.outputs);
+            add(
+                &display_key(&[Segment::Key("replica"), Segment::Index(i)]),
+                &r.outputs,
+            );
         }
         // Checkpoints may share the primary store's database; anywhere else they are a file
         // of their own.
-        let shares_store = self.store.checkpoint_db.as_ref().is_some_and(|db| {
-            outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
-        });
+        let shares_store =
+            self.store.checkpoint_db.as_ref().is_some_and(|db| {
+                outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
+            });
         if !shares_store {
             add("checkpoint database", &sqlite_files(&self.checkpoint_db));
         }
@@ -394,9 +398,11 @@ impl Components {
     fn transactional(&self) -> bool {
         self.replicas.is_empty()
             && self.store.transactional.is_some()
-            && self.store.checkpoint_db.as_ref().is_some_and(|db| {
-                outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
-            })
+            && self
+                .store
+                .checkpoint_db
+                .as_ref()
+                .is_some_and(|db| outputs::normalize(db) == outputs::normalize(&self.checkpoint_db))
     }
 
     /// Creates the output directories, opens the checkpoint database and wires the engine:

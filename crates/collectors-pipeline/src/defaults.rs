@@ -139,9 +139,7 @@ fn spec_error(spec: &PipelineSpec, table: &str, message: &str) -> collectors_cor
     match key_in_message(message) {
         Some(key) => spec.error_at(
             &[Segment::Key(table), Segment::Key(key)],
-            message
-                .trim_start_matches(&format!("`{key}`"))
-                .trim_start(),
+            message.trim_start_matches(&format!("`{key}`")).trim_start(),
         ),
         None => spec.error_at(&[Segment::Key(table)], message),
     }

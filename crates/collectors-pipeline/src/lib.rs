@@ -27,6 +27,10 @@ mod standard;
 
 pub use build::{BoundSource, Components};
 pub use defaults::{EngineSpec, RetrySpec};
-pub use registry::{BuildContext, BuiltDecoder, BuiltSource, BuiltStore, Columns, LocalInputs, Registry};
+pub use registry::{
+    BuildContext, BuiltDecoder, BuiltSource, BuiltStore, Columns, LocalInputs, Registry,
+};
 pub use replay::{ReplayReport, replay_dead_letters};
-pub use spec::{CheckpointsSpec, DeadLetterSpec, Params, PipelineSpec, ProcessorSpec, SourceSpec, StoreSpec};
+pub use spec::{
+    CheckpointsSpec, DeadLetterSpec, Params, PipelineSpec, ProcessorSpec, SourceSpec, StoreSpec,
+};

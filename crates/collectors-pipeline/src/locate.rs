@@ -64,10 +64,7 @@ impl Origin {
     pub(crate) fn error_at(&self, path: &[Segment<'_>], message: &str) -> Error {
         let key = display_key(path);
         match self.line_of(path) {
-            Some(line) => Error::configuration(format!(
-                "{}:{line}: `{key}`: {message}",
-                self.name
-            )),
+            Some(line) => Error::configuration(format!("{}:{line}: `{key}`: {message}", self.name)),
             None => Error::configuration(format!("{}: `{key}`: {message}", self.name)),
         }
     }
@@ -203,7 +200,10 @@ mod tests {
                 Segment::Key("type")
             ]
         );
-        assert_eq!(key_in_message("`window` must be at least 1"), Some("window"));
+        assert_eq!(
+            key_in_message("`window` must be at least 1"),
+            Some("window")
+        );
         assert_eq!(key_in_message("no key here"), None);
     }
 }

@@ -365,7 +365,9 @@ impl Registry {
         ctx: &BuildContext<'_>,
         columns: &mut Columns,
     ) -> Option<ParamResult<Arc<dyn Processor>>> {
-        self.processors.get(kind).map(|e| (e.build)(p, ctx, columns))
+        self.processors
+            .get(kind)
+            .map(|e| (e.build)(p, ctx, columns))
     }
 
     pub(crate) fn build_store(

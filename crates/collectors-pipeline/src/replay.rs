@@ -96,22 +96,25 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
         let (pass, item_id, how) = match plan(&letter, bound.source.as_ref()).await {
             Ok(planned) => planned,
             Err(why) => {
-                report.not_replayable.push(format!("{}: {why}", letter.key()));
+                report
+                    .not_replayable
+                    .push(format!("{}: {why}", letter.key()));
                 keep.push(letter);
                 continue;
             }
         };
         let how = match how {
             Replay::Row(raw) => {
-                match header(bound.source.as_ref(), &letter, bound.decoder.header_lines()).await
-                {
+                match header(bound.source.as_ref(), &letter, bound.decoder.header_lines()).await {
                     Ok(mut content) => {
                         content.extend_from_slice(&raw);
                         content.push(b'\n');
                         Content::Bytes(Bytes::from(content))
                     }
                     Err(why) => {
-                        report.not_replayable.push(format!("{}: {why}", letter.key()));
+                        report
+                            .not_replayable
+                            .push(format!("{}: {why}", letter.key()));
                         keep.push(letter);
                         continue;
                     }
@@ -168,7 +171,11 @@ async fn plan(
                 "line {line} was longer than the decoder's limit and only its start was kept; fix the source file and run the pipeline again"
             ));
         }
-        return Ok((0, format!("{}#line:{line}", letter.item_id), Replay::Row(raw.clone())));
+        return Ok((
+            0,
+            format!("{}#line:{line}", letter.item_id),
+            Replay::Row(raw.clone()),
+        ));
     }
     if let Some(payload) = &letter.payload {
         let Payload::Table(batch) = payload else {
@@ -203,7 +210,8 @@ async fn find_item(source: &dyn ItemSource, item_id: &str) -> Option<SourceItem>
         .find(|i| i.item_id == item_id)
 }
 
-/// The first `lines` lines of the letter's item, terminators included.
+/// The first `lines` non-blank lines of the letter's item (and the blank lines before
+/// them), terminators included.
 async fn header(
     source: &dyn ItemSource,
     letter: &DeadLetter,
@@ -222,18 +230,23 @@ async fn header(
     let mut chunks = source.open(&item).await.map_err(|_| gone())?;
     let mut out = Vec::new();
     let mut seen = 0;
+    let mut line_start = 0;
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|_| gone())?;
-        for (i, b) in chunk.iter().enumerate() {
-            if *b == b'\n' {
-                seen += 1;
+        let offset = out.len();
+        out.extend_from_slice(&chunk);
+        for i in offset..out.len() {
+            if out[i] == b'\n' {
+                if !out[line_start..i].trim_ascii().is_empty() {
+                    seen += 1;
+                }
+                line_start = i + 1;
                 if seen == lines {
-                    out.extend_from_slice(&chunk[..=i]);
+                    out.truncate(i + 1);
                     return Ok(out);
                 }
             }
         }
-        out.extend_from_slice(&chunk);
         if out.len() > 16 * 1024 * 1024 {
             break;
         }
@@ -275,7 +288,9 @@ async fn run_pass(
         .store(components.store())
         .checkpoints(checkpoints.clone())
         .dead_letters(sink.clone())
-        .error_handler(Arc::new(RetryingErrorHandler::new(replay_policy(components)?)))
+        .error_handler(Arc::new(RetryingErrorHandler::new(replay_policy(
+            components,
+        )?)))
         .config(components.spec().engine.config());
     if through_pipeline && let Some(p) = &components.pipeline {
         builder = builder.pipeline(p.clone());
@@ -398,9 +413,7 @@ impl ItemSource for ReplaySource {
 
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
         match self.contents.get(&item.item_id) {
-            Some(Content::Bytes(bytes)) => {
-                Ok(futures::stream::iter([Ok(bytes.clone())]).boxed())
-            }
+            Some(Content::Bytes(bytes)) => Ok(futures::stream::iter([Ok(bytes.clone())]).boxed()),
             Some(Content::Batch(_)) => Ok(futures::stream::empty().boxed()),
             Some(Content::Item(original)) => self.inner.open(original).await,
             None => Err(Error::not_found(format!(

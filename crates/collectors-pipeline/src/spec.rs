@@ -211,19 +211,18 @@ impl PipelineSpec {
     }
 
     fn parse_json(origin: Origin) -> Result<Self> {
-        let mut spec: Self =
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(
-                origin.text(),
+        let mut spec: Self = serde_path_to_error::deserialize(
+            &mut serde_json::Deserializer::from_str(origin.text()),
+        )
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            Error::configuration(format!(
+                "{}:{}: `{path}`: {inner}",
+                origin.name(),
+                inner.line()
             ))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                Error::configuration(format!(
-                    "{}:{}: `{path}`: {inner}",
-                    origin.name(),
-                    inner.line()
-                ))
-            })?;
+        })?;
         spec.origin = Arc::new(origin);
         spec.check_settings()?;
         Ok(spec)
@@ -279,13 +278,21 @@ impl PipelineSpec {
         for (i, source) in self.sources.iter().enumerate() {
             if source.id.trim().is_empty() {
                 return Err(self.error_at(
-                    &[Segment::Key("source"), Segment::Index(i), Segment::Key("id")],
+                    &[
+                        Segment::Key("source"),
+                        Segment::Index(i),
+                        Segment::Key("id"),
+                    ],
                     "must not be empty",
                 ));
             }
             if let Some(j) = self.sources[..i].iter().position(|s| s.id == source.id) {
                 return Err(self.error_at(
-                    &[Segment::Key("source"), Segment::Index(i), Segment::Key("id")],
+                    &[
+                        Segment::Key("source"),
+                        Segment::Index(i),
+                        Segment::Key("id"),
+                    ],
                     &format!("two sources are named `{}` (source[{j}] too)", source.id),
                 ));
             }

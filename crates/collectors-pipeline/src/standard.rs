@@ -65,9 +65,8 @@ pub(crate) fn register(registry: &mut Registry) {
                     dir.display()
                 )));
             }
-            let glob = globset::Glob::new(&p.pattern).map_err(|e| {
-                Error::configuration(format!("`pattern` is not a valid glob: {e}"))
-            })?;
+            let glob = globset::Glob::new(&p.pattern)
+                .map_err(|e| Error::configuration(format!("`pattern` is not a valid glob: {e}")))?;
             let patterns = globset::GlobSet::builder()
                 .add(glob)
                 .build()

@@ -80,7 +80,10 @@ fn mistakes_name_the_file_line_and_key() {
         ),
         (
             "huge store batch",
-            ex.replace("store_batch_rows = 50000", "store_batch_rows = 1152921504606846976"),
+            ex.replace(
+                "store_batch_rows = 50000",
+                "store_batch_rows = 1152921504606846976",
+            ),
             vec!["engine.store_batch_rows".into()],
         ),
         (
@@ -174,7 +177,10 @@ fn mistakes_name_the_file_line_and_key() {
                 "{what}: `{needle}` missing from: {error}"
             );
         }
-        assert!(!wrote, "{what}: nothing may be written before the spec is valid");
+        assert!(
+            !wrote,
+            "{what}: nothing may be written before the spec is valid"
+        );
     }
 }
 
@@ -214,9 +220,7 @@ fn outputs_that_coincide_with_each_other_or_an_input_are_refused() {
         ),
         (
             "the checkpoint database is the dead-letter file",
-            format!(
-                "{ex}\n[checkpoints]\npath = \"out/dead_letters.jsonl\"\n"
-            ),
+            format!("{ex}\n[checkpoints]\npath = \"out/dead_letters.jsonl\"\n"),
             "same place",
         ),
         (
@@ -228,7 +232,10 @@ fn outputs_that_coincide_with_each_other_or_an_input_are_refused() {
     for (what, text, needle) in cases {
         let (error, _) = check(&text);
         let error = error.unwrap_or_else(|| panic!("{what}: accepted"));
-        assert!(error.contains(needle), "{what}: `{needle}` missing from: {error}");
+        assert!(
+            error.contains(needle),
+            "{what}: `{needle}` missing from: {error}"
+        );
     }
 }
 

@@ -80,7 +80,12 @@ async fn list(file: &std::path::Path) -> Result<ExitCode> {
 fn preview(raw: &[u8], complete: bool) -> String {
     let mut text: String = match std::str::from_utf8(raw) {
         Ok(text) => text.chars().take(60).collect(),
-        Err(_) => raw.iter().take(60).flat_map(|b| b.escape_ascii()).map(char::from).collect(),
+        Err(_) => raw
+            .iter()
+            .take(60)
+            .flat_map(|b| b.escape_ascii())
+            .map(char::from)
+            .collect(),
     };
     if !complete || raw.len() > text.len() {
         text.push('…');
