@@ -572,3 +572,106 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
         "another store would sit outside the transaction"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_worker_fails_the_run() {
+    let p = parts(&[("good", lines(5, 1)), ("boom", "k,1\nPANIC\n".into())]);
+    let summary = engine(&p, EngineConfig::default()).finish().await;
+    assert_eq!(summary.outcome, RunOutcome::Aborted, "{summary:?}");
+    assert!(
+        summary
+            .abort_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("panicked"),
+        "{summary:?}"
+    );
+    let done = p.checkpoints.done("test").await.unwrap();
+    assert!(!done.contains_key(&("files".to_owned(), "boom".to_owned())));
+}
+
+#[tokio::test]
+async fn a_rejected_item_is_a_counted_terminal_state() {
+    let p = parts(&[("good", lines(5, 1)), ("fatal", "FATAL\nk,2\n".into())]);
+    let summary = engine(&p, EngineConfig::default()).finish().await;
+    let c = summary.counts;
+    assert_eq!(summary.outcome, RunOutcome::Completed);
+    assert_eq!(c.items_rejected, 1);
+    assert!(c.has_dead_letters());
+    assert!(c.adds_up());
+    let letters = p.letters.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].item_id, "fatal");
+    assert!(
+        letters[0].key().ends_with("#item:decode"),
+        "{}",
+        letters[0].key()
+    );
+}
+
+/// Refuses every batch holding a record of item `bad`, as a store refuses a value that
+/// does not fit its table.
+struct PickyStore(MockStorageBackend);
+
+#[collectors::async_trait]
+impl StorageBackend for PickyStore {
+    fn backend_id(&self) -> &str {
+        self.0.backend_id()
+    }
+    async fn connect(&self) -> collectors::Result<()> {
+        self.0.connect().await
+    }
+    async fn disconnect(&self) -> collectors::Result<()> {
+        self.0.disconnect().await
+    }
+    async fn store(
+        &self,
+        record: collectors::Record,
+    ) -> collectors::Result<collectors::StorageLocation> {
+        self.0.store(record).await
+    }
+    async fn store_batch(
+        &self,
+        records: Vec<collectors::Record>,
+    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
+        if records.iter().any(|r| r.key.contains("/bad#")) {
+            return Err(collectors::Error::validation(
+                "value does not fit column `value`",
+            ));
+        }
+        self.0.store_batch(records).await
+    }
+    async fn query(&self, c: &QueryCriteria) -> collectors::Result<Vec<collectors::StoredRecord>> {
+        self.0.query(c).await
+    }
+    async fn delete(&self, id: &str) -> collectors::Result<bool> {
+        self.0.delete(id).await
+    }
+}
+
+#[tokio::test]
+async fn one_items_bad_records_do_not_take_another_items_records_down() {
+    let p = parts(&[("bad", lines(3, 1)), ("good", lines(4, 1))]);
+    let store = Arc::new(PickyStore(MockStorageBackend::new("store")));
+    let summary = Engine::builder("test")
+        .source(
+            p.source.clone() as Arc<dyn ItemSource>,
+            Arc::new(KeyValueDecoder { batch_size: 10 }),
+        )
+        .store(store.clone() as Arc<dyn StorageBackend>)
+        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
+        .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
+        // Both items land in one store batch.
+        .config(EngineConfig {
+            linger: Duration::from_secs(5),
+            ..EngineConfig::default()
+        })
+        .finish()
+        .await;
+    let c = summary.counts;
+    assert_eq!((c.stored, c.dead_lettered), (4, 3), "{c:?}");
+    assert_eq!(stored_rows(&store.0), 4);
+    let letters = p.letters.letters();
+    assert!(letters.iter().all(|l| l.item_id == "bad"), "{letters:?}");
+    assert!(letters.iter().all(|l| l.processed && l.batch == Some(0)));
+}

@@ -8,7 +8,8 @@ use collectors::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use collectors::{Decoded, Decoder, Error, ItemDecoder, RejectedRow, Result, SourceItem};
 
 /// Decodes `key,value` lines (value an integer) into batches of `batch_size` rows; other lines
-/// are rejected with their line number. A line `FATAL` fails the whole item.
+/// are rejected with their line number. A line `FATAL` fails the whole item; a line `PANIC`
+/// panics.
 pub(crate) struct KeyValueDecoder {
     pub(crate) batch_size: usize,
 }
@@ -44,6 +45,9 @@ impl KeyValueItem {
         if text == "FATAL" {
             return Err(Error::validation(format!("fatal line {}", self.line)));
         }
+        if text == "PANIC" {
+            panic!("the decoder panicked at line {}", self.line);
+        }
         match text
             .split_once(',')
             .and_then(|(k, v)| Some((k.to_owned(), v.trim().parse::<i64>().ok()?)))
@@ -55,11 +59,9 @@ impl KeyValueItem {
                     self.emit(out);
                 }
             }
-            None => out.rejects.push(RejectedRow {
-                line: self.line,
-                raw: text,
-                reason: "not key,int".into(),
-            }),
+            None => out
+                .rejects
+                .push(RejectedRow::new(self.line, text, "not key,int")),
         }
         Ok(())
     }

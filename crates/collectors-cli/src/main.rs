@@ -12,6 +12,7 @@ mod progress;
 mod sensors;
 mod summary;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -66,13 +69,40 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
+            eprintln!("{}", render_error(&e));
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// `error: …` and its causes, each cause once: a cause whose text is already in what was
+/// printed (libraries often repeat their source's message) is left out.
+fn render_error(e: &dyn std::error::Error) -> String {
+    let mut out = format!("error: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_error;
+
+    #[test]
+    fn each_cause_is_shown_once() {
+        let inner = std::io::Error::other("no space left on device");
+        let middle = collectors_core::Error::storage("commit failed: no space left on device")
+            .with_source(inner);
+        let outer = collectors_core::Error::storage("store batch failed").with_source(middle);
+        let text = render_error(&outer);
+        assert_eq!(text.matches("no space left on device").count(), 1, "{text}");
+        assert!(text.contains("store batch failed"), "{text}");
     }
 }
