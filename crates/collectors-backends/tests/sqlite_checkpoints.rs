@@ -194,3 +194,82 @@ mod transactional {
         );
     }
 }
+
+/// Disk full, simulated as in `sqlite_storage.rs`: the store's connections are capped with
+/// `open_with_max_size`, another connection fills the file past the cap, and dropping the
+/// filler frees pages the store reuses.
+mod disk_full {
+    use std::path::Path;
+
+    use collectors_backends::SqliteCheckpointStore;
+    use collectors_core::{CheckpointStore, ErrorType};
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+
+    use super::{checkpoint, key};
+
+    async fn run(db: &Path, sql: &str) {
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn checkpoints_that_fill_the_disk_fail_retryably_and_the_next_ones_work_once_space_is_back()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let store = SqliteCheckpointStore::open_with_max_size(&db, 128 * 1024)
+            .await
+            .unwrap();
+        store
+            .mark_done("p", &[checkpoint("a", "v1", 1)])
+            .await
+            .unwrap();
+        run(
+            &db,
+            "CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(1048576))",
+        )
+        .await;
+
+        // One checkpoint too big for the free room: one single-row insert, which SQLite
+        // answers by rolling the whole transaction back on its own.
+        let long = "x".repeat(20_000);
+        for _ in 0..3 {
+            let err = store
+                .mark_done("p", &[checkpoint(&long, "v1", 2)])
+                .await
+                .unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::Storage, "{err}");
+            assert!(err.is_retryable());
+            assert!(
+                err.to_string().contains("database or disk is full"),
+                "{err}"
+            );
+            assert_eq!(store.done("p").await.unwrap().len(), 1, "nothing kept");
+        }
+
+        run(&db, "DROP TABLE filler").await;
+        store
+            .mark_done("p", &[checkpoint(&long, "v1", 2)])
+            .await
+            .unwrap();
+        let done = store.done("p").await.unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[&key(&long)].stored, 2);
+        store.reset("p").await.unwrap();
+        assert!(store.done("p").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cap_below_64_kib_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = SqliteCheckpointStore::open_with_max_size(dir.path().join("x.db"), 1024)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Configuration);
+    }
+}

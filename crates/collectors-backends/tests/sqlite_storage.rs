@@ -499,6 +499,40 @@ fn build_checks_its_settings() {
             "{id:?} {path:?} {table:?}"
         );
     }
+    // Every number is bounded: none is trusted to size an allocation or a wait.
+    let builder = || SqliteStorage::builder("s", "x.db");
+    for (what, built) in [
+        ("0 connections", builder().max_connections(0).build()),
+        ("65 connections", builder().max_connections(65).build()),
+        (
+            "u32::MAX connections",
+            builder().max_connections(u32::MAX).build(),
+        ),
+        (
+            "a 2 h busy timeout",
+            builder()
+                .busy_timeout(std::time::Duration::from_secs(7_200))
+                .build(),
+        ),
+        (
+            "a 1 KiB database",
+            builder().max_database_size(1024).build(),
+        ),
+        (
+            "a 129-byte table name",
+            builder().table("t".repeat(129)).build(),
+        ),
+    ] {
+        let err = built.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Configuration, "{what}");
+    }
+    builder()
+        .max_connections(64)
+        .busy_timeout(std::time::Duration::from_secs(3_600))
+        .max_database_size(64 * 1024)
+        .table("t".repeat(128))
+        .build()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -536,4 +570,210 @@ async fn concurrent_writers_on_one_file_wait_for_each_other() {
     }
     assert_eq!(first.row_count().await.unwrap(), 6 * 10 * 100);
     assert_eq!(second.query(&QueryCriteria::new()).await.unwrap().len(), 60);
+}
+
+/// Disk full, simulated without root: the store caps the file with `max_database_size`
+/// (`PRAGMA max_page_count` on its connections), and another connection fills the file
+/// past the cap with a filler table. Dropping the filler "frees space": its pages go to the
+/// free list, which the store reuses.
+mod disk_full {
+    use std::path::Path;
+
+    use collectors_backends::SqliteStorage;
+    use collectors_core::{
+        CheckpointStore, ErrorType, ItemCheckpoint, Payload, QueryCriteria, Record, StorageBackend,
+        TransactionalCheckpoints,
+    };
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+    use super::readings;
+
+    const CAP: u64 = 128 * 1024;
+
+    async fn other_connection(db: &Path) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        SqlitePool::connect_with(options).await.unwrap()
+    }
+
+    /// Grows the file well past the cap.
+    async fn fill(db: &Path) {
+        let pool = other_connection(db).await;
+        sqlx::raw_sql(
+            "CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(1048576))",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+
+    /// Frees the filler's pages inside the file.
+    async fn free(db: &Path) {
+        let pool = other_connection(db).await;
+        sqlx::raw_sql("DROP TABLE filler")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+
+    fn capped(db: &Path) -> SqliteStorage {
+        // One connection: the one that failed is the one the next batch gets.
+        SqliteStorage::builder("sqlite", db.to_string_lossy())
+            .table("readings")
+            .max_connections(1)
+            .max_database_size(CAP)
+            .build()
+            .unwrap()
+    }
+
+    fn batch(prefix: &str) -> Vec<Record> {
+        vec![
+            Record::keyed(format!("{prefix}#0"), Payload::Table(readings(0, 2_000))).unwrap(),
+            Record::keyed(
+                format!("{prefix}#1"),
+                Payload::Table(readings(2_000, 2_000)),
+            )
+            .unwrap(),
+            Record::keyed(
+                format!("{prefix}/meta"),
+                Payload::Json(serde_json::json!({"rows": 4_000})),
+            )
+            .unwrap(),
+        ]
+    }
+
+    /// One record of one long row: one single-row `INSERT`, which SQLite, failing for lack
+    /// of space, answers by rolling the whole transaction back on its own.
+    fn one_long_row(key: &str) -> Vec<Record> {
+        let batch = readings(0, 1);
+        let long: ArrayRef = Arc::new(StringArray::from(vec!["x".repeat(20_000)]));
+        let mut columns = batch.columns().to_vec();
+        columns[1] = long;
+        let batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        vec![Record::keyed(key, Payload::Table(batch)).unwrap()]
+    }
+
+    fn assert_disk_full(err: &collectors_core::Error) {
+        assert_eq!(err.error_type(), ErrorType::Storage, "{err}");
+        assert!(err.is_retryable(), "{err}");
+        assert!(
+            err.to_string().contains("database or disk is full"),
+            "names the real cause: {err}"
+        );
+    }
+
+    async fn assert_nothing_stored(store: &SqliteStorage) {
+        assert!(
+            store.query(&QueryCriteria::new()).await.unwrap().is_empty(),
+            "no record of a failed batch is kept"
+        );
+        assert_eq!(store.row_count().await.unwrap(), 0, "no row either");
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_fills_the_disk_fails_retryably_and_the_next_one_works_once_space_is_back()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db");
+        let store = capped(&db);
+        store.connect().await.unwrap();
+        fill(&db).await;
+
+        // The first batch creates the data table: SQLite rolls the whole transaction back
+        // by itself when that fails for lack of space.
+        for _ in 0..3 {
+            let err = store.store_batch(batch("a")).await.unwrap_err();
+            assert_disk_full(&err);
+            assert_nothing_stored(&store).await;
+        }
+
+        free(&db).await;
+        let locations = store.store_batch(batch("a")).await.unwrap();
+        assert_eq!(locations.len(), 3);
+        assert_eq!(store.row_count().await.unwrap(), 4_000);
+        assert_eq!(store.query(&QueryCriteria::new()).await.unwrap().len(), 3);
+
+        // Full again with the table in place: the failure is now in the row inserts.
+        fill(&db).await;
+        for _ in 0..3 {
+            let err = store.store_batch(batch("b")).await.unwrap_err();
+            assert_disk_full(&err);
+            assert_eq!(store.row_count().await.unwrap(), 4_000, "b left no row");
+        }
+        // A single-row insert that fails for lack of space makes SQLite roll the whole
+        // transaction back by itself (as a failed COMMIT does).
+        for _ in 0..3 {
+            let err = store.store_batch(one_long_row("c")).await.unwrap_err();
+            assert_disk_full(&err);
+            assert!(
+                store
+                    .query(&QueryCriteria::new().key("c"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        free(&db).await;
+        store.store_batch(batch("b")).await.unwrap();
+        store.store_batch(one_long_row("c")).await.unwrap();
+        assert_eq!(store.row_count().await.unwrap(), 8_001);
+        assert_eq!(store.query(&QueryCriteria::new()).await.unwrap().len(), 7);
+        // Other calls on the same connection work too.
+        assert!(store.delete("a#0").await.unwrap());
+        assert_eq!(store.row_count().await.unwrap(), 6_001);
+    }
+
+    #[tokio::test]
+    async fn records_and_checkpoints_that_fill_the_disk_leave_neither_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db");
+        let store = capped(&db);
+        store.connect().await.unwrap();
+        let small = Record::keyed("a", Payload::Table(readings(0, 100))).unwrap();
+        store.store_batch(vec![small]).await.unwrap();
+        fill(&db).await;
+        let checkpoint = ItemCheckpoint {
+            source_id: "s".into(),
+            item_id: "c.csv".into(),
+            version: "1".into(),
+            stored: 1,
+            skipped: 0,
+            dead_lettered: 0,
+            completed_at: chrono::Utc::now(),
+        };
+
+        for _ in 0..3 {
+            let err = store
+                .store_batch_with_checkpoints(
+                    one_long_row("c"),
+                    "p",
+                    std::slice::from_ref(&checkpoint),
+                )
+                .await
+                .unwrap_err();
+            assert_disk_full(&err);
+            assert_eq!(store.row_count().await.unwrap(), 100, "no row of c");
+        }
+
+        free(&db).await;
+        store
+            .store_batch_with_checkpoints(one_long_row("c"), "p", std::slice::from_ref(&checkpoint))
+            .await
+            .unwrap();
+        assert_eq!(store.row_count().await.unwrap(), 101);
+        let checkpoints = collectors_backends::SqliteCheckpointStore::open(&db)
+            .await
+            .unwrap();
+        let done = checkpoints.done("p").await.unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[&("s".to_string(), "c.csv".to_string())].stored, 1);
+    }
 }

@@ -9,8 +9,10 @@ use collectors_core::{CheckpointStore, Error, ItemCheckpoint, Result, async_trai
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use super::builder::MIN_DATABASE_SIZE;
 use super::connection::Database;
 use super::error::from_sqlx;
+use super::transaction::{BEGIN_WRITE, Transaction};
 
 const SCHEMA_SQL: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS _collectors_checkpoints (
@@ -80,14 +82,39 @@ impl SqliteCheckpointStore {
     /// [`Error::Connection`] when the file cannot be opened; a database failure when the
     /// tables cannot be created.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
+        Self::open_database(path.as_ref(), None).await
+    }
+
+    /// Like [`open`](Self::open), with the database capped at `max_bytes` (at least 64 KiB;
+    /// see [`SqliteStorageBuilder::max_database_size`](super::SqliteStorageBuilder::max_database_size)):
+    /// a write past the cap fails like a full disk, with a retryable [`Error::Storage`] and
+    /// nothing of it kept.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when `max_bytes` is below 64 KiB; otherwise as
+    /// [`open`](Self::open).
+    pub async fn open_with_max_size(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self> {
+        if max_bytes < MIN_DATABASE_SIZE {
+            return Err(tag(
+                Error::configuration(format!(
+                    "the size cap must be at least {MIN_DATABASE_SIZE} bytes, not {max_bytes}"
+                )),
+                "open",
+            ));
+        }
+        Self::open_database(path.as_ref(), Some(max_bytes)).await
+    }
+
+    async fn open_database(path: &Path, max_size: Option<u64>) -> Result<Self> {
         if path.as_os_str().is_empty() {
             return Err(tag(
                 Error::configuration("the database path must not be empty"),
                 "open",
             ));
         }
-        let database = Database::file(path, Duration::from_secs(5), true, 2);
+        let database =
+            Database::file(path, Duration::from_secs(5), true, 2).with_max_size(max_size);
         let pool = database.connect().await.map_err(|e| tag(e, "open"))?;
         for sql in SCHEMA_SQL {
             if let Err(e) = sqlx::query(sql).execute(&pool).await {
@@ -244,40 +271,38 @@ impl CheckpointStore for SqliteCheckpointStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
-        write_checkpoints(&mut tx, pipeline, items).await?;
-        tx.commit()
-            .await
-            .map_err(|e| sqlx_error(e, op, "committing checkpoints"))?;
+        let written = write_checkpoints(tx.conn(), pipeline, items).await;
+        tx.finish(written, |e| sqlx_error(e, op, "committing checkpoints"))
+            .await?;
         tracing::debug!(pipeline, items = items.len(), "checkpoints written");
         Ok(())
     }
 
     async fn reset(&self, pipeline: &str) -> Result<()> {
         let op = "reset";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
-        for sql in [
-            "DELETE FROM _collectors_checkpoints WHERE pipeline = ?",
-            "DELETE FROM _collectors_fingerprints WHERE pipeline = ?",
-        ] {
-            sqlx::query(sql)
-                .bind(pipeline)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| sqlx_error(e, op, "deleting checkpoints"))?;
+        let deleted = async {
+            let conn = tx.conn();
+            for sql in [
+                "DELETE FROM _collectors_checkpoints WHERE pipeline = ?",
+                "DELETE FROM _collectors_fingerprints WHERE pipeline = ?",
+            ] {
+                sqlx::query(sql)
+                    .bind(pipeline)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| sqlx_error(e, op, "deleting checkpoints"))?;
+            }
+            Ok(())
         }
-        tx.commit()
+        .await;
+        tx.finish(deleted, |e| sqlx_error(e, op, "committing"))
             .await
-            .map_err(|e| sqlx_error(e, op, "committing"))?;
-        Ok(())
     }
 
     async fn fingerprint(&self, pipeline: &str) -> Result<Option<String>> {

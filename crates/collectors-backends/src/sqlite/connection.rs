@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use collectors_core::{Error, Result};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+
+use sqlx::{Executor, Row};
 
 use super::error::from_sqlx;
 
@@ -20,6 +23,8 @@ pub(crate) struct Database {
     pub(crate) in_memory: bool,
     /// For messages: the file, or the URL as given.
     pub(crate) display: String,
+    /// The most bytes the database may grow to (`PRAGMA max_page_count` on every connection).
+    pub(crate) max_size: Option<u64>,
 }
 
 impl Database {
@@ -98,7 +103,14 @@ impl Database {
             max_connections,
             in_memory,
             display,
+            max_size: None,
         }
+    }
+
+    /// Caps the database at `bytes` (rounded down to whole pages, at least one).
+    pub(crate) fn with_max_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_size = bytes;
+        self
     }
 
     /// Opens a pool; failures are [`Error::Connection`]s naming the database.
@@ -110,9 +122,31 @@ impl Database {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        if let Some(max_size) = self.max_size {
+            // Per connection: every connection the pool opens gets the cap before its first use.
+            pool = pool.after_connect(move |conn, _| Box::pin(cap_size(conn, max_size)));
+        }
         pool.connect_with(self.options.clone()).await.map_err(|e| {
             let cause = from_sqlx(e, &format!("opening SQLite database {}", self.display));
             Error::connection(cause.message().to_owned()).with_source(cause)
         })
     }
+}
+
+/// Caps the database `conn` is on at `max_size` bytes.
+async fn cap_size(conn: &mut SqliteConnection, max_size: u64) -> sqlx::Result<()> {
+    let row = conn.fetch_one("PRAGMA page_size").await?;
+    let pages = max_pages(max_size, row.try_get(0)?);
+    let sql = format!("PRAGMA max_page_count = {pages}");
+    conn.execute(sql.as_str()).await?;
+    Ok(())
+}
+
+/// SQLite's largest `max_page_count`.
+const MAX_PAGE_COUNT: u64 = 4_294_967_294;
+
+/// Whole pages of `page_size` bytes in `bytes`, at least 1 and at most SQLite's limit.
+fn max_pages(bytes: u64, page_size: i64) -> u64 {
+    let page_size = u64::try_from(page_size).unwrap_or(4096).max(1);
+    (bytes / page_size).clamp(1, MAX_PAGE_COUNT)
 }

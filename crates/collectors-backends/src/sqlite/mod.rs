@@ -17,6 +17,19 @@
 //! | not connected, pool closed | [`Error::Connection`](collectors_core::Error::Connection) | yes |
 //! | constraint, value too big, type mismatch; unsupported Arrow types, schema changes | [`Error::Validation`](collectors_core::Error::Validation) | no |
 //! | anything else the database refuses (read-only, corrupt, a table altered behind our back) | [`Error::InvalidState`](collectors_core::Error::InvalidState) | no |
+//!
+//! # Failed transactions
+//!
+//! Every transaction ends, whatever fails: a statement, the `COMMIT`, or the `ROLLBACK`
+//! itself. On failure the transaction is rolled back; when SQLite already rolled it back on
+//! its own (it does after a failed `COMMIT` and after "database or disk is full" in some
+//! statements) or the rollback fails, the connection is closed rather than returned to the
+//! pool. So a batch that fails because the disk is full keeps nothing, reports
+//! "database or disk is full" as a retryable [`Error::Storage`](collectors_core::Error::Storage),
+//! and the next batch succeeds as soon as there is room again, on the same store, without
+//! reconnecting. [`SqliteStorageBuilder::max_database_size`] and
+//! [`SqliteCheckpointStore::open_with_max_size`] cap a database file the same way a full disk
+//! would.
 
 mod builder;
 mod catalog;
@@ -27,6 +40,7 @@ mod query;
 mod rows;
 mod schema;
 mod storage;
+mod transaction;
 mod write;
 
 pub use builder::SqliteStorageBuilder;

@@ -13,6 +13,7 @@ use super::catalog::timestamp_text;
 use super::rows::read_batch;
 use super::schema::{KEY_COLUMN, ROW_COLUMN, quote_ident};
 use super::storage::SqliteStorage;
+use super::transaction::{BEGIN_READ, Transaction};
 
 impl SqliteStorage {
     /// The records matching `criteria`, ordered by key and paged.
@@ -55,24 +56,28 @@ impl SqliteStorage {
             .push_bind(offset);
 
         // One read transaction: the records and their rows come from the same snapshot.
-        let mut tx = pool
-            .begin()
+        let mut tx = Transaction::begin(&pool, BEGIN_READ)
             .await
             .map_err(|e| self.sqlx(e, "query", "starting a transaction"))?;
-        let rows = q
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.sqlx(e, "query", "selecting records"))?;
-        let mut schemas = HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(self.read_record(&mut tx, row, &mut schemas).await?);
+        let read = async {
+            let conn = tx.conn();
+            let rows = q
+                .build()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| self.sqlx(e, "query", "selecting records"))?;
+            let mut schemas = HashMap::new();
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(self.read_record(conn, row, &mut schemas).await?);
+            }
+            Ok(out)
         }
-        tx.commit()
-            .await
-            .map_err(|e| self.sqlx(e, "query", "ending the read transaction"))?;
-        Ok(out)
+        .await;
+        tx.finish(read, |e| {
+            self.sqlx(e, "query", "ending the read transaction")
+        })
+        .await
     }
 
     /// Rebuilds one stored record from its `_collectors_records` row.

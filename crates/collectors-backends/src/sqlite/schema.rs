@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use arrow_schema::{DataType, Schema};
 use collectors_core::{Error, Result};
 
+use super::builder::MAX_TABLE_NAME_LEN;
+
 /// The name of the key column of a data table: the record key the row belongs to.
 pub(crate) const KEY_COLUMN: &str = "_key";
 /// The name of the row column of a data table: the row's 0-based index in its record.
@@ -116,8 +118,15 @@ pub(crate) fn schema_from_json(table: &str, json: &str) -> Result<Schema> {
     })
 }
 
-/// Checks a data table name: a plain SQL identifier, not one of ours.
+/// Checks a data table name: a plain SQL identifier, not too long, not one of ours.
 pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    if name.len() > MAX_TABLE_NAME_LEN {
+        return Err(Error::configuration(format!(
+            "table name {}… is {} bytes long; at most {MAX_TABLE_NAME_LEN} are allowed",
+            name.chars().take(32).collect::<String>(),
+            name.len()
+        )));
+    }
     let mut chars = name.chars();
     let plain = chars
         .next()
@@ -184,6 +193,7 @@ mod tests {
             "_collectors_records",
             "sqlite_master",
             "x\"",
+            &"t".repeat(MAX_TABLE_NAME_LEN + 1),
         ] {
             assert!(check_table_name(bad).is_err(), "{bad:?}");
         }

@@ -42,6 +42,9 @@ use super::schema::quote_ident;
 ///   the Arrow arrays.
 /// - `query` filters in SQL (key, key prefix, created_at range, metadata equality through
 ///   `json_each`), ordered by key and paged, and reads table rows back in `_row` order.
+/// - A batch that fails — a validation error, a busy database, a full disk — keeps nothing
+///   and leaves the store usable: the next batch works as soon as the cause is gone (see
+///   [Failed transactions](super#failed-transactions)).
 /// - `delete` takes the key (the [`StorageLocation::location_id`]).
 /// - Calls before `connect` or after `disconnect` are an [`Error::Connection`]; see the
 ///   [module docs](super) for how database failures are classified.

@@ -15,6 +15,7 @@ use super::schema::{
     KEY_COLUMN, check_schema, create_table_sql, quote_ident, same_fields, schema_to_json,
 };
 use super::storage::SqliteStorage;
+use super::transaction::{BEGIN_WRITE, Transaction};
 
 /// Keys per `DELETE … IN (…)` and records per multi-row upsert.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -31,18 +32,22 @@ impl SqliteStorage {
         if records.is_empty() && checkpoints.is_none_or(|(_, c)| c.is_empty()) {
             return Ok(Vec::new());
         }
-        let mut tx = pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = Transaction::begin(&pool, BEGIN_WRITE)
             .await
             .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
-        let (locations, schema) = self.write(&mut tx, &records).await?;
-        if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
-            create_checkpoint_tables(&mut tx).await?;
-            write_checkpoints(&mut tx, pipeline, checkpoints).await?;
+        let written = async {
+            let conn = tx.conn();
+            let written = self.write(conn, &records).await?;
+            if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
+                create_checkpoint_tables(conn).await?;
+                write_checkpoints(conn, pipeline, checkpoints).await?;
+            }
+            Ok(written)
         }
-        tx.commit()
-            .await
-            .map_err(|e| self.sqlx(e, "store_batch", "committing"))?;
+        .await;
+        let (locations, schema) = tx
+            .finish(written, |e| self.sqlx(e, "store_batch", "committing"))
+            .await?;
         if schema.is_some() {
             self.cache_schema(schema);
         }
@@ -211,38 +216,40 @@ impl SqliteStorage {
     /// Deletes the record with key `location_id` and its rows; `false` when there is none.
     pub(super) async fn delete_record(&self, location_id: &str) -> Result<bool> {
         let pool = self.pool("delete").await?;
-        let mut tx = pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = Transaction::begin(&pool, BEGIN_WRITE)
             .await
             .map_err(|e| self.sqlx(e, "delete", "starting a transaction"))?;
-        let found: Option<Option<String>> =
-            sqlx::query_scalar("SELECT data_table FROM _collectors_records WHERE key = ?")
+        let deleted = async {
+            let conn = tx.conn();
+            let found: Option<Option<String>> =
+                sqlx::query_scalar("SELECT data_table FROM _collectors_records WHERE key = ?")
+                    .bind(location_id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(|e| self.sqlx(e, "delete", "finding the record"))?;
+            let Some(data_table) = found else {
+                return Ok(false);
+            };
+            if let Some(table) = data_table {
+                sqlx::query(&format!(
+                    "DELETE FROM {} WHERE {KEY_COLUMN} = ?",
+                    quote_ident(&table)
+                ))
                 .bind(location_id)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *conn)
                 .await
-                .map_err(|e| self.sqlx(e, "delete", "finding the record"))?;
-        let Some(data_table) = found else {
-            return Ok(false);
-        };
-        if let Some(table) = data_table {
-            sqlx::query(&format!(
-                "DELETE FROM {} WHERE {KEY_COLUMN} = ?",
-                quote_ident(&table)
-            ))
-            .bind(location_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.sqlx(e, "delete", &format!("deleting rows from {table}")))?;
+                .map_err(|e| self.sqlx(e, "delete", &format!("deleting rows from {table}")))?;
+            }
+            sqlx::query("DELETE FROM _collectors_records WHERE key = ?")
+                .bind(location_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.sqlx(e, "delete", "deleting the record"))?;
+            Ok(true)
         }
-        sqlx::query("DELETE FROM _collectors_records WHERE key = ?")
-            .bind(location_id)
-            .execute(&mut *tx)
+        .await;
+        tx.finish(deleted, |e| self.sqlx(e, "delete", "committing"))
             .await
-            .map_err(|e| self.sqlx(e, "delete", "deleting the record"))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.sqlx(e, "delete", "committing"))?;
-        Ok(true)
     }
 }
 
