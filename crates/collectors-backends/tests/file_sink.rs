@@ -452,25 +452,32 @@ async fn queries_filter_on_metadata_and_time_and_page() {
 }
 
 #[tokio::test]
-async fn nan_cannot_be_written_as_json_lines() {
+async fn nan_and_infinities_cannot_be_written_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let sink = sink(dir.path(), FileFormat::Jsonl);
     sink.connect().await.unwrap();
-    let batch = RecordBatch::try_from_iter([(
-        "value",
-        Arc::new(Float64Array::from(vec![1.0, f64::NAN])) as ArrayRef,
-    )])
-    .unwrap();
-    let err = sink
-        .store(Record::keyed("nan", Payload::Table(batch)).unwrap())
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), ErrorType::Validation);
-    assert!(err.to_string().contains("\"value\""), "{err}");
-    assert!(
-        entries(sink.dir()).is_empty(),
-        "nothing written, no temp left"
-    );
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let batch = RecordBatch::try_from_iter([(
+            "value",
+            Arc::new(Float64Array::from(vec![1.0, bad])) as ArrayRef,
+        )])
+        .unwrap();
+        let err = sink
+            .store(Record::keyed("nan", Payload::Table(batch.clone())).unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation, "{bad}");
+        assert!(err.to_string().contains("\"value\""), "{err}");
+        // In a batch, the other records are not written either.
+        let good = Record::keyed("good", Payload::Table(typed_batch())).unwrap();
+        let bad = Record::keyed("bad", Payload::Table(batch)).unwrap();
+        let err = sink.store_batch(vec![good, bad]).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation);
+        assert!(
+            entries(sink.dir()).is_empty(),
+            "nothing written, no temp left"
+        );
+    }
 }
 
 #[tokio::test]
@@ -544,6 +551,11 @@ async fn parquet_keeps_nan_and_infinities() {
     assert!(values.value(0).is_nan());
     assert_eq!(values.value(1), f64::INFINITY);
     assert_eq!(values.value(2), f64::NEG_INFINITY);
+    assert_eq!(
+        arrow_array::Array::null_count(values),
+        0,
+        "kept as values, not nulls"
+    );
     assert_eq!(
         back.schema().field(0).data_type(),
         &arrow_schema::DataType::Float64,

@@ -777,3 +777,98 @@ mod disk_full {
         assert_eq!(done[&("s".to_string(), "c.csv".to_string())].stored, 1);
     }
 }
+
+/// SQLite has ±infinity but no NaN: infinities round-trip, NaN is stored as NULL (the one
+/// lossy case, documented on `SqliteStorage`).
+#[tokio::test]
+async fn infinities_round_trip_and_nan_becomes_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "floats");
+    store.connect().await.unwrap();
+    let f64s = Float64Array::from(vec![
+        Some(f64::NAN),
+        Some(f64::INFINITY),
+        Some(f64::NEG_INFINITY),
+        Some(-0.5),
+        None,
+    ]);
+    let f32s = Float32Array::from(vec![
+        Some(f32::NAN),
+        Some(f32::INFINITY),
+        Some(f32::NEG_INFINITY),
+        Some(-0.5),
+        None,
+    ]);
+    let batch = RecordBatch::try_from_iter([
+        ("f64", Arc::new(f64s) as ArrayRef),
+        ("f32", Arc::new(f32s) as ArrayRef),
+    ])
+    .unwrap();
+    store
+        .store(Record::keyed("k", Payload::Table(batch)).unwrap())
+        .await
+        .unwrap();
+
+    let found = store.query(&QueryCriteria::new().key("k")).await.unwrap();
+    let Payload::Table(back) = &found[0].record.payload else {
+        panic!("a table");
+    };
+    let f64s = back
+        .column(0)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    let f32s = back
+        .column(1)
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .unwrap();
+    assert_eq!(
+        f64s.iter().collect::<Vec<_>>(),
+        [
+            None,
+            Some(f64::INFINITY),
+            Some(f64::NEG_INFINITY),
+            Some(-0.5),
+            None
+        ]
+    );
+    assert_eq!(
+        f32s.iter().collect::<Vec<_>>(),
+        [
+            None,
+            Some(f32::INFINITY),
+            Some(f32::NEG_INFINITY),
+            Some(-0.5),
+            None
+        ]
+    );
+
+    // In the file: REAL infinities that SQL sees as such, and NULL for NaN.
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("store.db")),
+    )
+    .await
+    .unwrap();
+    let rows: Vec<(String, Option<f64>)> =
+        sqlx::query_as("SELECT typeof(f64), f64 FROM floats ORDER BY _row")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("null".to_string(), None),
+            ("real".to_string(), Some(f64::INFINITY)),
+            ("real".to_string(), Some(f64::NEG_INFINITY)),
+            ("real".to_string(), Some(-0.5)),
+            ("null".to_string(), None),
+        ]
+    );
+    let above: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM floats WHERE f64 > 1e308")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(above, 1, "+inf compares above every finite value");
+    pool.close().await;
+}

@@ -23,7 +23,7 @@ pub(crate) struct Header {
 /// Checks what can be checked before writing anything (a batch fails before its first file).
 pub(crate) fn check(format: FileFormat, record: &Record) -> Result<()> {
     match format {
-        FileFormat::Jsonl => Ok(()),
+        FileFormat::Jsonl => super::jsonl::check(record),
         FileFormat::Parquet => {
             #[cfg(feature = "parquet")]
             {

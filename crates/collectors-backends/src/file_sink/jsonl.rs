@@ -68,13 +68,21 @@ struct FullHeaderIn {
     payload: Option<Payload>,
 }
 
+/// What JSON lines cannot hold: NaN and infinities in float columns. Run on every record
+/// of a batch before any file is written.
+pub(crate) fn check(record: &Record) -> Result<()> {
+    match &record.payload {
+        Payload::Table(batch) => check_finite(batch)
+            .map_err(|what| Error::validation(format!("record {:?}: {what}", record.key))),
+        _ => Ok(()),
+    }
+}
+
+/// The file of `record`, which [`check`] accepted.
 pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
     let invalid = |what: String| Error::validation(format!("record {:?}: {what}", record.key));
     let table = match &record.payload {
-        Payload::Table(batch) => {
-            check_finite(batch).map_err(invalid)?;
-            Some(batch)
-        }
+        Payload::Table(batch) => Some(batch),
         _ => None,
     };
     let header = HeaderOut {
@@ -208,7 +216,8 @@ fn read_rows(
     Ok(batch)
 }
 
-/// JSON has no NaN or infinity: `arrow-json` would write them as `null`, losing them.
+/// JSON has no NaN or infinity: `arrow-json` would write them as `null`, losing them (see
+/// the test `arrow_json_writes_non_finite_floats_as_null`).
 fn check_finite(batch: &RecordBatch) -> std::result::Result<(), String> {
     for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
         let finite = match field.data_type() {
@@ -238,4 +247,69 @@ fn all_finite<T: arrow_array::ArrowPrimitiveType>(
     finite: impl Fn(T::Native) -> bool,
 ) -> bool {
     array.iter().flatten().all(finite)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float32Array, Float64Array};
+
+    use super::*;
+
+    /// Why `check_finite` exists: if `arrow-json` ever writes these faithfully, it can go.
+    #[test]
+    fn arrow_json_writes_non_finite_floats_as_null() {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "f64",
+                Arc::new(Float64Array::from(vec![
+                    f64::NAN,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                ])) as ArrayRef,
+            ),
+            (
+                "f32",
+                Arc::new(Float32Array::from(vec![
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                ])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        let text = String::from_utf8(writer.into_inner()).unwrap();
+        // Not left out like real nulls: written as the literal `null`, which reads back as
+        // a null.
+        assert_eq!(text, "{\"f64\":null,\"f32\":null}\n".repeat(3));
+    }
+
+    #[test]
+    fn every_float_type_is_checked_for_nan_and_infinities() {
+        for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let batch = RecordBatch::try_from_iter([
+                (
+                    "ok",
+                    Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+                ),
+                (
+                    "bad",
+                    Arc::new(Float32Array::from(vec![1.0, value as f32])) as ArrayRef,
+                ),
+            ])
+            .unwrap();
+            let err = check_finite(&batch).unwrap_err();
+            assert!(err.contains("\"bad\""), "{err}");
+        }
+        let nulls = RecordBatch::try_from_iter([(
+            "v",
+            Arc::new(Float64Array::from(vec![None, Some(1.0)])) as ArrayRef,
+        )])
+        .unwrap();
+        check_finite(&nulls).unwrap();
+    }
 }

@@ -52,7 +52,7 @@ use crate::fs_util::{AtomicFile, io_error, sync_parent_dir};
 /// |---|---|---|
 /// | I/O (permissions, disk full, …), naming the path, with the `io::Error` as source | [`Error::Storage`] | yes |
 /// | not connected | [`Error::Connection`] | yes |
-/// | empty or too long key; payload the format cannot hold (non-table to Parquet, NaN to JSON lines, unsupported Arrow type) | [`Error::Validation`] | no |
+/// | empty or too long key; payload the format cannot hold (non-table to Parquet, NaN or an infinity to JSON lines, unsupported Arrow type) | [`Error::Validation`] | no |
 /// | a file that does not read back (changed behind the sink's back) | [`Error::InvalidState`] | no |
 ///
 /// ```

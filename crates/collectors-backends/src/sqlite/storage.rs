@@ -20,7 +20,7 @@ use super::schema::quote_ident;
 ///
 /// # Layout
 ///
-/// - Records whose payload is a [`Payload::Table`] are written **as rows** of one data table
+/// - Records whose payload is a [`Payload::Table`](collectors_core::Payload::Table) are written **as rows** of one data table
 ///   (see [`SqliteStorageBuilder::table`]), created from the first batch's Arrow schema:
 ///   one column per field (integers and booleans `INTEGER`, floats `REAL`, `Utf8`/`LargeUtf8`
 ///   `TEXT`, timestamps `TEXT` in RFC 3339 UTC with the unit's fraction digits, `Date32`
@@ -33,6 +33,18 @@ use super::schema::quote_ident;
 ///   row count for table records).
 /// - `_collectors_tables` keeps each data table's Arrow schema (as JSON), so a query rebuilds
 ///   batches with their exact types.
+///
+/// # NaN and infinities
+///
+/// SQLite's `REAL` holds +inf and -inf but has no NaN: binding a NaN stores `NULL`.
+///
+/// - **+inf and -inf** in `Float32`/`Float64` columns are stored as `REAL` infinities (SQL
+///   sees them: `value > 1e308` holds for +inf) and read back as infinities.
+/// - **NaN** is stored as `NULL` and reads back as a null: the one lossy case. It is not an
+///   error, so a batch is never refused for a NaN, and SQL aggregates skip it as they skip
+///   missing values (`AVG`, `SUM`); a NaN stored as text or a sentinel would instead be
+///   summed as 0. Nothing is added per row to detect it. Keep NaN apart from nulls upstream
+///   if the difference matters, or use the file sink's Parquet format, which keeps NaN.
 ///
 /// # Behaviour
 ///
