@@ -225,7 +225,7 @@ impl CsvDecoder {
         }
         .ok_or_else(|| {
             Error::configuration(format!(
-                "delimiter {:?} must be one ASCII character other than '\"', '\\r' and '\\n'",
+                "`delimiter` {:?} must be one ASCII character other than '\"', '\\r' and '\\n'",
                 options.delimiter
             ))
         })?;
@@ -273,6 +273,11 @@ impl Decoder for CsvDecoder {
     fn decoder_for(&self, item: &SourceItem) -> Result<Box<dyn ItemDecoder>> {
         tracing::debug!(source = %item.source_id, item = %item.item_id, "csv: decoding item");
         Ok(Box::new(self.item_decoder()))
+    }
+
+    /// The header line, when [`CsvOptions::has_header`] is set.
+    fn header_lines(&self) -> usize {
+        usize::from(self.options().has_header)
     }
 }
 

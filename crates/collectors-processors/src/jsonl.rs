@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
 use arrow_json::reader::{
     Decoder as ArrowJsonDecoder, ReaderBuilder, infer_json_schema_from_iterator,
 };
@@ -14,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::lines::{self, Line, LineDecoder, LineError, LineSplitter, PendingLines, check_limits};
 use crate::schema::{ColumnSpec, arrow_schema};
 use crate::values::{
-    TimestampColumn, TimestampUnit, float_out_of_range, infinite_rows, is_non_finite_literal,
+    TimestampColumn, TimestampUnit, check_int, float_out_of_range, infinite_rows,
+    is_non_finite_literal,
 };
 
 /// The deepest nesting of arrays and objects a JSON line may have (the line's object is
@@ -501,6 +504,7 @@ struct JsonLineDecoder {
     decode_schema: SchemaRef,
     timestamps: Vec<(usize, TimestampColumn)>,
     floats: Vec<usize>,
+    integers: Vec<usize>,
     /// The decoder and the rows it was built for: built for the lines at hand, never for a
     /// configured size, because arrow-json preallocates by it.
     decoder: Option<(ArrowJsonDecoder, usize)>,
@@ -537,11 +541,19 @@ impl JsonLineDecoder {
             .filter(|(_, field)| field.data_type() == &DataType::Float64)
             .map(|(index, _)| index)
             .collect();
+        let integers = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| field.data_type() == &DataType::Int64)
+            .map(|(index, _)| index)
+            .collect();
         Ok(Self {
             schema,
             decode_schema,
             timestamps,
             floats,
+            integers,
             decoder: Some((decoder, 1)),
         })
     }
@@ -567,6 +579,29 @@ impl JsonLineDecoder {
                     return Err(LineError::Row(format!(
                         "{} (the number is too large)",
                         float_out_of_range(name, &value_text(line, name))
+                    )));
+                }
+            }
+        }
+        for &index in &self.integers {
+            // arrow-json reads an integer it cannot parse as a float and casts it: a number
+            // just below the range rounds to i64::MIN. Only those rows need a second look.
+            let Some(ints) = columns[index].as_primitive_opt::<Int64Type>() else {
+                continue;
+            };
+            if !ints.values().contains(&i64::MIN) {
+                continue;
+            }
+            let name = self.schema.field(index).name();
+            for (row, value) in ints.iter().enumerate() {
+                if value != Some(i64::MIN) {
+                    continue;
+                }
+                let line = bytes.split(|&b| b == b'\n').nth(row).unwrap_or_default();
+                let text = value_text(line, name);
+                if text.parse::<i64>() != Ok(i64::MIN) {
+                    return Err(LineError::Row(format!(
+                        "column {name:?}: {text:?} is out of range for a 64-bit integer"
                     )));
                 }
             }
@@ -665,5 +700,20 @@ impl LineDecoder for JsonLineDecoder {
         let raw = decode_exact(&mut decoder, bytes, count)?;
         self.decoder = Some((decoder, rows));
         self.finish_batch(raw, bytes)
+    }
+
+    /// arrow-json's message, or a clearer one for an integer out of range.
+    fn explain(&mut self, line: &[u8], error: &ArrowError) -> String {
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        for &index in &self.integers {
+            let name = self.schema.field(index).name();
+            let text = value_text(content, name);
+            if let Some(reason) = check_int(name, &text)
+                && reason.contains("out of range")
+            {
+                return reason;
+            }
+        }
+        error.to_string()
     }
 }

@@ -415,8 +415,11 @@ impl Windows {
 struct Window {
     /// The last `size` values, NaN and infinities included.
     values: VecDeque<f64>,
-    /// The sum of the finite values in `values`.
+    /// The sum of the finite values in `values`, with `compensation` (Neumaier): what the
+    /// additions of large and small values lost, so that removing a large value later does
+    /// not take the small ones with it.
     sum: f64,
+    compensation: f64,
     /// How many values in `values` are not NaN.
     numbers: usize,
     /// How many are `+inf` and `-inf`.
@@ -438,10 +441,14 @@ impl Window {
         self.values.push_back(value);
         self.count(value, true);
         self.since_resum += 1;
-        if self.since_resum >= size || !self.sum.is_finite() {
+        if self.since_resum >= size || !(self.sum + self.compensation).is_finite() {
             // Amortised O(1): once per `size` values, so rounding error stays bounded, and
             // at once after a sum of finite values overflowed.
-            self.sum = self.values.iter().filter(|v| v.is_finite()).sum();
+            let (mut sum, mut compensation) = (0.0, 0.0);
+            for &value in self.values.iter().filter(|v| v.is_finite()) {
+                neumaier_add(&mut sum, &mut compensation, value);
+            }
+            (self.sum, self.compensation) = (sum, compensation);
             self.since_resum = 0;
         }
         self.mean(min_periods)
@@ -464,10 +471,9 @@ impl Window {
             adjust(&mut self.positive_infinities);
         } else if value == f64::NEG_INFINITY {
             adjust(&mut self.negative_infinities);
-        } else if added {
-            self.sum += value;
         } else {
-            self.sum -= value;
+            let value = if added { value } else { -value };
+            neumaier_add(&mut self.sum, &mut self.compensation, value);
         }
     }
 
@@ -482,8 +488,9 @@ impl Window {
             (false, false) => {}
         }
         let count = self.numbers as f64;
-        if self.sum.is_finite() {
-            Some(self.sum / count)
+        let sum = self.sum + self.compensation;
+        if sum.is_finite() {
+            Some(sum / count)
         } else {
             // The finite values overflow when summed: average them scaled down instead.
             Some(
@@ -495,6 +502,18 @@ impl Window {
             )
         }
     }
+}
+
+/// Adds `value` to `sum`, keeping in `compensation` the low-order bits the addition lost
+/// (Neumaier's improved Kahan summation).
+fn neumaier_add(sum: &mut f64, compensation: &mut f64, value: f64) {
+    let total = *sum + value;
+    if sum.abs() >= value.abs() {
+        *compensation += (*sum - total) + value;
+    } else {
+        *compensation += (value - total) + *sum;
+    }
+    *sum = total;
 }
 
 #[async_trait]

@@ -7,7 +7,7 @@ use super::fields::split_fields;
 use crate::lines::bare_cr_hint;
 
 /// The longest list of names quoted in one message, in bytes (about; a name is never cut).
-const MAX_LIST_BYTES: usize = 512;
+const MAX_LIST_BYTES: usize = 360;
 
 /// The whole-item error for input that is not CSV.
 pub(super) fn not_csv(message: impl Into<String>) -> Error {
@@ -145,7 +145,10 @@ fn near_miss(name: &str, expected: &[&str]) -> String {
         .iter()
         .find(|e| e.eq_ignore_ascii_case(trimmed) || e.to_lowercase() == trimmed.to_lowercase())
     {
-        return format!(" (it differs in case; matching is exact, the schema has `{wanted}`)");
+        return format!(
+            " (it differs in case; matching is exact, the schema has `{}`)",
+            cut(wanted)
+        );
     }
     if name.is_empty() {
         return " (the name is empty)".to_owned();

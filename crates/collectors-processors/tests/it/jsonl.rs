@@ -209,3 +209,63 @@ fn numbers_in_a_text_column_are_kept_as_text() {
     let ids: Vec<&str> = all.column(0).as_string::<i32>().iter().flatten().collect();
     assert_eq!(ids, ["1", "five", "2.5", "true"]);
 }
+
+#[test]
+fn deep_nesting_is_a_row_error_not_a_stack_overflow() {
+    let deep_arrays = "[".repeat(100_000);
+    let deep_objects = "{\"a\":".repeat(100_000);
+    let bare_braces = "{".repeat(100_000);
+    let mut input = b"{\"a\":1}\n".to_vec();
+    for line in [&deep_arrays, &deep_objects, &bare_braces] {
+        input.extend_from_slice(line.as_bytes());
+        input.push(b'\n');
+    }
+    // Brackets inside a string do not nest.
+    input.extend_from_slice(format!("{{\"a\":2,\"s\":\"{}\"}}\n", "[{".repeat(5_000)).as_bytes());
+    input.extend_from_slice(b"{\"a\":3}\n");
+    let schema = vec![
+        ColumnSpec::new("a", ColumnType::Int64),
+        ColumnSpec::new("s", ColumnType::Utf8),
+    ];
+    let explicit = JsonLinesDecoder::new(JsonLinesOptions::default().with_schema(schema)).unwrap();
+    let inferring = JsonLinesDecoder::new(JsonLinesOptions::default()).unwrap();
+    for decoder in [explicit, inferring] {
+        for max_chunk in [0, 4096] {
+            let out = decode_in_chunks(&mut decoder.item_decoder(), &input, 1, max_chunk).unwrap();
+            let lines: Vec<u64> = out.rejects.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 3, 4]);
+            for reject in &out.rejects {
+                assert!(
+                    reject.reason.contains("nested deeper than 128"),
+                    "{}",
+                    reject.reason
+                );
+                assert!(reject.complete);
+            }
+            let all = concat(&out.batches);
+            let a: Vec<i64> = all
+                .column_by_name("a")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec();
+            assert_eq!(a, [1, 2, 3]);
+        }
+    }
+    assert_eq!(collectors_processors::MAX_JSON_DEPTH, 128);
+}
+
+#[test]
+fn nesting_up_to_the_limit_is_accepted() {
+    // 127 arrays inside the object: 128 levels.
+    let line = format!("{{\"a\":1,\"x\":{}{}}}\n", "[".repeat(127), "]".repeat(127));
+    let decoder = JsonLinesDecoder::new(
+        JsonLinesOptions::default().with_schema(vec![ColumnSpec::new("a", ColumnType::Int64)]),
+    )
+    .unwrap();
+    let out = decode_in_chunks(&mut decoder.item_decoder(), line.as_bytes(), 0, 0).unwrap();
+    assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+    let line = format!("{{\"a\":1,\"x\":{}{}}}\n", "[".repeat(128), "]".repeat(128));
+    let out = decode_in_chunks(&mut decoder.item_decoder(), line.as_bytes(), 0, 0).unwrap();
+    assert_eq!(out.rejects.len(), 1);
+}

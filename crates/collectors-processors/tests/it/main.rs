@@ -1,9 +1,12 @@
 //! Behaviour tests of the decoders and processors.
 
+mod bounds;
 mod csv;
 mod filter;
+mod header;
 mod jsonl;
 mod rolling_mean;
+mod values;
 
 use arrow_array::RecordBatch;
 use arrow_select::concat::concat_batches;

@@ -305,3 +305,166 @@ async fn rolling_mean_meets_the_processor_contract() {
     let out = mean.process(batch_of(&rows(5, 50)).into()).await.unwrap();
     assert_eq!(out.as_table().unwrap().column(2).len(), 50);
 }
+
+/// The means of `values` (one group, one batch) with `window` and `min_periods`.
+async fn rolling(values: &[f64], window: usize, min_periods: usize) -> Vec<Option<f64>> {
+    let mean = RollingMean::new(
+        RollingMeanConfig::new(None, "value", window).with_min_periods(min_periods),
+    )
+    .unwrap();
+    let batch = RecordBatch::try_from_iter([(
+        "value",
+        Arc::new(Float64Array::from(values.to_vec())) as ArrayRef,
+    )])
+    .unwrap();
+    means(
+        &mean.process(batch.into()).await.unwrap(),
+        "value_rolling_mean",
+    )
+}
+
+/// NaN is compared as NaN; `None` is pandas' NaN for "min_periods not met".
+fn assert_same(actual: &[Option<f64>], expected: &[Option<f64>], what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}");
+    for (row, (a, e)) in actual.iter().zip(expected).enumerate() {
+        match (a, e) {
+            (Some(a), Some(e)) if a.is_nan() || e.is_nan() => {
+                assert!(a.is_nan() && e.is_nan(), "{what}: row {row}: {a} != {e}")
+            }
+            (Some(a), Some(e)) if a.is_infinite() || e.is_infinite() => {
+                assert_eq!(a, e, "{what}: row {row}")
+            }
+            (Some(a), Some(e)) => assert!((a - e).abs() < 1e-9, "{what}: row {row}: {a} != {e}"),
+            _ => assert_eq!(a, e, "{what}: row {row}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn nan_counts_only_while_in_the_window_like_pandas() {
+    let nan = f64::NAN;
+    // pd.Series([1,2,3,nan,5,6,7,8]).rolling(5, min_periods=1).mean()  (pandas 3.1.1)
+    let got = rolling(&[1.0, 2.0, 3.0, nan, 5.0, 6.0, 7.0, 8.0], 5, 1).await;
+    let expected = [1.0, 1.5, 2.0, 2.0, 2.75, 4.0, 5.25, 6.5].map(Some);
+    assert_same(&got, &expected, "window 5, min 1");
+
+    // pd.Series([1,2,3,nan,5,6,7,8]).rolling(5, min_periods=4).mean()
+    let got = rolling(&[1.0, 2.0, 3.0, nan, 5.0, 6.0, 7.0, 8.0], 5, 4).await;
+    let expected = [
+        None,
+        None,
+        None,
+        None,
+        Some(2.75),
+        Some(4.0),
+        Some(5.25),
+        Some(6.5),
+    ];
+    assert_same(&got, &expected, "window 5, min 4");
+
+    let values = [nan, nan, 3.0, 4.0, nan, nan, nan, 8.0];
+    // pd.Series([nan,nan,3,4,nan,nan,nan,8]).rolling(3, min_periods=2).mean()
+    let got = rolling(&values, 3, 2).await;
+    let expected = [None, None, None, Some(3.5), Some(3.5), None, None, None];
+    assert_same(&got, &expected, "window 3, min 2");
+    // pd.Series([nan,nan,3,4,nan,nan,nan,8]).rolling(3, min_periods=1).mean()
+    let got = rolling(&values, 3, 1).await;
+    let expected = [
+        None,
+        None,
+        Some(3.0),
+        Some(3.5),
+        Some(3.5),
+        Some(4.0),
+        None,
+        Some(8.0),
+    ];
+    assert_same(&got, &expected, "window 3, min 1");
+}
+
+#[tokio::test]
+async fn an_infinity_affects_the_mean_only_while_in_the_window() {
+    let inf = f64::INFINITY;
+    let got = rolling(&[1.0, 2.0, 3.0, inf, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 3, 1).await;
+    let expected = [1.0, 1.5, 2.0, inf, inf, inf, 6.0, 7.0, 8.0, 9.0].map(Some);
+    assert_same(&got, &expected, "+inf");
+
+    // +inf and -inf together: NaN, then back to plain means.
+    let got = rolling(&[1.0, inf, -inf, 4.0, 5.0, 6.0, 7.0], 2, 1).await;
+    let expected = [1.0, inf, f64::NAN, -inf, 4.5, 5.5, 6.5].map(Some);
+    assert_same(&got, &expected, "+inf and -inf");
+
+    // Long runs across many windows, with re-summing in between, stay exact.
+    let mut values: Vec<f64> = (0..1000).map(f64::from).collect();
+    for at in [10, 11, 500, 501, 502] {
+        values[at] = if at % 2 == 0 { f64::NAN } else { inf };
+    }
+    let got = rolling(&values, 4, 1).await;
+    for (row, mean) in got.iter().enumerate().skip(510) {
+        let window = &values[row - 3..=row];
+        let expected = window.iter().sum::<f64>() / 4.0;
+        assert_eq!(*mean, Some(expected), "row {row}");
+    }
+}
+
+#[tokio::test]
+async fn huge_finite_values_do_not_overflow_the_mean() {
+    let got = rolling(&[1e308, 1e308, 1e308, 2.0, 4.0], 2, 1).await;
+    assert_same(
+        &got,
+        &[
+            Some(1e308),
+            Some(1e308),
+            Some(1e308),
+            Some(5e307 + 1.0),
+            Some(3.0),
+        ],
+        "overflow",
+    );
+}
+
+#[tokio::test]
+async fn window_and_min_periods_bounds_name_the_key() {
+    for (config, start) in [
+        (
+            RollingMeanConfig::new(None, "v", 0),
+            "`window` must be at least 1",
+        ),
+        (
+            RollingMeanConfig::new(None, "v", 1 << 21),
+            "`window` must be at most",
+        ),
+        (
+            RollingMeanConfig::new(None, "v", 3).with_min_periods(0),
+            "`min_periods` must be between 1 and `window` (3), got 0",
+        ),
+        (
+            RollingMeanConfig::new(None, "v", 3).with_min_periods(4),
+            "`min_periods` must be between 1 and `window` (3), got 4",
+        ),
+        (
+            RollingMeanConfig::new(None, "", 3),
+            "`value` must not be empty",
+        ),
+        (
+            RollingMeanConfig::new(Some(""), "v", 3),
+            "`key` must not be empty",
+        ),
+    ] {
+        let err = RollingMean::new(config.clone()).unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Configuration);
+        assert!(err.message().starts_with(start), "{config:?}: {err}");
+    }
+    let config: RollingMeanConfig =
+        serde_json::from_str(r#"{"value":"v","window":5,"min_periods":2}"#).unwrap();
+    assert_eq!(config.min_periods(), 2);
+    assert_eq!(RollingMeanConfig::new(None, "v", 5).min_periods(), 1);
+    assert!(
+        RollingMean::new(RollingMeanConfig::new(
+            None,
+            "v",
+            collectors_processors::MAX_WINDOW
+        ))
+        .is_ok()
+    );
+}
