@@ -14,6 +14,22 @@
 //! huge line costs bounded memory. Explicit schemas are lists of [`ColumnSpec`]s.
 //! The processors work on whole Arrow columns with arrow-rs compute kernels.
 //!
+//! ## Rules the decoders share
+//!
+//! - A UTF-8 byte order mark at the start of an item is dropped (CSV and JSON lines).
+//! - `timestamp` columns take RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) or an integer epoch
+//!   in `timestamp_unit` (seconds by default; `"ms"`, `"us"`, `"ns"`); a leap second is a
+//!   rejected row.
+//! - `float64`: `NaN`, `inf`, `-inf`, `infinity` are IEEE values (in JSON, as strings); a
+//!   number too large for a float (`1e400`) is a rejected row; so is an `int64` outside
+//!   the 64-bit range.
+//! - A JSON line nested deeper than [`MAX_JSON_DEPTH`] is a rejected row.
+//! - A CSV header matches an explicit schema by name, exactly, in any order (see
+//!   [`CsvOptions`]).
+//! - Size options are bounded ([`MAX_BATCH_SIZE`], [`MAX_LINE_BYTES`], [`MAX_INFER_ROWS`],
+//!   [`MAX_WINDOW`]); a bad value is a configuration error whose message starts with the
+//!   key in backticks.
+//!
 //! ## Example: decode, filter, average
 //!
 //! ```
