@@ -3,20 +3,25 @@
 use std::io::Write;
 
 use collectors_backends::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_letters};
-use collectors_core::{DeadLetter, DeadLetterSink, Error, ErrorInfo, ErrorType, Payload};
+use collectors_core::{DeadLetter, DeadLetterSink, Error, ErrorInfo, ErrorType};
 
 fn letter(item: &str, line: Option<u64>, message: &str) -> DeadLetter {
-    DeadLetter {
-        pipeline: "sensors".into(),
-        source_id: "incoming".into(),
-        item_id: item.into(),
-        line,
-        records: 1,
-        raw: line.map(|l| format!("raw,{l}")),
-        payload: Some(Payload::Json(serde_json::json!({"v": message}))),
-        error: ErrorInfo::from(&Error::validation(message).with_operation("decode")),
-        at: chrono::Utc::now(),
+    let error = ErrorInfo::from(&Error::validation(message).with_operation("decode"));
+    let letter = DeadLetter::new("sensors", "incoming", item, error);
+    match line {
+        Some(l) => letter.with_row(l, format!("raw,{l}"), true),
+        None => letter,
     }
+}
+
+#[tokio::test]
+async fn the_jsonl_sink_meets_the_dead_letter_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = JsonlDeadLetterSink::new(dir.path().join("dead.jsonl"));
+    collectors_core::conformance::dead_letter_sink(&sink, || async {
+        read_dead_letters(sink.path()).await.unwrap()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -26,6 +26,13 @@ pub(crate) fn render(pipeline: &str, summary: &RunSummary) -> String {
         "  items          {} listed, {} already done, {} done, {} not finished",
         c.items_listed, c.items_already_done, c.items_done, c.items_failed
     );
+    if c.items_leased_elsewhere > 0 {
+        let _ = writeln!(
+            out,
+            "  leased items   {:>12}  (left to a concurrent run of this pipeline)",
+            c.items_leased_elsewhere
+        );
+    }
     if c.items_rejected > 0 {
         let _ = writeln!(
             out,

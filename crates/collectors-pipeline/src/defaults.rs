@@ -25,6 +25,10 @@ pub struct EngineSpec {
     pub linger_ms: u64,
     /// How often task progress is reported, in ms (at most one hour). Default 250.
     pub progress_interval_ms: u64,
+    /// How long an item's lease lasts without renewal, in ms (100 to one hour): concurrent
+    /// runs share the items, and a run that dies has its items taken over this long after.
+    /// Default 30,000.
+    pub lease_ttl_ms: u64,
 }
 
 impl Default for EngineSpec {
@@ -37,6 +41,7 @@ impl Default for EngineSpec {
             linger_ms: u64::try_from(c.linger.as_millis()).unwrap_or(u64::MAX),
             progress_interval_ms: u64::try_from(c.progress_interval.as_millis())
                 .unwrap_or(u64::MAX),
+            lease_ttl_ms: u64::try_from(c.lease_ttl.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -50,6 +55,7 @@ impl EngineSpec {
             store_batch_rows: self.store_batch_rows,
             linger: Duration::from_millis(self.linger_ms),
             progress_interval: Duration::from_millis(self.progress_interval_ms),
+            lease_ttl: Duration::from_millis(self.lease_ttl_ms),
         }
     }
 

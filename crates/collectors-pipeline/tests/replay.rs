@@ -153,7 +153,8 @@ fn registry_with_broken_store() -> Registry {
     registry.store("sqlite", |id, _: StoreParams, _| -> Result<BuiltStore> {
         let mock = MockStorageBackend::new(id);
         // Connected, but every write fails (a read-only database, a full disk).
-        mock.control().fail_method("store_batch", u32::MAX, ErrorType::Storage);
+        mock.control()
+            .fail_method("store_batch", u32::MAX, ErrorType::Storage);
         let store: Arc<dyn StorageBackend> = Arc::new(mock);
         Ok(BuiltStore {
             store,

@@ -26,17 +26,9 @@ use crate::fs_util::io_error;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let dir = tempfile::tempdir().unwrap();
 /// let sink = JsonlDeadLetterSink::new(dir.path().join("out/dead-letters.jsonl"));
-/// let letter = DeadLetter {
-///     pipeline: "sensors".into(),
-///     source_id: "incoming".into(),
-///     item_id: "2024/a.csv".into(),
-///     line: Some(7),
-///     records: 1,
-///     raw: Some("x,y,z".into()),
-///     payload: None,
-///     error: ErrorInfo::from(&Error::validation("3 columns, expected 4")),
-///     at: chrono::Utc::now(),
-/// };
+/// let error = ErrorInfo::from(&Error::validation("3 columns, expected 4"));
+/// let letter = DeadLetter::new("sensors", "incoming", "2024/a.csv", error)
+///     .with_row(7, "x,y,z", true);
 /// sink.write(&[letter.clone()]).await?;
 /// sink.write(&[letter.clone()]).await?; // a replay writes the same letter again
 ///

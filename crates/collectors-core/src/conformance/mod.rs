@@ -13,13 +13,17 @@
 //!
 //! A backend is done when it passes its suite against the real service.
 
+mod checkpoint_store;
 mod connector;
 mod data_source;
+mod dead_letter_sink;
 mod processor;
 mod storage_backend;
 
+pub use checkpoint_store::checkpoint_store;
 pub use connector::{ConnectorFixture, connector};
 pub use data_source::data_source;
+pub use dead_letter_sink::{dead_letter_sink, sample_letters};
 pub use processor::processor;
 pub use storage_backend::storage_backend;
 

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::item_source::SourceItem;
 use crate::error::Result;
 use crate::sync::lock;
 
@@ -29,11 +31,31 @@ pub struct ItemCheckpoint {
     pub completed_at: DateTime<Utc>,
 }
 
-/// Durable checkpoints of a pipeline's items, so a rerun skips what is done.
+/// The answer to [`CheckpointStore::claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// The item is leased to the caller until the lease expires (or is renewed).
+    Granted,
+    /// Another run holds an unexpired lease on the item.
+    Held,
+    /// The item is already done at this version.
+    Done,
+}
+
+/// Durable checkpoints of a pipeline's items, so a rerun skips what is done, and leases, so
+/// concurrent runs of one pipeline (on one machine or many, sharing the store) share the work.
 ///
 /// # Contract
 ///
-/// - `mark_done` is durable when it returns; marking an item again replaces its checkpoint.
+/// - `mark_done` is durable when it returns; marking an item again replaces its checkpoint
+///   and ends any lease on it.
+/// - `claim` is atomic: of two runs claiming one item, one gets [`Claim::Granted`], the
+///   other [`Claim::Held`] — until the lease expires, when the item can be taken over. An
+///   item done at the claimed version answers [`Claim::Done`].
+/// - `renew` extends every lease of `owner`; `release` ends them.
+/// - A store without leases may keep the provided methods: every claim is granted, which is
+///   correct (keys are idempotent) but lets concurrent runs do the same work twice.
 /// - `done` returns the checkpoints of one pipeline, keyed by `(source_id, item_id)`.
 /// - `fingerprint` stores, per pipeline, a digest of the settings that shape storage keys;
 ///   the engine refuses to resume when it changed.
@@ -53,6 +75,31 @@ pub trait CheckpointStore: Send + Sync {
 
     /// Stores the fingerprint of `pipeline`.
     async fn set_fingerprint(&self, pipeline: &str, fingerprint: &str) -> Result<()>;
+
+    /// Leases `item` (at its version) to `owner` for `ttl`, unless another owner holds an
+    /// unexpired lease or the item is done at that version.
+    async fn claim(
+        &self,
+        pipeline: &str,
+        item: &SourceItem,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Claim> {
+        let _ = (pipeline, item, owner, ttl);
+        Ok(Claim::Granted)
+    }
+
+    /// Extends every lease `owner` holds in `pipeline` to `ttl` from now.
+    async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {
+        let _ = (pipeline, owner, ttl);
+        Ok(())
+    }
+
+    /// Ends every lease `owner` holds in `pipeline`.
+    async fn release(&self, pipeline: &str, owner: &str) -> Result<()> {
+        let _ = (pipeline, owner);
+        Ok(())
+    }
 }
 
 /// A store that writes records and the checkpoints they complete in one transaction, so a
@@ -73,12 +120,16 @@ pub trait TransactionalCheckpoints: Send + Sync {
 }
 
 type Checkpoints = HashMap<String, HashMap<(String, String), ItemCheckpoint>>;
+/// `(pipeline, source, item)` → `(owner, expiry)`.
+type Leases = HashMap<(String, String, String), (String, Instant)>;
 
-/// A [`CheckpointStore`] in memory: for tests, and for runs that need no resume.
+/// A [`CheckpointStore`] in memory: for tests, for runs that need no resume, and for
+/// concurrent engines of one process (leases included).
 #[derive(Debug, Default)]
 pub struct InMemoryCheckpointStore {
     checkpoints: Mutex<Checkpoints>,
     fingerprints: Mutex<HashMap<String, String>>,
+    leases: Mutex<Leases>,
 }
 
 impl InMemoryCheckpointStore {
@@ -100,9 +151,62 @@ impl CheckpointStore for InMemoryCheckpointStore {
     async fn mark_done(&self, pipeline: &str, items: &[ItemCheckpoint]) -> Result<()> {
         let mut all = lock(&self.checkpoints);
         let done = all.entry(pipeline.to_owned()).or_default();
+        let mut leases = lock(&self.leases);
         for item in items {
             done.insert((item.source_id.clone(), item.item_id.clone()), item.clone());
+            leases.remove(&(
+                pipeline.to_owned(),
+                item.source_id.clone(),
+                item.item_id.clone(),
+            ));
         }
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        pipeline: &str,
+        item: &SourceItem,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Claim> {
+        // Checkpoints before leases, as in `mark_done`: one lock order.
+        let all = lock(&self.checkpoints);
+        let done = all
+            .get(pipeline)
+            .and_then(|d| d.get(&(item.source_id.clone(), item.item_id.clone())))
+            .is_some_and(|c| c.version == item.version);
+        if done {
+            return Ok(Claim::Done);
+        }
+        let mut leases = lock(&self.leases);
+        let key = (
+            pipeline.to_owned(),
+            item.source_id.clone(),
+            item.item_id.clone(),
+        );
+        let now = Instant::now();
+        match leases.get(&key) {
+            Some((holder, expires)) if holder != owner && *expires > now => Ok(Claim::Held),
+            _ => {
+                leases.insert(key, (owner.to_owned(), now + ttl));
+                Ok(Claim::Granted)
+            }
+        }
+    }
+
+    async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {
+        let until = Instant::now() + ttl;
+        for ((p, _, _), (holder, expires)) in lock(&self.leases).iter_mut() {
+            if p == pipeline && holder == owner {
+                *expires = until;
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, pipeline: &str, owner: &str) -> Result<()> {
+        lock(&self.leases).retain(|(p, _, _), (holder, _)| !(p == pipeline && holder == owner));
         Ok(())
     }
 

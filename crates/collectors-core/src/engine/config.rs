@@ -34,6 +34,10 @@ pub struct EngineConfig {
     /// How often task progress is reported.
     #[serde(with = "millis", rename = "progress_interval_ms")]
     pub progress_interval: Duration,
+    /// How long an item's lease lasts without renewal: a run that dies has its items taken
+    /// over by another run this long after its last renewal (renewed every third of it).
+    #[serde(with = "millis", rename = "lease_ttl_ms")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +48,7 @@ impl Default for EngineConfig {
             store_batch_rows: 50_000,
             linger: Duration::from_millis(200),
             progress_interval: Duration::from_millis(250),
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -86,9 +91,17 @@ impl EngineConfig {
                 .with_component("engine"));
             }
         }
+        if self.lease_ttl < Duration::from_millis(100) {
+            return Err(Error::configuration(format!(
+                "`lease_ttl_ms` must be at least 100, got {}",
+                self.lease_ttl.as_millis()
+            ))
+            .with_component("engine"));
+        }
         for (name, value) in [
             ("linger_ms", self.linger),
             ("progress_interval_ms", self.progress_interval),
+            ("lease_ttl_ms", self.lease_ttl),
         ] {
             if value > Self::MAX_INTERVAL {
                 return Err(Error::configuration(format!(

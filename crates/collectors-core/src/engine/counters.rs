@@ -23,6 +23,8 @@ pub struct EngineCounters {
     /// Items dead-lettered as a whole: they could not be read or decoded (a header that does
     /// not match the schema, say). Their records are unknown, so they are not in `collected`.
     pub items_rejected: AtomicU64,
+    /// Items left to a concurrent run of the same pipeline, which holds their lease.
+    pub items_leased_elsewhere: AtomicU64,
     /// Items read but not yet acknowledged, now.
     pub items_in_flight: AtomicU64,
     /// The most items in flight at any moment.
@@ -66,6 +68,7 @@ impl EngineCounters {
             &self.items_done,
             &self.items_failed,
             &self.items_rejected,
+            &self.items_leased_elsewhere,
             &self.items_in_flight,
             &self.items_in_flight_peak,
             &self.bytes_read,
@@ -110,6 +113,7 @@ impl EngineCounters {
             items_done: get(&self.items_done),
             items_failed: get(&self.items_failed),
             items_rejected: get(&self.items_rejected),
+            items_leased_elsewhere: get(&self.items_leased_elsewhere),
             items_in_flight_peak: get(&self.items_in_flight_peak),
         }
     }
@@ -149,6 +153,9 @@ pub struct RecordCounts {
     /// Items dead-lettered as a whole (unreadable, or rejected by the decoder).
     #[serde(default)]
     pub items_rejected: u64,
+    /// Items left to a concurrent run that holds their lease.
+    #[serde(default)]
+    pub items_leased_elsewhere: u64,
     /// Most items in flight at once.
     pub items_in_flight_peak: u64,
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::engine::checkpoint_store::{CheckpointStore, TransactionalCheckpoints};
+use crate::engine::checkpoint_store::{CheckpointStore, Claim, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
@@ -409,6 +409,8 @@ impl Engine {
         );
         let progress = self.spawn_progress(task.task_id, run.stop.clone());
 
+        let owner = run.run_id.to_string();
+        let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
         for (index, item) in pending {
@@ -420,6 +422,27 @@ impl Engine {
                     Err(_) => break,
                 },
             };
+            // Claimed just before it is read, so a concurrent run takes what this one has
+            // not started yet.
+            match self
+                .checkpoints
+                .claim(&self.name, &item, &owner, self.config.lease_ttl)
+                .await
+            {
+                Ok(Claim::Granted) => {}
+                Ok(Claim::Held) => {
+                    add(&self.counters.items_leased_elsewhere, 1);
+                    continue;
+                }
+                Ok(Claim::Done) => {
+                    add(&self.counters.items_already_done, 1);
+                    continue;
+                }
+                Err(e) => {
+                    run.abort(&ErrorInfo::from(&e.with_operation("claim")));
+                    break;
+                }
+            }
             let binding = &self.sources[index];
             let span = tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
             let worker = ItemWorker {
@@ -451,6 +474,10 @@ impl Engine {
             ))));
         }
         progress.abort();
+        heartbeat.abort();
+        if let Err(e) = self.checkpoints.release(&self.name, &owner).await {
+            tracing::warn!(error = %e, "leases not released; they expire by themselves");
+        }
         if let Err(e) = self.store.disconnect().await {
             tracing::warn!(error = %e, "store disconnect failed");
         }
@@ -468,6 +495,32 @@ impl Engine {
                     .with_component(&self.name),
             ));
         }
+    }
+
+    /// Renews this run's leases every third of their lifetime until the run stops.
+    fn spawn_lease_renewal(
+        &self,
+        owner: String,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let (checkpoints, name, ttl) = (
+            self.checkpoints.clone(),
+            self.name.clone(),
+            self.config.lease_ttl,
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ttl / 3);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = checkpoints.renew(&name, &owner, ttl).await {
+                    tracing::warn!(error = %e, "leases not renewed");
+                }
+            }
+        })
     }
 
     fn spawn_progress(

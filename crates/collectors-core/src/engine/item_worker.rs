@@ -11,14 +11,16 @@ use crate::engine::counters::add;
 use crate::engine::dead_letter::DeadLetter;
 use crate::engine::decoder::{Decoded, Decoder, ItemDecoder};
 use crate::engine::item_source::{ItemSource, SourceItem};
-use crate::engine::run_context::{Next, RunContext};
+use crate::engine::run_context::RunContext;
 use crate::engine::store_stage::{InFlight, ItemEnd, ItemKey, StoreMessage, rows_of};
 use crate::error::{Error, Result};
+use crate::error_handler::ErrorDecision;
 use crate::metadata_parser::MetadataParser;
 use crate::models::{
     CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record,
 };
 use crate::processor::ItemContext;
+use crate::runtime::GaveUp;
 
 /// Rejected rows gathered before they are written to the dead-letter sink.
 const LETTERS_PER_WRITE: usize = 1024;
@@ -110,31 +112,33 @@ impl ItemWorker {
     }
 
     async fn read_with_retries(&self, progress: &mut Progress) -> Reading {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let error = match self.read(progress).await {
-                Ok(reading) => return reading,
-                Err(e) => e,
-            };
-            if self.run.stop.is_cancelled() {
-                return Reading::Interrupted;
-            }
-            let (next, info) = self.run.decide(&error, &self.item.item_id, attempt).await;
-            match next {
-                Next::Retry if !progress.emitted => continue,
-                Next::Retry | Next::DeadLetter => {
-                    progress.letters.push(self.run.letter(&self.key(), info));
-                    progress.rejected = true;
-                    return Reading::GaveUp;
-                }
-                Next::Skip => return Reading::GaveUp,
-                Next::Abort => {
-                    self.run.abort(&info);
-                    return Reading::Interrupted;
-                }
-            }
+        // A stop request ends the wait for a retry: the item is redone by the next run.
+        let retry = self
+            .run
+            .retry(&self.item.item_id)
+            .cancelled_by(&self.run.stop);
+        // Once records were handed on, reading the item again would count them twice.
+        let outcome = retry
+            .run_while(
+                &mut (self, &mut *progress),
+                |(_, p)| !p.emitted,
+                |state, _| Box::pin(state.0.read(state.1)),
+            )
+            .await;
+        let gave_up = match outcome {
+            Ok(reading) => return reading,
+            Err(gave_up) => gave_up,
+        };
+        if self.run.gave_up_aborts(&gave_up) {
+            return Reading::Interrupted;
         }
+        if gave_up.decision == ErrorDecision::DeadLetter {
+            progress
+                .letters
+                .push(self.run.letter(&self.key(), gave_up.info));
+            progress.rejected = true;
+        }
+        Reading::GaveUp
     }
 
     /// Streams the item once. `Err` is a failure of the item as a whole.
@@ -247,19 +251,18 @@ impl ItemWorker {
             batch_index: progress.batch_index,
         };
         progress.batch_index += 1;
-        let output = match self.run_pipeline(&context, input.clone()).await {
+        let output = match self.run_pipeline(&context, &input).await {
             Ok(output) => output,
-            Err((Next::Skip, _)) => {
+            Err(gave_up) if gave_up.decision == ErrorDecision::Skip => {
                 add(&counters.skipped, rows);
                 progress.skipped += rows;
                 return true;
             }
-            Err((Next::Abort, info)) => {
+            Err(gave_up) if self.run.gave_up_aborts(&gave_up) => {
                 add(&counters.failed, rows);
-                self.run.abort(&info);
                 return false;
             }
-            Err((_, info)) => {
+            Err(GaveUp { info, .. }) => {
                 let letter =
                     self.run
                         .letter(&self.key(), info)
@@ -319,27 +322,27 @@ impl ItemWorker {
     async fn run_pipeline(
         &self,
         context: &ItemContext,
-        input: Payload,
-    ) -> std::result::Result<Payload, (Next, ErrorInfo)> {
+        input: &Payload,
+    ) -> std::result::Result<Payload, GaveUp> {
         let Some(pipeline) = &self.run.pipeline else {
-            return Ok(input);
+            return Ok(input.clone());
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = pipeline.execute_in(context, input.clone()).await;
-            if result.success {
-                return Ok(result.processed_data.unwrap_or(Payload::Empty));
-            }
-            let error = result
-                .error
-                .map(|info| info.to_error())
-                .unwrap_or_else(|| Error::processing("pipeline failed"));
-            let (next, info) = self.run.decide(&error, pipeline.name(), attempt).await;
-            if next != Next::Retry {
-                return Err((next, info));
-            }
-        }
+        self.run
+            .retry(pipeline.name())
+            .run(&mut (pipeline.as_ref(), context, input), |state, _| {
+                Box::pin(async move {
+                    let (pipeline, context, input) = *state;
+                    let result = pipeline.execute_in(context, input.clone()).await;
+                    if result.success {
+                        return Ok(result.processed_data.unwrap_or(Payload::Empty));
+                    }
+                    Err(result
+                        .error
+                        .map(|info| info.to_error())
+                        .unwrap_or_else(|| Error::processing("pipeline failed")))
+                })
+            })
+            .await
     }
 
     /// Writes the gathered letters; `false` if the write failed (the run is then aborting).

@@ -15,7 +15,7 @@ mod run_context;
 mod store_stage;
 
 pub use checkpoint_store::{
-    CheckpointStore, InMemoryCheckpointStore, ItemCheckpoint, TransactionalCheckpoints,
+    CheckpointStore, Claim, InMemoryCheckpointStore, ItemCheckpoint, TransactionalCheckpoints,
 };
 pub use config::EngineConfig;
 pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};

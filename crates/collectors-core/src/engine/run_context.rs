@@ -9,11 +9,11 @@ use uuid::Uuid;
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::dead_letter::{DeadLetter, DeadLetterSink};
 use crate::engine::store_stage::ItemKey;
-use crate::error::Error;
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::event_emitter::EventEmitter;
 use crate::models::{ErrorInfo, EventType, SystemEvent};
 use crate::pipeline::Pipeline;
+use crate::runtime::{GaveUp, Retry, RetryObserver};
 use crate::storage_backend::StorageBackend;
 use crate::sync::lock;
 
@@ -31,15 +31,6 @@ pub(crate) struct RunContext {
     pub(crate) run_id: Uuid,
     aborted: AtomicBool,
     abort_reason: Mutex<Option<String>>,
-}
-
-/// What to do after a failure, once the handler has decided (and any retry delay has passed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Next {
-    Retry,
-    Skip,
-    DeadLetter,
-    Abort,
 }
 
 impl RunContext {
@@ -104,42 +95,22 @@ impl RunContext {
         }
     }
 
-    /// Hands a failure to the error handler and waits out a retry delay. A retry is refused
-    /// once the run is aborted (the failure then counts as an abort).
-    pub(crate) async fn decide(
-        &self,
-        error: &Error,
-        component: &str,
-        attempt: u32,
-    ) -> (Next, ErrorInfo) {
-        let mut info = ErrorInfo::from(error);
-        if info.component.is_none() {
-            info.component = Some(component.to_owned());
-        }
-        info = info.with_detail("attempt", attempt);
-        self.emit(
-            EventType::ErrorOccurred,
-            serde_json::to_value(&info).unwrap_or_default(),
-        )
-        .await;
-        let decision = if self.errors.can_handle(info.error_type) {
-            self.errors.handle(&info, attempt).await
-        } else {
-            ErrorDecision::Abort
-        };
-        let next = match decision {
-            ErrorDecision::Retry { .. } if self.is_aborted() => Next::Abort,
-            ErrorDecision::Retry { after } => {
-                add(&self.counters.retried, 1);
-                tracing::debug!(?after, attempt, error = %info.message, "retrying");
-                tokio::time::sleep(after).await;
-                Next::Retry
+    /// The retry loop for failures of `component` in this run: events, the retry counter,
+    /// no retry once the run is aborting.
+    pub(crate) fn retry<'a>(&'a self, component: &'a str) -> Retry<'a> {
+        Retry::new(self.errors.as_ref(), component).observed_by(self)
+    }
+
+    /// Follows a final decision of the retry loop that is not a dead letter: `Skip` or
+    /// `Abort`. An abort while the run is merely stopping (cancelled) does not abort it.
+    pub(crate) fn gave_up_aborts(&self, gave_up: &GaveUp) -> bool {
+        if gave_up.decision == ErrorDecision::Abort {
+            if !self.stop.is_cancelled() {
+                self.abort(&gave_up.info);
             }
-            ErrorDecision::Skip => Next::Skip,
-            ErrorDecision::DeadLetter => Next::DeadLetter,
-            ErrorDecision::Abort => Next::Abort,
-        };
-        (next, info)
+            return true;
+        }
+        false
     }
 
     /// Writes dead letters durably and counts their records as dead-lettered. A failed write
@@ -171,5 +142,23 @@ impl RunContext {
     pub(crate) fn letter(&self, item: &ItemKey, error: ErrorInfo) -> DeadLetter {
         DeadLetter::new(&self.pipeline_name, &item.source_id, &item.item_id, error)
             .with_version(item.version.as_str())
+    }
+}
+
+#[async_trait::async_trait]
+impl RetryObserver for RunContext {
+    async fn failed(&self, info: &ErrorInfo, decision: &ErrorDecision) {
+        self.emit(
+            EventType::ErrorOccurred,
+            serde_json::to_value(info).unwrap_or_default(),
+        )
+        .await;
+        if matches!(decision, ErrorDecision::Retry { .. }) {
+            add(&self.counters.retried, 1);
+        }
+    }
+
+    fn may_retry(&self) -> bool {
+        !self.is_aborted()
     }
 }

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, add};
-use crate::engine::run_context::{Next, RunContext};
+use crate::engine::run_context::RunContext;
+use crate::error_handler::ErrorDecision;
 use crate::models::{ErrorInfo, EventType, Payload, Record};
 
 /// Identifies an item within a run.
@@ -224,43 +225,46 @@ impl StoreStage {
     /// Writes `batch` (with the checkpoints it completes), retrying as the handler decides.
     /// Records that end dead-lettered or skipped are not yet counted (see [`settle`]).
     async fn write(&self, batch: &[Buffered]) -> Fate {
+        if self.run.is_aborted() {
+            return Fate::Failed;
+        }
         let records: Vec<Record> = batch.iter().map(|b| b.record.clone()).collect();
         let completing = self.completed_by(batch);
-        let mut attempt = 0;
-        loop {
-            if self.run.is_aborted() {
-                return Fate::Failed;
-            }
-            attempt += 1;
-            let stored = match (&self.transactional, completing.is_empty()) {
-                (Some(store), false) => {
-                    store
-                        .store_batch_with_checkpoints(
-                            records.clone(),
-                            &self.run.pipeline_name,
-                            &completing,
-                        )
-                        .await
+        let written = self
+            .run
+            .retry(self.run.store.backend_id())
+            .run(&mut (self, &records, &completing), |state, _| {
+                Box::pin(async move {
+                    let (stage, records, completing) = *state;
+                    let stored = match (&stage.transactional, completing.is_empty()) {
+                        (Some(store), false) => {
+                            store
+                                .store_batch_with_checkpoints(
+                                    records.clone(),
+                                    &stage.run.pipeline_name,
+                                    completing,
+                                )
+                                .await
+                        }
+                        _ => stage.run.store.store_batch(records.clone()).await,
+                    };
+                    stored
+                        .map(drop)
+                        .map_err(|e| e.with_operation("store_batch"))
+                })
+            })
+            .await;
+        match written {
+            Ok(()) => Fate::Stored,
+            Err(gave_up) => match gave_up.decision {
+                ErrorDecision::DeadLetter => Fate::DeadLetter(gave_up.info),
+                ErrorDecision::Skip => Fate::Skipped,
+                _ => {
+                    // Even while draining after a stop request: the store refuses to go on.
+                    self.run.abort(&gave_up.info);
+                    Fate::Failed
                 }
-                _ => self.run.store.store_batch(records.clone()).await,
-            };
-            let error = match stored {
-                Ok(_) => return Fate::Stored,
-                Err(e) => e.with_operation("store_batch"),
-            };
-            let (next, info) = self
-                .run
-                .decide(&error, self.run.store.backend_id(), attempt)
-                .await;
-            match next {
-                Next::Retry => continue,
-                Next::DeadLetter => return Fate::DeadLetter(info),
-                Next::Skip => return Fate::Skipped,
-                Next::Abort => {
-                    self.run.abort(&info);
-                    return Fate::Failed;
-                }
-            }
+            },
         }
     }
 

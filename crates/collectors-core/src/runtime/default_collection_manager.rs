@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::event_emitter::EventEmitter;
 use crate::models::{CollectedData, CollectionStatus, ErrorInfo, EventType, SystemEvent};
+use crate::runtime::{GaveUp, Retry, RetryObserver};
 use crate::sync::lock;
 
 /// What the manager asks a source's task to do.
@@ -206,7 +207,6 @@ struct Collector {
 impl Collector {
     async fn run(mut self) {
         let source_id = self.source.source_id().to_owned();
-        let mut attempt = 0u32;
         loop {
             let control = *self.control.borrow_and_update();
             match control {
@@ -219,14 +219,24 @@ impl Collector {
                 }
                 Control::Run => {}
             }
+            let observer = CollectObserver {
+                shared: &self.shared,
+                events: self.events.as_deref(),
+                source_id: &source_id,
+            };
+            let collect = collect_with_retries(
+                self.source.as_ref(),
+                self.error_handler.as_deref(),
+                &observer,
+                &source_id,
+            );
             let collected = tokio::select! {
                 biased;
                 () = stopped(&mut self.control) => break,
-                collected = self.source.collect() => collected,
+                collected = collect => collected,
             };
             match collected {
                 Ok(Some(item)) => {
-                    attempt = 0;
                     let data =
                         serde_json::json!({ "item_id": item.id, "bytes": item.raw_data.len() });
                     tokio::select! {
@@ -258,37 +268,12 @@ impl Collector {
                     .await;
                     break;
                 }
-                Err(e) => {
-                    attempt += 1;
-                    self.shared.errors.fetch_add(1, Ordering::Relaxed);
-                    *lock(&self.shared.last_error) = Some(e.to_string());
-                    let info = ErrorInfo::from(&e.with_component(&source_id));
-                    let data = serde_json::to_value(&info).unwrap_or_default();
-                    emit(
-                        self.events.as_deref(),
-                        EventType::CollectionError,
-                        &source_id,
-                        data,
-                    )
-                    .await;
-                    let decision = match &self.error_handler {
-                        Some(handler) => handler.handle(&info, attempt).await,
-                        None => ErrorDecision::Abort,
-                    };
-                    match decision {
-                        ErrorDecision::Retry { after } => tokio::select! {
-                            biased;
-                            () = stopped(&mut self.control) => break,
-                            () = tokio::time::sleep(after) => {},
-                        },
-                        // A failed collect has no item to dead-letter: it is skipped, counted.
-                        ErrorDecision::Skip | ErrorDecision::DeadLetter => attempt = 0,
-                        ErrorDecision::Abort => {
-                            tracing::error!(source_id, error = %info.message, "source failed");
-                            self.shared.set_status(CollectionStatus::Error);
-                            break;
-                        }
-                    }
+                // A failed collect has no item to dead-letter: it is skipped, counted.
+                Err(gave_up) if gave_up.decision != ErrorDecision::Abort => {}
+                Err(gave_up) => {
+                    tracing::error!(source_id, error = %gave_up.info.message, "source failed");
+                    self.shared.set_status(CollectionStatus::Error);
+                    break;
                 }
             }
         }
@@ -452,5 +437,64 @@ fn source_status(source_id: &str, shared: &Shared) -> SourceStatus {
         items_collected: shared.items.load(Ordering::Relaxed),
         errors: shared.errors.load(Ordering::Relaxed),
         last_error: lock(&shared.last_error).clone(),
+    }
+}
+
+/// One `collect`, retried as the handler decides (no handler: the first failure aborts).
+async fn collect_with_retries(
+    source: &dyn DataSource,
+    handler: Option<&dyn ErrorHandler>,
+    observer: &CollectObserver<'_>,
+    source_id: &str,
+) -> std::result::Result<Option<CollectedData>, GaveUp> {
+    let handler = handler.unwrap_or(&AbortOnError);
+    Retry::new(handler, source_id)
+        .observed_by(observer)
+        .run(&mut (source,), |state, _| {
+            Box::pin(async move {
+                let (source,) = *state;
+                source
+                    .collect()
+                    .await
+                    .map_err(|e| e.with_component(source.source_id()))
+            })
+        })
+        .await
+}
+
+/// Counts and reports every failed collect.
+struct CollectObserver<'a> {
+    shared: &'a Shared,
+    events: Option<&'a dyn EventEmitter>,
+    source_id: &'a str,
+}
+
+#[async_trait]
+impl RetryObserver for CollectObserver<'_> {
+    async fn failed(&self, info: &ErrorInfo, _decision: &ErrorDecision) {
+        self.shared.errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.shared.last_error) = Some(info.message.clone());
+        let data = serde_json::to_value(info).unwrap_or_default();
+        emit(
+            self.events,
+            EventType::CollectionError,
+            self.source_id,
+            data,
+        )
+        .await;
+    }
+}
+
+/// The handler of a manager without one: every failure stops the source.
+struct AbortOnError;
+
+#[async_trait]
+impl ErrorHandler for AbortOnError {
+    fn can_handle(&self, _error_type: crate::models::ErrorType) -> bool {
+        true
+    }
+
+    async fn handle(&self, _error: &ErrorInfo, _attempt: u32) -> ErrorDecision {
+        ErrorDecision::Abort
     }
 }
