@@ -6,8 +6,12 @@
 
 use std::sync::Arc;
 
-use collectors::backends::{JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage};
-use collectors::processors::{ColumnSpec, ColumnType, CsvDecoder, CsvOptions, RollingMean, RollingMeanConfig};
+use collectors::backends::{
+    JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage,
+};
+use collectors::processors::{
+    ColumnSpec, ColumnType, CsvDecoder, CsvOptions, RollingMean, RollingMeanConfig,
+};
 use collectors::{CancellationToken, Engine, SequentialPipeline};
 
 #[tokio::main]
@@ -34,16 +38,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ColumnSpec::new("value", ColumnType::Float64),
     ]))?;
     let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor_id"), "value", 2))?;
-    let pipeline = SequentialPipeline::builder("readings").processor(Arc::new(mean)).build()?;
+    let pipeline = SequentialPipeline::builder("readings")
+        .processor(Arc::new(mean))
+        .build()?;
     let db = dir.path().join("out.db");
-    let store = Arc::new(SqliteStorage::builder("store", db.to_string_lossy()).table("readings").build()?);
+    let store = Arc::new(
+        SqliteStorage::builder("store", db.to_string_lossy())
+            .table("readings")
+            .build()?,
+    );
 
     let engine = Engine::builder("readings")
         .source(Arc::new(source), Arc::new(decoder))
         .pipeline(Arc::new(pipeline))
         .transactional_store(store)
         .checkpoints(Arc::new(SqliteCheckpointStore::open(&db).await?))
-        .dead_letters(Arc::new(JsonlDeadLetterSink::new(dir.path().join("dead_letters.jsonl"))))
+        .dead_letters(Arc::new(JsonlDeadLetterSink::new(
+            dir.path().join("dead_letters.jsonl"),
+        )))
         .build()?;
     let summary = engine.run(CancellationToken::new()).await?;
     let c = summary.counts;

@@ -10,9 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use collectors::pipeline::{PipelineSpec, Registry};
-use collectors::{
-    CancellationToken, EventBus, EventEmitter, EventFilter, EventType, ResumeMode,
-};
+use collectors::{CancellationToken, EventBus, EventEmitter, EventFilter, EventType, ResumeMode};
 use futures::StreamExt;
 
 #[tokio::main]
