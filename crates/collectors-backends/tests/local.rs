@@ -261,3 +261,214 @@ async fn connector_lists_the_sources_files_and_fetches_atomically() {
     assert_eq!(metadata["size"], 1);
     assert_eq!(metadata["name"], "b.txt");
 }
+
+/// The warnings logged through `tracing`, captured by a global subscriber (tests run on many
+/// threads, and listings on blocking ones): each test picks its own by a unique source id.
+mod logs {
+    use std::fmt::Write;
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing::{Event, Level, Metadata, Subscriber, span};
+
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl Subscriber for Capture {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            *metadata.level() <= Level::WARN
+        }
+        fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+            span::Id::from_u64(1)
+        }
+        fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+        fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut line = String::new();
+            event.record(&mut Line(&mut line));
+            LINES.lock().unwrap().push(line);
+        }
+        fn enter(&self, _: &span::Id) {}
+        fn exit(&self, _: &span::Id) {}
+    }
+
+    struct Line<'a>(&'a mut String);
+
+    impl Visit for Line<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = write!(self.0, "{}={value:?} ", field.name());
+        }
+    }
+
+    /// Installs the capture (once per test binary).
+    pub(super) fn capture() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::subscriber::set_global_default(Capture).unwrap();
+        });
+    }
+
+    /// The warnings (and errors) logged so far that mention `needle`.
+    pub(super) fn warnings(needle: &str) -> Vec<String> {
+        LINES
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(unix)]
+mod unreadable_entries {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    async fn ids(source: &LocalDirectorySource) -> Vec<String> {
+        source
+            .items()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.item_id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn symlink_loops_are_skipped_with_a_warning_and_the_listing_goes_on() {
+        logs::capture();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.csv", b"1");
+        write(dir.path(), "data/b.csv", b"2");
+        write(dir.path(), "data/deeper/c.csv", b"3");
+        // A directory linked to its parent, one linked to itself, and a → b → a.
+        symlink("..", dir.path().join("data/deeper/up")).unwrap();
+        symlink(".", dir.path().join("data/self")).unwrap();
+        symlink("ping", dir.path().join("pong")).unwrap();
+        symlink("pong", dir.path().join("ping")).unwrap();
+        // And, as before, a dangling link.
+        symlink("missing", dir.path().join("dangling.csv")).unwrap();
+
+        for (id, pattern) in [("loops-all", None), ("loops-csv", Some("**/*.csv"))] {
+            let mut builder = LocalDirectorySource::builder(id, dir.path());
+            if let Some(pattern) = pattern {
+                builder = builder.pattern(pattern);
+            }
+            let source = builder.build().unwrap();
+            assert_eq!(
+                ids(&source).await,
+                ["a.csv", "data/b.csv", "data/deeper/c.csv"],
+                "{pattern:?}"
+            );
+            let warnings = logs::warnings(&format!("source={id} "));
+            for path in ["data/deeper/up", "data/self", "ping", "pong"] {
+                assert!(
+                    warnings.iter().any(|w| w.contains(path)),
+                    "a warning names {path}: {warnings:#?}"
+                );
+            }
+            assert!(
+                !warnings.iter().any(|w| w.contains("dangling")),
+                "dangling links are skipped quietly: {warnings:#?}"
+            );
+        }
+
+        // The connector lists the same way, from a prefix too.
+        let source = LocalDirectorySource::builder("loops-connector", dir.path())
+            .build()
+            .unwrap();
+        let listed = source.list_items(&ListOptions::default()).await.unwrap();
+        assert_eq!(listed.len(), 3);
+        let under = ListOptions::new().under("data");
+        let listed = source.list_items(&under).await.unwrap();
+        let paths: Vec<_> = listed.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["data/b.csv", "data/deeper/c.csv"]);
+    }
+
+    #[tokio::test]
+    async fn a_name_that_is_not_utf8_is_skipped_with_a_warning() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        logs::capture();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.csv", b"1");
+        let odd = dir.path().join(OsStr::from_bytes(b"caf\xe9.csv"));
+        if std::fs::write(&odd, b"2").is_err() {
+            eprintln!("skipped: this file system refuses non-UTF-8 names");
+            return;
+        }
+        let source = LocalDirectorySource::builder("odd-names", dir.path())
+            .build()
+            .unwrap();
+        assert_eq!(ids(&source).await, ["a.csv"]);
+        let warnings = logs::warnings("source=odd-names ");
+        assert!(warnings.iter().any(|w| w.contains("caf")), "{warnings:#?}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_directory_is_skipped_with_a_warning_but_an_unreadable_root_fails() {
+        use std::os::unix::fs::PermissionsExt;
+        logs::capture();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.csv", b"1");
+        write(dir.path(), "locked/b.csv", b"2");
+        let locked = dir.path().join("locked");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read_dir(&locked).is_ok() {
+            std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+            eprintln!("skipped: running with privileges that read any directory (root)");
+            return;
+        }
+        let source = LocalDirectorySource::builder("locked-dir", dir.path())
+            .build()
+            .unwrap();
+        assert_eq!(ids(&source).await, ["a.csv"]);
+        assert!(
+            logs::warnings("source=locked-dir ")
+                .iter()
+                .any(|w| w.contains("locked")),
+        );
+        let root = LocalDirectorySource::builder("locked-root", &locked).build();
+        if let Ok(root) = root {
+            let err = root.items().await.unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::DataFetch, "{err}");
+            assert!(err.to_string().contains("locked"), "{err}");
+        }
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn patterns_that_can_never_match_are_flagged_and_warned_about() {
+    logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, pattern) in ["", "/etc/*", "../*.csv", "2024/../*.csv", "./a.csv"]
+        .into_iter()
+        .enumerate()
+    {
+        let builder =
+            LocalDirectorySource::builder(format!("pattern-{n}"), dir.path()).pattern(pattern);
+        let issue = builder.pattern_issue().expect(pattern);
+        let source = builder
+            .build()
+            .expect("still valid: a warning, not an error");
+        assert_eq!(source.pattern_issue().as_deref(), Some(issue.as_str()));
+        let warnings = logs::warnings(&format!("source=pattern-{n} "));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("pattern={pattern} ")) && w.contains(&issue)),
+            "the warning names the pattern and why: {warnings:#?}"
+        );
+    }
+    for pattern in ["*.csv", "**/*.csv", "2024/*.csv"] {
+        let builder = LocalDirectorySource::builder("fine", dir.path()).pattern(pattern);
+        assert_eq!(builder.pattern_issue(), None, "{pattern}");
+    }
+    let none = LocalDirectorySource::builder("fine", dir.path());
+    assert_eq!(none.pattern_issue(), None);
+    assert!(logs::warnings("source=fine ").is_empty());
+}

@@ -54,9 +54,29 @@ impl LocalDirectorySourceBuilder {
     /// `*` and `?` do not cross a `/`: `*.csv` selects the CSV files directly in the root,
     /// `**/*.csv` those at any depth (the root included), `2024/*.csv` those in `2024/`.
     /// Without a pattern every file is an item.
+    ///
+    /// Some valid globs can never match a path inside the directory: an empty one, an
+    /// absolute one (`/etc/*`), and one with a `.` or `..` segment (`../*.csv`), an empty
+    /// segment (`a//b`) or a trailing `/`. [`build`](Self::build) accepts them but logs a
+    /// warning; [`pattern_issue`](Self::pattern_issue) tells callers beforehand.
     pub fn pattern(mut self, glob: impl Into<String>) -> Self {
         self.pattern = Some(glob.into());
         self
+    }
+
+    /// Why the [pattern](Self::pattern) can never match a file inside the directory, if it
+    /// cannot: `None` when it may match (or no pattern is set).
+    ///
+    /// ```
+    /// use collectors_backends::LocalDirectorySource;
+    ///
+    /// let builder = LocalDirectorySource::builder("sensors", "data").pattern("../*.csv");
+    /// assert!(builder.pattern_issue().unwrap().contains("`..`"));
+    /// let builder = LocalDirectorySource::builder("sensors", "data").pattern("**/*.csv");
+    /// assert_eq!(builder.pattern_issue(), None);
+    /// ```
+    pub fn pattern_issue(&self) -> Option<String> {
+        self.pattern.as_deref().and_then(pattern_issue)
     }
 
     /// The size in bytes of the chunks an opened file is streamed in (default 256 KiB); it
@@ -118,6 +138,14 @@ impl LocalDirectorySourceBuilder {
             .map(|p| compile_glob(p, true))
             .transpose()
             .map_err(|e| configuration(format!("invalid pattern: {e}")))?;
+        if let (Some(pattern), Some(issue)) = (&self.pattern, self.pattern_issue()) {
+            tracing::warn!(
+                source = %self.source_id,
+                root = %self.root.display(),
+                pattern = %pattern,
+                "the pattern will select no file: {issue}"
+            );
+        }
         let store = LocalFileSystem::new_with_prefix(&self.root).map_err(|e| {
             configuration(format!(
                 "cannot open directory {}: {e}",
@@ -146,4 +174,65 @@ pub(crate) fn compile_glob(
         .literal_separator(literal_separator)
         .build()
         .map(|glob| glob.compile_matcher())
+}
+
+/// Why `pattern` can never match the relative path of a file, if it cannot. Relative paths
+/// are `/`-separated, never absolute, never empty, with no empty, `.` or `..` segment.
+pub(crate) fn pattern_issue(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some("it is empty, and every file has a non-empty path".into());
+    }
+    if pattern.starts_with('/') || std::path::Path::new(pattern).is_absolute() {
+        return Some(format!(
+            "{pattern:?} is absolute, but it is matched against paths relative to the \
+             directory (`2024/a.csv`, never `/…`)"
+        ));
+    }
+    if pattern.ends_with('/') {
+        return Some(format!(
+            "{pattern:?} ends with `/`, but it is matched against file paths, which never do \
+             (use `{pattern}**` for the files below)"
+        ));
+    }
+    for segment in pattern.split('/') {
+        let issue = match segment {
+            ".." => "a `..` segment, but paths inside the directory never go up",
+            "." => "a `.` segment, but paths inside the directory never contain one",
+            "" => "an empty segment (`//`), but paths inside the directory never contain one",
+            _ => continue,
+        };
+        return Some(format!("{pattern:?} has {issue}"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_that_can_never_match_are_recognised() {
+        for pattern in [
+            "",
+            "/etc/*",
+            "../*.csv",
+            "a/../b.csv",
+            "./a.csv",
+            "a//b",
+            "2024/",
+        ] {
+            assert!(pattern_issue(pattern).is_some(), "{pattern:?}");
+        }
+        for pattern in [
+            "*.csv",
+            "**/*.csv",
+            "2024/*.csv",
+            "a/**",
+            "..csv",
+            "a..b/*",
+            "{a,b}/*",
+        ] {
+            assert_eq!(pattern_issue(pattern), None, "{pattern:?}");
+        }
+    }
 }

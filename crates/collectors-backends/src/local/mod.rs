@@ -8,6 +8,7 @@ mod builder;
 mod connector;
 mod error;
 mod source;
+mod walk;
 
 pub use builder::LocalDirectorySourceBuilder;
 pub use source::LocalDirectorySource;

@@ -10,11 +10,12 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use globset::GlobMatcher;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetResultPayload, ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectMeta, ObjectStoreExt};
 use tokio::io::AsyncReadExt;
 
-use super::builder::LocalDirectorySourceBuilder;
+use super::builder::{LocalDirectorySourceBuilder, pattern_issue};
 use super::error::{from_io, from_object_store};
+use super::walk::{Walk, dir_of};
 
 /// The files under a local directory: each file matching a glob is one item, streamed in
 /// bounded chunks.
@@ -25,6 +26,11 @@ use super::error::{from_io, from_object_store};
 ///   across runs and machines.
 /// - **`version`** is `"{size}-{modified}"` with the modification time in RFC 3339 with
 ///   nanoseconds (`"1024-2026-03-01T10:00:00.123456789Z"`): it changes when the file does.
+/// - **Listing** follows symbolic links and never gives up on the whole directory for one
+///   bad entry: a symlink loop (a link to one of its own parent directories, or `a → b → a`),
+///   a subdirectory that cannot be read and a name that is not UTF-8 are skipped with a
+///   `tracing` warning naming the path; dangling links are skipped quietly. Only the root
+///   itself being unreadable fails the listing ([`Error::DataFetch`]).
 /// - **`open`** streams the file in chunks of at most
 ///   [`chunk_size`](LocalDirectorySourceBuilder::chunk_size) bytes, so memory stays bounded
 ///   whatever the file size. A missing file is an [`Error::NotFound`]; a file that cannot be
@@ -86,6 +92,12 @@ impl LocalDirectorySource {
         self.pattern.as_deref()
     }
 
+    /// Why the pattern can never match a file inside the directory, if it cannot (see
+    /// [`LocalDirectorySourceBuilder::pattern_issue`]); `None` when it may, or there is none.
+    pub fn pattern_issue(&self) -> Option<String> {
+        self.pattern.as_deref().and_then(pattern_issue)
+    }
+
     /// The size of the chunks [`ItemSource::open`] yields, in bytes.
     pub fn chunk_size(&self) -> usize {
         self.chunk_size
@@ -108,24 +120,25 @@ impl LocalDirectorySource {
     }
 
     /// Every file under `prefix` (the root when `None`) matching the configured pattern,
-    /// sorted by relative path.
+    /// sorted by relative path. Entries that cannot be listed and are not matching files
+    /// (symlink loops, unreadable directories, non-UTF-8 names) are skipped with a warning;
+    /// see [`Walk`].
     pub(crate) async fn list_files(&self, prefix: Option<&ObjectPath>) -> Result<Vec<ObjectMeta>> {
-        let mut files: Vec<ObjectMeta> = self
-            .store
-            .list(prefix)
-            .map_err(|e| {
-                let at = prefix.map_or_else(|| self.root.display().to_string(), |p| p.to_string());
-                self.tag(from_object_store(e, "listing", &at), "list")
-            })
-            .try_filter(|meta| {
-                let keep = self
-                    .matcher
-                    .as_ref()
-                    .is_none_or(|m| m.is_match(meta.location.as_ref()));
-                futures::future::ready(keep)
-            })
-            .try_collect()
-            .await?;
+        let dir = dir_of(&self.root, prefix);
+        let relative = prefix.map(ObjectPath::to_string).unwrap_or_default();
+        let (source_id, matcher) = (self.source_id.clone(), self.matcher.clone());
+        let listed = tokio::task::spawn_blocking(move || {
+            let keep = |path: &str| matcher.as_ref().is_none_or(|m| m.is_match(path));
+            Walk::new(&source_id, &keep).run(&dir, &relative)
+        })
+        .await
+        .map_err(|e| {
+            self.tag(
+                Error::data_fetch(format!("listing {}: {e}", self.root.display())),
+                "list",
+            )
+        })?;
+        let mut files = listed.map_err(|e| self.tag(e, "list"))?;
         files.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(files)
     }
