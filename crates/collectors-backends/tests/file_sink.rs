@@ -495,6 +495,21 @@ async fn a_changed_file_is_an_invalid_state_error_not_a_panic() {
         assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
         assert!(err.to_string().contains(&location.path), "{err}");
     }
+    // A header claiming more rows than the file can hold: an error, before the count sizes
+    // any allocation.
+    let record = Record::keyed("k", Payload::Table(typed_batch())).unwrap();
+    sink.store(record).await.unwrap();
+    let text = std::fs::read_to_string(&location.path).unwrap();
+    let rows = format!("\"rows\":{}", typed_batch().num_rows());
+    assert!(text.contains(&rows), "{text}");
+    std::fs::write(
+        &location.path,
+        text.replacen(&rows, "\"rows\":1000000000000", 1),
+    )
+    .unwrap();
+    let err = sink.query(&QueryCriteria::new()).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
+    assert!(err.to_string().contains("1000000000000"), "{err}");
 }
 
 #[cfg(feature = "parquet")]

@@ -189,6 +189,9 @@ fn build_checks_the_directory_the_glob_and_the_chunk_size() {
 
     for bad in [
         LocalDirectorySource::builder("s", dir.path()).chunk_size(0),
+        // Each chunk is allocated up front: the size is bounded.
+        LocalDirectorySource::builder("s", dir.path()).chunk_size(64 * 1024 * 1024 + 1),
+        LocalDirectorySource::builder("s", dir.path()).chunk_size(usize::MAX),
         LocalDirectorySource::builder(" ", dir.path()),
     ] {
         assert_eq!(

@@ -117,6 +117,10 @@ pub(crate) fn read_header(file: File, path: &Path) -> Result<Header> {
 }
 
 pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
+    let len = file
+        .metadata()
+        .map_err(|e| io_error(Error::storage, "reading", path, e))?
+        .len();
     let mut reader = BufReader::new(file);
     let line = first_line(&mut reader, path)?;
     let full: FullHeaderIn = serde_json::from_slice(&line)
@@ -127,7 +131,7 @@ pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
             let (Some(schema), Some(rows)) = (full.schema, full.rows) else {
                 return Err(corrupt(path, "a table header without schema or rows"));
             };
-            Payload::Table(read_rows(reader, Arc::new(schema), rows, path)?)
+            Payload::Table(read_rows(reader, Arc::new(schema), rows, len, path)?)
         }
         kind => match full.payload {
             Some(payload) if payload.kind() == kind => payload,
@@ -177,10 +181,15 @@ fn into_header(header: HeaderIn, path: &Path) -> Result<Header> {
 }
 
 /// The rows after the header, as one batch of `schema`.
+///
+/// `rows` comes from the file, so it is checked against the file's length (`len`) before it
+/// sizes anything: the decoder allocates for a whole batch up front, and a header changed to
+/// claim 10¹² rows must be an error, not an abort.
 fn read_rows(
     reader: BufReader<File>,
     schema: Arc<Schema>,
     rows: usize,
+    len: u64,
     path: &Path,
 ) -> Result<RecordBatch> {
     let unreadable =
@@ -193,6 +202,13 @@ fn read_rows(
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )
         .map_err(unreadable);
+    }
+    // Every row line is at least `{}`.
+    if u64::try_from(rows).unwrap_or(u64::MAX) > len / 2 {
+        return Err(corrupt(
+            path,
+            format!("the header says {rows} rows, more than a {len}-byte file can hold"),
+        ));
     }
     let decoder = arrow_json::ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.max(1))

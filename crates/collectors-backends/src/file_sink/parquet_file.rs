@@ -24,6 +24,8 @@ const METADATA: &str = "collectors.metadata";
 const CREATED_AT: &str = "collectors.created_at";
 const VERSION_KEY: &str = "collectors.version";
 const VERSION: &str = "1";
+/// Rows decoded per batch when reading a file back; the batches are then concatenated.
+const MAX_BATCH_ROWS: usize = 64 * 1024;
 
 /// Only tables, whose schema metadata does not use our prefix.
 pub(crate) fn check(record: &Record) -> Result<()> {
@@ -97,8 +99,9 @@ pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
         .map_err(|_| corrupt(path, "a negative row count"))?;
     let schema = schema_without_ours(builder.schema());
+    // The count comes from the file's footer: it must not size an allocation by itself.
     let reader = builder
-        .with_batch_size(rows.max(1))
+        .with_batch_size(rows.clamp(1, MAX_BATCH_ROWS))
         .build()
         .map_err(unreadable)?;
     let mut batches = Vec::with_capacity(1);

@@ -12,6 +12,9 @@ use super::source::LocalDirectorySource;
 /// The default size of the chunks [`ItemSource::open`](collectors_core::ItemSource::open)
 /// yields: 256 KiB.
 pub(crate) const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
+/// The largest chunk size accepted: 64 MiB. Each chunk is allocated up front, so the setting
+/// is bounded like every other.
+pub(crate) const MAX_CHUNK_SIZE: usize = 64 * 1024 * 1024;
 
 /// Builds a [`LocalDirectorySource`]; see [`LocalDirectorySource::builder`].
 ///
@@ -79,8 +82,8 @@ impl LocalDirectorySourceBuilder {
         self.pattern.as_deref().and_then(pattern_issue)
     }
 
-    /// The size in bytes of the chunks an opened file is streamed in (default 256 KiB); it
-    /// bounds the memory one open file holds. Must be greater than zero.
+    /// The size in bytes of the chunks an opened file is streamed in (default 256 KiB, from
+    /// 1 byte to 64 MiB); it bounds the memory one open file holds.
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = bytes;
         self
@@ -92,7 +95,7 @@ impl LocalDirectorySourceBuilder {
     ///
     /// - [`Error::NotFound`] when the directory does not exist;
     /// - [`Error::Configuration`] when the source id is empty, the path is not a directory or
-    ///   cannot be read, the glob is invalid, or the chunk size is zero.
+    ///   cannot be read, the glob is invalid, or the chunk size is zero or above 64 MiB.
     ///
     /// Each message names the offending path or value.
     pub fn build(self) -> Result<LocalDirectorySource> {
@@ -104,8 +107,11 @@ impl LocalDirectorySourceBuilder {
         if self.source_id.trim().is_empty() {
             return Err(configuration("the source id must not be empty".into()));
         }
-        if self.chunk_size == 0 {
-            return Err(configuration("chunk_size must be greater than zero".into()));
+        if !(1..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(configuration(format!(
+                "chunk_size must be from 1 to {MAX_CHUNK_SIZE} bytes, not {}",
+                self.chunk_size
+            )));
         }
         match std::fs::metadata(&self.root) {
             Ok(meta) if meta.is_dir() => {}
