@@ -7,9 +7,15 @@
 //! active", the count stays at 1, and every later `begin` on that connection fails with
 //! "attempted to call begin_with at non-zero transaction depth" — even once the disk has
 //! room again. Here the transaction is plain SQL on a connection held for its whole life:
-//! on failure it is rolled back, and when that is not possible (the rollback fails, or the
-//! future is dropped half-way) the connection is closed instead of going back to the pool,
-//! which ends the transaction for sure.
+//!
+//! - on failure it is rolled back;
+//! - when the `ROLLBACK` fails, a `BEGIN` probes the connection: if it succeeds, SQLite had
+//!   already ended the transaction and the connection is clean (it is kept, which matters
+//!   for an in-memory database: closing its connection would drop the data);
+//! - when even that fails, the connection is closed instead of going back to the pool,
+//!   which ends the transaction for sure;
+//! - a transaction dropped half-way (its future cancelled) is ended the same way on a
+//!   background task, which holds the connection until then.
 
 use collectors_core::{Error, Result};
 use sqlx::pool::PoolConnection;
@@ -24,9 +30,8 @@ pub(crate) const BEGIN_READ: &str = "BEGIN";
 
 /// An open transaction on one pooled connection.
 pub(crate) struct Transaction {
-    conn: PoolConnection<Sqlite>,
-    /// Still open (or in an unknown state): the connection is closed on drop.
-    open: bool,
+    /// `None` once the transaction has ended and the connection gone back to the pool.
+    conn: Option<PoolConnection<Sqlite>>,
 }
 
 impl Transaction {
@@ -35,12 +40,16 @@ impl Transaction {
         let mut conn = pool.acquire().await?;
         // A failed BEGIN opens nothing; the connection goes back to the pool as it was.
         (&mut *conn).execute(begin).await?;
-        Ok(Self { conn, open: true })
+        Ok(Self { conn: Some(conn) })
     }
 
     /// The connection, to run the transaction's statements on.
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+        match self.conn.as_mut() {
+            Some(conn) => conn,
+            // `conn` is taken only by the methods that consume the transaction.
+            None => unreachable!("a transaction is used after it ended"),
+        }
     }
 
     /// Ends the transaction with the outcome of its work: commits when `outcome` is `Ok`
@@ -63,41 +72,57 @@ impl Transaction {
     /// Commits. On failure the transaction is rolled back (or the connection discarded) and
     /// the `COMMIT`'s error returned: nothing of the transaction is kept.
     pub(crate) async fn commit(mut self) -> sqlx::Result<()> {
-        match (&mut *self.conn).execute("COMMIT").await {
-            Ok(_) => {
-                self.open = false;
-                Ok(())
-            }
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        match (&mut *conn).execute("COMMIT").await {
+            Ok(_) => Ok(()),
             Err(e) => {
-                self.end().await;
+                end(conn).await;
                 Err(e)
             }
         }
     }
 
-    /// Rolls back, discarding the connection if even that fails. Nothing to report: the
+    /// Rolls back, discarding the connection if that cannot be done. Nothing to report: the
     /// caller is already returning the error that made it give up.
     pub(crate) async fn rollback(mut self) {
-        self.end().await;
-    }
-
-    async fn end(&mut self) {
-        match (&mut *self.conn).execute("ROLLBACK").await {
-            Ok(_) => self.open = false,
-            // SQLite may have rolled back already, or the connection is broken: either way
-            // `open` stays set and the connection is closed on drop, never reused.
-            Err(e) => tracing::debug!(error = %e, "ROLLBACK failed; the connection is discarded"),
+        if let Some(conn) = self.conn.take() {
+            end(conn).await;
         }
     }
 }
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if self.open {
-            // Closing a SQLite connection rolls back whatever it left open.
-            self.conn.close_on_drop();
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(end(conn));
+            }
+            // No runtime to roll back on: closing the connection rolls back for sure.
+            Err(_) => conn.close_on_drop(),
         }
     }
+}
+
+/// Ends whatever transaction `conn` is in, then lets it go: back to the pool when it is
+/// known to be clean, closed otherwise.
+async fn end(mut conn: PoolConnection<Sqlite>) {
+    let error = match (&mut *conn).execute("ROLLBACK").await {
+        Ok(_) => return,
+        Err(e) => e,
+    };
+    // SQLite may have rolled back by itself: then a new transaction can start.
+    if (&mut *conn).execute("BEGIN").await.is_ok() && (&mut *conn).execute("ROLLBACK").await.is_ok()
+    {
+        tracing::debug!(%error, "ROLLBACK failed, but SQLite had already ended the transaction");
+        return;
+    }
+    tracing::warn!(%error, "cannot end a SQLite transaction; closing its connection");
+    conn.close_on_drop();
 }
 
 #[cfg(test)]
@@ -106,12 +131,14 @@ mod tests {
 
     use super::*;
 
-    async fn one_connection(dir: &tempfile::TempDir) -> SqlitePool {
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("t.db"))
-            .create_if_missing(true);
+    /// One connection to an in-memory database: closing it would lose the table.
+    async fn one_connection() -> SqlitePool {
+        let options = SqliteConnectOptions::new().in_memory(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await
             .unwrap();
@@ -131,8 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_commit_that_fails_after_sqlite_rolled_back_leaves_the_pool_usable() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = one_connection(&dir).await;
+        let pool = one_connection().await;
         let mut tx = Transaction::begin(&pool, BEGIN_WRITE).await.unwrap();
         tx.conn().execute("INSERT INTO t VALUES (1)").await.unwrap();
         // What SQLite does by itself when a COMMIT fails for lack of space.
@@ -142,13 +168,18 @@ mod tests {
         let mut tx = Transaction::begin(&pool, BEGIN_WRITE).await.unwrap();
         tx.conn().execute("INSERT INTO t VALUES (2)").await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(count(&pool).await, 1, "only the second write is kept");
+        assert_eq!(
+            count(&pool).await,
+            1,
+            "only the second write is kept, and the connection (with the data) too"
+        );
     }
 
     #[tokio::test]
     async fn a_transaction_dropped_half_way_keeps_nothing_and_frees_its_connection() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = one_connection(&dir).await;
+        // The rollback runs on a background task holding the connection: the next begin
+        // waits for it.
+        let pool = one_connection().await;
         let mut tx = Transaction::begin(&pool, BEGIN_WRITE).await.unwrap();
         tx.conn().execute("INSERT INTO t VALUES (1)").await.unwrap();
         drop(tx);
