@@ -106,6 +106,16 @@ pub(crate) fn arrow_schema(columns: &[ColumnSpec]) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// A column of an inferred schema: nullable, and text where inference saw only nulls (a
+/// column empty in every sampled line may hold text later).
+pub(crate) fn inferred_field(name: impl Into<String>, data_type: &DataType) -> Field {
+    let data_type = match data_type {
+        DataType::Null => DataType::Utf8,
+        other => other.clone(),
+    };
+    Field::new(name, data_type, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
