@@ -14,6 +14,7 @@ fn checkpoint(item: &str, version: &str, stored: u64) -> ItemCheckpoint {
         skipped: 2,
         dead_lettered: 1,
         completed_at: Utc::now() - Duration::seconds(stored as i64),
+        state: None,
     }
 }
 
@@ -272,4 +273,42 @@ mod disk_full {
             .unwrap_err();
         assert_eq!(err.error_type(), ErrorType::Configuration);
     }
+}
+
+#[tokio::test]
+async fn sqlite_checkpoints_meet_the_contract_leases_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteCheckpointStore::open(dir.path().join("c.db"))
+        .await
+        .unwrap();
+    collectors_core::conformance::checkpoint_store(&store, true).await;
+}
+
+#[tokio::test]
+async fn a_database_from_before_processor_state_gains_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE _collectors_checkpoints (pipeline TEXT NOT NULL, source_id TEXT NOT NULL, \
+             item_id TEXT NOT NULL, version TEXT NOT NULL, stored INTEGER NOT NULL, \
+             skipped INTEGER NOT NULL, dead_lettered INTEGER NOT NULL, completed_at TEXT NOT NULL, \
+             PRIMARY KEY (pipeline, source_id, item_id))",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let store = SqliteCheckpointStore::open(&path).await.unwrap();
+    let mut c = checkpoint("a.csv", "v1", 3);
+    c.state = Some(serde_json::json!({"w": [1, 2]}));
+    store.mark_done("p", &[c.clone()]).await.unwrap();
+    let done = store.done("p").await.unwrap();
+    assert_eq!(
+        done[&("incoming".to_owned(), "a.csv".to_owned())].state,
+        c.state
+    );
 }

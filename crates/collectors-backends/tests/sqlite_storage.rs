@@ -447,6 +447,7 @@ async fn shares_its_file_with_the_checkpoint_store() {
                 skipped: 0,
                 dead_lettered: 0,
                 completed_at: Utc::now(),
+                state: None,
             }],
         )
         .await
@@ -748,6 +749,7 @@ mod disk_full {
             skipped: 0,
             dead_lettered: 0,
             completed_at: chrono::Utc::now(),
+            state: None,
         };
 
         for _ in 0..3 {

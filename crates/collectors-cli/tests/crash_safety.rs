@@ -56,6 +56,14 @@ fn killing_the_process_at_random_points_loses_and_duplicates_nothing() {
         "no row missing or extra after {kills} kills"
     );
     assert_eq!(distinct, total, "no row duplicated");
+    // And the rolling means, whose windows carry across the files, are those of one
+    // uninterrupted run: the state is checkpointed with each file.
+    let stored = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(stored_rows(&dir.path().join("out/sensors.db")));
+    assert_rows_match(&stored, &expected_rows(&dir.path().join("data")));
 }
 
 #[test]

@@ -22,22 +22,7 @@ async fn the_example_pipeline_stores_exactly_the_valid_ok_rows() {
 
     let expected = expected_rows(&dir.path().join("data"));
     let stored = stored_rows(&dir.path().join("out/sensors.db")).await;
-    assert_eq!(stored.len(), expected.len(), "exact row count");
-    for (i, (s, e)) in stored.iter().zip(&expected).enumerate() {
-        assert_eq!((&s.item, &s.sensor), (&e.item, &e.sensor), "row {i}");
-        assert!(
-            (s.value - e.value).abs() < 1e-9,
-            "row {i}: value {} != {}",
-            s.value,
-            e.value
-        );
-        assert!(
-            (s.rolling_mean - e.rolling_mean).abs() < 1e-9,
-            "row {i}: mean {} != {}",
-            s.rolling_mean,
-            e.rolling_mean
-        );
-    }
+    assert_rows_match(&stored, &expected);
 
     // Dead letters: exactly the malformed lines, with their line numbers.
     let manifest = manifest(&dir.path().join("data"));

@@ -135,7 +135,7 @@ pub use models::*;
 pub use path_safety::resolve_in_workspace;
 pub use pipeline::Pipeline;
 pub use processing_manager::ProcessingManager;
-pub use processor::{ItemContext, Processor};
+pub use processor::{ItemContext, Processor, StateScope};
 pub use runtime::*;
 pub use storage_backend::StorageBackend;
 pub use storage_manager::{RouteCondition, StorageManager, StorageRoute};

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 
+use crate::error::Result;
 use crate::models::{Payload, ProcessingResult};
-use crate::processor::ItemContext;
+use crate::processor::{ItemContext, StateScope};
 
 /// An ordered list of processors run one after the other on each item.
 ///
@@ -36,5 +37,22 @@ pub trait Pipeline: Send + Sync {
     /// Tells every step that an item is finished, so per-item state can be dropped.
     fn finish_item(&self, item_id: &str) {
         let _ = item_id;
+    }
+
+    /// The widest [`StateScope`] of its steps (default [`StateScope::None`]).
+    fn state_scope(&self) -> StateScope {
+        StateScope::None
+    }
+
+    /// The source state of every step, as one JSON value (see [`Processor::save_state`](crate::Processor::save_state)).
+    fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
+        let _ = source_id;
+        Ok(None)
+    }
+
+    /// Restores what [`save_state`](Self::save_state) returned, or clears it (`None`).
+    fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
+        let _ = (source_id, state);
+        Ok(())
     }
 }

@@ -9,8 +9,9 @@ use crate::models::Payload;
 /// Where a payload comes from when the engine processes a source item batch by batch.
 ///
 /// Stateful processors (a rolling mean over consecutive rows) keep their state per
-/// `item_id` and drop it in [`Processor::finish_item`]; the engine runs the batches of one item
-/// in order.
+/// `source_id` when it spans the source's items ([`StateScope::Source`]), or per `item_id`
+/// and drop it in [`Processor::finish_item`] ([`StateScope::Item`]); the engine runs the
+/// batches of one item in order, and with source state the items of a source in order too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemContext {
     /// The source the item belongs to.
@@ -19,6 +20,25 @@ pub struct ItemContext {
     pub item_id: String,
     /// The position of this batch within the item, from 0.
     pub batch_index: u64,
+}
+
+/// Where a processor keeps state between the batches it is given (see
+/// [`Processor::state_scope`]).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StateScope {
+    /// No state: every batch stands alone; items run in parallel.
+    #[default]
+    None,
+    /// State per item, dropped when the item ends; items run in parallel.
+    Item,
+    /// State per source, carried across the source's items in their listing order (a series
+    /// split into `part-00 … part-NN` gives the same result as one file). The engine reads
+    /// such a source's items one after another and checkpoints the state with each item, so
+    /// a rerun after a crash resumes with the state the last acknowledged item left.
+    Source,
 }
 
 /// One processing step: validation, transformation, enrichment, analysis.
@@ -73,6 +93,26 @@ pub trait Processor: Send + Sync {
     /// Called once every batch of an item went through: drop per-item state here.
     fn finish_item(&self, item_id: &str) {
         let _ = item_id;
+    }
+
+    /// Where this processor keeps state (default [`StateScope::None`]).
+    fn state_scope(&self) -> StateScope {
+        StateScope::None
+    }
+
+    /// With [`StateScope::Source`]: the state kept for `source_id`, as JSON the engine
+    /// checkpoints with each item (`None`: nothing yet). Must be exact: a float is kept
+    /// bit for bit.
+    fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
+        let _ = source_id;
+        Ok(None)
+    }
+
+    /// With [`StateScope::Source`]: replaces the state of `source_id` with one
+    /// [`save_state`](Self::save_state) returned, or clears it (`None`).
+    fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
+        let _ = (source_id, state);
+        Ok(())
     }
 
     /// Processes several inputs; one result per input, in order.

@@ -11,7 +11,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::cast::{CastOptions, can_cast_types, cast_with_options};
 use arrow_schema::{DataType, Field, Schema};
 use async_trait::async_trait;
-use collectors_core::{Error, ItemContext, Payload, Processor, Result};
+use collectors_core::{Error, ItemContext, Payload, Processor, Result, StateScope};
 use serde::{Deserialize, Serialize};
 
 /// The largest `window` a [`RollingMean`] accepts.
@@ -47,6 +47,11 @@ pub struct RollingMeanConfig {
     /// The name of the appended column; default `<value>_rolling_mean`.
     #[serde(default)]
     pub output: Option<String>,
+    /// Windows per item instead of per source: each item starts afresh, and a source's
+    /// items may run in parallel. Default `false`: windows carry across a source's items in
+    /// order, so a series split into `part-00 … part-NN` gives the same means as one file.
+    #[serde(default)]
+    pub per_item: bool,
 }
 
 impl RollingMeanConfig {
@@ -58,7 +63,15 @@ impl RollingMeanConfig {
             window,
             min_periods: None,
             output: None,
+            per_item: false,
         }
+    }
+
+    /// Sets [`per_item`](Self::per_item).
+    #[must_use]
+    pub fn with_per_item(mut self, per_item: bool) -> Self {
+        self.per_item = per_item;
+        self
     }
 
     /// Sets [`min_periods`](Self::min_periods).
@@ -84,12 +97,14 @@ impl RollingMeanConfig {
 /// Appends a `Float64` column holding, for each row, the mean of the last `window` non-null
 /// values of the row's key, this row included, in row order.
 ///
-/// Windows carry across the batches of one source item: the engine calls
-/// [`process_in`](Processor::process_in) for each batch of an item, in order, then
-/// [`finish_item`](Processor::finish_item), which drops the item's state. Items never share
-/// a window. A batch with `batch_index` 0 starts its item afresh (a retried item does not
-/// see the windows of its failed attempt). Plain [`process`](Processor::process) starts
-/// with empty windows every call.
+/// Windows carry across the batches of a source's items, in order ([`StateScope::Source`]):
+/// the engine reads a source's items one after another, calls
+/// [`process_in`](Processor::process_in) for each batch, and checkpoints the windows with
+/// each item ([`save_state`](Processor::save_state)), so a rerun after a crash continues
+/// exactly. With [`per_item`](RollingMeanConfig::per_item), windows are per item instead
+/// ([`StateScope::Item`]): a batch with `batch_index` 0 starts its item afresh and
+/// [`finish_item`](Processor::finish_item) drops them. Plain
+/// [`process`](Processor::process) starts with empty windows every call.
 ///
 /// # Nulls, NaN and infinities
 ///
@@ -145,7 +160,7 @@ pub struct RollingMean {
     config: RollingMeanConfig,
     output: String,
     name: String,
-    /// The windows of each item in progress.
+    /// The windows of each source (or, per item, of each item in progress).
     items: Mutex<HashMap<String, Arc<Mutex<Windows>>>>,
 }
 
@@ -360,8 +375,9 @@ enum Keys {
     Text(ArrayRef),
 }
 
-/// The windows of one item: one per key, found through a map from key to index.
-#[derive(Debug, Default)]
+/// The windows of one source (or item): one per key, found through a map from key to index.
+/// Serializable, floats bit for bit, so the state is checkpointed exactly.
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Windows {
     windows: Vec<Window>,
     text: HashMap<String, usize>,
@@ -411,14 +427,17 @@ impl Windows {
 }
 
 /// The last values of one key: the running sum of the finite ones, and counts of the others.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Window {
     /// The last `size` values, NaN and infinities included.
+    #[serde(with = "float_bits::deque")]
     values: VecDeque<f64>,
     /// The sum of the finite values in `values`, with `compensation` (Neumaier): what the
     /// additions of large and small values lost, so that removing a large value later does
     /// not take the small ones with it.
+    #[serde(with = "float_bits")]
     sum: f64,
+    #[serde(with = "float_bits")]
     compensation: f64,
     /// How many values in `values` are not NaN.
     numbers: usize,
@@ -534,20 +553,108 @@ impl Processor for RollingMean {
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
         let windows = {
             let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            if context.batch_index == 0 {
-                items.remove(&context.item_id);
-            }
-            items.entry(context.item_id.clone()).or_default().clone()
+            let key = if self.config.per_item {
+                if context.batch_index == 0 {
+                    items.remove(&context.item_id);
+                }
+                &context.item_id
+            } else {
+                &context.source_id
+            };
+            items.entry(key.clone()).or_default().clone()
         };
-        // Items run in parallel; the batches of one item take turns on its windows.
+        // Items may run in parallel; the batches of one item take turns on its windows.
         let mut windows = windows.lock().unwrap_or_else(PoisonError::into_inner);
         self.compute(&input, &mut windows)
     }
 
     fn finish_item(&self, item_id: &str) {
-        self.items
+        if self.config.per_item {
+            self.items
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(item_id);
+        }
+    }
+
+    fn state_scope(&self) -> StateScope {
+        if self.config.per_item {
+            StateScope::Item
+        } else {
+            StateScope::Source
+        }
+    }
+
+    fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
+        if self.config.per_item {
+            return Ok(None);
+        }
+        let windows = self
+            .items
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(item_id);
+            .get(source_id)
+            .cloned();
+        let Some(windows) = windows else {
+            return Ok(None);
+        };
+        let windows = windows.lock().unwrap_or_else(PoisonError::into_inner);
+        serde_json::to_value(&*windows)
+            .map(Some)
+            .map_err(|e| Error::processing(format!("rolling mean state: {e}")).with_source(e))
+    }
+
+    fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
+        if self.config.per_item {
+            return Ok(());
+        }
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        match state {
+            None => {
+                items.remove(source_id);
+            }
+            Some(state) => {
+                let windows: Windows = serde_json::from_value(state).map_err(|e| {
+                    Error::invalid_state(format!(
+                        "the checkpointed rolling mean state of `{source_id}` is unreadable: {e}"
+                    ))
+                })?;
+                items.insert(source_id.to_owned(), Arc::new(Mutex::new(windows)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Floats as their IEEE bits: JSON has no NaN or infinity, and a decimal round trip is not
+/// exact for every value.
+mod float_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(value.to_bits())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
+
+    pub(super) mod deque {
+        use std::collections::VecDeque;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            values: &VecDeque<f64>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_seq(values.iter().map(|v| v.to_bits()))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<VecDeque<f64>, D::Error> {
+            Vec::<u64>::deserialize(d).map(|bits| bits.into_iter().map(f64::from_bits).collect())
+        }
     }
 }

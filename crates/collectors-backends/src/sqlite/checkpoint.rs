@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use collectors_core::{CheckpointStore, Error, ItemCheckpoint, Result, async_trait};
+use collectors_core::{
+    CheckpointStore, Claim, Error, ItemCheckpoint, Result, SourceItem, async_trait,
+};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -14,7 +16,7 @@ use super::connection::Database;
 use super::error::from_sqlx;
 use super::transaction::{BEGIN_WRITE, Transaction};
 
-const SCHEMA_SQL: [&str; 2] = [
+const SCHEMA_SQL: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS _collectors_checkpoints (
         pipeline TEXT NOT NULL,
         source_id TEXT NOT NULL,
@@ -24,13 +26,45 @@ const SCHEMA_SQL: [&str; 2] = [
         skipped INTEGER NOT NULL,
         dead_lettered INTEGER NOT NULL,
         completed_at TEXT NOT NULL,
+        state TEXT,
         PRIMARY KEY (pipeline, source_id, item_id)
     )",
     "CREATE TABLE IF NOT EXISTS _collectors_fingerprints (
         pipeline TEXT PRIMARY KEY NOT NULL,
         fingerprint TEXT NOT NULL
     )",
+    // Who is working on an item, until when (milliseconds since the Unix epoch).
+    "CREATE TABLE IF NOT EXISTS _collectors_leases (
+        pipeline TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, source_id, item_id)
+    )",
 ];
+
+/// Databases written before processor state was checkpointed lack the `state` column.
+async fn add_state_column(conn: &mut SqliteConnection) -> sqlx::Result<()> {
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('_collectors_checkpoints')")
+            .fetch_all(&mut *conn)
+            .await?;
+    if !columns.iter().any(|c| c == "state") {
+        sqlx::query("ALTER TABLE _collectors_checkpoints ADD COLUMN state TEXT")
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn millis(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// Checkpoints per upsert statement (9 variables each).
 const CHECKPOINTS_PER_STATEMENT: usize = 500;
@@ -61,6 +95,7 @@ const COMPONENT: &str = "sqlite-checkpoints";
 ///         skipped: 0,
 ///         dead_lettered: 1,
 ///         completed_at: chrono::Utc::now(),
+///         state: None,
 ///     }])
 ///     .await?;
 /// let done = store.done("sensors").await?;
@@ -116,11 +151,13 @@ impl SqliteCheckpointStore {
         let database =
             Database::file(path, Duration::from_secs(5), true, 2).with_max_size(max_size);
         let pool = database.connect().await.map_err(|e| tag(e, "open"))?;
-        for sql in SCHEMA_SQL {
-            if let Err(e) = sqlx::query(sql).execute(&pool).await {
-                pool.close().await;
-                return Err(tag(from_sqlx(e, "creating the checkpoint tables"), "open"));
-            }
+        let created = match pool.acquire().await {
+            Ok(mut conn) => create_checkpoint_tables(&mut conn).await,
+            Err(e) => Err(tag(from_sqlx(e, "creating the checkpoint tables"), "open")),
+        };
+        if let Err(e) = created {
+            pool.close().await;
+            return Err(e);
         }
         Ok(Self { pool })
     }
@@ -133,15 +170,16 @@ impl SqliteCheckpointStore {
 
 /// Creates the checkpoint tables if missing (on the caller's connection or transaction).
 pub(crate) async fn create_checkpoint_tables(conn: &mut SqliteConnection) -> Result<()> {
+    let fail = |e| {
+        tag(
+            from_sqlx(e, "creating the checkpoint tables"),
+            "create_tables",
+        )
+    };
     for sql in SCHEMA_SQL {
-        sqlx::query(sql).execute(&mut *conn).await.map_err(|e| {
-            tag(
-                from_sqlx(e, "creating the checkpoint tables"),
-                "create_tables",
-            )
-        })?;
+        sqlx::query(sql).execute(&mut *conn).await.map_err(fail)?;
     }
-    Ok(())
+    add_state_column(conn).await.map_err(fail)
 }
 
 /// Upserts checkpoints on the caller's connection or transaction, so they can commit
@@ -161,16 +199,17 @@ pub(crate) async fn write_checkpoints(
             count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
             item.completed_at
                 .to_rfc3339_opts(SecondsFormat::Nanos, true),
+            item.state.as_ref().map(serde_json::Value::to_string),
         ));
     }
     for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
-             stored, skipped, dead_lettered, completed_at) ",
+             stored, skipped, dead_lettered, completed_at, state) ",
         );
         q.push_values(
             chunk,
-            |mut b, (item, stored, skipped, dead_lettered, completed_at)| {
+            |mut b, (item, stored, skipped, dead_lettered, completed_at, state)| {
                 b.push_bind(pipeline)
                     .push_bind(item.source_id.as_str())
                     .push_bind(item.item_id.as_str())
@@ -178,19 +217,32 @@ pub(crate) async fn write_checkpoints(
                     .push_bind(*stored)
                     .push_bind(*skipped)
                     .push_bind(*dead_lettered)
-                    .push_bind(completed_at.as_str());
+                    .push_bind(completed_at.as_str())
+                    .push_bind(state.as_deref());
             },
         );
         q.push(
             " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
              version = excluded.version, stored = excluded.stored, \
              skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
-             completed_at = excluded.completed_at",
+             completed_at = excluded.completed_at, state = excluded.state",
         );
         q.build()
             .execute(&mut *conn)
             .await
             .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
+    }
+    // A done item needs no lease any more.
+    for item in items {
+        sqlx::query(
+            "DELETE FROM _collectors_leases WHERE pipeline = ? AND source_id = ? AND item_id = ?",
+        )
+        .bind(pipeline)
+        .bind(item.source_id.as_str())
+        .bind(item.item_id.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| sqlx_error(e, op, "ending leases"))?;
     }
     Ok(())
 }
@@ -217,8 +269,8 @@ impl CheckpointStore for SqliteCheckpointStore {
     async fn done(&self, pipeline: &str) -> Result<HashMap<(String, String), ItemCheckpoint>> {
         let op = "done";
         let rows = sqlx::query(
-            "SELECT source_id, item_id, version, stored, skipped, dead_lettered, completed_at \
-             FROM _collectors_checkpoints WHERE pipeline = ?",
+            "SELECT source_id, item_id, version, stored, skipped, dead_lettered, completed_at, \
+             state FROM _collectors_checkpoints WHERE pipeline = ?",
         )
         .bind(pipeline)
         .fetch_all(&self.pool)
@@ -252,6 +304,15 @@ impl CheckpointStore for SqliteCheckpointStore {
                     )
                 })
             };
+            let state: Option<&str> = row.try_get("state").map_err(decode)?;
+            let state = state.map(serde_json::from_str).transpose().map_err(|e| {
+                tag(
+                    Error::invalid_state(format!(
+                        "checkpoint {source_id}/{item_id}: unreadable processor state: {e}"
+                    )),
+                    op,
+                )
+            })?;
             let checkpoint = ItemCheckpoint {
                 version: row.try_get("version").map_err(decode)?,
                 stored: unsigned("stored")?,
@@ -260,6 +321,7 @@ impl CheckpointStore for SqliteCheckpointStore {
                 completed_at,
                 source_id: source_id.clone(),
                 item_id: item_id.clone(),
+                state,
             };
             out.insert((source_id, item_id), checkpoint);
         }
@@ -291,6 +353,7 @@ impl CheckpointStore for SqliteCheckpointStore {
             for sql in [
                 "DELETE FROM _collectors_checkpoints WHERE pipeline = ?",
                 "DELETE FROM _collectors_fingerprints WHERE pipeline = ?",
+                "DELETE FROM _collectors_leases WHERE pipeline = ?",
             ] {
                 sqlx::query(sql)
                     .bind(pipeline)
@@ -323,6 +386,85 @@ impl CheckpointStore for SqliteCheckpointStore {
         .execute(&self.pool)
         .await
         .map_err(|e| sqlx_error(e, "set_fingerprint", "writing the fingerprint"))?;
+        Ok(())
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: of two processes claiming one item, the second
+    /// waits for the first and then sees its lease.
+    async fn claim(
+        &self,
+        pipeline: &str,
+        item: &SourceItem,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Claim> {
+        let op = "claim";
+        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
+            .await
+            .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
+        let claimed = async {
+            let conn = tx.conn();
+            let done: Option<String> = sqlx::query_scalar(
+                "SELECT version FROM _collectors_checkpoints \
+                 WHERE pipeline = ? AND source_id = ? AND item_id = ?",
+            )
+            .bind(pipeline)
+            .bind(&item.source_id)
+            .bind(&item.item_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| sqlx_error(e, op, "reading the checkpoint"))?;
+            if done.as_deref() == Some(item.version.as_str()) {
+                return Ok(Claim::Done);
+            }
+            let now = now_millis();
+            let taken = sqlx::query(
+                "INSERT INTO _collectors_leases (pipeline, source_id, item_id, owner, expires_at) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (pipeline, source_id, item_id) DO UPDATE \
+                 SET owner = excluded.owner, expires_at = excluded.expires_at \
+                 WHERE _collectors_leases.owner = excluded.owner \
+                 OR _collectors_leases.expires_at <= ?",
+            )
+            .bind(pipeline)
+            .bind(&item.source_id)
+            .bind(&item.item_id)
+            .bind(owner)
+            .bind(now.saturating_add(millis(ttl)))
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sqlx_error(e, op, "taking the lease"))?;
+            Ok(if taken.rows_affected() == 1 {
+                Claim::Granted
+            } else {
+                Claim::Held
+            })
+        }
+        .await;
+        tx.finish(claimed, |e| sqlx_error(e, op, "committing the lease"))
+            .await
+    }
+
+    async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {
+        sqlx::query(
+            "UPDATE _collectors_leases SET expires_at = ? WHERE pipeline = ? AND owner = ?",
+        )
+        .bind(now_millis().saturating_add(millis(ttl)))
+        .bind(pipeline)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, "renew", "renewing leases"))?;
+        Ok(())
+    }
+
+    async fn release(&self, pipeline: &str, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM _collectors_leases WHERE pipeline = ? AND owner = ?")
+            .bind(pipeline)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| sqlx_error(e, "release", "releasing leases"))?;
         Ok(())
     }
 }

@@ -83,13 +83,15 @@ pub struct Expected {
 }
 
 /// What the sensor pipeline must store, in file and row order: the well-formed rows with status
-/// `ok`, each with the mean of the last 5 such values of its sensor in the same file.
+/// `ok`, each with the mean of the last 5 such values of its sensor, the files read as one
+/// series in name order (windows carry from one file to the next).
 pub fn expected_rows(data: &Path) -> Vec<Expected> {
-    let manifest = manifest(data);
+    let mut manifest = manifest(data);
+    manifest.files.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = Vec::new();
+    let mut windows: HashMap<String, Vec<f64>> = HashMap::new();
     for file in &manifest.files {
         let bytes = std::fs::read(data.join(&file.name)).expect("data file");
-        let mut windows: HashMap<String, Vec<f64>> = HashMap::new();
         for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
             let line_no = i as u64 + 1;
             if line_no == 1 || line.is_empty() || file.malformed_lines.contains(&line_no) {
@@ -154,6 +156,26 @@ pub async fn stored_rows(db: &Path) -> Vec<Expected> {
     out.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
     pool.close().await;
     out.into_iter().map(|(_, _, _, e)| e).collect()
+}
+
+/// Asserts that `stored` equals `expected`, row by row, means within 1e-9.
+pub fn assert_rows_match(stored: &[Expected], expected: &[Expected]) {
+    assert_eq!(stored.len(), expected.len(), "exact row count");
+    for (i, (s, e)) in stored.iter().zip(expected).enumerate() {
+        assert_eq!((&s.item, &s.sensor), (&e.item, &e.sensor), "row {i}");
+        assert!(
+            (s.value - e.value).abs() < 1e-9,
+            "row {i}: value {} != {}",
+            s.value,
+            e.value
+        );
+        assert!(
+            (s.rolling_mean - e.rolling_mean).abs() < 1e-9,
+            "row {i}: mean {} != {}",
+            s.rolling_mean,
+            e.rolling_mean
+        );
+    }
 }
 
 pub fn count_rows_blocking(db: &Path) -> (i64, i64) {

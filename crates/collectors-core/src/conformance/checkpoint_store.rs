@@ -25,6 +25,7 @@ fn checkpoint(item: &SourceItem, stored: u64) -> ItemCheckpoint {
         skipped: 1,
         dead_lettered: 2,
         completed_at: chrono::Utc::now(),
+        state: Some(serde_json::json!({"rolling_mean": {"sum_bits": u64::MAX}})),
     }
 }
 
@@ -60,6 +61,11 @@ pub async fn checkpoint_store(store: &dyn CheckpointStore, leases: bool) {
     );
     assert_eq!(done[&key].skipped, 1, "skipped is kept");
     assert_eq!(done[&key].dead_lettered, 2, "dead_lettered is kept");
+    assert_eq!(
+        done[&key].state,
+        checkpoint(&a, 10).state,
+        "the processor state is kept exactly"
+    );
     store
         .mark_done(&pipeline, &[checkpoint(&item("a.csv", "v2"), 11)])
         .await

@@ -29,6 +29,11 @@ pub struct ItemCheckpoint {
     pub dead_lettered: u64,
     /// When it was acknowledged.
     pub completed_at: DateTime<Utc>,
+    /// The processors' source state after this item (see
+    /// [`StateScope::Source`](crate::StateScope::Source)): a rerun resumes the next item with
+    /// it.
+    #[serde(default)]
+    pub state: Option<serde_json::Value>,
 }
 
 /// The answer to [`CheckpointStore::claim`].

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, mpsc};
+use std::collections::{HashMap, HashSet};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +16,7 @@ use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
 use crate::engine::item_source::{ItemSource, SourceItem};
-use crate::engine::item_worker::ItemWorker;
+use crate::engine::item_worker::{ItemWorker, Turn};
 use crate::engine::run_context::RunContext;
 use crate::engine::store_stage::{InFlight, StoreStage};
 use crate::error::{Error, Result};
@@ -23,6 +25,7 @@ use crate::event_emitter::EventEmitter;
 use crate::metadata_parser::MetadataParser;
 use crate::models::{ErrorInfo, EventType, Metadata};
 use crate::pipeline::Pipeline;
+use crate::processor::StateScope;
 use crate::runtime::{EventBus, InMemoryTaskTracker, ReplicatedStorage, RetryingErrorHandler};
 use crate::storage_backend::StorageBackend;
 use crate::task_tracker::TaskTracker;
@@ -409,6 +412,17 @@ impl Engine {
         );
         let progress = self.spawn_progress(task.task_id, run.stop.clone());
 
+        // With source state, a source's items are read one after another, each starting
+        // from the state the previous one left (the first from its last checkpoint).
+        let ordered = self
+            .pipeline
+            .as_ref()
+            .is_some_and(|p| p.state_scope() == StateScope::Source);
+        if ordered {
+            self.restore_source_states(&pending).await?;
+        }
+        let mut previous_turn: HashMap<usize, oneshot::Receiver<()>> = HashMap::new();
+        let mut blocked: HashSet<usize> = HashSet::new();
         let owner = run.run_id.to_string();
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
@@ -422,6 +436,10 @@ impl Engine {
                     Err(_) => break,
                 },
             };
+            if blocked.contains(&index) {
+                add(&self.counters.items_leased_elsewhere, 1);
+                continue;
+            }
             // Claimed just before it is read, so a concurrent run takes what this one has
             // not started yet.
             match self
@@ -432,10 +450,18 @@ impl Engine {
                 Ok(Claim::Granted) => {}
                 Ok(Claim::Held) => {
                     add(&self.counters.items_leased_elsewhere, 1);
+                    // The rest of a stateful source depends on this item: leave it all to
+                    // the run that holds it.
+                    if ordered {
+                        blocked.insert(index);
+                    }
                     continue;
                 }
                 Ok(Claim::Done) => {
                     add(&self.counters.items_already_done, 1);
+                    if ordered {
+                        blocked.insert(index);
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -443,6 +469,13 @@ impl Engine {
                     break;
                 }
             }
+            let turn = ordered.then(|| {
+                let (done, next) = oneshot::channel();
+                Turn {
+                    after: previous_turn.insert(index, next),
+                    done,
+                }
+            });
             let binding = &self.sources[index];
             let span = tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
             let worker = ItemWorker {
@@ -452,6 +485,7 @@ impl Engine {
                 parser: self.parser.clone(),
                 item,
                 outbox: outbox.clone(),
+                turn,
             };
             workers.spawn(
                 worker
@@ -487,6 +521,32 @@ impl Engine {
 
     /// A worker that panicked fails the run: its item stays unacknowledged and its records
     /// are unaccounted for.
+    /// Gives each source the state its last acknowledged item before its first pending
+    /// item left (none: a fresh start), so a rerun continues the series exactly.
+    async fn restore_source_states(&self, pending: &[(usize, SourceItem)]) -> Result<()> {
+        let Some(pipeline) = &self.pipeline else {
+            return Ok(());
+        };
+        let done = self.checkpoints.done(&self.name).await?;
+        for (index, binding) in self.sources.iter().enumerate() {
+            let source_id = binding.source.source_id();
+            let first = pending
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, item)| item);
+            let state = done
+                .values()
+                .filter(|c| c.source_id == source_id)
+                .filter(|c| first.is_none_or(|f| c.item_id < f.item_id))
+                .max_by(|a, b| a.item_id.cmp(&b.item_id))
+                .and_then(|c| c.state.clone());
+            pipeline
+                .restore_state(source_id, state)
+                .map_err(|e| e.with_operation("restore_state").with_component(&self.name))?;
+        }
+        Ok(())
+    }
+
     fn reap(&self, run: &RunContext, joined: std::result::Result<(), tokio::task::JoinError>) {
         if let Err(e) = joined {
             add(&self.counters.items_failed, 1);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::counters::add;
 use crate::engine::dead_letter::DeadLetter;
@@ -19,7 +19,7 @@ use crate::metadata_parser::MetadataParser;
 use crate::models::{
     CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record,
 };
-use crate::processor::ItemContext;
+use crate::processor::{ItemContext, StateScope};
 use crate::runtime::GaveUp;
 
 /// Rejected rows gathered before they are written to the dead-letter sink.
@@ -32,6 +32,16 @@ pub(crate) struct ItemWorker {
     pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) item: SourceItem,
     pub(crate) outbox: mpsc::Sender<StoreMessage>,
+    /// With source state: the previous item of the source ends its reading first.
+    pub(crate) turn: Option<Turn>,
+}
+
+/// An item's place in its source's order, when processors carry state across items.
+pub(crate) struct Turn {
+    /// Fires when the previous item of the source has been read (`None`: the first).
+    pub(crate) after: Option<oneshot::Receiver<()>>,
+    /// Fired when this item has been read.
+    pub(crate) done: oneshot::Sender<()>,
 }
 
 /// How reading an item ended, before the store stage acknowledges it.
@@ -67,7 +77,16 @@ impl ItemWorker {
         }
     }
 
-    pub(crate) async fn run(self, in_flight: InFlight) {
+    pub(crate) async fn run(mut self, in_flight: InFlight) {
+        let turn = self.turn.take();
+        let mut done_reading = None;
+        if let Some(turn) = turn {
+            if let Some(after) = turn.after {
+                // Err: the previous worker is gone (the run is stopping): go on and stop.
+                let _ = after.await;
+            }
+            done_reading = Some(turn.done);
+        }
         let key = self.key();
         let mut progress = Progress {
             item_metadata: None,
@@ -78,8 +97,17 @@ impl ItemWorker {
             emitted: false,
             rejected: false,
         };
-        let reading = self.read_with_retries(&mut progress).await;
+        let start_state = self.source_state();
+        let reading = self.read_with_retries(&mut progress, &start_state).await;
         let letters_written = self.flush_letters(&mut progress).await;
+        let state = if done_reading.is_some() {
+            self.source_state()
+        } else {
+            None
+        };
+        if let Some(done) = done_reading {
+            let _ = done.send(());
+        }
         if letters_written && progress.rejected {
             add(&self.run.counters.items_rejected, 1);
         }
@@ -98,6 +126,7 @@ impl ItemWorker {
             complete,
             skipped: progress.skipped,
             dead_lettered: progress.dead_lettered,
+            state,
             _in_flight: in_flight,
         };
         // The store stage outlives every worker, so this send only fails if it panicked.
@@ -111,7 +140,27 @@ impl ItemWorker {
         }
     }
 
-    async fn read_with_retries(&self, progress: &mut Progress) -> Reading {
+    /// The pipeline's state for this item's source (none without source state).
+    fn source_state(&self) -> Option<serde_json::Value> {
+        let pipeline = self.run.pipeline.as_ref()?;
+        if pipeline.state_scope() != StateScope::Source {
+            return None;
+        }
+        match pipeline.save_state(&self.item.source_id) {
+            Ok(state) => state,
+            Err(e) => {
+                self.run
+                    .abort(&ErrorInfo::from(&e.with_operation("save_state")));
+                None
+            }
+        }
+    }
+
+    async fn read_with_retries(
+        &self,
+        progress: &mut Progress,
+        start_state: &Option<serde_json::Value>,
+    ) -> Reading {
         // A stop request ends the wait for a retry: the item is redone by the next run.
         let retry = self
             .run
@@ -120,9 +169,18 @@ impl ItemWorker {
         // Once records were handed on, reading the item again would count them twice.
         let outcome = retry
             .run_while(
-                &mut (self, &mut *progress),
-                |(_, p)| !p.emitted,
-                |state, _| Box::pin(state.0.read(state.1)),
+                &mut (self, &mut *progress, start_state),
+                |(_, p, _)| !p.emitted,
+                |state, attempt| {
+                    let (worker, progress, start_state) = state;
+                    Box::pin(async move {
+                        if attempt > 1 {
+                            // A retried item starts from the state its first attempt saw.
+                            worker.restore_source_state(start_state)?;
+                        }
+                        worker.read(progress).await
+                    })
+                },
             )
             .await;
         let gave_up = match outcome {
@@ -139,6 +197,15 @@ impl ItemWorker {
             progress.rejected = true;
         }
         Reading::GaveUp
+    }
+
+    fn restore_source_state(&self, state: &Option<serde_json::Value>) -> Result<()> {
+        match &self.run.pipeline {
+            Some(p) if p.state_scope() == StateScope::Source => p
+                .restore_state(&self.item.source_id, state.clone())
+                .map_err(|e| e.with_operation("restore_state")),
+            _ => Ok(()),
+        }
     }
 
     /// Streams the item once. `Err` is a failure of the item as a whole.

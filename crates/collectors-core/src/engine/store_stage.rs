@@ -55,6 +55,8 @@ pub(crate) struct ItemEnd {
     pub(crate) complete: bool,
     pub(crate) skipped: u64,
     pub(crate) dead_lettered: u64,
+    /// The pipeline's source state after this item, checkpointed with it.
+    pub(crate) state: Option<serde_json::Value>,
     /// Held until the item is acknowledged; dropping it frees the slot.
     pub(crate) _in_flight: InFlight,
 }
@@ -434,6 +436,7 @@ fn checkpoint(
         skipped: skipped + end.skipped,
         dead_lettered: dead_lettered + end.dead_lettered,
         completed_at: chrono::Utc::now(),
+        state: end.state.clone(),
     }
 }
 

@@ -12,7 +12,7 @@ use futures::FutureExt;
 use crate::error::{Error, Result};
 use crate::models::{ErrorInfo, Payload, ProcessingResult, StepOutcome, StepTiming};
 use crate::pipeline::Pipeline;
-use crate::processor::{ItemContext, Processor};
+use crate::processor::{ItemContext, Processor, StateScope};
 
 /// A [`Pipeline`] that runs its processors in order, each on the previous one's output.
 ///
@@ -181,6 +181,36 @@ impl Pipeline for SequentialPipeline {
         for processor in &self.processors {
             processor.finish_item(item_id);
         }
+    }
+
+    fn state_scope(&self) -> StateScope {
+        self.processors
+            .iter()
+            .map(|p| p.state_scope())
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// `{"<step name>": state, …}` for the steps that keep source state.
+    fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
+        let mut states = serde_json::Map::new();
+        for processor in &self.processors {
+            if let Some(state) = processor.save_state(source_id)? {
+                states.insert(processor.name().to_owned(), state);
+            }
+        }
+        Ok((!states.is_empty()).then_some(serde_json::Value::Object(states)))
+    }
+
+    fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
+        let mut states = match state {
+            Some(serde_json::Value::Object(states)) => states,
+            _ => serde_json::Map::new(),
+        };
+        for processor in &self.processors {
+            processor.restore_state(source_id, states.remove(processor.name()))?;
+        }
+        Ok(())
     }
 }
 

@@ -118,8 +118,10 @@ async fn windows_carry_across_the_batches_of_an_item() {
 }
 
 #[tokio::test]
-async fn two_items_interleaved_do_not_share_windows() {
-    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 4)).unwrap();
+async fn per_item_windows_of_two_items_interleaved_are_not_shared() {
+    let mean =
+        RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", 4).with_per_item(true))
+            .unwrap();
     let (rows_a, rows_b) = (rows(1, 200), rows(2, 200));
     let (batches_a, batches_b) = (split(&rows_a, 3), split(&rows_b, 4));
     let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
@@ -146,8 +148,9 @@ async fn two_items_interleaved_do_not_share_windows() {
 }
 
 #[tokio::test]
-async fn finish_item_drops_the_state() {
-    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 3)).unwrap();
+async fn finish_item_drops_per_item_state() {
+    let mean =
+        RollingMean::new(RollingMeanConfig::new(None, "value", 3).with_per_item(true)).unwrap();
     let batch = batch_of(&[(None, Some(10.0)), (None, Some(20.0))]);
     mean.process_in(&context("x", 0), batch.clone().into())
         .await
@@ -178,8 +181,9 @@ async fn finish_item_drops_the_state() {
 }
 
 #[tokio::test]
-async fn batch_zero_restarts_a_retried_item() {
-    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 10)).unwrap();
+async fn batch_zero_restarts_a_retried_item_with_per_item_state() {
+    let mean =
+        RollingMean::new(RollingMeanConfig::new(None, "value", 10).with_per_item(true)).unwrap();
     let batch = batch_of(&[(None, Some(1.0)), (None, Some(3.0))]);
     mean.process_in(&context("x", 0), batch.clone().into())
         .await
@@ -467,4 +471,82 @@ async fn window_and_min_periods_bounds_name_the_key() {
         ))
         .is_ok()
     );
+}
+
+#[tokio::test]
+async fn source_windows_carry_across_items_like_one_concatenated_series() {
+    let rows = rows(5, 600);
+    let window = 7;
+    let mean = RollingMean::new(RollingMeanConfig::new(Some("sensor"), "value", window)).unwrap();
+    assert_eq!(mean.state_scope(), collectors_core::StateScope::Source);
+    // part-00 … part-05, each split into batches, read in order.
+    let mut got = Vec::new();
+    for (part, chunk) in rows.chunks(100).enumerate() {
+        let item = format!("part-{part:02}.csv");
+        for (index, batch) in split(chunk, part as u64).into_iter().enumerate() {
+            let out = mean
+                .process_in(&context(&item, index as u64), batch.into())
+                .await
+                .unwrap();
+            got.extend(means(&out, "value_rolling_mean"));
+        }
+        mean.finish_item(&item);
+    }
+    assert_close(&got, &hand_computed(&rows, window), "parts = one series");
+}
+
+#[tokio::test]
+async fn saved_state_resumes_exactly_in_a_fresh_processor() {
+    let mut rows = rows(3, 300);
+    // NaN and infinities must survive the checkpoint bit for bit.
+    rows[10].1 = Some(f64::NAN);
+    rows[11].1 = Some(f64::INFINITY);
+    rows[12].1 = Some(0.1 + 0.2);
+    let config = RollingMeanConfig::new(Some("sensor"), "value", 5);
+    let whole = RollingMean::new(config.clone()).unwrap();
+    let expected = means(
+        &whole
+            .process_in(&context("all", 0), batch_of(&rows).into())
+            .await
+            .unwrap(),
+        "value_rolling_mean",
+    );
+
+    let first = RollingMean::new(config.clone()).unwrap();
+    let mut got = means(
+        &first
+            .process_in(&context("part-0", 0), batch_of(&rows[..150]).into())
+            .await
+            .unwrap(),
+        "value_rolling_mean",
+    );
+    let state = first
+        .save_state("sensors")
+        .unwrap()
+        .expect("state after an item");
+    let text = serde_json::to_string(&state).unwrap();
+
+    // A new process: the state comes back from the checkpoint.
+    let second = RollingMean::new(config).unwrap();
+    second
+        .restore_state("sensors", Some(serde_json::from_str(&text).unwrap()))
+        .unwrap();
+    got.extend(means(
+        &second
+            .process_in(&context("part-1", 0), batch_of(&rows[150..]).into())
+            .await
+            .unwrap(),
+        "value_rolling_mean",
+    ));
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(
+            g.map(f64::to_bits),
+            e.map(f64::to_bits),
+            "row {i}: resumed {g:?} != whole {e:?}"
+        );
+    }
+    // Restoring nothing starts afresh.
+    second.restore_state("sensors", None).unwrap();
+    assert_eq!(second.save_state("sensors").unwrap(), None);
 }
