@@ -106,12 +106,31 @@ impl RetrySpec {
     ///
     /// [`collectors_core::Error::Configuration`] when a value is out of bounds.
     pub fn policy(&self) -> Result<ErrorPolicy> {
-        if self.max_attempts > Self::MAX_ATTEMPTS {
-            return Err(collectors_core::Error::configuration(format!(
-                "`max_attempts` must be at most {}, got {}",
+        let bad = |m: String| Err(collectors_core::Error::configuration(m));
+        if !(1..=Self::MAX_ATTEMPTS).contains(&self.max_attempts) {
+            return bad(format!(
+                "`max_attempts` must be between 1 and {}, got {}",
                 Self::MAX_ATTEMPTS,
                 self.max_attempts
-            )));
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return bad(format!(
+                "`jitter` must be between 0 and 1, got {}",
+                self.jitter
+            ));
+        }
+        if self.initial_delay_ms > self.max_delay_ms {
+            return bad(format!(
+                "`initial_delay_ms` ({}) must not exceed `max_delay_ms` ({})",
+                self.initial_delay_ms, self.max_delay_ms
+            ));
+        }
+        if self.max_delay_ms > 3_600_000 {
+            return bad(format!(
+                "`max_delay_ms` must be at most 3600000 (one hour), got {}",
+                self.max_delay_ms
+            ));
         }
         let backoff = Backoff::new(
             Duration::from_millis(self.initial_delay_ms),

@@ -445,6 +445,19 @@ impl CheckpointStore for SqliteCheckpointStore {
             .await
     }
 
+    async fn lease_holder(&self, pipeline: &str, item: &SourceItem) -> Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT owner FROM _collectors_leases \
+             WHERE pipeline = ? AND source_id = ? AND item_id = ?",
+        )
+        .bind(pipeline)
+        .bind(&item.source_id)
+        .bind(&item.item_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, "lease_holder", "reading the lease"))
+    }
+
     async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {
         sqlx::query(
             "UPDATE _collectors_leases SET expires_at = ? WHERE pipeline = ? AND owner = ?",

@@ -36,8 +36,6 @@ enum Action {
 
 /// Exit code of a replay that did not complete (every letter stays).
 const EXIT_FAILED: u8 = 1;
-/// Exit code of a replay that completed with letters that failed again.
-const EXIT_DEAD_LETTERS: u8 = 3;
 
 pub(crate) async fn run(args: DeadLetterArgs) -> Result<ExitCode> {
     match args.action {
@@ -118,9 +116,7 @@ async fn replay(file: &std::path::Path, pipeline: &std::path::Path) -> Result<Ex
         report.letters_after,
         file.display()
     );
-    Ok(if report.failed_again > 0 {
-        ExitCode::from(EXIT_DEAD_LETTERS)
-    } else {
-        ExitCode::SUCCESS
-    })
+    // Letters that failed again are the normal outcome of a partial fix: they stay, with
+    // their new error, and the replay itself succeeded.
+    Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,7 @@ mod checkpoint_store;
 mod connector;
 mod data_source;
 mod dead_letter_sink;
+mod decoder;
 mod processor;
 mod storage_backend;
 
@@ -24,6 +25,7 @@ pub use checkpoint_store::checkpoint_store;
 pub use connector::{ConnectorFixture, connector};
 pub use data_source::data_source;
 pub use dead_letter_sink::{dead_letter_sink, sample_letters};
+pub use decoder::{DecoderFixture, decoder};
 pub use processor::processor;
 pub use storage_backend::storage_backend;
 

@@ -94,6 +94,13 @@ pub trait CheckpointStore: Send + Sync {
         Ok(Claim::Granted)
     }
 
+    /// Who holds the lease on `item`, if anyone (expired or not). The engine uses it to take
+    /// over at once the leases of a process of its own machine that is gone.
+    async fn lease_holder(&self, pipeline: &str, item: &SourceItem) -> Result<Option<String>> {
+        let _ = (pipeline, item);
+        Ok(None)
+    }
+
     /// Extends every lease `owner` holds in `pipeline` to `ttl` from now.
     async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {
         let _ = (pipeline, owner, ttl);
@@ -198,6 +205,15 @@ impl CheckpointStore for InMemoryCheckpointStore {
                 Ok(Claim::Granted)
             }
         }
+    }
+
+    async fn lease_holder(&self, pipeline: &str, item: &SourceItem) -> Result<Option<String>> {
+        let key = (
+            pipeline.to_owned(),
+            item.source_id.clone(),
+            item.item_id.clone(),
+        );
+        Ok(lock(&self.leases).get(&key).map(|(owner, _)| owner.clone()))
     }
 
     async fn renew(&self, pipeline: &str, owner: &str, ttl: Duration) -> Result<()> {

@@ -17,6 +17,7 @@ use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
 use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::item_worker::{ItemWorker, Turn};
+use crate::engine::lease_owner::{is_gone, owner_id};
 use crate::engine::run_context::RunContext;
 use crate::engine::store_stage::{InFlight, StoreStage};
 use crate::error::{Error, Result};
@@ -26,7 +27,6 @@ use crate::metadata_parser::MetadataParser;
 use crate::models::{ErrorInfo, EventType, Metadata};
 use crate::pipeline::Pipeline;
 use crate::processor::StateScope;
-use crate::runtime::{EventBus, InMemoryTaskTracker, ReplicatedStorage, RetryingErrorHandler};
 use crate::storage_backend::StorageBackend;
 use crate::task_tracker::TaskTracker;
 
@@ -40,9 +40,9 @@ pub enum ResumeMode {
     Restart,
 }
 
-struct SourceBinding {
-    source: Arc<dyn ItemSource>,
-    decoder: Arc<dyn Decoder>,
+pub(crate) struct SourceBinding {
+    pub(crate) source: Arc<dyn ItemSource>,
+    pub(crate) decoder: Arc<dyn Decoder>,
 }
 
 /// Moves data from item sources through a decoder and a pipeline into a store.
@@ -80,21 +80,21 @@ struct SourceBinding {
 /// # Ok(()) }
 /// ```
 pub struct Engine {
-    name: String,
-    sources: Vec<SourceBinding>,
-    pipeline: Option<Arc<dyn Pipeline>>,
-    store: Arc<dyn StorageBackend>,
-    transactional: Option<Arc<dyn TransactionalCheckpoints>>,
-    parser: Option<Arc<dyn MetadataParser>>,
-    checkpoints: Arc<dyn CheckpointStore>,
-    dead_letters: Arc<dyn DeadLetterSink>,
-    errors: Arc<dyn ErrorHandler>,
-    events: Arc<dyn EventEmitter>,
-    tasks: Arc<dyn TaskTracker>,
-    config: EngineConfig,
-    resume: ResumeMode,
-    fingerprint: Option<String>,
-    counters: Arc<EngineCounters>,
+    pub(crate) name: String,
+    pub(crate) sources: Vec<SourceBinding>,
+    pub(crate) pipeline: Option<Arc<dyn Pipeline>>,
+    pub(crate) store: Arc<dyn StorageBackend>,
+    pub(crate) transactional: Option<Arc<dyn TransactionalCheckpoints>>,
+    pub(crate) parser: Option<Arc<dyn MetadataParser>>,
+    pub(crate) checkpoints: Arc<dyn CheckpointStore>,
+    pub(crate) dead_letters: Arc<dyn DeadLetterSink>,
+    pub(crate) errors: Arc<dyn ErrorHandler>,
+    pub(crate) events: Arc<dyn EventEmitter>,
+    pub(crate) tasks: Arc<dyn TaskTracker>,
+    pub(crate) config: EngineConfig,
+    pub(crate) resume: ResumeMode,
+    pub(crate) fingerprint: Option<String>,
+    pub(crate) counters: Arc<EngineCounters>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -115,212 +115,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Builds an [`Engine`]; see [`Engine::builder`].
-#[must_use]
-pub struct EngineBuilder {
-    name: String,
-    sources: Vec<SourceBinding>,
-    pipeline: Option<Arc<dyn Pipeline>>,
-    stores: Vec<Arc<dyn StorageBackend>>,
-    transactional: Option<Arc<dyn TransactionalCheckpoints>>,
-    parser: Option<Arc<dyn MetadataParser>>,
-    checkpoints: Option<Arc<dyn CheckpointStore>>,
-    dead_letters: Option<Arc<dyn DeadLetterSink>>,
-    errors: Option<Arc<dyn ErrorHandler>>,
-    events: Option<Arc<dyn EventEmitter>>,
-    tasks: Option<Arc<dyn TaskTracker>>,
-    config: EngineConfig,
-    resume: ResumeMode,
-    fingerprint: Option<String>,
-}
-
-impl EngineBuilder {
-    /// Adds a source and the decoder of its items.
-    pub fn source(mut self, source: Arc<dyn ItemSource>, decoder: Arc<dyn Decoder>) -> Self {
-        self.sources.push(SourceBinding { source, decoder });
-        self
-    }
-
-    /// The pipeline every batch runs through (none: batches are stored as decoded).
-    pub fn pipeline(mut self, pipeline: Arc<dyn Pipeline>) -> Self {
-        self.pipeline = Some(pipeline);
-        self
-    }
-
-    /// Where records are stored (at least one). Called several times, every record is
-    /// written to each store ([`ReplicatedStorage`]); queries read the first.
-    pub fn store(mut self, store: Arc<dyn StorageBackend>) -> Self {
-        self.stores.push(store);
-        self
-    }
-
-    /// The store, when it can also write checkpoints in the same transaction as the records
-    /// (SQLite): an item's checkpoint then commits with its last records. Checkpoints still
-    /// need [`checkpoints`](Self::checkpoints), reading the same place.
-    pub fn transactional_store<S>(mut self, store: Arc<S>) -> Self
-    where
-        S: StorageBackend + TransactionalCheckpoints + 'static,
-    {
-        self.transactional = Some(store.clone());
-        self.stores.push(store);
-        self
-    }
-
-    /// [`transactional_store`](Self::transactional_store) for a store known only as trait
-    /// objects: `store` and `checkpoints` must be the same object (a component registry
-    /// hands them out that way).
-    pub fn transactional_parts(
-        mut self,
-        store: Arc<dyn StorageBackend>,
-        checkpoints: Arc<dyn TransactionalCheckpoints>,
-    ) -> Self {
-        self.transactional = Some(checkpoints);
-        self.stores.push(store);
-        self
-    }
-
-    /// Parses and validates each item's metadata before it is read: an item whose metadata
-    /// is invalid goes to the error handler (by default: dead-lettered whole) without being
-    /// read. The parsed fields travel with the item's records as `item_metadata`.
-    pub fn metadata_parser(mut self, parser: Arc<dyn MetadataParser>) -> Self {
-        self.parser = Some(parser);
-        self
-    }
-
-    /// Where item acknowledgements are kept (required).
-    pub fn checkpoints(mut self, checkpoints: Arc<dyn CheckpointStore>) -> Self {
-        self.checkpoints = Some(checkpoints);
-        self
-    }
-
-    /// Where rejected and exhausted records go (required).
-    pub fn dead_letters(mut self, dead_letters: Arc<dyn DeadLetterSink>) -> Self {
-        self.dead_letters = Some(dead_letters);
-        self
-    }
-
-    /// The error policy (default: [`RetryingErrorHandler::default`]).
-    pub fn error_handler(mut self, errors: Arc<dyn ErrorHandler>) -> Self {
-        self.errors = Some(errors);
-        self
-    }
-
-    /// Where events go (default: a private [`EventBus`]).
-    pub fn events(mut self, events: Arc<dyn EventEmitter>) -> Self {
-        self.events = Some(events);
-        self
-    }
-
-    /// Where the run is tracked (default: a private [`InMemoryTaskTracker`]).
-    pub fn tasks(mut self, tasks: Arc<dyn TaskTracker>) -> Self {
-        self.tasks = Some(tasks);
-        self
-    }
-
-    /// Bounds, batching and concurrency.
-    pub fn config(mut self, config: EngineConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Resume from checkpoints (default) or restart.
-    pub fn resume(mut self, mode: ResumeMode) -> Self {
-        self.resume = mode;
-        self
-    }
-
-    /// A digest of the settings that shape storage keys (decoder batch size, processors).
-    /// Resuming with a different fingerprint is refused: the keys would not match.
-    pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
-        self.fingerprint = Some(fingerprint.into());
-        self
-    }
-
-    /// Checks the parts and the configuration.
-    pub fn build(self) -> Result<Engine> {
-        let missing = |what: &str| {
-            Error::configuration(format!("the engine needs {what}")).with_component(&self.name)
-        };
-        if self.name.trim().is_empty() {
-            return Err(
-                Error::configuration("a pipeline name must not be empty").with_component("engine")
-            );
-        }
-        self.config.validate()?;
-        if self.sources.is_empty() {
-            return Err(missing("at least one source"));
-        }
-        let mut ids: Vec<&str> = self.sources.iter().map(|s| s.source.source_id()).collect();
-        ids.sort_unstable();
-        if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(
-                Error::configuration(format!("two sources are named `{}`", pair[0]))
-                    .with_component(&self.name),
-            );
-        }
-        if self.transactional.is_some() && self.stores.len() > 1 {
-            return Err(Error::configuration(
-                "a transactional store cannot be combined with other stores (their writes would not be in its transaction)",
-            )
-            .with_component(&self.name));
-        }
-        let store: Arc<dyn StorageBackend> = match self.stores.len() {
-            0 => return Err(missing("a store")),
-            1 => self.stores[0].clone(),
-            _ => Arc::new(ReplicatedStorage::new(
-                format!("{}-stores", self.name),
-                self.stores,
-            )?),
-        };
-        Ok(Engine {
-            store,
-            transactional: self.transactional,
-            parser: self.parser,
-            checkpoints: self
-                .checkpoints
-                .ok_or_else(|| missing("a checkpoint store"))?,
-            dead_letters: self
-                .dead_letters
-                .ok_or_else(|| missing("a dead-letter sink"))?,
-            errors: self
-                .errors
-                .unwrap_or_else(|| Arc::new(RetryingErrorHandler::default())),
-            events: self.events.unwrap_or_else(|| Arc::new(EventBus::new())),
-            tasks: self
-                .tasks
-                .unwrap_or_else(|| Arc::new(InMemoryTaskTracker::new())),
-            name: self.name,
-            sources: self.sources,
-            pipeline: self.pipeline,
-            config: self.config,
-            resume: self.resume,
-            fingerprint: self.fingerprint,
-            counters: Arc::new(EngineCounters::default()),
-        })
-    }
-}
-
 impl Engine {
-    /// Starts building the engine of the pipeline called `name` (the checkpoint namespace).
-    pub fn builder(name: impl Into<String>) -> EngineBuilder {
-        EngineBuilder {
-            name: name.into(),
-            sources: Vec::new(),
-            pipeline: None,
-            stores: Vec::new(),
-            transactional: None,
-            parser: None,
-            checkpoints: None,
-            dead_letters: None,
-            errors: None,
-            events: None,
-            tasks: None,
-            config: EngineConfig::default(),
-            resume: ResumeMode::Resume,
-            fingerprint: None,
-        }
-    }
-
     /// The live counters (read them while [`run`](Self::run) is going, e.g. for a progress
     /// bar). They restart at zero with every run.
     pub fn counters(&self) -> Arc<EngineCounters> {
@@ -423,7 +218,7 @@ impl Engine {
         }
         let mut previous_turn: HashMap<usize, oneshot::Receiver<()>> = HashMap::new();
         let mut blocked: HashSet<usize> = HashSet::new();
-        let owner = run.run_id.to_string();
+        let owner = owner_id(run.run_id);
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
@@ -442,11 +237,7 @@ impl Engine {
             }
             // Claimed just before it is read, so a concurrent run takes what this one has
             // not started yet.
-            match self
-                .checkpoints
-                .claim(&self.name, &item, &owner, self.config.lease_ttl)
-                .await
-            {
+            match self.claim(&item, &owner).await {
                 Ok(Claim::Granted) => {}
                 Ok(Claim::Held) => {
                     add(&self.counters.items_leased_elsewhere, 1);
@@ -554,6 +345,24 @@ impl Engine {
                 &Error::processing(format!("an item worker panicked: {e}"))
                     .with_component(&self.name),
             ));
+        }
+    }
+
+    /// Claims `item`; a lease held by a process of this machine that is gone (killed) is
+    /// taken over at once rather than after it expires.
+    async fn claim(&self, item: &SourceItem, owner: &str) -> Result<Claim> {
+        let ttl = self.config.lease_ttl;
+        let claim = self.checkpoints.claim(&self.name, item, owner, ttl).await?;
+        if claim != Claim::Held {
+            return Ok(claim);
+        }
+        match self.checkpoints.lease_holder(&self.name, item).await? {
+            Some(holder) if is_gone(&holder) => {
+                tracing::info!(item = %item.item_id, %holder, "taking over the lease of a process that is gone");
+                self.checkpoints.release(&self.name, &holder).await?;
+                self.checkpoints.claim(&self.name, item, owner, ttl).await
+            }
+            _ => Ok(claim),
         }
     }
 

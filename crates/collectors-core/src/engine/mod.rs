@@ -1,6 +1,7 @@
 //! The engine: sources → decoder → pipeline → storage, with bounded channels, batching,
 //! acknowledgement after store, dead letters and checkpoints. See [`Engine`].
 
+mod builder;
 mod checkpoint_store;
 mod config;
 mod counters;
@@ -11,9 +12,11 @@ mod engine;
 mod in_memory_item_source;
 mod item_source;
 mod item_worker;
+mod lease_owner;
 mod run_context;
 mod store_stage;
 
+pub use builder::EngineBuilder;
 pub use checkpoint_store::{
     CheckpointStore, Claim, InMemoryCheckpointStore, ItemCheckpoint, TransactionalCheckpoints,
 };
@@ -21,6 +24,6 @@ pub use config::EngineConfig;
 pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
 pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};
 pub use decoder::{Decoded, Decoder, ItemDecoder, RejectedRow};
-pub use engine::{Engine, EngineBuilder, ResumeMode};
+pub use engine::{Engine, ResumeMode};
 pub use in_memory_item_source::InMemoryItemSource;
 pub use item_source::{ItemSource, SourceItem};
