@@ -487,16 +487,7 @@ impl StorageBackend for Transactional {
     async fn disconnect(&self) -> collectors::Result<()> {
         self.store.disconnect().await
     }
-    async fn store(
-        &self,
-        record: collectors::Record,
-    ) -> collectors::Result<collectors::StorageLocation> {
-        self.store.store(record).await
-    }
-    async fn store_batch(
-        &self,
-        records: Vec<collectors::Record>,
-    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
+    async fn store_batch(&self, records: &[collectors::Record]) -> collectors::Result<()> {
         self.store.store_batch(records).await
     }
     async fn query(
@@ -514,15 +505,15 @@ impl StorageBackend for Transactional {
 impl collectors::TransactionalCheckpoints for Transactional {
     async fn store_batch_with_checkpoints(
         &self,
-        records: Vec<collectors::Record>,
+        records: &[collectors::Record],
         pipeline: &str,
         checkpoints: &[collectors::ItemCheckpoint],
-    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
-        let locations = self.store.store_batch(records).await?;
+    ) -> collectors::Result<()> {
+        self.store.store_batch(records).await?;
         self.checkpoints.mark_done(pipeline, checkpoints).await?;
         self.committed
             .fetch_add(checkpoints.len(), std::sync::atomic::Ordering::SeqCst);
-        Ok(locations)
+        Ok(())
     }
 }
 
@@ -624,16 +615,7 @@ impl StorageBackend for PickyStore {
     async fn disconnect(&self) -> collectors::Result<()> {
         self.0.disconnect().await
     }
-    async fn store(
-        &self,
-        record: collectors::Record,
-    ) -> collectors::Result<collectors::StorageLocation> {
-        self.0.store(record).await
-    }
-    async fn store_batch(
-        &self,
-        records: Vec<collectors::Record>,
-    ) -> collectors::Result<Vec<collectors::StorageLocation>> {
+    async fn store_batch(&self, records: &[collectors::Record]) -> collectors::Result<()> {
         if records.iter().any(|r| r.key.contains("/bad#")) {
             return Err(collectors::Error::validation(
                 "value does not fit column `value`",

@@ -327,7 +327,7 @@ async fn an_empty_or_overlong_key_is_a_validation_error() {
     assert_eq!(err.error_type(), ErrorType::Validation);
 
     let long = Record::keyed("/".repeat(100), Payload::Empty).unwrap();
-    let err = sink.store_batch(vec![long]).await.unwrap_err();
+    let err = sink.store_batch(&[long]).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Validation);
     assert!(err.to_string().contains("too long"), "{err}");
     assert!(entries(sink.dir()).is_empty());
@@ -388,7 +388,7 @@ async fn storing_a_key_twice_leaves_one_file() {
         let b = sink.store(second.clone()).await.unwrap();
         assert_eq!(a.path, b.path);
         // A batch repeating a key: the last one wins.
-        sink.store_batch(vec![second.clone(), second.clone()])
+        sink.store_batch(&[second.clone(), second.clone()])
             .await
             .unwrap();
         assert_eq!(
@@ -419,7 +419,7 @@ async fn queries_filter_on_metadata_and_time_and_page() {
                 r
             })
             .collect();
-        sink.store_batch(records).await.unwrap();
+        sink.store_batch(&records).await.unwrap();
         let keys = |found: Vec<collectors_core::StoredRecord>| -> Vec<String> {
             found.into_iter().map(|s| s.record.key).collect()
         };
@@ -471,7 +471,7 @@ async fn nan_and_infinities_cannot_be_written_as_json_lines() {
         // In a batch, the other records are not written either.
         let good = Record::keyed("good", Payload::Table(typed_batch())).unwrap();
         let bad = Record::keyed("bad", Payload::Table(batch)).unwrap();
-        let err = sink.store_batch(vec![good, bad]).await.unwrap_err();
+        let err = sink.store_batch(&[good, bad]).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::Validation);
         assert!(
             entries(sink.dir()).is_empty(),
@@ -530,7 +530,7 @@ async fn parquet_takes_tables_only() {
         assert!(err.to_string().contains(&kind), "{err} names {kind}");
         // In a batch, the bad record fails the batch before any file is written.
         let good = Record::keyed("good", Payload::Table(typed_batch())).unwrap();
-        let err = sink.store_batch(vec![good, record]).await.unwrap_err();
+        let err = sink.store_batch(&[good, record]).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::Validation);
     }
     assert!(entries(sink.dir()).is_empty());

@@ -162,7 +162,7 @@ mod transactional {
         store.connect().await.unwrap();
         let records = vec![Record::keyed("a#0", table(1)).unwrap()];
         store
-            .store_batch_with_checkpoints(records, "p", &[checkpoint("a", "v1", 2)])
+            .store_batch_with_checkpoints(&records, "p", &[checkpoint("a", "v1", 2)])
             .await
             .unwrap();
         let checkpoints = SqliteCheckpointStore::open(&db).await.unwrap();
@@ -180,7 +180,7 @@ mod transactional {
         ];
         assert!(
             store
-                .store_batch_with_checkpoints(records, "p", &[checkpoint("b", "v1", 3)])
+                .store_batch_with_checkpoints(&records, "p", &[checkpoint("b", "v1", 3)])
                 .await
                 .is_err()
         );

@@ -94,7 +94,7 @@ async fn ten_batches_of_ten_thousand_rows_and_replays_do_not_duplicate() {
 
     let started = Instant::now();
     for batch in &batches {
-        store.store_batch(batch.clone()).await.unwrap();
+        store.store_batch(&batch).await.unwrap();
     }
     let elapsed = started.elapsed();
     assert_eq!(store.row_count().await.unwrap(), 100_000);
@@ -106,7 +106,7 @@ async fn ten_batches_of_ten_thousand_rows_and_replays_do_not_duplicate() {
     // A replay of every batch replaces instead of duplicating.
     let started = Instant::now();
     for batch in &batches {
-        store.store_batch(batch.clone()).await.unwrap();
+        store.store_batch(&batch).await.unwrap();
     }
     let elapsed = started.elapsed();
     eprintln!(
@@ -257,7 +257,7 @@ async fn schema_changes_unsupported_types_and_bad_values_are_validation_errors()
         RecordBatch::try_from_iter([("n", Arc::new(UInt64Array::from(vec![1])) as ArrayRef)])
             .unwrap();
     let err = unsigned
-        .store_batch(vec![
+        .store_batch(&[
             Record::keyed("ok", Payload::Table(fine)).unwrap(),
             Record::keyed("json", Payload::Json(serde_json::json!(1))).unwrap(),
             Record::keyed("bad", Payload::Table(overflow)).unwrap(),
@@ -282,7 +282,7 @@ async fn replacing_and_deleting_remove_the_old_rows() {
     let store = storage(&dir, "readings");
     store.connect().await.unwrap();
     store
-        .store_batch(vec![
+        .store_batch(&[
             Record::keyed("k", Payload::Table(readings(0, 5))).unwrap(),
             Record::keyed("other", Payload::Table(readings(100, 2))).unwrap(),
         ])
@@ -291,14 +291,13 @@ async fn replacing_and_deleting_remove_the_old_rows() {
     assert_eq!(store.row_count().await.unwrap(), 7);
 
     // The same key twice in one batch: the last one wins.
-    let locations = store
-        .store_batch(vec![
+    store
+        .store_batch(&[
             Record::keyed("k", Payload::Table(readings(0, 3))).unwrap(),
             Record::keyed("k", Payload::Table(readings(0, 4))).unwrap(),
         ])
         .await
         .unwrap();
-    assert_eq!(locations.len(), 2);
     assert_eq!(store.row_count().await.unwrap(), 6);
 
     // A table record replaced by a document loses its rows.
@@ -335,7 +334,7 @@ async fn queries_filter_in_sql() {
     }
     records.push(Record::keyed("p0", Payload::Empty).unwrap());
     records.push(Record::keyed("q/0", Payload::Empty).unwrap());
-    store.store_batch(records).await.unwrap();
+    store.store_batch(&records).await.unwrap();
 
     let keys = |found: Vec<collectors_core::StoredRecord>| -> Vec<String> {
         found.into_iter().map(|s| s.record.key).collect()
@@ -554,8 +553,8 @@ async fn concurrent_writers_on_one_file_wait_for_each_other() {
             for b in 0..10i64 {
                 let key = format!("w{writer}/b{b}");
                 store
-                    .store_batch(vec![
-                        Record::keyed(key, Payload::Table(readings(b * 100, 100))).unwrap(),
+                    .store_batch(&[
+                        Record::keyed(key, Payload::Table(readings(b * 100, 100))).unwrap()
                     ])
                     .await
                     .unwrap();
@@ -691,28 +690,27 @@ mod disk_full {
         // The first batch creates the data table: SQLite rolls the whole transaction back
         // by itself when that fails for lack of space.
         for _ in 0..3 {
-            let err = store.store_batch(batch("a")).await.unwrap_err();
+            let err = store.store_batch(&batch("a")).await.unwrap_err();
             assert_disk_full(&err);
             assert_nothing_stored(&store).await;
         }
 
         free(&db).await;
-        let locations = store.store_batch(batch("a")).await.unwrap();
-        assert_eq!(locations.len(), 3);
+        store.store_batch(&batch("a")).await.unwrap();
         assert_eq!(store.row_count().await.unwrap(), 4_000);
         assert_eq!(store.query(&QueryCriteria::new()).await.unwrap().len(), 3);
 
         // Full again with the table in place: the failure is now in the row inserts.
         fill(&db).await;
         for _ in 0..3 {
-            let err = store.store_batch(batch("b")).await.unwrap_err();
+            let err = store.store_batch(&batch("b")).await.unwrap_err();
             assert_disk_full(&err);
             assert_eq!(store.row_count().await.unwrap(), 4_000, "b left no row");
         }
         // A single-row insert that fails for lack of space makes SQLite roll the whole
         // transaction back by itself (as a failed COMMIT does).
         for _ in 0..3 {
-            let err = store.store_batch(one_long_row("c")).await.unwrap_err();
+            let err = store.store_batch(&one_long_row("c")).await.unwrap_err();
             assert_disk_full(&err);
             assert!(
                 store
@@ -723,8 +721,8 @@ mod disk_full {
             );
         }
         free(&db).await;
-        store.store_batch(batch("b")).await.unwrap();
-        store.store_batch(one_long_row("c")).await.unwrap();
+        store.store_batch(&batch("b")).await.unwrap();
+        store.store_batch(&one_long_row("c")).await.unwrap();
         assert_eq!(store.row_count().await.unwrap(), 8_001);
         assert_eq!(store.query(&QueryCriteria::new()).await.unwrap().len(), 7);
         // Other calls on the same connection work too.
@@ -739,7 +737,7 @@ mod disk_full {
         let store = capped(&db);
         store.connect().await.unwrap();
         let small = Record::keyed("a", Payload::Table(readings(0, 100))).unwrap();
-        store.store_batch(vec![small]).await.unwrap();
+        store.store_batch(&[small]).await.unwrap();
         fill(&db).await;
         let checkpoint = ItemCheckpoint {
             source_id: "s".into(),
@@ -755,7 +753,7 @@ mod disk_full {
         for _ in 0..3 {
             let err = store
                 .store_batch_with_checkpoints(
-                    one_long_row("c"),
+                    &one_long_row("c"),
                     "p",
                     std::slice::from_ref(&checkpoint),
                 )
@@ -767,7 +765,11 @@ mod disk_full {
 
         free(&db).await;
         store
-            .store_batch_with_checkpoints(one_long_row("c"), "p", std::slice::from_ref(&checkpoint))
+            .store_batch_with_checkpoints(
+                &one_long_row("c"),
+                "p",
+                std::slice::from_ref(&checkpoint),
+            )
             .await
             .unwrap();
         assert_eq!(store.row_count().await.unwrap(), 101);

@@ -14,7 +14,7 @@ use collectors_core::arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use collectors_core::{
     CancellationToken, Decoded, Decoder, Engine, EngineConfig, InMemoryCheckpointStore,
     InMemoryDeadLetterSink, ItemDecoder, ItemSource, Payload, Processor, QueryCriteria, Record,
-    Result, SequentialPipeline, SourceItem, StorageBackend, StorageLocation, StoredRecord,
+    Result, SequentialPipeline, SourceItem, StorageBackend, StoredRecord,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -161,12 +161,14 @@ impl StorageBackend for NullSink {
     async fn disconnect(&self) -> Result<()> {
         Ok(())
     }
-    async fn store(&self, record: Record) -> Result<StorageLocation> {
-        self.0.fetch_add(
-            record.payload.num_rows().unwrap_or(0) as u64,
-            Ordering::Relaxed,
-        );
-        Ok(StorageLocation::new("null", record.key, ""))
+    async fn store_batch(&self, records: &[Record]) -> Result<()> {
+        for record in records {
+            self.0.fetch_add(
+                record.payload.num_rows().unwrap_or(0) as u64,
+                Ordering::Relaxed,
+            );
+        }
+        Ok(())
     }
     async fn query(&self, _: &QueryCriteria) -> Result<Vec<StoredRecord>> {
         Ok(Vec::new())

@@ -66,10 +66,10 @@
 //!     fn backend_id(&self) -> &str { "memory" }
 //!     async fn connect(&self) -> Result<()> { Ok(()) }
 //!     async fn disconnect(&self) -> Result<()> { Ok(()) }
-//!     async fn store(&self, record: Record) -> Result<StorageLocation> {
-//!         let key = record.key.clone();
-//!         self.0.lock().unwrap().push(record);
-//!         Ok(StorageLocation::new("memory", &key, format!("memory://{key}")))
+//!     // The one write to implement: a whole batch, borrowed.
+//!     async fn store_batch(&self, records: &[Record]) -> Result<()> {
+//!         self.0.lock().unwrap().extend_from_slice(records);
+//!         Ok(())
 //!     }
 //!     async fn query(&self, _: &QueryCriteria) -> Result<Vec<StoredRecord>> { Ok(vec![]) }
 //!     async fn delete(&self, _: &str) -> Result<bool> { Ok(false) }

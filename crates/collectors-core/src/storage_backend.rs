@@ -11,10 +11,14 @@ use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
 ///
 /// - `connect`/`disconnect` are idempotent; any other call on a disconnected backend is an
 ///   [`Error::Connection`](crate::Error::Connection).
-/// - `store` is idempotent by [`Record::key`]: storing a key again replaces the earlier record,
-///   so replays never duplicate.
-/// - `store_batch` stores all records or, on error, leaves each one either fully stored or not
-///   stored (re-running the batch is always safe); it returns one location per record, in order.
+/// - `store_batch` is the write every backend implements: it borrows the records (a retry
+///   clones nothing), stores all of them or, on error, leaves each one either fully stored
+///   or not stored (re-running the batch is always safe), and builds no
+///   [`StorageLocation`]s, which the hot path never reads.
+/// - Writes are idempotent by [`Record::key`]: storing a key again replaces the earlier
+///   record, so replays never duplicate.
+/// - `store` (one record, with its location) is provided in terms of `store_batch` and
+///   [`location_of`](Self::location_of).
 /// - `query` returns the records matching the criteria, ordered by key, paged by
 ///   `offset`/`limit`.
 /// - `delete` takes a [`StorageLocation::location_id`] and returns whether something was
@@ -34,16 +38,18 @@ pub trait StorageBackend: Send + Sync {
     /// Closes the connection.
     async fn disconnect(&self) -> Result<()>;
 
-    /// Stores one record.
-    async fn store(&self, record: Record) -> Result<StorageLocation>;
+    /// Stores every record of `records` (see the contract above).
+    async fn store_batch(&self, records: &[Record]) -> Result<()>;
 
-    /// Stores several records; the default stores them one by one.
-    async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>> {
-        let mut out = Vec::with_capacity(records.len());
-        for record in records {
-            out.push(self.store(record).await?);
-        }
-        Ok(out)
+    /// Stores one record and says where it went.
+    async fn store(&self, record: Record) -> Result<StorageLocation> {
+        self.store_batch(std::slice::from_ref(&record)).await?;
+        Ok(self.location_of(&record))
+    }
+
+    /// Where a stored record lives. The default: the backend and the record's key.
+    fn location_of(&self, record: &Record) -> StorageLocation {
+        StorageLocation::new(self.backend_id(), &record.key, &record.key)
     }
 
     /// The stored records matching `criteria`.

@@ -126,7 +126,8 @@ mock! {
         async fn connect(&self) -> Result<()>;
         async fn disconnect(&self) -> Result<()>;
         async fn store(&self, record: Record) -> Result<StorageLocation>;
-        async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>>;
+        async fn store_batch(&self, records: &[Record]) -> Result<()>;
+        fn location_of(&self, record: &Record) -> StorageLocation;
         async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>>;
         async fn delete(&self, location_id: &str) -> Result<bool>;
     }

@@ -77,11 +77,7 @@ impl MockStorageBackend {
     }
 
     fn put(&self, record: Record) -> StorageLocation {
-        let location = StorageLocation::new(
-            &self.id,
-            &record.key,
-            format!("mock://{}/{}", self.id, record.key),
-        );
+        let location = self.location_of(&record);
         self.lock().insert(
             record.key.clone(),
             StoredRecord {
@@ -113,10 +109,21 @@ impl StorageBackend for MockStorageBackend {
     }
 
     /// All or nothing: an injected failure stores none of the batch.
-    async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>> {
+    async fn store_batch(&self, records: &[Record]) -> Result<()> {
         self.enter("store_batch", &records.len().to_string())
             .await?;
-        Ok(records.into_iter().map(|r| self.put(r)).collect())
+        for record in records {
+            self.put(record.clone());
+        }
+        Ok(())
+    }
+
+    fn location_of(&self, record: &Record) -> StorageLocation {
+        StorageLocation::new(
+            &self.id,
+            &record.key,
+            format!("mock://{}/{}", self.id, record.key),
+        )
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {

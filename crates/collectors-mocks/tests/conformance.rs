@@ -64,8 +64,8 @@ async fn mock_processor_meets_the_processor_contract() {
 
 mod broken {
     use collectors_core::{
-        Payload, Processor, QueryCriteria, Record, Result, StorageBackend, StorageLocation,
-        StoredRecord, async_trait,
+        Payload, Processor, QueryCriteria, Record, Result, StorageBackend, StoredRecord,
+        async_trait,
     };
     use collectors_mocks::MockStorageBackend;
 
@@ -83,9 +83,13 @@ mod broken {
         async fn disconnect(&self) -> Result<()> {
             self.0.disconnect().await
         }
-        async fn store(&self, mut record: Record) -> Result<StorageLocation> {
-            record.key = format!("{}~{}", record.key, self.0.len());
-            self.0.store(record).await
+        async fn store_batch(&self, records: &[Record]) -> Result<()> {
+            for record in records {
+                let mut record = record.clone();
+                record.key = format!("{}~{}", record.key, self.0.len());
+                self.0.store(record).await?;
+            }
+            Ok(())
         }
         async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
             let mut loose = criteria.clone();

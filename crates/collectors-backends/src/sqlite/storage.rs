@@ -11,7 +11,7 @@ use collectors_core::{
 use sqlx::sqlite::SqlitePool;
 
 use super::builder::SqliteStorageBuilder;
-use super::catalog::{CATALOG_SQL, RECORDS_TABLE};
+use super::catalog::{CATALOG_SQL, RECORDS_TABLE, kind_name};
 use super::connection::Database;
 use super::error::from_sqlx;
 use super::schema::quote_ident;
@@ -249,15 +249,13 @@ impl StorageBackend for SqliteStorage {
         Ok(())
     }
 
-    async fn store(&self, record: Record) -> Result<StorageLocation> {
-        let mut locations = self.store_batch(vec![record]).await?;
-        locations
-            .pop()
-            .ok_or_else(|| self.tag(Error::storage("no location returned"), "store"))
+    async fn store_batch(&self, records: &[Record]) -> Result<()> {
+        self.store_in_transaction(records, None).await
     }
 
-    async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>> {
-        self.store_in_transaction(records, None).await
+    fn location_of(&self, record: &Record) -> StorageLocation {
+        let rows = record.payload.num_rows().map(|n| n as u64);
+        self.location(&record.key, kind_name(&record.payload), rows)
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
@@ -275,10 +273,10 @@ impl StorageBackend for SqliteStorage {
 impl TransactionalCheckpoints for SqliteStorage {
     async fn store_batch_with_checkpoints(
         &self,
-        records: Vec<Record>,
+        records: &[Record],
         pipeline: &str,
         checkpoints: &[ItemCheckpoint],
-    ) -> Result<Vec<StorageLocation>> {
+    ) -> Result<()> {
         self.store_in_transaction(records, Some((pipeline, checkpoints)))
             .await
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use arrow_schema::{Schema, SchemaRef};
-use collectors_core::{Error, ItemCheckpoint, Payload, Record, Result, StorageLocation};
+use collectors_core::{Error, ItemCheckpoint, Payload, Record, Result};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -25,19 +25,19 @@ impl SqliteStorage {
     /// complete.
     pub(super) async fn store_in_transaction(
         &self,
-        records: Vec<Record>,
+        records: &[Record],
         checkpoints: Option<(&str, &[ItemCheckpoint])>,
-    ) -> Result<Vec<StorageLocation>> {
+    ) -> Result<()> {
         let pool = self.pool("store_batch").await?;
         if records.is_empty() && checkpoints.is_none_or(|(_, c)| c.is_empty()) {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let mut tx = Transaction::begin(&pool, BEGIN_WRITE)
             .await
             .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
         let written = async {
             let conn = tx.conn();
-            let written = self.write(conn, &records).await?;
+            let written = self.write(conn, records).await?;
             if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
                 create_checkpoint_tables(conn).await?;
                 write_checkpoints(conn, pipeline, checkpoints).await?;
@@ -45,22 +45,22 @@ impl SqliteStorage {
             Ok(written)
         }
         .await;
-        let (locations, schema) = tx
+        let schema = tx
             .finish(written, |e| self.sqlx(e, "store_batch", "committing"))
             .await?;
         if schema.is_some() {
             self.cache_schema(schema);
         }
         tracing::trace!(backend = %self.backend_id, records = records.len(), "stored batch");
-        Ok(locations)
+        Ok(())
     }
 
-    /// Writes `records` in the open transaction; returns one location per record.
+    /// Writes `records` in the open transaction; returns the table schema it created, if any.
     async fn write(
         &self,
         conn: &mut SqliteConnection,
         records: &[Record],
-    ) -> Result<(Vec<StorageLocation>, Option<SchemaRef>)> {
+    ) -> Result<Option<SchemaRef>> {
         let op = "store_batch";
         // Check the tables before writing anything: one schema per batch, supported types.
         let mut batch_schema: Option<SchemaRef> = None;
@@ -186,14 +186,7 @@ impl SqliteStorage {
                 .map_err(|e| self.sqlx(e, op, "writing records"))?;
         }
 
-        let locations = records
-            .iter()
-            .map(|r| {
-                let rows = r.payload.num_rows().map(|n| n as u64);
-                self.location(&r.key, kind_name(&r.payload), rows)
-            })
-            .collect();
-        Ok((locations, table_schema))
+        Ok(table_schema)
     }
 
     async fn create_table(&self, conn: &mut SqliteConnection, schema: &Schema) -> Result<()> {

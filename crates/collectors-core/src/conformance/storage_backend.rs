@@ -103,7 +103,7 @@ pub async fn storage_backend(backend: &dyn StorageBackend, kinds: &[PayloadKind]
         "storing a key again replaces the record"
     );
 
-    // store_batch: one location per record, in order; every kind round-trips.
+    // store_batch: every record stored, every kind round-trips.
     let batch: Vec<Record> = (0..4)
         .map(|i| {
             let kind = kinds[i % kinds.len()];
@@ -112,20 +112,14 @@ pub async fn storage_backend(backend: &dyn StorageBackend, kinds: &[PayloadKind]
                 .with_metadata("sensor", if i % 2 == 0 { "s-2" } else { "s-3" })
         })
         .collect();
-    let locations = backend
-        .store_batch(batch.clone())
+    backend
+        .store_batch(&batch)
         .await
         .unwrap_or_else(|e| panic!("store_batch: {e}"));
-    assert_eq!(
-        locations.len(),
-        batch.len(),
-        "store_batch returns one location per record"
-    );
-    let empty = backend
-        .store_batch(Vec::new())
+    backend
+        .store_batch(&[])
         .await
         .unwrap_or_else(|e| panic!("empty store_batch: {e}"));
-    assert!(empty.is_empty(), "an empty batch stores nothing");
 
     // query: sorted by key, filtered by prefix and metadata, paged.
     let all = backend

@@ -125,10 +125,10 @@ pub trait TransactionalCheckpoints: Send + Sync {
     /// Stores `records` and marks `checkpoints` done for `pipeline`, all or nothing.
     async fn store_batch_with_checkpoints(
         &self,
-        records: Vec<crate::models::Record>,
+        records: &[crate::models::Record],
         pipeline: &str,
         checkpoints: &[ItemCheckpoint],
-    ) -> Result<Vec<crate::models::StorageLocation>>;
+    ) -> Result<()>;
 }
 
 type Checkpoints = HashMap<String, HashMap<(String, String), ItemCheckpoint>>;

@@ -242,17 +242,15 @@ impl StoreStage {
                         (Some(store), false) => {
                             store
                                 .store_batch_with_checkpoints(
-                                    records.clone(),
+                                    records,
                                     &stage.run.pipeline_name,
                                     completing,
                                 )
                                 .await
                         }
-                        _ => stage.run.store.store_batch(records.clone()).await,
+                        _ => stage.run.store.store_batch(records).await,
                     };
-                    stored
-                        .map(drop)
-                        .map_err(|e| e.with_operation("store_batch"))
+                    stored.map_err(|e| e.with_operation("store_batch"))
                 })
             })
             .await;

@@ -101,22 +101,17 @@ impl StorageBackend for ReplicatedStorage {
             .map(|_| ())
     }
 
-    async fn store(&self, record: Record) -> Result<StorageLocation> {
-        let locations = self.on_all("store", |b| {
-            let record = record.clone();
-            async move { b.store(record).await }
-        });
-        Ok(locations.await?.remove(0))
+    async fn store_batch(&self, records: &[Record]) -> Result<()> {
+        self.on_all(
+            "store_batch",
+            |b| async move { b.store_batch(records).await },
+        )
+        .await
+        .map(drop)
     }
 
-    async fn store_batch(&self, records: Vec<Record>) -> Result<Vec<StorageLocation>> {
-        let mut all = self
-            .on_all("store_batch", |b| {
-                let records = records.clone();
-                async move { b.store_batch(records).await }
-            })
-            .await?;
-        Ok(all.remove(0))
+    fn location_of(&self, record: &Record) -> StorageLocation {
+        self.backends[0].location_of(record)
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
