@@ -657,3 +657,103 @@ async fn one_items_bad_records_do_not_take_another_items_records_down() {
     assert!(letters.iter().all(|l| l.item_id == "bad"), "{letters:?}");
     assert!(letters.iter().all(|l| l.processed && l.batch == Some(0)));
 }
+
+/// A queue: messages are delivered once and committed by id after they are handled.
+struct Queue {
+    messages: std::sync::Mutex<std::collections::VecDeque<collectors::CollectedData>>,
+    committed: std::sync::Mutex<Vec<uuid::Uuid>>,
+}
+
+impl Queue {
+    fn with(bodies: &[&str]) -> Self {
+        Self {
+            messages: std::sync::Mutex::new(
+                bodies
+                    .iter()
+                    .map(|b| {
+                        collectors::CollectedData::new("queue", "key-value", "push", b.to_string())
+                    })
+                    .collect(),
+            ),
+            committed: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[collectors::async_trait]
+impl collectors::DataSource for Queue {
+    fn source_id(&self) -> &str {
+        "queue"
+    }
+    async fn connect(&self) -> collectors::Result<()> {
+        Ok(())
+    }
+    async fn disconnect(&self) -> collectors::Result<()> {
+        Ok(())
+    }
+    async fn collect(&self) -> collectors::Result<Option<collectors::CollectedData>> {
+        Ok(self.messages.lock().unwrap().pop_front())
+    }
+    async fn commit(&self, items: &[collectors::CollectedData]) -> collectors::Result<()> {
+        self.committed
+            .lock()
+            .unwrap()
+            .extend(items.iter().map(|i| i.id));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_live_source_is_acknowledged_through_its_commit_hook_after_store() {
+    let queue = Arc::new(Queue::with(&["a,1\nb,2\n", "c,3\nnot a row\n", "d,4\n"]));
+    let ids: Vec<uuid::Uuid> = queue
+        .messages
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    let store = Arc::new(MockStorageBackend::new("store"));
+    let checkpoints = Arc::new(InMemoryCheckpointStore::new());
+    let letters = Arc::new(InMemoryDeadLetterSink::new());
+    let summary = Engine::builder("live")
+        .data_source(queue.clone(), Arc::new(KeyValueDecoder { batch_size: 10 }))
+        .store(store.clone() as Arc<dyn StorageBackend>)
+        .checkpoints(checkpoints.clone() as Arc<dyn CheckpointStore>)
+        .dead_letters(letters.clone() as Arc<dyn DeadLetterSink>)
+        .finish()
+        .await;
+    let c = summary.counts;
+    assert_eq!((c.collected, c.stored, c.dead_lettered), (5, 4, 1), "{c:?}");
+    assert_eq!(stored_rows(&store), 4);
+    let mut committed = queue.committed.lock().unwrap().clone();
+    committed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(
+        committed, expected,
+        "every message committed once, after store"
+    );
+    assert!(
+        checkpoints.done("live").await.unwrap().is_empty(),
+        "a live source is acknowledged, not checkpointed"
+    );
+}
+
+#[tokio::test]
+async fn a_live_message_whose_records_were_not_stored_is_not_committed() {
+    let queue = Arc::new(Queue::with(&["a,1\n", "b,2\n"]));
+    let store = Arc::new(MockStorageBackend::new("store"));
+    store
+        .control()
+        .fail_method("store_batch", 100, ErrorType::Authentication);
+    let summary = Engine::builder("live")
+        .data_source(queue.clone(), Arc::new(KeyValueDecoder { batch_size: 10 }))
+        .store(store.clone() as Arc<dyn StorageBackend>)
+        .checkpoints(Arc::new(InMemoryCheckpointStore::new()))
+        .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
+        .finish()
+        .await;
+    assert_eq!(summary.outcome, RunOutcome::Aborted, "{summary:?}");
+    assert!(queue.committed.lock().unwrap().is_empty());
+}

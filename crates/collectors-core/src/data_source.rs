@@ -63,4 +63,16 @@ pub trait DataSource: Send + Sync {
         })
         .boxed()
     }
+
+    /// Acknowledges collected items, once every record from them is stored, skipped or
+    /// dead-lettered: a queue commits their offsets, a socket answers. Called by the engine
+    /// when it runs this source ([`EngineBuilder::data_source`](crate::EngineBuilder::data_source)).
+    /// The default does nothing (a source with no acknowledgement).
+    ///
+    /// An item whose records were not all stored when the run stopped is never
+    /// acknowledged: a source that redelivers unacknowledged items gets at-least-once.
+    async fn commit(&self, items: &[CollectedData]) -> Result<()> {
+        let _ = items;
+        Ok(())
+    }
 }

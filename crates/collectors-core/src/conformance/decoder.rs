@@ -40,8 +40,11 @@ pub struct DecoderFixture {
     /// The decoder's configured batch size: no batch may hold more rows.
     pub batch_size: usize,
     /// The decoder's line limit in bytes, terminator excluded, when it has one: a longer row
-    /// is rejected with `complete == false`, and at most this many of its bytes are kept.
+    /// is rejected with `complete == false`.
     pub line_limit: Option<usize>,
+    /// The most bytes of an over-long row a reject keeps (a decoder may keep a fixed-size
+    /// prefix whatever the limit). `None`: the line limit.
+    pub max_kept_bytes: Option<usize>,
 }
 
 impl DecoderFixture {
@@ -64,6 +67,7 @@ impl DecoderFixture {
             malformed: malformed.into(),
             batch_size,
             line_limit: None,
+            max_kept_bytes: None,
         }
     }
 
@@ -79,6 +83,14 @@ impl DecoderFixture {
     #[must_use]
     pub fn with_line_limit(mut self, limit: usize) -> Self {
         self.line_limit = Some(limit);
+        self
+    }
+
+    /// The most bytes of an over-long row the decoder keeps in its reject, when that is not
+    /// the line limit.
+    #[must_use]
+    pub fn with_max_kept_bytes(mut self, bytes: usize) -> Self {
+        self.max_kept_bytes = Some(bytes);
         self
     }
 
@@ -112,12 +124,13 @@ impl DecoderFixture {
 ///   (same values, same schema) and the same rejects;
 /// - no batch holds more than the batch size;
 /// - a row longer than the line limit (if any) is rejected with `complete == false`, at most
-///   the limit of its bytes kept (a prefix of the row), and the lines after it keep their
-///   numbers;
+///   [`max_kept_bytes`](DecoderFixture::max_kept_bytes) (else the limit) of its bytes kept,
+///   a prefix of the row, and the lines after it keep their numbers;
 /// - a valid row replayed behind the header lines decodes alone to the same row.
 ///
 /// How much a decoder buffers cannot be seen through the trait: the suite checks what an
-/// over-long row leaves behind (at most `line_limit` bytes), not the peak memory.
+/// over-long row leaves behind (a bounded prefix of a row several times longer), not the
+/// peak memory.
 ///
 /// # Panics
 ///
@@ -158,6 +171,10 @@ fn check_fixture(fixture: &DecoderFixture) {
     );
     if let Some(limit) = fixture.line_limit {
         assert!(limit > 0, "fixture: line_limit is at least 1");
+        assert!(
+            fixture.row_lines().iter().all(|l| l.len() <= limit + 2),
+            "fixture: every valid row fits the line limit"
+        );
     }
 }
 
@@ -261,8 +278,7 @@ impl Suite<'_> {
         );
         for reject in &whole.rejects {
             assert_eq!(
-                reject.raw,
-                f.malformed,
+                reject.raw, f.malformed,
                 "a reject carries the exact raw bytes of its line, without terminator (line {})",
                 reject.line
             );
@@ -308,7 +324,8 @@ impl Suite<'_> {
         let first = f.row_lines()[0];
         let unit = first.strip_suffix(b"\n").unwrap_or(first);
         let unit = unit.strip_suffix(b"\r").unwrap_or(unit);
-        let target = limit.saturating_mul(4).max(limit + 4096);
+        let kept = f.max_kept_bytes.unwrap_or(limit);
+        let target = limit.max(kept).saturating_mul(4).max(limit + 4096);
         let mut long = Vec::with_capacity(target + unit.len());
         while long.len() <= target {
             long.extend_from_slice(unit);
@@ -326,7 +343,8 @@ impl Suite<'_> {
             chunks.push(1);
         }
         for chunk in chunks {
-            let rule = format!("a row longer than the line limit ({limit} bytes, chunks of {chunk})");
+            let rule =
+                format!("a row longer than the line limit ({limit} bytes, chunks of {chunk})");
             let out = self.decode(&input, chunk, &rule);
             assert_eq!(
                 out.rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
@@ -339,8 +357,9 @@ impl Suite<'_> {
                 "{rule} is rejected with complete == false"
             );
             assert!(
-                reject.raw.len() <= limit,
-                "{rule}: at most the limit of its bytes is kept, not {}",
+                reject.raw.len() <= kept,
+                "{rule}: at most {kept} of its {} bytes are kept, not {}",
+                long.len(),
                 reject.raw.len()
             );
             assert!(
@@ -371,7 +390,10 @@ impl Suite<'_> {
         }
         for (i, line) in lines.iter().enumerate() {
             let input = [&f.header[..], line].concat();
-            let rule = format!("row {} replayed behind the header lines decodes alone", i + 1);
+            let rule = format!(
+                "row {} replayed behind the header lines decodes alone",
+                i + 1
+            );
             let out = self.decode(&input, input.len(), &rule);
             assert_eq!(out.rejects.len(), 0, "{rule}: not rejected");
             assert_rows_eq(&rows(&out), &reference[i..=i], &rule);

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::data_source::DataSource;
 use crate::engine::checkpoint_store::{CheckpointStore, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::EngineCounters;
@@ -9,6 +10,7 @@ use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
 use crate::engine::engine::{Engine, ResumeMode, SourceBinding};
 use crate::engine::item_source::ItemSource;
+use crate::engine::live_source::LiveSource;
 use crate::error::{Error, Result};
 use crate::error_handler::ErrorHandler;
 use crate::event_emitter::EventEmitter;
@@ -66,6 +68,19 @@ impl EngineBuilder {
         self
     }
 
+    /// Adds a live source (a stream with no listing: a socket, a queue) and the decoder of
+    /// its items. Each collected item is read once, and acknowledged through
+    /// [`DataSource::commit`](crate::DataSource::commit) once every record from it is stored,
+    /// skipped or dead-lettered; nothing is checkpointed for it. The engine connects it at
+    /// the start of the run and reads until `collect` returns `None` or the run stops.
+    pub fn data_source(mut self, source: Arc<dyn DataSource>, decoder: Arc<dyn Decoder>) -> Self {
+        self.sources.push(SourceBinding {
+            source: Arc::new(LiveSource::new(source)),
+            decoder,
+        });
+        self
+    }
+
     /// The pipeline every batch runs through (none: batches are stored as decoded).
     pub fn pipeline(mut self, pipeline: Arc<dyn Pipeline>) -> Self {
         self.pipeline = Some(pipeline);
@@ -104,9 +119,12 @@ impl EngineBuilder {
         self
     }
 
-    /// Parses and validates each item's metadata before it is read: an item whose metadata
-    /// is invalid goes to the error handler (by default: dead-lettered whole) without being
-    /// read. The parsed fields travel with the item's records as `item_metadata`.
+    /// Parses and validates each item before it is decoded: the parser gets a
+    /// [`CollectedData`](crate::CollectedData) with the item's listing metadata (`item_id`,
+    /// `version`, `size`, and the source's own) and its first chunk of bytes as `raw_data`.
+    /// An item whose metadata is invalid goes to the error handler (by default:
+    /// dead-lettered whole) without being decoded. The parsed fields travel with the item's
+    /// records as `item_metadata`.
     pub fn metadata_parser(mut self, parser: Arc<dyn MetadataParser>) -> Self {
         self.parser = Some(parser);
         self

@@ -4,13 +4,16 @@ use std::sync::Arc;
 
 use std::collections::{HashMap, HashSet};
 
+use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::engine::checkpoint_store::{CheckpointStore, Claim, TransactionalCheckpoints};
+use crate::engine::checkpoint_store::{
+    CheckpointStore, Claim, ItemCheckpoint, TransactionalCheckpoints,
+};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
@@ -128,15 +131,18 @@ impl Engine {
         let done = self.checkpoints.done(&self.name).await?;
         let mut pending = Vec::new();
         for (index, binding) in self.sources.iter().enumerate() {
-            for item in binding.source.items().await? {
-                add(&self.counters.items_listed, 1);
-                let key = (item.source_id.clone(), item.item_id.clone());
-                if done.get(&key).is_some_and(|c| c.version == item.version) {
-                    add(&self.counters.items_already_done, 1);
-                    continue;
+            let mut pages = binding.source.pages();
+            while let Some(page) = pages.next().await {
+                for item in page? {
+                    add(&self.counters.items_listed, 1);
+                    let key = (item.source_id.clone(), item.item_id.clone());
+                    if done.get(&key).is_some_and(|c| c.version == item.version) {
+                        add(&self.counters.items_already_done, 1);
+                        continue;
+                    }
+                    add(&self.counters.bytes_total, item.size.unwrap_or(0));
+                    pending.push((index, item));
                 }
-                add(&self.counters.bytes_total, item.size.unwrap_or(0));
-                pending.push((index, item));
             }
         }
         Ok(pending)
@@ -170,10 +176,10 @@ impl Engine {
         self.counters.reset();
         self.store.connect().await?;
         self.prepare_checkpoints().await?;
-        let pending = self.pending_items().await?;
+        let done = self.checkpoints.done(&self.name).await?;
         let mut metadata = Metadata::new();
         metadata.insert("pipeline".into(), self.name.clone().into());
-        metadata.insert("items".into(), pending.len().into());
+        metadata.insert("sources".into(), self.sources.len().into());
         let task = self
             .tasks
             .create(&self.name, "pipeline_run", metadata)
@@ -191,7 +197,7 @@ impl Engine {
         ));
         run.emit(
             EventType::CollectionStart,
-            serde_json::json!({ "items": pending.len() }),
+            serde_json::json!({ "sources": self.sources.len() }),
         )
         .await;
 
@@ -202,6 +208,7 @@ impl Engine {
                 self.checkpoints.clone(),
                 self.transactional.clone(),
                 self.config.clone(),
+                self.sources.iter().map(|b| b.source.clone()).collect(),
             )
             .run(inbox),
         );
@@ -213,79 +220,116 @@ impl Engine {
             .pipeline
             .as_ref()
             .is_some_and(|p| p.state_scope() == StateScope::Source);
-        if ordered {
-            self.restore_source_states(&pending).await?;
-        }
         let mut previous_turn: HashMap<usize, oneshot::Receiver<()>> = HashMap::new();
         let mut blocked: HashSet<usize> = HashSet::new();
         let owner = owner_id(run.run_id);
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
-        for (index, item) in pending {
-            let permit = tokio::select! {
-                biased;
-                () = run.stop.cancelled() => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            if blocked.contains(&index) {
-                add(&self.counters.items_leased_elsewhere, 1);
-                continue;
-            }
-            // Claimed just before it is read, so a concurrent run takes what this one has
-            // not started yet.
-            match self.claim(&item, &owner).await {
-                Ok(Claim::Granted) => {}
-                Ok(Claim::Held) => {
-                    add(&self.counters.items_leased_elsewhere, 1);
-                    // The rest of a stateful source depends on this item: leave it all to
-                    // the run that holds it.
-                    if ordered {
-                        blocked.insert(index);
+        // Listings are streams of pages: items are dispatched as their page arrives, so a
+        // source of millions of items is never held in memory whole.
+        'listing: for (index, binding) in self.sources.iter().enumerate() {
+            let mut pages = binding.source.pages();
+            let mut restored = !ordered;
+            loop {
+                let page = tokio::select! {
+                    biased;
+                    () = run.stop.cancelled() => break 'listing,
+                    page = pages.next() => page,
+                };
+                let page = match page {
+                    None => break,
+                    Some(Ok(page)) => page,
+                    Some(Err(e)) => {
+                        run.abort(&ErrorInfo::from(&e.with_operation("list")));
+                        break 'listing;
                     }
-                    continue;
-                }
-                Ok(Claim::Done) => {
-                    add(&self.counters.items_already_done, 1);
-                    if ordered {
-                        blocked.insert(index);
+                };
+                for item in page {
+                    add(&self.counters.items_listed, 1);
+                    let key = (item.source_id.clone(), item.item_id.clone());
+                    if done.get(&key).is_some_and(|c| c.version == item.version) {
+                        add(&self.counters.items_already_done, 1);
+                        continue;
                     }
-                    continue;
+                    add(&self.counters.bytes_total, item.size.unwrap_or(0));
+                    if !restored {
+                        restored = true;
+                        if let Err(e) = self.restore_source_state(binding, &item, &done) {
+                            run.abort(&ErrorInfo::from(&e));
+                            break 'listing;
+                        }
+                    }
+                    let permit = tokio::select! {
+                        biased;
+                        () = run.stop.cancelled() => break 'listing,
+                        permit = slots.clone().acquire_owned() => match permit {
+                            Ok(permit) => permit,
+                            Err(_) => break 'listing,
+                        },
+                    };
+                    if blocked.contains(&index) {
+                        add(&self.counters.items_leased_elsewhere, 1);
+                        continue;
+                    }
+                    // Claimed just before it is read, so a concurrent run takes what this one has
+                    // not started yet. A live source's items are nobody else's to take.
+                    let claimed = if binding.source.checkpointed() {
+                        self.claim(&item, &owner).await
+                    } else {
+                        Ok(Claim::Granted)
+                    };
+                    match claimed {
+                        Ok(Claim::Granted) => {}
+                        Ok(Claim::Held) => {
+                            add(&self.counters.items_leased_elsewhere, 1);
+                            // The rest of a stateful source depends on this item: leave it all to
+                            // the run that holds it.
+                            if ordered {
+                                blocked.insert(index);
+                            }
+                            continue;
+                        }
+                        Ok(Claim::Done) => {
+                            add(&self.counters.items_already_done, 1);
+                            if ordered {
+                                blocked.insert(index);
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            run.abort(&ErrorInfo::from(&e.with_operation("claim")));
+                            break 'listing;
+                        }
+                    }
+                    let turn = ordered.then(|| {
+                        let (done, next) = oneshot::channel();
+                        Turn {
+                            after: previous_turn.insert(index, next),
+                            done,
+                        }
+                    });
+                    let span =
+                        tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
+                    let worker = ItemWorker {
+                        run: run.clone(),
+                        source: binding.source.clone(),
+                        decoder: binding.decoder.clone(),
+                        parser: self.parser.clone(),
+                        item,
+                        outbox: outbox.clone(),
+                        turn,
+                    };
+                    workers.spawn(
+                        worker
+                            .run(InFlight::new(permit, self.counters.clone()))
+                            .instrument(span),
+                    );
+                    // Reap finished workers as we go, so the set stays small.
+                    while let Some(joined) = workers.try_join_next() {
+                        self.reap(&run, joined);
+                    }
                 }
-                Err(e) => {
-                    run.abort(&ErrorInfo::from(&e.with_operation("claim")));
-                    break;
-                }
-            }
-            let turn = ordered.then(|| {
-                let (done, next) = oneshot::channel();
-                Turn {
-                    after: previous_turn.insert(index, next),
-                    done,
-                }
-            });
-            let binding = &self.sources[index];
-            let span = tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
-            let worker = ItemWorker {
-                run: run.clone(),
-                source: binding.source.clone(),
-                decoder: binding.decoder.clone(),
-                parser: self.parser.clone(),
-                item,
-                outbox: outbox.clone(),
-                turn,
-            };
-            workers.spawn(
-                worker
-                    .run(InFlight::new(permit, self.counters.clone()))
-                    .instrument(span),
-            );
-            // Reap finished workers as we go, so the set stays small.
-            while let Some(joined) = workers.try_join_next() {
-                self.reap(&run, joined);
             }
         }
         drop(outbox);
@@ -310,34 +354,30 @@ impl Engine {
             .await
     }
 
-    /// A worker that panicked fails the run: its item stays unacknowledged and its records
-    /// are unaccounted for.
-    /// Gives each source the state its last acknowledged item before its first pending
-    /// item left (none: a fresh start), so a rerun continues the series exactly.
-    async fn restore_source_states(&self, pending: &[(usize, SourceItem)]) -> Result<()> {
+    /// Gives a source the state its last acknowledged item before `first` (its first
+    /// pending item) left, or none (a fresh start), so a rerun continues the series exactly.
+    fn restore_source_state(
+        &self,
+        binding: &SourceBinding,
+        first: &SourceItem,
+        done: &HashMap<(String, String), ItemCheckpoint>,
+    ) -> Result<()> {
         let Some(pipeline) = &self.pipeline else {
             return Ok(());
         };
-        let done = self.checkpoints.done(&self.name).await?;
-        for (index, binding) in self.sources.iter().enumerate() {
-            let source_id = binding.source.source_id();
-            let first = pending
-                .iter()
-                .find(|(i, _)| *i == index)
-                .map(|(_, item)| item);
-            let state = done
-                .values()
-                .filter(|c| c.source_id == source_id)
-                .filter(|c| first.is_none_or(|f| c.item_id < f.item_id))
-                .max_by(|a, b| a.item_id.cmp(&b.item_id))
-                .and_then(|c| c.state.clone());
-            pipeline
-                .restore_state(source_id, state)
-                .map_err(|e| e.with_operation("restore_state").with_component(&self.name))?;
-        }
-        Ok(())
+        let source_id = binding.source.source_id();
+        let state = done
+            .values()
+            .filter(|c| c.source_id == source_id && c.item_id < first.item_id)
+            .max_by(|a, b| a.item_id.cmp(&b.item_id))
+            .and_then(|c| c.state.clone());
+        pipeline
+            .restore_state(source_id, state)
+            .map_err(|e| e.with_operation("restore_state").with_component(&self.name))
     }
 
+    /// A worker that panicked fails the run: its item stays unacknowledged and its records
+    /// are unaccounted for.
     fn reap(&self, run: &RunContext, joined: std::result::Result<(), tokio::task::JoinError>) {
         if let Err(e) = joined {
             add(&self.counters.items_failed, 1);

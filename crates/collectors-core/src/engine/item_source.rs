@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,28 @@ pub trait ItemSource: Send + Sync {
     /// Every item of the source.
     async fn items(&self) -> Result<Vec<SourceItem>>;
 
+    /// Every item of the source, as a stream of pages in the order of `items`: what the
+    /// engine reads, so a listing of millions of objects is never held whole. The default
+    /// is one page holding `items()`; a store with a paged listing (an object store, a
+    /// table) streams its pages instead.
+    fn pages(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        futures::stream::once(self.items()).boxed()
+    }
+
     /// The content of one item, as chunks.
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>>;
+
+    /// Whether the engine keeps checkpoints and leases for this source's items (`true`: a
+    /// listing that can be read again). A live source answers `false` and is acknowledged
+    /// through [`acknowledge`](Self::acknowledge) alone.
+    fn checkpointed(&self) -> bool {
+        true
+    }
+
+    /// Told of items whose records all reached a terminal state and whose checkpoints (if
+    /// any) are durable. The default does nothing; a live source commits them here.
+    async fn acknowledge(&self, items: &[SourceItem]) -> Result<()> {
+        let _ = items;
+        Ok(())
+    }
 }

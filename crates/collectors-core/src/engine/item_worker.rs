@@ -210,21 +210,32 @@ impl ItemWorker {
 
     /// Streams the item once. `Err` is a failure of the item as a whole.
     async fn read(&self, progress: &mut Progress) -> Result<Reading> {
-        if let Some(parser) = &self.parser {
-            progress.item_metadata = Some(self.parse_metadata(parser.as_ref()).await?);
-        }
         let mut chunks = self
             .source
             .open(&self.item)
             .await
             .map_err(|e| e.with_operation("open"))?;
+        // The parser sees the real item: its metadata and its first bytes (a header, a
+        // magic number), before anything is decoded.
+        let mut first = None;
+        if let Some(parser) = &self.parser {
+            first = chunks.next().await;
+            let head = match &first {
+                Some(Ok(chunk)) => chunk.clone(),
+                _ => Bytes::new(),
+            };
+            progress.item_metadata = Some(self.parse_metadata(parser.as_ref(), head).await?);
+        }
         let mut decoder: Box<dyn ItemDecoder> = self.decoder.decoder_for(&self.item)?;
         let mut out = Decoded::default();
         loop {
-            let chunk = tokio::select! {
-                biased;
-                () = self.run.stop.cancelled() => return Ok(Reading::Interrupted),
-                chunk = chunks.next() => chunk,
+            let chunk = match first.take() {
+                Some(chunk) => Some(chunk),
+                None => tokio::select! {
+                    biased;
+                    () = self.run.stop.cancelled() => return Ok(Reading::Interrupted),
+                    chunk = chunks.next() => chunk,
+                },
             };
             match chunk {
                 None => break,
@@ -250,11 +261,11 @@ impl ItemWorker {
         })
     }
 
-    /// The item's metadata, parsed and validated; `Err` keeps the item from being read.
-    async fn parse_metadata(&self, parser: &dyn MetadataParser) -> Result<Metadata> {
+    /// The item's metadata, parsed and validated from its listing and its first bytes;
+    /// `Err` keeps the item from being decoded.
+    async fn parse_metadata(&self, parser: &dyn MetadataParser, head: Bytes) -> Result<Metadata> {
         let item = &self.item;
-        let mut data =
-            CollectedData::new(&item.source_id, self.decoder.name(), "stream", Bytes::new());
+        let mut data = CollectedData::new(&item.source_id, self.decoder.name(), "stream", head);
         data.metadata = item.metadata.clone();
         data.metadata
             .insert("item_id".into(), item.item_id.clone().into());

@@ -13,6 +13,7 @@ mod in_memory_item_source;
 mod item_source;
 mod item_worker;
 mod lease_owner;
+mod live_source;
 mod run_context;
 mod store_stage;
 

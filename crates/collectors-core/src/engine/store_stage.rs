@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, add};
+use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::run_context::RunContext;
 use crate::error_handler::ErrorDecision;
 use crate::models::{ErrorInfo, EventType, Payload, Record};
@@ -121,6 +122,8 @@ pub(crate) struct StoreStage {
     buffered_rows: u64,
     first_buffered: Option<Instant>,
     items: HashMap<ItemKey, ItemState>,
+    /// The sources by id: told when their items are acknowledged.
+    sources: HashMap<String, Arc<dyn ItemSource>>,
 }
 
 impl StoreStage {
@@ -129,8 +132,13 @@ impl StoreStage {
         checkpoints: Arc<dyn CheckpointStore>,
         transactional: Option<Arc<dyn TransactionalCheckpoints>>,
         config: EngineConfig,
+        sources: Vec<Arc<dyn ItemSource>>,
     ) -> Self {
         Self {
+            sources: sources
+                .into_iter()
+                .map(|s| (s.source_id().to_owned(), s))
+                .collect(),
             run,
             checkpoints,
             transactional,
@@ -347,6 +355,7 @@ impl StoreStage {
         }
         in_batch
             .into_iter()
+            .filter(|(key, _)| self.keeps_checkpoints(key))
             .filter_map(|(key, (records, rows))| {
                 let state = self.items.get(key)?;
                 let end = state.end.as_ref()?;
@@ -381,10 +390,17 @@ impl StoreStage {
         let mut checkpoints = Vec::new();
         let mut failed = 0;
         let mut committed = 0;
+        // Items whose end is durable: committed with their records, checkpointed below, or
+        // of a live source (nothing to checkpoint).
+        let mut acknowledged: Vec<&ItemKey> = Vec::new();
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
             if state.checkpointed {
                 committed += 1;
+                acknowledged.push(key);
+            } else if end.complete && !state.failed && !self.keeps_checkpoints(key) {
+                committed += 1;
+                acknowledged.push(key);
             } else if end.complete && !state.failed {
                 checkpoints.push(checkpoint(
                     key,
@@ -405,7 +421,18 @@ impl StoreStage {
                 .mark_done(&self.run.pipeline_name, &checkpoints)
                 .await
             {
-                Ok(()) => add(&counters.items_done, checkpoints.len() as u64),
+                Ok(()) => {
+                    add(&counters.items_done, checkpoints.len() as u64);
+                    for (key, state) in &finished {
+                        if !state.checkpointed
+                            && state.end.as_ref().is_some_and(|e| e.complete)
+                            && !state.failed
+                            && self.keeps_checkpoints(key)
+                        {
+                            acknowledged.push(key);
+                        }
+                    }
+                }
                 Err(e) => {
                     add(&counters.items_failed, checkpoints.len() as u64);
                     self.run
@@ -414,8 +441,41 @@ impl StoreStage {
             }
         }
         add(&counters.items_failed, failed);
+        self.tell_sources(&acknowledged).await;
         // Dropping the states releases their in-flight slots.
         drop(finished);
+    }
+
+    /// Whether `key`'s source keeps checkpoints (a live source does not).
+    fn keeps_checkpoints(&self, key: &ItemKey) -> bool {
+        self.sources
+            .get(&key.source_id)
+            .is_none_or(|s| s.checkpointed())
+    }
+
+    /// Hands acknowledged items to their sources. A failure there is logged: the records
+    /// are stored, and a source that redelivers gives them again (keys make that safe).
+    async fn tell_sources(&self, keys: &[&ItemKey]) {
+        let mut by_source: HashMap<&str, Vec<SourceItem>> = HashMap::new();
+        for key in keys {
+            by_source
+                .entry(key.source_id.as_str())
+                .or_default()
+                .push(SourceItem {
+                    source_id: key.source_id.clone(),
+                    item_id: key.item_id.clone(),
+                    version: key.version.clone(),
+                    size: None,
+                    metadata: Default::default(),
+                });
+        }
+        for (source_id, items) in by_source {
+            if let Some(source) = self.sources.get(source_id)
+                && let Err(e) = source.acknowledge(&items).await
+            {
+                tracing::warn!(source = source_id, error = %e, "acknowledgement not delivered to the source");
+            }
+        }
     }
 }
 
