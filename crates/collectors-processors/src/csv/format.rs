@@ -110,6 +110,7 @@ impl LineFormat for CsvFormat {
     type Decoder = CsvLineDecoder;
 
     /// A tab delimiter makes a line of tabs a row of empty fields.
+    #[inline] // called for every line
     fn significant_whitespace(&self) -> Option<u8> {
         Some(self.delimiter)
     }
@@ -132,6 +133,7 @@ impl LineFormat for CsvFormat {
         )))
     }
 
+    #[inline] // called for every line
     fn take_header(&mut self, number: u64, bytes: &[u8]) -> Result<bool> {
         if !self.awaiting_header {
             return Ok(false);
@@ -141,6 +143,7 @@ impl LineFormat for CsvFormat {
     }
 
     /// The field count: that of the schema, the header or else the first data line.
+    #[inline] // called for every line
     fn check_row(&mut self, bytes: &[u8], _inferring: bool) -> Option<String> {
         let Ok(count) = count_fields(bytes, self.delimiter) else {
             return Some(

@@ -72,6 +72,7 @@ impl LineFormat for JsonLinesFormat {
 
     /// The nesting limit; while inferring, also one JSON object (parsed now, so that a bad
     /// line never reaches the inference).
+    #[inline] // called for every line
     fn check_row(&mut self, bytes: &[u8], inferring: bool) -> Option<String> {
         if nested_deeper_than(bytes, MAX_JSON_DEPTH) {
             return Some(format!(

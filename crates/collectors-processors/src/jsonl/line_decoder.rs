@@ -14,6 +14,7 @@ use crate::values::{
     is_non_finite_literal,
 };
 
+/// An arrow-json decoder of `schema` that allocates for `batch_size` rows.
 pub(super) fn build_arrow_decoder(
     schema: &SchemaRef,
     batch_size: usize,
@@ -63,6 +64,7 @@ impl std::fmt::Debug for JsonLineDecoder {
 }
 
 impl JsonLineDecoder {
+    /// A decoder of `schema`, or arrow-json's error when it cannot decode that schema.
     pub(super) fn new(
         schema: SchemaRef,
         timestamp_unit: TimestampUnit,
