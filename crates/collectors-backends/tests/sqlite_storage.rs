@@ -94,7 +94,7 @@ async fn ten_batches_of_ten_thousand_rows_and_replays_do_not_duplicate() {
 
     let started = Instant::now();
     for batch in &batches {
-        store.store_batch(&batch).await.unwrap();
+        store.store_batch(batch).await.unwrap();
     }
     let elapsed = started.elapsed();
     assert_eq!(store.row_count().await.unwrap(), 100_000);
@@ -106,7 +106,7 @@ async fn ten_batches_of_ten_thousand_rows_and_replays_do_not_duplicate() {
     // A replay of every batch replaces instead of duplicating.
     let started = Instant::now();
     for batch in &batches {
-        store.store_batch(&batch).await.unwrap();
+        store.store_batch(batch).await.unwrap();
     }
     let elapsed = started.elapsed();
     eprintln!(

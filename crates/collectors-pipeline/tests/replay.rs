@@ -314,7 +314,7 @@ async fn every_input_record_is_accounted_for_exactly_once() {
             // Fix about half of what is broken, then replay.
             s.fix_letters(|raw| (raw.len() % 2 == round % 2).then(|| raw.replace("bad", "9.0")))
                 .await;
-            for (name, body) in rejected.drain(..).collect::<Vec<_>>() {
+            for (name, body) in std::mem::take(&mut rejected) {
                 if rng.bool() {
                     s.write(&name, body.as_bytes());
                 } else {

@@ -395,10 +395,8 @@ impl StoreStage {
         let mut acknowledged: Vec<&ItemKey> = Vec::new();
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
-            if state.checkpointed {
-                committed += 1;
-                acknowledged.push(key);
-            } else if end.complete && !state.failed && !self.keeps_checkpoints(key) {
+            let complete = end.complete && !state.failed;
+            if state.checkpointed || (complete && !self.keeps_checkpoints(key)) {
                 committed += 1;
                 acknowledged.push(key);
             } else if end.complete && !state.failed {
