@@ -3,7 +3,9 @@
 //! Each `MockX` here implements the trait `X` of `collectors-core`; set expectations with
 //! `expect_<method>()`. Default methods (`DataSource::collect_stream`,
 //! `Processor::process_batch`) keep their default implementation, driven by the mocked
-//! required methods.
+//! required methods; the exception is [`MockCheckpointStore`], whose lease methods
+//! (`claim`, `lease_holder`, `renew`, `release`) are mocked too, so a test can script a held or done item
+//! (an engine run calls them: expect them).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -196,6 +198,10 @@ mock! {
         async fn reset(&self, pipeline: &str) -> Result<()>;
         async fn fingerprint(&self, pipeline: &str) -> Result<Option<String>>;
         async fn set_fingerprint(&self, pipeline: &str, fingerprint: &str) -> Result<()>;
+        async fn claim(&self, pipeline: &str, item: &SourceItem, owner: &str, ttl: std::time::Duration) -> Result<collectors_core::Claim>;
+        async fn lease_holder(&self, pipeline: &str, item: &SourceItem) -> Result<Option<String>>;
+        async fn renew(&self, pipeline: &str, owner: &str, ttl: std::time::Duration) -> Result<()>;
+        async fn release(&self, pipeline: &str, owner: &str) -> Result<()>;
     }
 }
 

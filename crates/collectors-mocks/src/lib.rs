@@ -2,7 +2,8 @@
 //!
 //! Test doubles for every contract of `collectors-core`, two ways:
 //!
-//! - **Hand-written, configurable mocks** (`MockDataSource`, `MockStorageBackend`, …): real
+//! - **Hand-written, configurable mocks** (`MockDataSource`, `MockStorageBackend`,
+//!   `MockCheckpointStore`, `MockDeadLetterSink`, …): real
 //!   behaviour (an in-memory store that is idempotent by key, a source that yields scripted
 //!   data) plus a [`MockControl`] handle to fail the next N calls with a chosen error type,
 //!   add latency, and read back the calls made. They pass the conformance suites.
@@ -25,9 +26,11 @@
 //! # });
 //! ```
 
+mod checkpoint_store;
 mod connector;
 mod control;
 mod data_source;
+mod dead_letter_sink;
 mod error_handler;
 mod event_emitter;
 mod item_source;
@@ -40,9 +43,11 @@ mod task_tracker;
 #[cfg(feature = "mockall")]
 pub mod auto;
 
+pub use checkpoint_store::MockCheckpointStore;
 pub use connector::MockConnector;
 pub use control::{Call, MockControl};
 pub use data_source::MockDataSource;
+pub use dead_letter_sink::MockDeadLetterSink;
 pub use error_handler::MockErrorHandler;
 pub use event_emitter::MockEventEmitter;
 pub use item_source::MockItemSource;

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use collectors_core::conformance::{self, ConnectorFixture};
 use collectors_core::{DataSource, Payload, PayloadKind};
-use collectors_mocks::{MockConnector, MockDataSource, MockProcessor, MockStorageBackend};
+use collectors_mocks::{
+    MockCheckpointStore, MockConnector, MockDataSource, MockDeadLetterSink, MockProcessor,
+    MockStorageBackend,
+};
 
 #[tokio::test]
 async fn mock_storage_backend_meets_the_storage_contract() {
@@ -18,6 +21,25 @@ async fn mock_storage_backend_meets_the_storage_contract() {
             PayloadKind::Empty,
         ],
     )
+    .await;
+}
+
+#[tokio::test]
+async fn mock_checkpoint_store_meets_the_checkpoint_contract_leases_included() {
+    conformance::checkpoint_store(&MockCheckpointStore::new(), true).await;
+}
+
+#[tokio::test]
+async fn mock_dead_letter_sink_meets_the_dead_letter_contract() {
+    let sink = MockDeadLetterSink::new();
+    conformance::dead_letter_sink(&sink, || async {
+        // A reader keeps one letter per key, the last written.
+        let mut by_key = std::collections::BTreeMap::new();
+        for letter in sink.letters() {
+            by_key.insert(letter.key(), letter);
+        }
+        by_key.into_values().collect()
+    })
     .await;
 }
 

@@ -1,6 +1,7 @@
 //! Behaviour tests of the decoders and processors.
 
 mod bounds;
+mod conformance;
 mod csv;
 mod filter;
 mod header;
