@@ -475,3 +475,20 @@ fn patterns_that_can_never_match_are_flagged_and_warned_about() {
     assert_eq!(none.pattern_issue(), None);
     assert!(logs::warnings("source=fine ").is_empty());
 }
+
+#[tokio::test]
+async fn meets_the_item_source_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "b/2.csv", b"x,2\n");
+    write(dir.path(), "a.csv", b"x,1\n");
+    write(dir.path(), "ignored.txt", b"no");
+    let source = LocalDirectorySource::builder("files", dir.path())
+        .pattern("**/*.csv")
+        .build()
+        .unwrap();
+    collectors_core::conformance::item_source(
+        &source,
+        &[("a.csv", b"x,1\n"), ("b/2.csv", b"x,2\n")],
+    )
+    .await;
+}

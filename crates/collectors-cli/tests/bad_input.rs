@@ -115,3 +115,50 @@ async fn bad_files_and_rows_do_not_stop_the_run_or_lose_valid_rows() {
         "an empty file is simply done"
     );
 }
+
+#[test]
+fn stderr_carries_no_colour_codes_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pipeline(dir.path());
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    // A pattern that can never match logs a warning; the run itself goes on.
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        pipeline.replace("pattern = \"*.csv\"", "pattern = \"../*.csv\""),
+    )
+    .unwrap();
+    let out = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARN"), "a warning is logged: {stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escape codes: {stderr:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dead_letter_list_total_does_not_wrap() {
+    use collectors_core::{DeadLetter, Error, ErrorInfo, Payload};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("letters.jsonl");
+    let letters: Vec<DeadLetter> = (0..2)
+        .map(|b| {
+            let mut letter =
+                DeadLetter::new("p", "s", "a.csv", ErrorInfo::from(&Error::storage("full")))
+                    .with_batch(b, Payload::Json(serde_json::json!(b)), 1);
+            letter.records = u64::MAX;
+            letter
+        })
+        .collect();
+    collectors_backends::rewrite_dead_letters(&file, &letters)
+        .await
+        .unwrap();
+    let out = collectors(dir.path(), &["dead-letter", "list", "letters.jsonl"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("2 dead letters: {} records", u64::MAX)),
+        "{stdout}"
+    );
+}

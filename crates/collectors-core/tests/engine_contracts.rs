@@ -21,3 +21,12 @@ async fn in_memory_dead_letters_meet_the_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn in_memory_item_source_meets_the_contract() {
+    let source = collectors_core::InMemoryItemSource::new("memory")
+        .with_item("b.csv", "x,1\ny,2\n")
+        .with_item("a.csv", "")
+        .with_chunk_size(3);
+    conformance::item_source(&source, &[("a.csv", b""), ("b.csv", b"x,1\ny,2\n")]).await;
+}

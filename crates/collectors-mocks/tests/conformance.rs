@@ -162,3 +162,11 @@ async fn the_processor_suite_catches_a_processor_that_accepts_invalid_input() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn mock_item_source_meets_the_item_source_contract() {
+    let source = collectors_mocks::MockItemSource::new("mock").with_chunk_size(2);
+    source.put("one", "abc");
+    source.put("two", "");
+    collectors_core::conformance::item_source(&source, &[("one", b"abc"), ("two", b"")]).await;
+}
