@@ -341,3 +341,33 @@ async fn every_input_record_is_accounted_for_exactly_once() {
         }
     }
 }
+
+/// Two files whose inferred schemas disagree (`value` integers in one, text in the other),
+/// read at once and stored in one batch: whichever reaches the table first is stored whole,
+/// and only the other one's records are dead-lettered, with their own error.
+#[tokio::test]
+async fn conflicting_inferred_schemas_never_reject_another_items_valid_data() {
+    let inferred = pipeline("").replace(
+        "schema = [\n  { name = \"ts\", type = \"timestamp\" },\n  { name = \"sensor_id\", type = \"utf8\" },\n  { name = \"value\", type = \"float64\" },\n]",
+        "",
+    ).replace("linger_ms = 10", "linger_ms = 1000");
+    let s = Setup::new(&inferred);
+    s.write("a.csv", b"ts,sensor_id,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,a,2\n");
+    s.write("b.csv", b"ts,sensor_id,value\n2026-01-01T00:00:00Z,b,high\n2026-01-01T00:00:01Z,b,low\n");
+    let summary = s.run().await;
+    assert_eq!(summary.counts.stored, 2, "{:?}", summary.counts);
+    assert_eq!(summary.counts.dead_lettered, 2);
+    let letters = s.letters().await;
+    assert!(!letters.is_empty());
+    let blamed = &letters[0].item_id;
+    assert!(
+        letters.iter().all(|l| &l.item_id == blamed),
+        "one file's letters only: {letters:?}"
+    );
+    assert_eq!(
+        letters.iter().map(|l| l.records).sum::<u64>(),
+        2,
+        "all of that file's records, none of the other's"
+    );
+    assert_eq!(s.stored_rows().await, 2);
+}
