@@ -338,6 +338,14 @@ impl Components {
         self.store.store.clone()
     }
 
+    /// The primary store, then the replicas (`[[replica]]`).
+    pub fn stores(&self) -> Vec<Arc<dyn collectors_core::StorageBackend>> {
+        std::iter::once(&self.store)
+            .chain(&self.replicas)
+            .map(|s| s.store.clone())
+            .collect()
+    }
+
     /// The error policy of `[retry]`.
     pub fn policy(&self) -> &ErrorPolicy {
         &self.policy

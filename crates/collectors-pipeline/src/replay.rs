@@ -285,13 +285,16 @@ async fn run_pass(
     let checkpoints = Arc::new(InMemoryCheckpointStore::new());
     let sink = Arc::new(InMemoryDeadLetterSink::new());
     let mut builder = Engine::builder(&name)
-        .store(components.store())
         .checkpoints(checkpoints.clone())
         .dead_letters(sink.clone())
         .error_handler(Arc::new(RetryingErrorHandler::new(replay_policy(
             components,
         )?)))
         .config(components.spec().engine.config());
+    // Replayed records go wherever the pipeline's records go: the store and its replicas.
+    for store in components.stores() {
+        builder = builder.store(store);
+    }
     if through_pipeline && let Some(p) = &components.pipeline {
         builder = builder.pipeline(p.clone());
     }
