@@ -10,6 +10,7 @@ mod decoder;
 #[allow(clippy::module_inception)]
 mod engine;
 mod in_memory_item_source;
+mod item_key;
 mod item_source;
 mod item_worker;
 mod lease_owner;

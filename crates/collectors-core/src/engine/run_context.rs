@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::dead_letter::{DeadLetter, DeadLetterSink};
-use crate::engine::store_stage::ItemKey;
+use crate::engine::item_key::ItemKey;
 use crate::error_handler::{ErrorDecision, ErrorHandler};
 use crate::event_emitter::EventEmitter;
 use crate::models::{ErrorInfo, EventType, SystemEvent};

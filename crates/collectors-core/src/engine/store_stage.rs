@@ -10,19 +10,11 @@ use tokio::time::Instant;
 use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, add};
+use crate::engine::item_key::ItemKey;
 use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::run_context::RunContext;
 use crate::error_handler::ErrorDecision;
 use crate::models::{ErrorInfo, EventType, Payload, Record};
-
-/// Identifies an item within a run.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ItemKey {
-    pub(crate) source_id: String,
-    pub(crate) item_id: String,
-    /// The version being read (one per item within a run).
-    pub(crate) version: String,
-}
 
 /// Holds an in-flight slot; releasing it (on drop) lets the next item start.
 pub(crate) struct InFlight {
