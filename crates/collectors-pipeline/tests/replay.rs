@@ -352,8 +352,14 @@ async fn conflicting_inferred_schemas_never_reject_another_items_valid_data() {
         "",
     ).replace("linger_ms = 10", "linger_ms = 1000");
     let s = Setup::new(&inferred);
-    s.write("a.csv", b"ts,sensor_id,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,a,2\n");
-    s.write("b.csv", b"ts,sensor_id,value\n2026-01-01T00:00:00Z,b,high\n2026-01-01T00:00:01Z,b,low\n");
+    s.write(
+        "a.csv",
+        b"ts,sensor_id,value\n2026-01-01T00:00:00Z,a,1\n2026-01-01T00:00:01Z,a,2\n",
+    );
+    s.write(
+        "b.csv",
+        b"ts,sensor_id,value\n2026-01-01T00:00:00Z,b,high\n2026-01-01T00:00:01Z,b,low\n",
+    );
     let summary = s.run().await;
     assert_eq!(summary.counts.stored, 2, "{:?}", summary.counts);
     assert_eq!(summary.counts.dead_lettered, 2);
