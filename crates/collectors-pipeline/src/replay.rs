@@ -42,17 +42,6 @@ pub struct ReplayReport {
     pub abort_reason: Option<String>,
 }
 
-/// How a letter is replayed.
-enum Replay {
-    /// A rejected row: put back behind the item's header and decoded again.
-    Row(Bytes),
-    /// A decoded batch that failed later: its data is fed as is (through the pipeline unless
-    /// it already went through it).
-    Batch(arrow_array::RecordBatch),
-    /// A whole item that could not be read: read again from its source.
-    Item(SourceItem),
-}
-
 /// Replays the dead letters in `file` through `components` (decoders, processors, stores),
 /// then rewrites `file` atomically with the letters that remain.
 ///
@@ -79,6 +68,7 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
     let mut keep: Vec<DeadLetter> = Vec::new();
     // Replay item id → the letter it replays, per source and per pass.
     let mut passes: [BTreeMap<String, ReplaySet>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut views: HashMap<String, SourceView> = HashMap::new();
     for letter in letters {
         let Some(bound) = components
             .sources
@@ -93,7 +83,10 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
             keep.push(letter);
             continue;
         };
-        let (pass, item_id, how) = match plan(&letter, bound.source.as_ref()).await {
+        let view = views
+            .entry(letter.source_id.clone())
+            .or_insert_with(|| SourceView::new(bound));
+        let (pass, item_id, how) = match plan(&letter, view).await {
             Ok(planned) => planned,
             Err(why) => {
                 report
@@ -102,26 +95,6 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
                 keep.push(letter);
                 continue;
             }
-        };
-        let how = match how {
-            Replay::Row(raw) => {
-                match header(bound.source.as_ref(), &letter, bound.decoder.header_lines()).await {
-                    Ok(mut content) => {
-                        content.extend_from_slice(&raw);
-                        content.push(b'\n');
-                        Content::Bytes(Bytes::from(content))
-                    }
-                    Err(why) => {
-                        report
-                            .not_replayable
-                            .push(format!("{}: {why}", letter.key()));
-                        keep.push(letter);
-                        continue;
-                    }
-                }
-            }
-            Replay::Batch(batch) => Content::Batch(batch),
-            Replay::Item(item) => Content::Item(item),
         };
         let set = passes[pass]
             .entry(letter.source_id.clone())
@@ -160,21 +133,25 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
 }
 
 /// Which pass replays `letter` (0: through the pipeline, 1: straight to the store), under
-/// which item id, and how; `Err` says why it cannot be replayed.
+/// which item id, and what is fed; `Err` says why it cannot be replayed.
 async fn plan(
     letter: &DeadLetter,
-    source: &dyn ItemSource,
-) -> std::result::Result<(usize, String, Replay), String> {
+    view: &mut SourceView,
+) -> std::result::Result<(usize, String, Content), String> {
     if let (Some(line), Some(raw)) = (letter.line, &letter.raw) {
         if !letter.raw_complete {
             return Err(format!(
                 "line {line} was longer than the decoder's limit and only its start was kept; fix the source file and run the pipeline again"
             ));
         }
+        // The row goes back behind the item's header.
+        let mut content = view.header(&letter.item_id).await?;
+        content.extend_from_slice(raw);
+        content.push(b'\n');
         return Ok((
             0,
             format!("{}#line:{line}", letter.item_id),
-            Replay::Row(raw.clone()),
+            Content::Bytes(Bytes::from(content)),
         ));
     }
     if let Some(payload) = &letter.payload {
@@ -189,50 +166,77 @@ async fn plan(
         return Ok((
             pass,
             format!("{}#{at}", letter.item_id),
-            Replay::Batch(batch.clone()),
+            Content::Batch(batch.clone()),
         ));
     }
-    match find_item(source, &letter.item_id).await {
-        Some(item) => Ok((0, letter.item_id.clone(), Replay::Item(item))),
+    match view.item(&letter.item_id).await {
+        Some(item) => Ok((0, letter.item_id.clone(), Content::Item(item))),
         None => Err(format!(
             "item `{}` is no longer in source `{}`",
-            letter.item_id, letter.source_id
+            letter.item_id,
+            view.source.source_id()
         )),
     }
 }
 
-async fn find_item(source: &dyn ItemSource, item_id: &str) -> Option<SourceItem> {
-    source
-        .items()
-        .await
-        .ok()?
-        .into_iter()
-        .find(|i| i.item_id == item_id)
+/// One source as the replay sees it: listed once, each item's header read once, however
+/// many letters name them.
+struct SourceView {
+    source: Arc<dyn ItemSource>,
+    header_lines: usize,
+    items: Option<HashMap<String, SourceItem>>,
+    headers: HashMap<String, std::result::Result<Vec<u8>, String>>,
 }
 
-/// The first `lines` non-blank lines of the letter's item (and the blank lines before
-/// them), terminators included.
-async fn header(
-    source: &dyn ItemSource,
-    letter: &DeadLetter,
-    lines: usize,
-) -> std::result::Result<Vec<u8>, String> {
-    if lines == 0 {
-        return Ok(Vec::new());
+impl SourceView {
+    fn new(bound: &crate::build::BoundSource) -> Self {
+        Self {
+            source: bound.source.clone(),
+            header_lines: bound.decoder.header_lines(),
+            items: None,
+            headers: HashMap::new(),
+        }
     }
-    let gone = || {
-        format!(
-            "its header is needed and item `{}` is no longer readable in source `{}`",
-            letter.item_id, letter.source_id
-        )
-    };
-    let item = find_item(source, &letter.item_id).await.ok_or_else(gone)?;
-    let mut chunks = source.open(&item).await.map_err(|_| gone())?;
+
+    async fn item(&mut self, item_id: &str) -> Option<SourceItem> {
+        if self.items.is_none() {
+            let listed = self.source.items().await.unwrap_or_default();
+            self.items = Some(listed.into_iter().map(|i| (i.item_id.clone(), i)).collect());
+        }
+        self.items.as_ref()?.get(item_id).cloned()
+    }
+
+    /// The item's header lines, terminators included (empty when the format has none).
+    async fn header(&mut self, item_id: &str) -> std::result::Result<Vec<u8>, String> {
+        if self.header_lines == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.headers.contains_key(item_id) {
+            let read = match self.item(item_id).await {
+                Some(item) => read_header(self.source.as_ref(), &item, self.header_lines).await,
+                None => None,
+            };
+            let header = read.ok_or_else(|| {
+                format!(
+                    "its header is needed and item `{item_id}` is no longer readable in source `{}`",
+                    self.source.source_id()
+                )
+            });
+            self.headers.insert(item_id.to_owned(), header);
+        }
+        self.headers[item_id].clone()
+    }
+}
+
+/// The first `lines` non-blank lines of `item` (and the blank lines before them),
+/// terminators included; `None` when they cannot be read.
+async fn read_header(source: &dyn ItemSource, item: &SourceItem, lines: usize) -> Option<Vec<u8>> {
+    let mut chunks = source.open(item).await.ok()?;
     let mut out = Vec::new();
     let mut seen = 0;
     let mut line_start = 0;
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|_| gone())?;
+        let chunk = chunk.ok()?;
         let offset = out.len();
         out.extend_from_slice(&chunk);
         for i in offset..out.len() {
@@ -243,15 +247,15 @@ async fn header(
                 line_start = i + 1;
                 if seen == lines {
                     out.truncate(i + 1);
-                    return Ok(out);
+                    return Some(out);
                 }
             }
         }
         if out.len() > 16 * 1024 * 1024 {
-            break;
+            return None;
         }
     }
-    Err(gone())
+    None
 }
 
 enum Content {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -134,18 +134,30 @@ impl Engine {
             let mut pages = binding.source.pages();
             while let Some(page) = pages.next().await {
                 for item in page? {
-                    add(&self.counters.items_listed, 1);
-                    let key = (item.source_id.clone(), item.item_id.clone());
-                    if done.get(&key).is_some_and(|c| c.version == item.version) {
-                        add(&self.counters.items_already_done, 1);
-                        continue;
+                    if self.is_pending(&item, &done) {
+                        pending.push((index, item));
                     }
-                    add(&self.counters.bytes_total, item.size.unwrap_or(0));
-                    pending.push((index, item));
                 }
             }
         }
         Ok(pending)
+    }
+
+    /// Whether `item` still needs processing (not checkpointed at its version), counted in
+    /// the `items_*` and `bytes_total` counters.
+    fn is_pending(
+        &self,
+        item: &SourceItem,
+        done: &HashMap<(String, String), ItemCheckpoint>,
+    ) -> bool {
+        add(&self.counters.items_listed, 1);
+        let key = (item.source_id.clone(), item.item_id.clone());
+        if done.get(&key).is_some_and(|c| c.version == item.version) {
+            add(&self.counters.items_already_done, 1);
+            return false;
+        }
+        add(&self.counters.bytes_total, item.size.unwrap_or(0));
+        true
     }
 
     async fn prepare_checkpoints(&self) -> Result<()> {
@@ -220,17 +232,19 @@ impl Engine {
             .pipeline
             .as_ref()
             .is_some_and(|p| p.state_scope() == StateScope::Source);
-        let mut previous_turn: HashMap<usize, oneshot::Receiver<()>> = HashMap::new();
-        let mut blocked: HashSet<usize> = HashSet::new();
         let owner = owner_id(run.run_id);
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
         // Listings are streams of pages: items are dispatched as their page arrives, so a
         // source of millions of items is never held in memory whole.
-        'listing: for (index, binding) in self.sources.iter().enumerate() {
+        'listing: for binding in &self.sources {
             let mut pages = binding.source.pages();
             let mut restored = !ordered;
+            // With source state: the previous item's turn, and whether the rest of the source
+            // is left to a concurrent run that holds one of its items.
+            let mut previous_turn: Option<oneshot::Receiver<()>> = None;
+            let mut blocked = false;
             loop {
                 let page = tokio::select! {
                     biased;
@@ -246,13 +260,13 @@ impl Engine {
                     }
                 };
                 for item in page {
-                    add(&self.counters.items_listed, 1);
-                    let key = (item.source_id.clone(), item.item_id.clone());
-                    if done.get(&key).is_some_and(|c| c.version == item.version) {
-                        add(&self.counters.items_already_done, 1);
+                    if !self.is_pending(&item, &done) {
                         continue;
                     }
-                    add(&self.counters.bytes_total, item.size.unwrap_or(0));
+                    if blocked {
+                        add(&self.counters.items_leased_elsewhere, 1);
+                        continue;
+                    }
                     if !restored {
                         restored = true;
                         if let Err(e) = self.restore_source_state(binding, &item, &done) {
@@ -268,33 +282,19 @@ impl Engine {
                             Err(_) => break 'listing,
                         },
                     };
-                    if blocked.contains(&index) {
-                        add(&self.counters.items_leased_elsewhere, 1);
-                        continue;
-                    }
                     // Claimed just before it is read, so a concurrent run takes what this one has
-                    // not started yet. A live source's items are nobody else's to take.
-                    let claimed = if binding.source.checkpointed() {
-                        self.claim(&item, &owner).await
-                    } else {
-                        Ok(Claim::Granted)
-                    };
-                    match claimed {
+                    // not started yet.
+                    match self.claim(binding, &item, &owner).await {
                         Ok(Claim::Granted) => {}
-                        Ok(Claim::Held) => {
-                            add(&self.counters.items_leased_elsewhere, 1);
+                        Ok(claim) => {
+                            if claim == Claim::Held {
+                                add(&self.counters.items_leased_elsewhere, 1);
+                            } else {
+                                add(&self.counters.items_already_done, 1);
+                            }
                             // The rest of a stateful source depends on this item: leave it all to
-                            // the run that holds it.
-                            if ordered {
-                                blocked.insert(index);
-                            }
-                            continue;
-                        }
-                        Ok(Claim::Done) => {
-                            add(&self.counters.items_already_done, 1);
-                            if ordered {
-                                blocked.insert(index);
-                            }
+                            // the run that has it.
+                            blocked = ordered;
                             continue;
                         }
                         Err(e) => {
@@ -305,7 +305,7 @@ impl Engine {
                     let turn = ordered.then(|| {
                         let (done, next) = oneshot::channel();
                         Turn {
-                            after: previous_turn.insert(index, next),
+                            after: previous_turn.replace(next),
                             done,
                         }
                     });
@@ -389,8 +389,17 @@ impl Engine {
     }
 
     /// Claims `item`; a lease held by a process of this machine that is gone (killed) is
-    /// taken over at once rather than after it expires.
-    async fn claim(&self, item: &SourceItem, owner: &str) -> Result<Claim> {
+    /// taken over at once rather than after it expires. A live source's items are nobody
+    /// else's to take.
+    async fn claim(
+        &self,
+        binding: &SourceBinding,
+        item: &SourceItem,
+        owner: &str,
+    ) -> Result<Claim> {
+        if !binding.source.checkpointed() {
+            return Ok(Claim::Granted);
+        }
         let ttl = self.config.lease_ttl;
         let claim = self.checkpoints.claim(&self.name, item, owner, ttl).await?;
         if claim != Claim::Held {

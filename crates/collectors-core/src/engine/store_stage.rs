@@ -385,13 +385,15 @@ impl StoreStage {
         // Items whose end is durable: committed with their records, checkpointed below, or
         // of a live source (nothing to checkpoint).
         let mut acknowledged: Vec<&ItemKey> = Vec::new();
+        let mut checkpointing: Vec<&ItemKey> = Vec::new();
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
             let complete = end.complete && !state.failed;
             if state.checkpointed || (complete && !self.keeps_checkpoints(key)) {
                 committed += 1;
                 acknowledged.push(key);
-            } else if end.complete && !state.failed {
+            } else if complete {
+                checkpointing.push(key);
                 checkpoints.push(checkpoint(
                     key,
                     end,
@@ -413,15 +415,7 @@ impl StoreStage {
             {
                 Ok(()) => {
                     add(&counters.items_done, checkpoints.len() as u64);
-                    for (key, state) in &finished {
-                        if !state.checkpointed
-                            && state.end.as_ref().is_some_and(|e| e.complete)
-                            && !state.failed
-                            && self.keeps_checkpoints(key)
-                        {
-                            acknowledged.push(key);
-                        }
-                    }
+                    acknowledged.extend(checkpointing);
                 }
                 Err(e) => {
                     add(&counters.items_failed, checkpoints.len() as u64);
