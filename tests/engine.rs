@@ -12,8 +12,10 @@ use collectors::{
     ErrorType, InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemSource, Payload, Pipeline,
     QueryCriteria, ResumeMode, RunOutcome, SequentialPipeline, StorageBackend,
 };
-use collectors_mocks::{MockErrorHandler, MockItemSource, MockProcessor, MockStorageBackend};
-use support::{KeyValueDecoder, lines};
+use collectors_mocks::{
+    MockDecoder, MockErrorHandler, MockItemSource, MockProcessor, MockStorageBackend,
+};
+use support::lines;
 
 /// Builds and runs an engine to its end.
 trait Finish {
@@ -54,7 +56,7 @@ fn engine(p: &Parts, config: EngineConfig) -> collectors::EngineBuilder {
     Engine::builder("test")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 10 }),
+            Arc::new(MockDecoder::new(10)),
         )
         .store(p.store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
@@ -411,7 +413,7 @@ async fn bad_engine_configurations_are_typed_errors() {
     let no_store = Engine::builder("x")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 1 }),
+            Arc::new(MockDecoder::new(1)),
         )
         .build()
         .unwrap_err();
@@ -528,7 +530,7 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
     let summary = Engine::builder("test")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 10 }),
+            Arc::new(MockDecoder::new(10)),
         )
         .transactional_store(store.clone())
         .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
@@ -551,7 +553,7 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
     let extra = Engine::builder("x")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 10 }),
+            Arc::new(MockDecoder::new(10)),
         )
         .transactional_store(store)
         .store(Arc::new(MockStorageBackend::new("other")) as Arc<dyn StorageBackend>)
@@ -638,7 +640,7 @@ async fn one_items_bad_records_do_not_take_another_items_records_down() {
     let summary = Engine::builder("test")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 10 }),
+            Arc::new(MockDecoder::new(10)),
         )
         .store(store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
@@ -717,7 +719,7 @@ async fn a_live_source_is_acknowledged_through_its_commit_hook_after_store() {
     let checkpoints = Arc::new(InMemoryCheckpointStore::new());
     let letters = Arc::new(InMemoryDeadLetterSink::new());
     let summary = Engine::builder("live")
-        .data_source(queue.clone(), Arc::new(KeyValueDecoder { batch_size: 10 }))
+        .data_source(queue.clone(), Arc::new(MockDecoder::new(10)))
         .store(store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(checkpoints.clone() as Arc<dyn CheckpointStore>)
         .dead_letters(letters.clone() as Arc<dyn DeadLetterSink>)
@@ -748,7 +750,7 @@ async fn a_live_message_whose_records_were_not_stored_is_not_committed() {
         .control()
         .fail_method("store_batch", 100, ErrorType::Authentication);
     let summary = Engine::builder("live")
-        .data_source(queue.clone(), Arc::new(KeyValueDecoder { batch_size: 10 }))
+        .data_source(queue.clone(), Arc::new(MockDecoder::new(10)))
         .store(store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(Arc::new(InMemoryCheckpointStore::new()))
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))

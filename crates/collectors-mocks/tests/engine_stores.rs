@@ -3,111 +3,19 @@
 
 use std::sync::Arc;
 
-use collectors_core::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use collectors_core::conformance::{self, DecoderFixture};
 use collectors_core::{
-    CancellationToken, CheckpointStore, DeadLetterSink, Decoded, Decoder, Engine, EngineBuilder,
-    ErrorType, ItemDecoder, ItemSource, RejectedRow, Result, RunOutcome, RunSummary, SourceItem,
-    StorageBackend,
+    CancellationToken, CheckpointStore, DeadLetterSink, Engine, EngineBuilder, ErrorType,
+    ItemSource, RunOutcome, RunSummary, StorageBackend,
 };
 use collectors_mocks::{
-    MockCheckpointStore, MockDeadLetterSink, MockItemSource, MockStorageBackend,
+    MockCheckpointStore, MockDeadLetterSink, MockDecoder, MockItemSource, MockStorageBackend,
 };
 
-/// `key,int` lines into batches of `batch_size` rows; other lines are rejected.
-struct KeyValueDecoder {
-    batch_size: usize,
-}
-
-impl Decoder for KeyValueDecoder {
-    fn name(&self) -> &str {
-        "key-value"
-    }
-
-    fn decoder_for(&self, _item: &SourceItem) -> Result<Box<dyn ItemDecoder>> {
-        Ok(Box::new(KeyValueItem {
-            batch_size: self.batch_size,
-            pending: Vec::new(),
-            line: 0,
-            keys: Vec::new(),
-            values: Vec::new(),
-        }))
-    }
-}
-
-struct KeyValueItem {
-    batch_size: usize,
-    pending: Vec<u8>,
-    line: u64,
-    keys: Vec<String>,
-    values: Vec<i64>,
-}
-
-impl KeyValueItem {
-    fn line(&mut self, raw: Vec<u8>, out: &mut Decoded) {
-        self.line += 1;
-        let raw = raw.strip_suffix(b"\r").map(<[u8]>::to_vec).unwrap_or(raw);
-        if raw.is_empty() {
-            return;
-        }
-        let parsed = std::str::from_utf8(&raw)
-            .ok()
-            .and_then(|t| t.split_once(','))
-            .and_then(|(k, v)| Some((k.to_owned(), v.parse::<i64>().ok()?)));
-        match parsed {
-            Some((k, v)) => {
-                self.keys.push(k);
-                self.values.push(v);
-                if self.keys.len() == self.batch_size {
-                    self.emit(out);
-                }
-            }
-            None => out
-                .rejects
-                .push(RejectedRow::new(self.line, raw, "not key,int")),
-        }
-    }
-
-    fn emit(&mut self, out: &mut Decoded) {
-        if self.keys.is_empty() {
-            return;
-        }
-        let keys: ArrayRef = Arc::new(StringArray::from(std::mem::take(&mut self.keys)));
-        let values: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.values)));
-        out.batches.push(
-            RecordBatch::try_from_iter([("key", keys), ("value", values)])
-                .expect("two equal columns"),
-        );
-    }
-}
-
-impl ItemDecoder for KeyValueItem {
-    fn feed(&mut self, chunk: &[u8], out: &mut Decoded) -> Result<()> {
-        for &byte in chunk {
-            if byte == b'\n' {
-                let line = std::mem::take(&mut self.pending);
-                self.line(line, out);
-            } else {
-                self.pending.push(byte);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Decoded) -> Result<()> {
-        if !self.pending.is_empty() {
-            let line = std::mem::take(&mut self.pending);
-            self.line(line, out);
-        }
-        self.emit(out);
-        Ok(())
-    }
-}
-
 #[test]
-fn the_test_decoder_meets_the_decoder_contract() {
+fn the_mock_decoder_meets_the_decoder_contract() {
     let fixture = DecoderFixture::new("a,1\nb,2\n\nc,3\r\n", 3, "d,four", 2);
-    conformance::decoder(&KeyValueDecoder { batch_size: 2 }, &fixture);
+    conformance::decoder(&MockDecoder::new(2), &fixture);
 }
 
 struct Parts {
@@ -134,7 +42,7 @@ fn engine(p: &Parts) -> EngineBuilder {
     Engine::builder("test")
         .source(
             p.source.clone() as Arc<dyn ItemSource>,
-            Arc::new(KeyValueDecoder { batch_size: 10 }),
+            Arc::new(MockDecoder::new(10)),
         )
         .store(p.store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
