@@ -160,7 +160,6 @@ impl RetrySpec {
 
 /// An error of table `table`, placed on the line of the key its message names.
 fn spec_error(spec: &PipelineSpec, table: &str, message: &str) -> collectors_core::Error {
-    let message = message.trim_start_matches(&format!("[{table}] "));
     match key_in_message(message) {
         Some(key) => spec.error_at(
             &[Segment::Key(table), Segment::Key(key)],

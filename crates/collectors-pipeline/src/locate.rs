@@ -44,6 +44,15 @@ impl Origin {
         }
     }
 
+    pub(crate) fn text_named(name: &str, base: PathBuf, text: String, json: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            base,
+            text,
+            syntax: if json { Syntax::Json } else { Syntax::Toml },
+        }
+    }
+
     pub(crate) fn text(&self) -> &str {
         &self.text
     }
@@ -155,17 +164,6 @@ pub(crate) fn key_in_message(message: &str) -> Option<&str> {
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
         .then_some(key)
         .filter(|k| !k.is_empty())
-}
-
-impl Origin {
-    pub(crate) fn text_named(name: &str, base: PathBuf, text: String, json: bool) -> Self {
-        Self {
-            name: name.to_owned(),
-            base,
-            text,
-            syntax: if json { Syntax::Json } else { Syntax::Toml },
-        }
-    }
 }
 
 #[cfg(test)]
