@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use collectors::arrow_array::{Array, Int64Array};
 use collectors::{
-    CancellationToken, CheckpointStore, DeadLetterSink, Engine, EngineConfig, ErrorDecision,
-    ErrorType, InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemSource, Payload, Pipeline,
+    CancellationToken, CheckpointStore, DataSource, DeadLetterSink, Engine, EngineConfig,
+    ErrorDecision, ErrorType, InMemoryCheckpointStore, InMemoryDeadLetterSink, Payload, Pipeline,
     QueryCriteria, ResumeMode, RunOutcome, SequentialPipeline, StorageBackend,
 };
 use collectors_mocks::{
-    MockDecoder, MockErrorHandler, MockItemSource, MockProcessor, MockStorageBackend,
+    MockDecoder, MockErrorHandler, MockListedSource, MockProcessor, MockStorageBackend,
 };
 use support::lines;
 
@@ -33,14 +33,14 @@ impl Finish for collectors::EngineBuilder {
 }
 
 struct Parts {
-    source: Arc<MockItemSource>,
+    source: Arc<MockListedSource>,
     store: Arc<MockStorageBackend>,
     checkpoints: Arc<InMemoryCheckpointStore>,
     letters: Arc<InMemoryDeadLetterSink>,
 }
 
 fn parts(items: &[(&str, String)]) -> Parts {
-    let source = MockItemSource::new("files").with_chunk_size(7);
+    let source = MockListedSource::new("files").with_chunk_size(7);
     for (id, content) in items {
         source.put(*id, content.clone());
     }
@@ -55,7 +55,7 @@ fn parts(items: &[(&str, String)]) -> Parts {
 fn engine(p: &Parts, config: EngineConfig) -> collectors::EngineBuilder {
     Engine::builder("test")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
         .store(p.store.clone() as Arc<dyn StorageBackend>)
@@ -412,7 +412,7 @@ async fn bad_engine_configurations_are_typed_errors() {
     assert!(zero.to_string().contains("channel_capacity"));
     let no_store = Engine::builder("x")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(1)),
         )
         .build()
@@ -529,7 +529,7 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
     });
     let summary = Engine::builder("test")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
         .transactional_store(store.clone())
@@ -552,7 +552,7 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
 
     let extra = Engine::builder("x")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
         .transactional_store(store)
@@ -639,7 +639,7 @@ async fn one_items_bad_records_do_not_take_another_items_records_down() {
     let store = Arc::new(PickyStore(MockStorageBackend::new("store")));
     let summary = Engine::builder("test")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
         .store(store.clone() as Arc<dyn StorageBackend>)
@@ -660,10 +660,11 @@ async fn one_items_bad_records_do_not_take_another_items_records_down() {
     assert!(letters.iter().all(|l| l.processed && l.batch == Some(0)));
 }
 
-/// A queue: messages are delivered once and committed by id after they are handled.
+/// A queue: messages are delivered once and committed by id after they are handled. Only
+/// `collect` and `commit` are written: the engine lists it through the default `list`.
 struct Queue {
     messages: std::sync::Mutex<std::collections::VecDeque<collectors::CollectedData>>,
-    committed: std::sync::Mutex<Vec<uuid::Uuid>>,
+    committed: std::sync::Mutex<Vec<String>>,
 }
 
 impl Queue {
@@ -687,20 +688,18 @@ impl collectors::DataSource for Queue {
     fn source_id(&self) -> &str {
         "queue"
     }
-    async fn connect(&self) -> collectors::Result<()> {
-        Ok(())
-    }
-    async fn disconnect(&self) -> collectors::Result<()> {
-        Ok(())
-    }
     async fn collect(&self) -> collectors::Result<Option<collectors::CollectedData>> {
         Ok(self.messages.lock().unwrap().pop_front())
     }
-    async fn commit(&self, items: &[collectors::CollectedData]) -> collectors::Result<()> {
+    async fn commit(&self, items: &[collectors::SourceItem]) -> collectors::Result<()> {
+        assert!(
+            items.iter().all(|i| i.is_live()),
+            "a queue's messages are live items"
+        );
         self.committed
             .lock()
             .unwrap()
-            .extend(items.iter().map(|i| i.id));
+            .extend(items.iter().map(|i| i.item_id.clone()));
         Ok(())
     }
 }
@@ -708,18 +707,18 @@ impl collectors::DataSource for Queue {
 #[tokio::test]
 async fn a_live_source_is_acknowledged_through_its_commit_hook_after_store() {
     let queue = Arc::new(Queue::with(&["a,1\nb,2\n", "c,3\nnot a row\n", "d,4\n"]));
-    let ids: Vec<uuid::Uuid> = queue
+    let ids: Vec<String> = queue
         .messages
         .lock()
         .unwrap()
         .iter()
-        .map(|m| m.id)
+        .map(|m| m.id.to_string())
         .collect();
     let store = Arc::new(MockStorageBackend::new("store"));
     let checkpoints = Arc::new(InMemoryCheckpointStore::new());
     let letters = Arc::new(InMemoryDeadLetterSink::new());
     let summary = Engine::builder("live")
-        .data_source(queue.clone(), Arc::new(MockDecoder::new(10)))
+        .source(queue.clone(), Arc::new(MockDecoder::new(10)))
         .store(store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(checkpoints.clone() as Arc<dyn CheckpointStore>)
         .dead_letters(letters.clone() as Arc<dyn DeadLetterSink>)
@@ -750,7 +749,7 @@ async fn a_live_message_whose_records_were_not_stored_is_not_committed() {
         .control()
         .fail_method("store_batch", 100, ErrorType::Authentication);
     let summary = Engine::builder("live")
-        .data_source(queue.clone(), Arc::new(MockDecoder::new(10)))
+        .source(queue.clone(), Arc::new(MockDecoder::new(10)))
         .store(store.clone() as Arc<dyn StorageBackend>)
         .checkpoints(Arc::new(InMemoryCheckpointStore::new()))
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
@@ -758,4 +757,88 @@ async fn a_live_message_whose_records_were_not_stored_is_not_committed() {
         .await;
     assert_eq!(summary.outcome, RunOutcome::Aborted, "{summary:?}");
     assert!(queue.committed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn pending_items_leaves_a_live_source_out_without_consuming_it() {
+    let queue = Arc::new(Queue::with(&["a,1\n", "b,2\n"]));
+    let files = parts(&[("f", lines(3, 1))]);
+    let engine = engine(&files, EngineConfig::default())
+        .source(queue.clone(), Arc::new(MockDecoder::new(10)))
+        .build()
+        .expect("a valid engine");
+    let pending = engine.pending_items().await.unwrap();
+    let ids: Vec<(&str, &str)> = pending
+        .iter()
+        .map(|(_, i)| (i.source_id.as_str(), i.item_id.as_str()))
+        .collect();
+    assert_eq!(ids, [("files", "f")], "only the listed source is listed");
+    assert_eq!(
+        queue.messages.lock().unwrap().len(),
+        2,
+        "no message was taken"
+    );
+
+    let summary = engine.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
+    assert_eq!(summary.counts.stored, 5, "{:?}", summary.counts);
+    assert_eq!(queue.committed.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn every_source_is_connected_before_listing_and_disconnected_at_the_end() {
+    let live = collectors_mocks::MockDataSource::scripted("sensor", ["a,1\n", "b,2\n"]);
+    let control = live.control();
+    let p = parts(&[("f", lines(2, 1))]);
+    let summary = engine(&p, EngineConfig::default())
+        .source(Arc::new(live), Arc::new(MockDecoder::new(10)))
+        .finish()
+        .await;
+    assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
+    assert_eq!(summary.counts.stored, 4, "{:?}", summary.counts);
+    assert_eq!(control.call_count("connect"), 1);
+    assert_eq!(control.call_count("disconnect"), 1);
+    let committed: usize = control
+        .calls()
+        .iter()
+        .filter(|c| c.method == "commit")
+        .map(|c| c.detail.split(',').count())
+        .sum();
+    assert_eq!(committed, 2, "both readings committed after store");
+    let mut listed: Vec<String> = p
+        .source
+        .control()
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "commit")
+        .flat_map(|c| c.detail.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["f"],
+        "a listed item is committed after its checkpoint"
+    );
+    assert_eq!(
+        p.checkpoints.done("test").await.unwrap().len(),
+        1,
+        "only the listed item is checkpointed"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_cannot_connect_aborts_the_run_before_anything_is_listed() {
+    let live = collectors_mocks::MockDataSource::scripted("sensor", ["a,1\n"]);
+    live.control()
+        .fail_method("connect", 1, ErrorType::Connection);
+    let p = parts(&[("f", lines(2, 1))]);
+    let summary = engine(&p, EngineConfig::default())
+        .source(Arc::new(live), Arc::new(MockDecoder::new(10)))
+        .finish()
+        .await;
+    assert_eq!(summary.outcome, RunOutcome::Aborted, "{summary:?}");
+    let reason = summary.abort_reason.clone().unwrap_or_default();
+    assert!(reason.contains("connect"), "{reason}");
+    assert_eq!(summary.counts.collected, 0, "{:?}", summary.counts);
+    assert_eq!(p.source.control().call_count("list"), 0, "nothing listed");
 }

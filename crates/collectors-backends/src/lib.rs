@@ -5,7 +5,7 @@
 //!
 //! | module | type | contract | feature |
 //! |---|---|---|---|
-//! | [`local`] | [`LocalDirectorySource`] | [`ItemSource`], [`Connector`] | `local` |
+//! | [`local`] | [`LocalDirectorySource`] | [`DataSource`] (listed), [`Connector`] | `local` |
 //! | [`sqlite`] | [`SqliteStorage`] | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
@@ -22,7 +22,8 @@
 //! # #[cfg(all(feature = "local", feature = "sqlite"))]
 //! # async fn run() -> collectors_core::Result<()> {
 //! use collectors_backends::{JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage};
-//! use collectors_core::{ItemSource, StorageBackend};
+//! use collectors_core::{DataSource, StorageBackend};
+//! use futures::TryStreamExt;
 //!
 //! let source = LocalDirectorySource::builder("sensors", "data/incoming")
 //!     .pattern("**/*.csv")
@@ -33,7 +34,7 @@
 //! store.connect().await?;
 //! let checkpoints = SqliteCheckpointStore::open("out/readings.db").await?;
 //! let dead_letters = JsonlDeadLetterSink::new("out/dead-letters.jsonl");
-//! for item in source.items().await? {
+//! for item in source.list().try_concat().await? {
 //!     println!("{} ({} bytes, version {})", item.item_id, item.size.unwrap_or(0), item.version);
 //! }
 //! # let _ = (checkpoints, dead_letters);
@@ -52,7 +53,7 @@
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
 //!   `parquet` crate (Snappy compression only).
 //!
-//! [`ItemSource`]: collectors_core::ItemSource
+//! [`DataSource`]: collectors_core::DataSource
 //! [`Connector`]: collectors_core::Connector
 //! [`StorageBackend`]: collectors_core::StorageBackend
 //! [`CheckpointStore`]: collectors_core::CheckpointStore

@@ -5,8 +5,13 @@ use std::path::Path;
 
 use collectors_backends::LocalDirectorySource;
 use collectors_core::conformance::{self, ConnectorFixture};
-use collectors_core::{Connector, ErrorType, ItemSource, ListOptions, SourceItem};
+use collectors_core::{Connector, DataSource, ErrorType, ListOptions, Result, SourceItem};
 use futures::TryStreamExt;
+
+/// Every item of the source's listing.
+async fn list_all(source: &LocalDirectorySource) -> Result<Vec<SourceItem>> {
+    source.list().try_concat().await
+}
 
 fn write(root: &Path, rel: &str, contents: &[u8]) {
     let path = root.join(rel);
@@ -44,8 +49,7 @@ async fn items_are_the_matching_files_sorted_with_stable_ids_and_versions() {
         .pattern("*.csv")
         .build()
         .unwrap();
-    let ids: Vec<_> = top
-        .items()
+    let ids: Vec<_> = list_all(&top)
         .await
         .unwrap()
         .into_iter()
@@ -57,7 +61,7 @@ async fn items_are_the_matching_files_sorted_with_stable_ids_and_versions() {
         .pattern("**/*.csv")
         .build()
         .unwrap();
-    let items = deep.items().await.unwrap();
+    let items = list_all(&deep).await.unwrap();
     let ids: Vec<_> = items.iter().map(|i| i.item_id.as_str()).collect();
     assert_eq!(ids, ["2024/03/c.csv", "a.csv", "b.csv"]);
     let c = &items[0];
@@ -69,16 +73,16 @@ async fn items_are_the_matching_files_sorted_with_stable_ids_and_versions() {
     assert!(modified.ends_with('Z') && modified.len() == "2024-01-01T00:00:00.000000000Z".len());
 
     // Same file, same version; a changed file, a new version.
-    assert_eq!(deep.items().await.unwrap()[0].version, c.version);
+    assert_eq!(list_all(&deep).await.unwrap()[0].version, c.version);
     std::thread::sleep(std::time::Duration::from_millis(20));
     write(dir.path(), "2024/03/c.csv", b"4444");
-    assert_ne!(deep.items().await.unwrap()[0].version, c.version);
+    assert_ne!(list_all(&deep).await.unwrap()[0].version, c.version);
 
     let all = LocalDirectorySource::builder("s", dir.path())
         .build()
         .unwrap();
     assert_eq!(
-        all.items().await.unwrap().len(),
+        list_all(&all).await.unwrap().len(),
         4,
         "no pattern: every file"
     );
@@ -93,7 +97,7 @@ async fn open_streams_in_bounded_chunks() {
         .chunk_size(64 * 1024)
         .build()
         .unwrap();
-    let item = source.items().await.unwrap().remove(0);
+    let item = list_all(&source).await.unwrap().remove(0);
     let chunks: Vec<_> = source
         .open(&item)
         .await
@@ -128,7 +132,7 @@ async fn open_failures_are_typed_and_name_the_file() {
     let source = LocalDirectorySource::builder("s", dir.path())
         .build()
         .unwrap();
-    let item = source.items().await.unwrap().remove(0);
+    let item = list_all(&source).await.unwrap().remove(0);
     std::fs::remove_file(dir.path().join("gone.csv")).unwrap();
     let err = source.open(&item).await.err().expect("missing file");
     assert_eq!(err.error_type(), ErrorType::NotFound);
@@ -157,7 +161,7 @@ async fn an_unreadable_file_is_a_data_fetch_error_naming_it() {
     let source = LocalDirectorySource::builder("s", dir.path())
         .build()
         .unwrap();
-    let item = source.items().await.unwrap().remove(0);
+    let item = list_all(&source).await.unwrap().remove(0);
     let err = source.open(&item).await.err().expect("unreadable");
     assert_eq!(err.error_type(), ErrorType::DataFetch);
     assert!(err.to_string().contains("secret.csv"), "{err}");
@@ -331,8 +335,7 @@ mod unreadable_entries {
     use super::*;
 
     async fn ids(source: &LocalDirectorySource) -> Vec<String> {
-        source
-            .items()
+        list_all(source)
             .await
             .unwrap()
             .into_iter()
@@ -436,7 +439,7 @@ mod unreadable_entries {
         );
         let root = LocalDirectorySource::builder("locked-root", &locked).build();
         if let Ok(root) = root {
-            let err = root.items().await.unwrap_err();
+            let err = list_all(&root).await.unwrap_err();
             assert_eq!(err.error_type(), ErrorType::DataFetch, "{err}");
             assert!(err.to_string().contains("locked"), "{err}");
         }
@@ -477,7 +480,7 @@ fn patterns_that_can_never_match_are_flagged_and_warned_about() {
 }
 
 #[tokio::test]
-async fn meets_the_item_source_contract() {
+async fn meets_the_listed_source_contract() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "b/2.csv", b"x,2\n");
     write(dir.path(), "a.csv", b"x,1\n");
@@ -486,7 +489,7 @@ async fn meets_the_item_source_contract() {
         .pattern("**/*.csv")
         .build()
         .unwrap();
-    collectors_core::conformance::item_source(
+    collectors_core::conformance::data_source_listed(
         &source,
         &[("a.csv", b"x,1\n"), ("b/2.csv", b"x,2\n")],
     )

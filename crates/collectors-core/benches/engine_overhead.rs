@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use collectors_core::arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use collectors_core::{
-    CancellationToken, Decoded, Decoder, Engine, EngineConfig, InMemoryCheckpointStore,
-    InMemoryDeadLetterSink, ItemDecoder, ItemSource, Payload, Processor, QueryCriteria, Record,
-    Result, SequentialPipeline, SourceItem, StorageBackend, StoredRecord,
+    CancellationToken, DataSource, Decoded, Decoder, Engine, EngineConfig, InMemoryCheckpointStore,
+    InMemoryDeadLetterSink, ItemDecoder, Payload, Processor, QueryCriteria, Record, Result,
+    SequentialPipeline, SourceItem, StorageBackend, StoredRecord,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -90,20 +90,18 @@ struct Synthetic {
 }
 
 #[async_trait]
-impl ItemSource for Synthetic {
+impl DataSource for Synthetic {
     fn source_id(&self) -> &str {
         "synthetic"
     }
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        Ok((0..ITEMS)
-            .map(|i| SourceItem {
-                source_id: "synthetic".into(),
-                item_id: format!("item-{i:03}"),
-                version: "1".into(),
-                size: Some(8),
-                metadata: Default::default(),
-            })
-            .collect())
+    fn is_live(&self) -> bool {
+        false
+    }
+    fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        let page = (0..ITEMS)
+            .map(|i| SourceItem::listed("synthetic", format!("item-{i:03}"), "1").with_size(8))
+            .collect();
+        stream::iter([Ok(page)]).boxed()
     }
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
         // One chunk per batch, `start,rows`, as a real source streams chunks of a file.

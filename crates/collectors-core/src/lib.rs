@@ -21,6 +21,15 @@
 //! | storage | [`StorageBackend`], [`StorageManager`] | [`DefaultStorageManager`] |
 //! | cross-cutting | [`ErrorHandler`], [`EventEmitter`], [`TaskTracker`] | [`RetryingErrorHandler`], [`EventBus`], [`InMemoryTaskTracker`] |
 //!
+//! ## One source contract
+//!
+//! [`DataSource`] is the one trait a source implements, in either of two shapes: a **live**
+//! source (a socket, a queue, a sensor) implements `collect`, the pull of the seed, as in the
+//! example below; a **listed** source (files, objects) implements `list` and `open`. The
+//! [`Engine`] runs both: each [`SourceItem`] that carries its content is live (read once,
+//! acknowledged through [`DataSource::commit`]), any other is listed (reopened, leased and
+//! checkpointed, then committed). [`InMemorySource`] is a listed source over bytes in memory.
+//!
 //! Raw bytes travel as [`bytes::Bytes`]; tabular data as Arrow record batches inside
 //! [`Payload::Table`]; documents as JSON in [`Payload::Json`]. Every failure is one [`Error`]
 //! whose [`ErrorInfo`] the error handler decides on.

@@ -23,10 +23,10 @@ async fn in_memory_dead_letters_meet_the_contract() {
 }
 
 #[tokio::test]
-async fn in_memory_item_source_meets_the_contract() {
-    let source = collectors_core::InMemoryItemSource::new("memory")
+async fn in_memory_source_meets_the_listed_source_contract() {
+    let source = collectors_core::InMemorySource::new("memory")
         .with_item("b.csv", "x,1\ny,2\n")
         .with_item("a.csv", "")
         .with_chunk_size(3);
-    conformance::item_source(&source, &[("a.csv", b""), ("b.csv", b"x,1\ny,2\n")]).await;
+    conformance::data_source_listed(&source, &[("a.csv", b""), ("b.csv", b"x,1\ny,2\n")]).await;
 }

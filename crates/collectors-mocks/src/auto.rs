@@ -3,9 +3,15 @@
 //! Each `MockX` here implements the trait `X` of `collectors-core`; set expectations with
 //! `expect_<method>()`. Default methods (`DataSource::collect_stream`,
 //! `Processor::process_batch`) keep their default implementation, driven by the mocked
-//! required methods; the exception is [`MockCheckpointStore`], whose lease methods
-//! (`claim`, `lease_holder`, `renew`, `release`) are mocked too, so a test can script a held or done item
-//! (an engine run calls them: expect them).
+//! required methods. The exceptions, mocked so a test can script them (an engine run calls
+//! them: expect them):
+//!
+//! - [`MockDataSource`]: `connect`, `disconnect`, `collect`, `list`, `open`, `is_live` and
+//!   `commit` are all mocked, so one mock scripts a live source (`collect`, or `list` pages
+//!   of [`SourceItem::live`] items) or a listed one (`list` + `open`, `is_live` → `false`);
+//!   only `collect_stream` keeps its default, over the mocked `collect`.
+//! - [`MockCheckpointStore`]: the lease methods (`claim`, `lease_holder`, `renew`,
+//!   `release`) are mocked too, so a test can script a held or done item.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -45,6 +51,10 @@ mock! {
         async fn connect(&self) -> Result<()>;
         async fn disconnect(&self) -> Result<()>;
         async fn collect(&self) -> Result<Option<CollectedData>>;
+        fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>>;
+        async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<bytes::Bytes>>>;
+        fn is_live(&self) -> bool;
+        async fn commit(&self, items: &[SourceItem]) -> Result<()>;
     }
 }
 
@@ -168,16 +178,6 @@ mock! {
         async fn emit(&self, event: SystemEvent) -> Result<()>;
         async fn subscribe(&self, filter: EventFilter) -> Result<Subscription>;
         async fn unsubscribe(&self, id: SubscriptionId) -> Result<bool>;
-    }
-}
-
-mock! {
-    pub ItemSource {}
-    #[async_trait]
-    impl collectors_core::ItemSource for ItemSource {
-        fn source_id(&self) -> &str;
-        async fn items(&self) -> Result<Vec<SourceItem>>;
-        async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<bytes::Bytes>>>;
     }
 }
 

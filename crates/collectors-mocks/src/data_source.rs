@@ -5,14 +5,20 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use collectors_core::{CollectedData, DataSource, Result};
+use collectors_core::{CollectedData, DataSource, Result, SourceItem};
 
 use crate::control::{Connection, MockControl};
 
-/// A [`DataSource`] that yields scripted data.
+/// A live [`DataSource`] that yields scripted data, the seed's pull: `collect` on a
+/// disconnected source is an [`Error::Connection`](collectors_core::Error::Connection).
 ///
 /// - [`MockDataSource::new`] repeats one payload forever (a sensor that always reads the same);
 /// - [`MockDataSource::scripted`] yields a fixed list, then `None`.
+///
+/// The engine reads it through the default [`list`](DataSource::list) (one live item per
+/// collected item); `commit` calls are recorded on its [`MockControl`] (never failed), with
+/// the committed item ids. For a listed source, see
+/// [`MockListedSource`](crate::MockListedSource).
 ///
 /// ```
 /// use collectors_core::DataSource;
@@ -106,5 +112,11 @@ impl DataSource for MockDataSource {
         Ok(next
             .or_else(|| self.repeat.clone())
             .map(|data| CollectedData::new(&self.source_id, &self.data_format, "mock", data)))
+    }
+
+    async fn commit(&self, items: &[SourceItem]) -> Result<()> {
+        let ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
+        self.control.record("commit", ids.join(","));
+        Ok(())
     }
 }

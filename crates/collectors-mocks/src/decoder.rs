@@ -16,10 +16,7 @@ use collectors_core::{Decoded, Decoder, Error, ItemDecoder, RejectedRow, Result,
 /// use collectors_core::{Decoded, Decoder, SourceItem};
 /// use collectors_mocks::MockDecoder;
 ///
-/// let item = SourceItem {
-///     source_id: "s".into(), item_id: "a".into(), version: "1".into(),
-///     size: None, metadata: Default::default(),
-/// };
+/// let item = SourceItem::listed("s", "a", "1");
 /// let mut decoder = MockDecoder::new(10).decoder_for(&item)?;
 /// let mut out = Decoded::default();
 /// decoder.feed(b"a,1\nnot a row\nb,2\n", &mut out)?;

@@ -2,11 +2,12 @@
 //!
 //! Test doubles for every contract of `collectors-core`, two ways:
 //!
-//! - **Hand-written, configurable mocks** (`MockDataSource`, `MockStorageBackend`,
-//!   `MockCheckpointStore`, `MockDeadLetterSink`, …): real
-//!   behaviour (an in-memory store that is idempotent by key, a source that yields scripted
-//!   data) plus a [`MockControl`] handle to fail the next N calls with a chosen error type,
-//!   add latency, and read back the calls made. They pass the conformance suites.
+//! - **Hand-written, configurable mocks** (`MockDataSource` for a live source,
+//!   `MockListedSource` for a listed one, `MockStorageBackend`, `MockCheckpointStore`,
+//!   `MockDeadLetterSink`, …): real behaviour (an in-memory store that is idempotent by key,
+//!   a source that yields scripted data) plus a [`MockControl`] handle to fail the next N
+//!   calls with a chosen error type, add latency, and read back the calls made. They pass
+//!   the conformance suites.
 //! - **`mockall` mocks** in [`auto`] (feature `mockall`), for expectation-style tests.
 //!
 //! ```
@@ -34,7 +35,7 @@ mod dead_letter_sink;
 mod decoder;
 mod error_handler;
 mod event_emitter;
-mod item_source;
+mod listed_source;
 mod managers;
 mod metadata_parser;
 mod processor;
@@ -52,7 +53,7 @@ pub use dead_letter_sink::MockDeadLetterSink;
 pub use decoder::MockDecoder;
 pub use error_handler::MockErrorHandler;
 pub use event_emitter::MockEventEmitter;
-pub use item_source::MockItemSource;
+pub use listed_source::MockListedSource;
 pub use managers::{MockCollectionManager, MockProcessingManager, MockStorageManager};
 pub use metadata_parser::MockMetadataParser;
 pub use processor::{MockPipeline, MockProcessor};

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use collectors_core::{
-    CancellationToken, CheckpointStore, Claim, DeadLetterSink, Engine, InMemoryDeadLetterSink,
-    ItemSource, RunOutcome, StorageBackend,
+    CancellationToken, CheckpointStore, Claim, DataSource, DeadLetterSink, Engine,
+    InMemoryDeadLetterSink, RunOutcome, StorageBackend,
 };
 use collectors_mocks::auto::{MockCheckpointStore, MockDecoder};
-use collectors_mocks::{MockItemSource, MockStorageBackend};
+use collectors_mocks::{MockListedSource, MockStorageBackend};
 
 #[tokio::test]
 async fn an_item_leased_elsewhere_is_left_to_its_holder() {
@@ -30,12 +30,12 @@ async fn an_item_leased_elsewhere_is_left_to_its_holder() {
     decoder.expect_decoder_for().never();
 
     let source = Arc::new(
-        MockItemSource::new("files")
+        MockListedSource::new("files")
             .with_item("a", "k,1\n")
             .with_item("b", "k,2\n"),
     );
     let summary = Engine::builder("test")
-        .source(source.clone() as Arc<dyn ItemSource>, Arc::new(decoder))
+        .source(source.clone() as Arc<dyn DataSource>, Arc::new(decoder))
         .store(Arc::new(MockStorageBackend::new("store")) as Arc<dyn StorageBackend>)
         .checkpoints(Arc::new(checkpoints) as Arc<dyn CheckpointStore>)
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()) as Arc<dyn DeadLetterSink>)
@@ -56,4 +56,37 @@ async fn an_item_leased_elsewhere_is_left_to_its_holder() {
         0,
         "held items are not read"
     );
+}
+
+#[tokio::test]
+async fn the_mockall_data_source_scripts_a_listed_source_that_meets_the_contract() {
+    use collectors_core::bytes::Bytes;
+    use collectors_core::{Error, SourceItem};
+    use futures::StreamExt;
+
+    let mut source = collectors_mocks::auto::MockDataSource::new();
+    source.expect_source_id().return_const("files".to_owned());
+    source.expect_is_live().return_const(false);
+    source.expect_connect().returning(|| Ok(()));
+    source.expect_disconnect().returning(|| Ok(()));
+    source.expect_list().times(2).returning(|| {
+        let page = vec![
+            SourceItem::listed("files", "a", "1"),
+            SourceItem::listed("files", "b", "1"),
+        ];
+        futures::stream::iter([Ok(page)]).boxed()
+    });
+    source
+        .expect_open()
+        .returning(|item| match item.item_id.as_str() {
+            "a" => Ok(futures::stream::iter([Ok(Bytes::from("k,1\n"))]).boxed()),
+            "b" => Ok(futures::stream::empty().boxed()),
+            other => Err(Error::not_found(format!("no item `{other}`"))),
+        });
+    source
+        .expect_commit()
+        .times(1)
+        .withf(|items| items.len() == 2)
+        .returning(|_| Ok(()));
+    collectors_core::conformance::data_source_listed(&source, &[("a", b"k,1\n"), ("b", b"")]).await;
 }

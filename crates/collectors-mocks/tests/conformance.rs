@@ -5,8 +5,8 @@ use std::sync::Arc;
 use collectors_core::conformance::{self, ConnectorFixture};
 use collectors_core::{DataSource, Payload, PayloadKind};
 use collectors_mocks::{
-    MockCheckpointStore, MockConnector, MockDataSource, MockDeadLetterSink, MockProcessor,
-    MockStorageBackend,
+    MockCheckpointStore, MockConnector, MockDataSource, MockDeadLetterSink, MockListedSource,
+    MockProcessor, MockStorageBackend,
 };
 
 #[tokio::test]
@@ -44,8 +44,8 @@ async fn mock_dead_letter_sink_meets_the_dead_letter_contract() {
 }
 
 #[tokio::test]
-async fn finite_mock_data_source_meets_the_source_contract() {
-    conformance::data_source(
+async fn finite_mock_data_source_meets_the_live_source_contract() {
+    conformance::data_source_live(
         || Arc::new(MockDataSource::scripted("scripted", ["a", "b", "c"])) as Arc<dyn DataSource>,
         Some(3),
     )
@@ -53,8 +53,8 @@ async fn finite_mock_data_source_meets_the_source_contract() {
 }
 
 #[tokio::test]
-async fn endless_mock_data_source_meets_the_source_contract() {
-    conformance::data_source(
+async fn endless_mock_data_source_meets_the_live_source_contract() {
+    conformance::data_source_live(
         || Arc::new(MockDataSource::new("endless", "reading")) as Arc<dyn DataSource>,
         None,
     )
@@ -85,11 +85,13 @@ async fn mock_processor_meets_the_processor_contract() {
 // The suites can fail: implementations that break a rule are caught.
 
 mod broken {
+    use collectors_core::bytes::Bytes;
     use collectors_core::{
-        Payload, Processor, QueryCriteria, Record, Result, StorageBackend, StoredRecord,
-        async_trait,
+        DataSource, InMemorySource, Payload, Processor, QueryCriteria, Record, Result, SourceItem,
+        StorageBackend, StoredRecord, async_trait,
     };
     use collectors_mocks::MockStorageBackend;
+    use futures::stream::BoxStream;
 
     /// Stores every record under a fresh key: replays duplicate.
     pub(crate) struct Duplicating(pub(crate) MockStorageBackend);
@@ -122,6 +124,23 @@ mod broken {
         }
         async fn delete(&self, location_id: &str) -> Result<bool> {
             self.0.delete(location_id).await
+        }
+    }
+
+    /// Lists replayable items but keeps the default `is_live` (`true`): a dry run would
+    /// leave it out.
+    pub(crate) struct SaysLive(pub(crate) InMemorySource);
+
+    #[async_trait]
+    impl DataSource for SaysLive {
+        fn source_id(&self) -> &str {
+            self.0.source_id()
+        }
+        fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+            self.0.list()
+        }
+        async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
+            self.0.open(item).await
         }
     }
 
@@ -164,9 +183,17 @@ async fn the_processor_suite_catches_a_processor_that_accepts_invalid_input() {
 }
 
 #[tokio::test]
-async fn mock_item_source_meets_the_item_source_contract() {
-    let source = collectors_mocks::MockItemSource::new("mock").with_chunk_size(2);
+async fn mock_listed_source_meets_the_listed_source_contract() {
+    let source = MockListedSource::new("mock").with_chunk_size(2);
     source.put("one", "abc");
     source.put("two", "");
-    collectors_core::conformance::item_source(&source, &[("one", b"abc"), ("two", b"")]).await;
+    conformance::data_source_listed(&source, &[("one", b"abc"), ("two", b"")]).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "a listed source answers is_live() = false")]
+async fn the_listed_source_suite_catches_a_source_that_claims_to_be_live() {
+    let source =
+        broken::SaysLive(collectors_core::InMemorySource::new("files").with_item("a", "1"));
+    conformance::data_source_listed(&source, &[("a", b"1")]).await;
 }

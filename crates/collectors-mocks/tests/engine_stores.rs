@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use collectors_core::conformance::{self, DecoderFixture};
 use collectors_core::{
-    CancellationToken, CheckpointStore, DeadLetterSink, Engine, EngineBuilder, ErrorType,
-    ItemSource, RunOutcome, RunSummary, StorageBackend,
+    CancellationToken, CheckpointStore, DataSource, DeadLetterSink, Engine, EngineBuilder,
+    ErrorType, RunOutcome, RunSummary, StorageBackend,
 };
 use collectors_mocks::{
-    MockCheckpointStore, MockDeadLetterSink, MockDecoder, MockItemSource, MockStorageBackend,
+    MockCheckpointStore, MockDeadLetterSink, MockDecoder, MockListedSource, MockStorageBackend,
 };
 
 #[test]
@@ -19,14 +19,14 @@ fn the_mock_decoder_meets_the_decoder_contract() {
 }
 
 struct Parts {
-    source: Arc<MockItemSource>,
+    source: Arc<MockListedSource>,
     store: Arc<MockStorageBackend>,
     checkpoints: Arc<MockCheckpointStore>,
     letters: Arc<MockDeadLetterSink>,
 }
 
 fn parts(items: &[(&str, &str)]) -> Parts {
-    let source = MockItemSource::new("files").with_chunk_size(5);
+    let source = MockListedSource::new("files").with_chunk_size(5);
     for (id, content) in items {
         source.put(*id, content.to_string());
     }
@@ -41,7 +41,7 @@ fn parts(items: &[(&str, &str)]) -> Parts {
 fn engine(p: &Parts) -> EngineBuilder {
     Engine::builder("test")
         .source(
-            p.source.clone() as Arc<dyn ItemSource>,
+            p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
         .store(p.store.clone() as Arc<dyn StorageBackend>)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use collectors_backends::{JsonlDeadLetterSink, SqliteCheckpointStore};
 use collectors_core::{
-    CheckpointStore, Decoder, Engine, EngineBuilder, Error, ErrorPolicy, InMemoryCheckpointStore,
-    ItemSource, Pipeline, Result, RetryingErrorHandler, SequentialPipeline,
+    CheckpointStore, DataSource, Decoder, Engine, EngineBuilder, Error, ErrorPolicy,
+    InMemoryCheckpointStore, Pipeline, Result, RetryingErrorHandler, SequentialPipeline,
 };
 
 use crate::locate::{Segment, display_key, key_in_message, parse_path};
@@ -22,7 +22,7 @@ use crate::standard::{ensure_parent, sqlite_files};
 #[derive(Clone)]
 pub struct BoundSource {
     /// The source.
-    pub source: Arc<dyn ItemSource>,
+    pub source: Arc<dyn DataSource>,
     /// The decoder of its items.
     pub decoder: Arc<dyn Decoder>,
     built: Arc<BuiltSource>,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use collectors_core::{
-    Decoder, Error, ItemSource, Processor, Result, StorageBackend, TransactionalCheckpoints,
+    DataSource, Decoder, Error, Processor, Result, StorageBackend, TransactionalCheckpoints,
 };
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -38,7 +38,7 @@ impl<'a> BuildContext<'a> {
 /// A built source, and what it reads (so the spec can refuse outputs that are inputs).
 pub struct BuiltSource {
     /// The source.
-    pub source: Arc<dyn ItemSource>,
+    pub source: Arc<dyn DataSource>,
     /// The directory it lists and the patterns of the files it reads, when it reads local
     /// files.
     pub reads: Option<LocalInputs>,

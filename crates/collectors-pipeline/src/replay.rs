@@ -9,12 +9,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use collectors_backends::{read_dead_letters, rewrite_dead_letters};
 use collectors_core::{
-    CancellationToken, CheckpointStore, DeadLetter, Decoded, Decoder, Engine, Error,
-    InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemDecoder, ItemSource, Payload, Result,
+    CancellationToken, CheckpointStore, DataSource, DeadLetter, Decoded, Decoder, Engine, Error,
+    InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemDecoder, Payload, Result,
     RetryingErrorHandler, RunOutcome, SourceItem, async_trait,
 };
-use futures::StreamExt;
-use futures::stream::BoxStream;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::build::Components;
 
@@ -105,6 +104,9 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
             });
         set.items.insert(item_id, (letter, how));
     }
+    for view in views.values() {
+        view.close().await;
+    }
 
     let mut results: Vec<DeadLetter> = Vec::new();
     for (pass, sets) in passes.into_iter().enumerate() {
@@ -171,6 +173,11 @@ async fn plan(
     }
     match view.item(&letter.item_id).await {
         Some(item) => Ok((0, letter.item_id.clone(), Content::Item(item))),
+        None if view.source.is_live() => Err(format!(
+            "source `{}` is live: item `{}` was read once and cannot be read again",
+            view.source.source_id(),
+            letter.item_id
+        )),
         None => Err(format!(
             "item `{}` is no longer in source `{}`",
             letter.item_id,
@@ -179,13 +186,15 @@ async fn plan(
     }
 }
 
-/// One source as the replay sees it: listed once, each item's header read once, however
-/// many letters name them.
+/// One source as the replay sees it: connected and listed once, each item's header read
+/// once, however many letters name them. A live source is never listed (that would take its
+/// messages): its items cannot be read again.
 struct SourceView {
-    source: Arc<dyn ItemSource>,
+    source: Arc<dyn DataSource>,
     header_lines: usize,
     items: Option<HashMap<String, SourceItem>>,
     headers: HashMap<String, std::result::Result<Vec<u8>, String>>,
+    connected: bool,
 }
 
 impl SourceView {
@@ -195,15 +204,39 @@ impl SourceView {
             header_lines: bound.decoder.header_lines(),
             items: None,
             headers: HashMap::new(),
+            connected: false,
         }
     }
 
     async fn item(&mut self, item_id: &str) -> Option<SourceItem> {
         if self.items.is_none() {
-            let listed = self.source.items().await.unwrap_or_default();
+            let listed = if self.source.is_live() {
+                Vec::new()
+            } else {
+                self.list().await
+            };
             self.items = Some(listed.into_iter().map(|i| (i.item_id.clone(), i)).collect());
         }
         self.items.as_ref()?.get(item_id).cloned()
+    }
+
+    /// Connects the source and lists it; a source that cannot be listed has no items left.
+    async fn list(&mut self) -> Vec<SourceItem> {
+        if let Err(e) = self.source.connect().await {
+            tracing::warn!(source = %self.source.source_id(), error = %e, "source not connected for the replay");
+            return Vec::new();
+        }
+        self.connected = true;
+        self.source.list().try_concat().await.unwrap_or_default()
+    }
+
+    /// Disconnects the source if it was connected (the replay run connects it again).
+    async fn close(&self) {
+        if self.connected
+            && let Err(e) = self.source.disconnect().await
+        {
+            tracing::warn!(source = %self.source.source_id(), error = %e, "source disconnect failed");
+        }
     }
 
     /// The item's header lines, terminators included (empty when the format has none).
@@ -230,7 +263,7 @@ impl SourceView {
 
 /// The first `lines` non-blank lines of `item` (and the blank lines before them),
 /// terminators included; `None` when they cannot be read.
-async fn read_header(source: &dyn ItemSource, item: &SourceItem, lines: usize) -> Option<Vec<u8>> {
+async fn read_header(source: &dyn DataSource, item: &SourceItem, lines: usize) -> Option<Vec<u8>> {
     let mut chunks = source.open(item).await.ok()?;
     let mut out = Vec::new();
     let mut seen = 0;
@@ -266,7 +299,7 @@ enum Content {
 
 /// The letters of one source replayed in one pass.
 struct ReplaySet {
-    source: Arc<dyn ItemSource>,
+    source: Arc<dyn DataSource>,
     decoder: Arc<dyn Decoder>,
     items: BTreeMap<String, (DeadLetter, Content)>,
 }
@@ -311,13 +344,7 @@ async fn run_pass(
                 Content::Item(item) => item.version.clone(),
                 _ => letter.version.clone(),
             };
-            items.push(SourceItem {
-                source_id: source_id.clone(),
-                item_id: item_id.clone(),
-                version,
-                size: None,
-                metadata: Default::default(),
-            });
+            items.push(SourceItem::listed(&source_id, &item_id, version));
             originals.insert((source_id.clone(), item_id.clone()), letter);
             contents.insert(item_id, content);
         }
@@ -400,28 +427,41 @@ fn map_back(mut letter: DeadLetter, original: &DeadLetter) -> DeadLetter {
 }
 
 /// The replay items of one source: rows behind their header, batches, or whole items read
-/// from the real source.
+/// from the real source. Listed, so the run's checkpoints say which were acknowledged.
 struct ReplaySource {
     id: String,
-    inner: Arc<dyn ItemSource>,
+    inner: Arc<dyn DataSource>,
     items: Vec<SourceItem>,
     contents: Arc<HashMap<String, Content>>,
 }
 
 #[async_trait]
-impl ItemSource for ReplaySource {
+impl DataSource for ReplaySource {
     fn source_id(&self) -> &str {
         &self.id
     }
 
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        Ok(self.items.clone())
+    /// Whole items are read from the real source: it is connected for the run.
+    async fn connect(&self) -> Result<()> {
+        self.inner.connect().await
+    }
+
+    async fn disconnect(&self) -> Result<()> {
+        self.inner.disconnect().await
+    }
+
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        stream::iter([Ok(self.items.clone())]).boxed()
     }
 
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
         match self.contents.get(&item.item_id) {
-            Some(Content::Bytes(bytes)) => Ok(futures::stream::iter([Ok(bytes.clone())]).boxed()),
-            Some(Content::Batch(_)) => Ok(futures::stream::empty().boxed()),
+            Some(Content::Bytes(bytes)) => Ok(stream::iter([Ok(bytes.clone())]).boxed()),
+            Some(Content::Batch(_)) => Ok(stream::empty().boxed()),
             Some(Content::Item(original)) => self.inner.open(original).await,
             None => Err(Error::not_found(format!(
                 "replay item `{}` is unknown",

@@ -9,7 +9,7 @@ use object_store::local::LocalFileSystem;
 
 use super::source::LocalDirectorySource;
 
-/// The default size of the chunks [`ItemSource::open`](collectors_core::ItemSource::open)
+/// The default size of the chunks [`DataSource::open`](collectors_core::DataSource::open)
 /// yields: 256 KiB.
 pub(crate) const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
 /// The largest chunk size accepted: 64 MiB. Each chunk is allocated up front, so the setting

@@ -1,4 +1,4 @@
-//! Files under a local directory, as an engine [`ItemSource`](collectors_core::ItemSource) and
+//! Files under a local directory, as a listed [`DataSource`](collectors_core::DataSource) and
 //! a browsable [`Connector`](collectors_core::Connector): [`LocalDirectorySource`].
 //!
 //! Files are listed and opened through `object_store`'s `LocalFileSystem`, so the same code

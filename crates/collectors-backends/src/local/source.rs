@@ -1,11 +1,11 @@
-//! [`LocalDirectorySource`] and its [`ItemSource`] implementation.
+//! [`LocalDirectorySource`] and its [`DataSource`] implementation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use chrono::SecondsFormat;
-use collectors_core::{Error, ItemSource, Metadata, Result, SourceItem, async_trait};
+use collectors_core::{DataSource, Error, Result, SourceItem, async_trait};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use globset::GlobMatcher;
 use object_store::local::LocalFileSystem;
@@ -17,8 +17,8 @@ use super::builder::{LocalDirectorySourceBuilder, pattern_issue};
 use super::error::{from_io, from_object_store};
 use super::walk::{Walk, dir_of};
 
-/// The files under a local directory: each file matching a glob is one item, streamed in
-/// bounded chunks.
+/// The files under a local directory, as a listed [`DataSource`]: each file matching a glob
+/// is one item, streamed in bounded chunks, checkpointed and leased by the engine.
 ///
 /// - **Items** are the files whose path relative to the root matches the
 ///   [pattern](LocalDirectorySourceBuilder::pattern), sorted by that path.
@@ -26,7 +26,7 @@ use super::walk::{Walk, dir_of};
 ///   across runs and machines.
 /// - **`version`** is `"{size}-{modified}"` with the modification time in RFC 3339 with
 ///   nanoseconds (`"1024-2026-03-01T10:00:00.123456789Z"`): it changes when the file does.
-/// - **Listing** follows symbolic links and never gives up on the whole directory for one
+/// - **Listing** ([`DataSource::list`], one page) follows symbolic links and never gives up on the whole directory for one
 ///   bad entry: a symlink loop (a link to one of its own parent directories, or `a → b → a`),
 ///   a subdirectory that cannot be read and a name that is not UTF-8 are skipped with a
 ///   `tracing` warning naming the path; dangling links are skipped quietly. Only the root
@@ -42,7 +42,7 @@ use super::walk::{Walk, dir_of};
 ///
 /// ```
 /// use collectors_backends::LocalDirectorySource;
-/// use collectors_core::ItemSource;
+/// use collectors_core::DataSource;
 /// use futures::TryStreamExt;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -54,7 +54,7 @@ use super::walk::{Walk, dir_of};
 /// let source = LocalDirectorySource::builder("sensors", dir.path())
 ///     .pattern("**/*.csv")
 ///     .build()?;
-/// let items = source.items().await?;
+/// let items: Vec<_> = source.list().try_concat().await?;
 /// assert_eq!(items.len(), 1);
 /// assert_eq!(items[0].item_id, "2024/a.csv");
 ///
@@ -98,7 +98,7 @@ impl LocalDirectorySource {
         self.pattern.as_deref().and_then(pattern_issue)
     }
 
-    /// The size of the chunks [`ItemSource::open`] yields, in bytes.
+    /// The size of the chunks [`DataSource::open`] yields, in bytes.
     pub fn chunk_size(&self) -> usize {
         self.chunk_size
     }
@@ -183,6 +183,30 @@ impl LocalDirectorySource {
             .with_component(self.source_id.clone())
             .with_operation(operation)
     }
+
+    /// Every matching file as an item, sorted by path: the one page of
+    /// [`list`](DataSource::list).
+    async fn items(&self) -> Result<Vec<SourceItem>> {
+        let files = self.list_files(None).await?;
+        tracing::debug!(source = %self.source_id, root = %self.root.display(), items = files.len(), "listed");
+        Ok(files
+            .into_iter()
+            .map(|meta| {
+                SourceItem::listed(
+                    self.source_id.as_str(),
+                    meta.location.to_string(),
+                    version_of(&meta),
+                )
+                .with_size(meta.size)
+                .with_metadata("path", self.display_path(&meta.location))
+                .with_metadata(
+                    "last_modified",
+                    meta.last_modified
+                        .to_rfc3339_opts(SecondsFormat::Nanos, true),
+                )
+            })
+            .collect())
+    }
 }
 
 /// The version string of a file: size and modification time.
@@ -220,34 +244,17 @@ where
 }
 
 #[async_trait]
-impl ItemSource for LocalDirectorySource {
+impl DataSource for LocalDirectorySource {
     fn source_id(&self) -> &str {
         &self.source_id
     }
 
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        let files = self.list_files(None).await?;
-        tracing::debug!(source = %self.source_id, root = %self.root.display(), items = files.len(), "listed");
-        Ok(files
-            .into_iter()
-            .map(|meta| {
-                let mut metadata = Metadata::new();
-                metadata.insert("path".into(), self.display_path(&meta.location).into());
-                metadata.insert(
-                    "last_modified".into(),
-                    meta.last_modified
-                        .to_rfc3339_opts(SecondsFormat::Nanos, true)
-                        .into(),
-                );
-                SourceItem {
-                    source_id: self.source_id.clone(),
-                    item_id: meta.location.to_string(),
-                    version: version_of(&meta),
-                    size: Some(meta.size),
-                    metadata,
-                }
-            })
-            .collect())
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        futures::stream::once(self.items()).boxed()
     }
 
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {

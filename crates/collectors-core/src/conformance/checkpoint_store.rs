@@ -4,16 +4,11 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::engine::{CheckpointStore, Claim, ItemCheckpoint, SourceItem};
+use crate::engine::{CheckpointStore, Claim, ItemCheckpoint};
+use crate::models::SourceItem;
 
 fn item(id: &str, version: &str) -> SourceItem {
-    SourceItem {
-        source_id: "conformance".into(),
-        item_id: id.into(),
-        version: version.into(),
-        size: None,
-        metadata: Default::default(),
-    }
+    SourceItem::listed("conformance", id, version)
 }
 
 fn checkpoint(item: &SourceItem, stored: u64) -> ItemCheckpoint {

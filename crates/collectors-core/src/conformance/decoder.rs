@@ -3,7 +3,8 @@
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 
-use crate::engine::{Decoded, Decoder, RejectedRow, SourceItem};
+use crate::engine::{Decoded, Decoder, RejectedRow};
+use crate::models::SourceItem;
 
 /// Sample input a decoder accepts, and what decoding it must give.
 ///
@@ -186,13 +187,7 @@ struct Suite<'a> {
 impl Suite<'_> {
     /// Decodes `input` fed in chunks of `chunk` bytes (at least 1), checking the batch size.
     fn decode(&self, input: &[u8], chunk: usize, what: &str) -> Decoded {
-        let item = SourceItem {
-            source_id: "conformance".into(),
-            item_id: "sample".into(),
-            version: "v1".into(),
-            size: Some(input.len() as u64),
-            metadata: Default::default(),
-        };
+        let item = SourceItem::listed("conformance", "sample", "v1").with_size(input.len() as u64);
         let mut item_decoder = self
             .decoder
             .decoder_for(&item)

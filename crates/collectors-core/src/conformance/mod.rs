@@ -18,16 +18,14 @@ mod connector;
 mod data_source;
 mod dead_letter_sink;
 mod decoder;
-mod item_source;
 mod processor;
 mod storage_backend;
 
 pub use checkpoint_store::checkpoint_store;
 pub use connector::{ConnectorFixture, connector};
-pub use data_source::data_source;
+pub use data_source::{data_source_listed, data_source_live};
 pub use dead_letter_sink::{dead_letter_sink, sample_letters};
 pub use decoder::{DecoderFixture, decoder};
-pub use item_source::item_source;
 pub use processor::processor;
 pub use storage_backend::storage_backend;
 

@@ -9,8 +9,6 @@ use crate::engine::counters::EngineCounters;
 use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
 use crate::engine::engine::{Engine, ResumeMode, SourceBinding};
-use crate::engine::item_source::ItemSource;
-use crate::engine::live_source::LiveSource;
 use crate::error::{Error, Result};
 use crate::error_handler::ErrorHandler;
 use crate::event_emitter::EventEmitter;
@@ -62,22 +60,14 @@ impl Engine {
 }
 
 impl EngineBuilder {
-    /// Adds a source and the decoder of its items.
-    pub fn source(mut self, source: Arc<dyn ItemSource>, decoder: Arc<dyn Decoder>) -> Self {
+    /// Adds a source and the decoder of its items: a listed source (files, objects) or a
+    /// live one (a socket, a queue), or one whose listing mixes both. Each item is delivered
+    /// as it says (see [delivery](crate::DataSource#delivery)): a listed item is
+    /// leased, read through [`DataSource::open`] and checkpointed; a live item is read once
+    /// from its content and acknowledged through [`DataSource::commit`] alone. The engine
+    /// connects every source before it lists, and disconnects them at the end of the run.
+    pub fn source(mut self, source: Arc<dyn DataSource>, decoder: Arc<dyn Decoder>) -> Self {
         self.sources.push(SourceBinding { source, decoder });
-        self
-    }
-
-    /// Adds a live source (a stream with no listing: a socket, a queue) and the decoder of
-    /// its items. Each collected item is read once, and acknowledged through
-    /// [`DataSource::commit`](crate::DataSource::commit) once every record from it is stored,
-    /// skipped or dead-lettered; nothing is checkpointed for it. The engine connects it at
-    /// the start of the run and reads until `collect` returns `None` or the run stops.
-    pub fn data_source(mut self, source: Arc<dyn DataSource>, decoder: Arc<dyn Decoder>) -> Self {
-        self.sources.push(SourceBinding {
-            source: Arc::new(LiveSource::new(source)),
-            decoder,
-        });
         self
     }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::item_source::SourceItem;
 use crate::error::Result;
+use crate::models::SourceItem;
 use crate::sync::lock;
 
 /// The acknowledgement of one item: every record from it reached a terminal state.

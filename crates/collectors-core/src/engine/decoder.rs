@@ -4,8 +4,8 @@ use arrow_array::RecordBatch;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::item_source::SourceItem;
 use crate::error::Result;
+use crate::models::SourceItem;
 
 /// A row that could not be decoded: where it was and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

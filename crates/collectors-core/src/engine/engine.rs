@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::data_source::DataSource;
 use crate::engine::checkpoint_store::{
     CheckpointStore, Claim, ItemCheckpoint, TransactionalCheckpoints,
 };
@@ -18,7 +19,6 @@ use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
-use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::item_worker::{ItemWorker, Turn};
 use crate::engine::lease_owner::{is_gone, owner_id};
 use crate::engine::run_context::RunContext;
@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::error_handler::ErrorHandler;
 use crate::event_emitter::EventEmitter;
 use crate::metadata_parser::MetadataParser;
-use crate::models::{ErrorInfo, EventType, Metadata};
+use crate::models::{ErrorInfo, EventType, Metadata, SourceItem};
 use crate::pipeline::Pipeline;
 use crate::processor::StateScope;
 use crate::storage_backend::StorageBackend;
@@ -44,19 +44,20 @@ pub enum ResumeMode {
 }
 
 pub(crate) struct SourceBinding {
-    pub(crate) source: Arc<dyn ItemSource>,
+    pub(crate) source: Arc<dyn DataSource>,
     pub(crate) decoder: Arc<dyn Decoder>,
 }
 
-/// Moves data from item sources through a decoder and a pipeline into a store.
+/// Moves data from [`DataSource`]s through a decoder and a pipeline into a store.
 ///
 /// What a run guarantees:
 /// - **Backpressure**: at most `max_items_in_flight` items are read but not acknowledged, and
 ///   at most `channel_capacity` batches wait for the store; a slow store slows reading.
-/// - **At-least-once**: an item is checkpointed only after every record from it is stored,
-///   skipped or dead-lettered. Records are keyed `source/item#batch`, so a replay after a crash
-///   replaces instead of duplicating. A rerun skips checkpointed items whose version did not
-///   change.
+/// - **At-least-once**: an item is acknowledged only after every record from it is stored,
+///   skipped or dead-lettered: a listed item is checkpointed, then told to
+///   [`DataSource::commit`]; a live item (one that carries its content) is told to `commit`
+///   alone. Records are keyed `source/item#batch`, so a replay after a crash replaces instead
+///   of duplicating. A rerun skips checkpointed items whose version did not change.
 /// - **Failures are data**: decode rejects are dead-lettered with their line; processing,
 ///   storage and read failures go to the [`ErrorHandler`] (retry with backoff, skip,
 ///   dead-letter, abort). A panicking processor fails its batch, not the run.
@@ -70,7 +71,7 @@ pub(crate) struct SourceBinding {
 /// ```no_run
 /// # use std::sync::Arc;
 /// # use collectors_core::*;
-/// # async fn demo(source: Arc<dyn ItemSource>, decoder: Arc<dyn Decoder>, store: Arc<dyn StorageBackend>,
+/// # async fn demo(source: Arc<dyn DataSource>, decoder: Arc<dyn Decoder>, store: Arc<dyn StorageBackend>,
 /// #   checkpoints: Arc<dyn CheckpointStore>, dead_letters: Arc<dyn DeadLetterSink>) -> Result<()> {
 /// let engine = Engine::builder("sensors")
 ///     .source(source, decoder)
@@ -125,22 +126,51 @@ impl Engine {
         self.counters.clone()
     }
 
-    /// Lists every source's items and drops those already checkpointed at their version
-    /// (counted in the `items_*` and `bytes_total` counters).
+    /// Lists every listed source's items and drops those already checkpointed at their
+    /// version (counted in the `items_*` and `bytes_total` counters): what a run would
+    /// process, with nothing read or written (a dry run). Each source is connected before it
+    /// is listed and disconnected after.
+    ///
+    /// A live source ([`DataSource::is_live`]) is left out: listing it would take its
+    /// messages, or wait for the next one forever; what a run would read from it is only
+    /// known when it arrives.
     pub async fn pending_items(&self) -> Result<Vec<(usize, SourceItem)>> {
         let done = self.checkpoints.done(&self.name).await?;
         let mut pending = Vec::new();
         for (index, binding) in self.sources.iter().enumerate() {
-            let mut pages = binding.source.pages();
-            while let Some(page) = pages.next().await {
-                for item in page? {
-                    if self.is_pending(&item, &done) {
-                        pending.push((index, item));
-                    }
+            if binding.source.is_live() {
+                continue;
+            }
+            binding
+                .source
+                .connect()
+                .await
+                .map_err(|e| source_error(e, binding, "connect"))?;
+            let listed = self.pending_of(index, binding, &done, &mut pending).await;
+            if let Err(e) = binding.source.disconnect().await {
+                tracing::warn!(source = %binding.source.source_id(), error = %e, "source disconnect failed");
+            }
+            listed?;
+        }
+        Ok(pending)
+    }
+
+    async fn pending_of(
+        &self,
+        index: usize,
+        binding: &SourceBinding,
+        done: &HashMap<(String, String), ItemCheckpoint>,
+        pending: &mut Vec<(usize, SourceItem)>,
+    ) -> Result<()> {
+        let mut pages = binding.source.list();
+        while let Some(page) = pages.next().await {
+            for item in page? {
+                if self.is_pending(&item, done) {
+                    pending.push((index, item));
                 }
             }
         }
-        Ok(pending)
+        Ok(())
     }
 
     /// Whether `item` still needs processing (not checkpointed at its version), counted in
@@ -180,6 +210,11 @@ impl Engine {
     }
 
     /// Runs the pipeline to the end, or until `cancel` is cancelled.
+    ///
+    /// Every source is connected ([`DataSource::connect`]) before any is listed, and
+    /// disconnected at the end; a source that cannot be connected aborts the run
+    /// ([`RunOutcome::Aborted`], the error in [`RunSummary::abort_reason`]) before anything
+    /// is read.
     ///
     /// `Err` only when the run could not start (store unreachable, checkpoints unreadable,
     /// changed fingerprint); everything after that is reported in the [`RunSummary`].
@@ -236,10 +271,13 @@ impl Engine {
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
+        let connected = self.connect_sources(&run).await;
         // Listings are streams of pages: items are dispatched as their page arrives, so a
         // source of millions of items is never held in memory whole.
-        'listing: for binding in &self.sources {
-            let mut pages = binding.source.pages();
+        'listing: for binding in &connected {
+            let mut pages = binding.source.list();
+            let source_live = binding.source.is_live();
+            let mut warned = false;
             let mut restored = !ordered;
             // With source state: the previous item's turn, and whether the rest of the source
             // is left to a concurrent run that holds one of its items.
@@ -260,6 +298,16 @@ impl Engine {
                     }
                 };
                 for item in page {
+                    if item.is_live() != source_live && !warned {
+                        warned = true;
+                        tracing::warn!(
+                            source = %binding.source.source_id(),
+                            item = %item.item_id,
+                            "the source answers is_live() = {source_live} but lists a {} item; \
+                             pending_items relies on that answer",
+                            if item.is_live() { "live" } else { "listed" }
+                        );
+                    }
                     if !self.is_pending(&item, &done) {
                         continue;
                     }
@@ -284,7 +332,7 @@ impl Engine {
                     };
                     // Claimed just before it is read, so a concurrent run takes what this one has
                     // not started yet.
-                    match self.claim(binding, &item, &owner).await {
+                    match self.claim(&item, &owner).await {
                         Ok(Claim::Granted) => {}
                         Ok(claim) => {
                             if claim == Claim::Held {
@@ -344,6 +392,11 @@ impl Engine {
         }
         progress.abort();
         heartbeat.abort();
+        for binding in &connected {
+            if let Err(e) = binding.source.disconnect().await {
+                tracing::warn!(source = %binding.source.source_id(), error = %e, "source disconnect failed");
+            }
+        }
         if let Err(e) = self.checkpoints.release(&self.name, &owner).await {
             tracing::warn!(error = %e, "leases not released; they expire by themselves");
         }
@@ -352,6 +405,27 @@ impl Engine {
         }
         self.finish(&run, task.task_id, cancel.is_cancelled(), started)
             .await
+    }
+
+    /// Connects every source, in order, before any is listed; a source that cannot be
+    /// connected aborts the run (and the rest are not tried). Returns the sources connected.
+    async fn connect_sources(&self, run: &RunContext) -> Vec<&SourceBinding> {
+        let mut connected = Vec::new();
+        for binding in &self.sources {
+            let result = tokio::select! {
+                biased;
+                () = run.stop.cancelled() => break,
+                result = binding.source.connect() => result,
+            };
+            match result {
+                Ok(()) => connected.push(binding),
+                Err(e) => {
+                    run.abort(&ErrorInfo::from(&source_error(e, binding, "connect")));
+                    break;
+                }
+            }
+        }
+        connected
     }
 
     /// Gives a source the state its last acknowledged item before `first` (its first
@@ -389,15 +463,10 @@ impl Engine {
     }
 
     /// Claims `item`; a lease held by a process of this machine that is gone (killed) is
-    /// taken over at once rather than after it expires. A live source's items are nobody
-    /// else's to take.
-    async fn claim(
-        &self,
-        binding: &SourceBinding,
-        item: &SourceItem,
-        owner: &str,
-    ) -> Result<Claim> {
-        if !binding.source.checkpointed() {
+    /// taken over at once rather than after it expires. A live item is nobody else's to
+    /// take: it was delivered to this run.
+    async fn claim(&self, item: &SourceItem, owner: &str) -> Result<Claim> {
+        if item.is_live() {
             return Ok(Claim::Granted);
         }
         let ttl = self.config.lease_ttl;
@@ -524,5 +593,16 @@ impl Engine {
         run.emit(EventType::CollectionComplete, data).await;
         tracing::info!(pipeline = %self.name, ?outcome, ?counts, "run finished");
         Ok(summary)
+    }
+}
+
+/// `e` from `operation` on a source, naming the source unless the error already names a
+/// component.
+fn source_error(e: Error, binding: &SourceBinding, operation: &str) -> Error {
+    let e = e.with_operation(operation);
+    if e.context().component.is_some() {
+        e
+    } else {
+        e.with_component(binding.source.source_id())
     }
 }

@@ -7,18 +7,18 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::data_source::DataSource;
 use crate::engine::counters::add;
 use crate::engine::dead_letter::DeadLetter;
 use crate::engine::decoder::{Decoded, Decoder, ItemDecoder};
 use crate::engine::item_key::ItemKey;
-use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::run_context::RunContext;
 use crate::engine::store_stage::{InFlight, ItemEnd, StoreMessage, rows_of};
 use crate::error::{Error, Result};
 use crate::error_handler::ErrorDecision;
 use crate::metadata_parser::MetadataParser;
 use crate::models::{
-    CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record,
+    CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record, SourceItem,
 };
 use crate::processor::{ItemContext, StateScope};
 use crate::runtime::GaveUp;
@@ -28,7 +28,7 @@ const LETTERS_PER_WRITE: usize = 1024;
 
 pub(crate) struct ItemWorker {
     pub(crate) run: Arc<RunContext>,
-    pub(crate) source: Arc<dyn ItemSource>,
+    pub(crate) source: Arc<dyn DataSource>,
     pub(crate) decoder: Arc<dyn Decoder>,
     pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) item: SourceItem,
@@ -122,8 +122,9 @@ impl ItemWorker {
                 serde_json::json!({ "source": key.source_id, "item": key.item_id, "complete": complete }),
             )
             .await;
+        let item_id = self.item.item_id.clone();
         let end = ItemEnd {
-            version: self.item.version.clone(),
+            item: self.item,
             complete,
             skipped: progress.skipped,
             dead_lettered: progress.dead_lettered,
@@ -137,7 +138,7 @@ impl ItemWorker {
             .await
             .is_err()
         {
-            tracing::error!(item = %self.item.item_id, "store stage is gone; item not acknowledged");
+            tracing::error!(item = %item_id, "store stage is gone; item not acknowledged");
         }
     }
 

@@ -1,5 +1,6 @@
-//! The engine: sources → decoder → pipeline → storage, with bounded channels, batching,
-//! acknowledgement after store, dead letters and checkpoints. See [`Engine`].
+//! The engine: sources ([`DataSource`](crate::DataSource)) → decoder → pipeline → storage,
+//! with bounded channels, batching, acknowledgement after store, dead letters and
+//! checkpoints. See [`Engine`].
 
 mod builder;
 mod checkpoint_store;
@@ -9,12 +10,10 @@ mod dead_letter;
 mod decoder;
 #[allow(clippy::module_inception)]
 mod engine;
-mod in_memory_item_source;
+mod in_memory_source;
 mod item_key;
-mod item_source;
 mod item_worker;
 mod lease_owner;
-mod live_source;
 mod run_context;
 mod store_stage;
 
@@ -27,5 +26,4 @@ pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
 pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};
 pub use decoder::{Decoded, Decoder, ItemDecoder, RejectedRow};
 pub use engine::{Engine, ResumeMode};
-pub use in_memory_item_source::InMemoryItemSource;
-pub use item_source::{ItemSource, SourceItem};
+pub use in_memory_source::InMemorySource;

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::data_source::DataSource;
 use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::item_key::ItemKey;
-use crate::engine::item_source::{ItemSource, SourceItem};
 use crate::engine::run_context::RunContext;
 use crate::error_handler::ErrorDecision;
-use crate::models::{ErrorInfo, EventType, Payload, Record};
+use crate::models::{ErrorInfo, EventType, Payload, Record, SourceItem};
 
 /// Holds an in-flight slot; releasing it (on drop) lets the next item start.
 pub(crate) struct InFlight {
@@ -43,7 +43,9 @@ impl Drop for InFlight {
 
 /// How an item's reading ended.
 pub(crate) struct ItemEnd {
-    pub(crate) version: String,
+    /// The item as listed: its version is checkpointed, whether it is live decides how it
+    /// is acknowledged, and its source is told of it as it is.
+    pub(crate) item: SourceItem,
     /// Every record of the item was read and handed on (or dead-lettered, or skipped).
     pub(crate) complete: bool,
     pub(crate) skipped: u64,
@@ -115,7 +117,7 @@ pub(crate) struct StoreStage {
     first_buffered: Option<Instant>,
     items: HashMap<ItemKey, ItemState>,
     /// The sources by id: told when their items are acknowledged.
-    sources: HashMap<String, Arc<dyn ItemSource>>,
+    sources: HashMap<String, Arc<dyn DataSource>>,
 }
 
 impl StoreStage {
@@ -124,7 +126,7 @@ impl StoreStage {
         checkpoints: Arc<dyn CheckpointStore>,
         transactional: Option<Arc<dyn TransactionalCheckpoints>>,
         config: EngineConfig,
-        sources: Vec<Arc<dyn ItemSource>>,
+        sources: Vec<Arc<dyn DataSource>>,
     ) -> Self {
         Self {
             sources: sources
@@ -347,11 +349,12 @@ impl StoreStage {
         }
         in_batch
             .into_iter()
-            .filter(|(key, _)| self.keeps_checkpoints(key))
             .filter_map(|(key, (records, rows))| {
                 let state = self.items.get(key)?;
                 let end = state.end.as_ref()?;
-                (state.pending == records && end.complete && !state.failed).then(|| {
+                let last = state.pending == records && end.complete && !state.failed;
+                // A live item has no checkpoint.
+                (last && !end.item.is_live()).then(|| {
                     checkpoint(
                         key,
                         end,
@@ -383,17 +386,17 @@ impl StoreStage {
         let mut failed = 0;
         let mut committed = 0;
         // Items whose end is durable: committed with their records, checkpointed below, or
-        // of a live source (nothing to checkpoint).
-        let mut acknowledged: Vec<&ItemKey> = Vec::new();
-        let mut checkpointing: Vec<&ItemKey> = Vec::new();
+        // live (nothing to checkpoint).
+        let mut acknowledged: Vec<&SourceItem> = Vec::new();
+        let mut checkpointing: Vec<&SourceItem> = Vec::new();
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
             let complete = end.complete && !state.failed;
-            if state.checkpointed || (complete && !self.keeps_checkpoints(key)) {
+            if state.checkpointed || (complete && end.item.is_live()) {
                 committed += 1;
-                acknowledged.push(key);
+                acknowledged.push(&end.item);
             } else if complete {
-                checkpointing.push(key);
+                checkpointing.push(&end.item);
                 checkpoints.push(checkpoint(
                     key,
                     end,
@@ -430,32 +433,20 @@ impl StoreStage {
         drop(finished);
     }
 
-    /// Whether `key`'s source keeps checkpoints (a live source does not).
-    fn keeps_checkpoints(&self, key: &ItemKey) -> bool {
-        self.sources
-            .get(&key.source_id)
-            .is_none_or(|s| s.checkpointed())
-    }
-
-    /// Hands acknowledged items to their sources. A failure there is logged: the records
-    /// are stored, and a source that redelivers gives them again (keys make that safe).
-    async fn tell_sources(&self, keys: &[&ItemKey]) {
+    /// Tells the sources of acknowledged items ([`DataSource::commit`]). A failure there is
+    /// logged: the records are stored, and a source that redelivers gives them again (keys
+    /// make that safe).
+    async fn tell_sources(&self, items: &[&SourceItem]) {
         let mut by_source: HashMap<&str, Vec<SourceItem>> = HashMap::new();
-        for key in keys {
+        for item in items {
             by_source
-                .entry(key.source_id.as_str())
+                .entry(item.source_id.as_str())
                 .or_default()
-                .push(SourceItem {
-                    source_id: key.source_id.clone(),
-                    item_id: key.item_id.clone(),
-                    version: key.version.clone(),
-                    size: None,
-                    metadata: Default::default(),
-                });
+                .push((*item).clone());
         }
         for (source_id, items) in by_source {
             if let Some(source) = self.sources.get(source_id)
-                && let Err(e) = source.acknowledge(&items).await
+                && let Err(e) = source.commit(&items).await
             {
                 tracing::warn!(source = source_id, error = %e, "acknowledgement not delivered to the source");
             }
@@ -473,7 +464,7 @@ fn checkpoint(
     ItemCheckpoint {
         source_id: key.source_id.clone(),
         item_id: key.item_id.clone(),
-        version: end.version.clone(),
+        version: end.item.version.clone(),
         stored,
         skipped: skipped + end.skipped,
         dead_lettered: dead_lettered + end.dead_lettered,

@@ -415,13 +415,7 @@ fn bad_options_are_configuration_errors() {
 fn decoder_trait_hands_out_fresh_item_decoders() {
     let decoder = CsvDecoder::new(CsvOptions::default()).unwrap();
     assert_eq!(Decoder::name(&decoder), "csv");
-    let item = SourceItem {
-        source_id: "local".into(),
-        item_id: "a.csv".into(),
-        version: "1".into(),
-        size: None,
-        metadata: Default::default(),
-    };
+    let item = SourceItem::listed("local", "a.csv", "1");
     let mut first = decoder.decoder_for(&item).unwrap();
     let mut out = Decoded::default();
     first.feed(b"x\n1\n", &mut out).unwrap();

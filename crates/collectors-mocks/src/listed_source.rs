@@ -1,38 +1,43 @@
-//! [`MockItemSource`].
+//! [`MockListedSource`].
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use collectors_core::{Error, InMemoryItemSource, ItemSource, Result, SourceItem};
+use collectors_core::{DataSource, Error, InMemorySource, Result, SourceItem};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::control::MockControl;
 
-/// An [`ItemSource`] over in-memory items ([`InMemoryItemSource`]) whose calls can fail, be
-/// slowed down and are recorded.
+/// A listed [`DataSource`] over in-memory items ([`InMemorySource`]: files that can be read
+/// again, checkpointed and leased by the engine) whose calls can fail, be slowed down and are
+/// recorded. For the seed-style live source, see [`MockDataSource`](crate::MockDataSource).
 ///
-/// Failures injected with [`MockControl::fail_method`] on `"items"` or `"open"` make those calls
-/// fail; on `"chunk"` they fail one chunk mid-stream.
+/// Failures injected with [`MockControl::fail_method`] on `"list"` or `"open"` make those
+/// calls fail; on `"chunk"` they fail one chunk mid-stream. `"commit"` calls are recorded
+/// (never failed), with the committed item ids.
 ///
 /// ```
-/// use collectors_core::ItemSource;
-/// use collectors_mocks::MockItemSource;
+/// use collectors_core::DataSource;
+/// use collectors_mocks::MockListedSource;
+/// use futures::TryStreamExt;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let source = MockItemSource::new("files").with_item("a.csv", "x\n1\n");
-/// assert_eq!(source.items().await.unwrap()[0].item_id, "a.csv");
+/// let source = MockListedSource::new("files").with_item("a.csv", "x\n1\n");
+/// let items: Vec<_> = source.list().try_concat().await.unwrap();
+/// assert_eq!(items[0].item_id, "a.csv");
+/// assert!(!items[0].is_live());
 /// # });
 /// ```
 #[derive(Debug)]
-pub struct MockItemSource {
-    inner: InMemoryItemSource,
+pub struct MockListedSource {
+    inner: InMemorySource,
     control: MockControl,
 }
 
-impl MockItemSource {
+impl MockListedSource {
     /// A source with no items, streaming 4 KiB chunks.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
-            inner: InMemoryItemSource::new(id).with_chunk_size(4096),
+            inner: InMemorySource::new(id).with_chunk_size(4096),
             control: MockControl::new(),
         }
     }
@@ -63,17 +68,24 @@ impl MockItemSource {
 }
 
 #[async_trait]
-impl ItemSource for MockItemSource {
+impl DataSource for MockListedSource {
     fn source_id(&self) -> &str {
         self.inner.source_id()
     }
 
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        self.control
-            .enter("items", "")
-            .await
-            .map_err(|e| e.with_component(self.source_id()))?;
-        self.inner.items().await
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        stream::once(async move {
+            self.control
+                .enter("list", "")
+                .await
+                .map_err(|e| e.with_component(self.source_id()))?;
+            Ok(self.inner.items())
+        })
+        .boxed()
     }
 
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
@@ -96,5 +108,12 @@ impl ItemSource for MockItemSource {
                 }
             })
             .boxed())
+    }
+
+    async fn commit(&self, items: &[SourceItem]) -> Result<()> {
+        // Recorded, never failed: an injected `fail_next` stays for the calls a test steers.
+        let ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
+        self.control.record("commit", ids.join(","));
+        Ok(())
     }
 }

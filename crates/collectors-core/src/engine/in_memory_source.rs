@@ -1,4 +1,4 @@
-//! [`InMemoryItemSource`]: items held in memory, streamed in chunks.
+//! [`InMemorySource`]: listed items held in memory, streamed in chunks.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -7,33 +7,37 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use crate::engine::item_source::{ItemSource, SourceItem};
+use crate::data_source::DataSource;
 use crate::error::{Error, Result};
+use crate::models::SourceItem;
 use crate::sync::lock;
 
-/// An [`ItemSource`] over items held in memory: for tests, replays and small generated inputs.
+/// A listed [`DataSource`] over items held in memory: for tests, replays and small generated
+/// inputs.
 ///
-/// Items are listed sorted by id; an item's version is its length and a content digest, so
-/// replacing an item's content makes the engine process it again. Content is streamed in
-/// chunks of a chosen size (slices of the same buffer, nothing is copied).
+/// Items are listed sorted by id, in one page; an item's version is its length and a content
+/// digest, so replacing an item's content makes the engine process it again. Content is
+/// streamed in chunks of a chosen size (slices of the same buffer, nothing is copied).
 ///
 /// ```
-/// use collectors_core::{InMemoryItemSource, ItemSource};
+/// use collectors_core::{DataSource, InMemorySource};
+/// use futures::TryStreamExt;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let source = InMemoryItemSource::new("memory").with_item("a.csv", "x\n1\n");
-/// let items = source.items().await.unwrap();
+/// let source = InMemorySource::new("memory").with_item("a.csv", "x\n1\n");
+/// let items: Vec<_> = source.list().try_concat().await.unwrap();
 /// assert_eq!((items[0].item_id.as_str(), items[0].size), ("a.csv", Some(4)));
+/// assert!(!source.is_live() && !items[0].is_live());
 /// # });
 /// ```
 #[derive(Debug)]
-pub struct InMemoryItemSource {
+pub struct InMemorySource {
     id: String,
     items: Mutex<BTreeMap<String, Bytes>>,
     chunk_size: usize,
 }
 
-impl InMemoryItemSource {
+impl InMemorySource {
     /// An empty source that streams 64 KiB chunks.
     pub fn new(id: impl Into<String>) -> Self {
         Self {
@@ -67,6 +71,17 @@ impl InMemoryItemSource {
         lock(&self.items).get(item_id).cloned()
     }
 
+    /// Every item, sorted by id: the one page [`list`](DataSource::list) yields.
+    pub fn items(&self) -> Vec<SourceItem> {
+        lock(&self.items)
+            .iter()
+            .map(|(id, content)| {
+                SourceItem::listed(&self.id, id, version_of(content))
+                    .with_size(content.len() as u64)
+            })
+            .collect()
+    }
+
     /// The chunks an item's content is streamed in.
     pub fn chunks(&self, content: &Bytes) -> Vec<Bytes> {
         (0..content.len())
@@ -85,23 +100,17 @@ fn version_of(content: &[u8]) -> String {
 }
 
 #[async_trait]
-impl ItemSource for InMemoryItemSource {
+impl DataSource for InMemorySource {
     fn source_id(&self) -> &str {
         &self.id
     }
 
-    async fn items(&self) -> Result<Vec<SourceItem>> {
-        let items = lock(&self.items);
-        Ok(items
-            .iter()
-            .map(|(id, content)| SourceItem {
-                source_id: self.id.clone(),
-                item_id: id.clone(),
-                version: version_of(content),
-                size: Some(content.len() as u64),
-                metadata: Default::default(),
-            })
-            .collect())
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn list(&self) -> BoxStream<'_, Result<Vec<SourceItem>>> {
+        stream::once(async move { Ok(self.items()) }).boxed()
     }
 
     async fn open(&self, item: &SourceItem) -> Result<BoxStream<'static, Result<Bytes>>> {
