@@ -25,7 +25,7 @@ mod storage_backend;
 pub use checkpoint_store::checkpoint_store;
 pub use connector::{ConnectorFixture, connector};
 pub use data_source::data_source;
-pub use dead_letter_sink::{dead_letter_sink, sample_letters};
+pub use dead_letter_sink::{dead_letter_sink, dead_letter_store, sample_letters};
 pub use decoder::{DecoderFixture, decoder};
 pub use item_source::item_source;
 pub use processor::processor;
