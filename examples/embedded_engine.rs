@@ -1,14 +1,12 @@
 //! A host app that wires an engine in Rust, without a pipeline file: local CSV files →
-//! rolling mean per sensor → SQLite, with checkpoints in the same database (one transaction
-//! per store batch) and dead letters in a JSON-lines file.
+//! rolling mean per sensor → SQLite, with checkpoints and dead letters in the same database
+//! (each item's checkpoint commits with its last records).
 //!
 //! Run: `cargo run --example embedded_engine --features backends,processors`
 
 use std::sync::Arc;
 
-use collectors::backends::{
-    JsonlDeadLetterSink, LocalDirectorySource, SqliteCheckpointStore, SqliteStorage,
-};
+use collectors::backends::{LocalDirectorySource, SqliteStorage};
 use collectors::processors::{
     ColumnSpec, ColumnType, CsvDecoder, CsvOptions, RollingMean, RollingMeanConfig,
 };
@@ -51,11 +49,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::builder("readings")
         .source(Arc::new(source), Arc::new(decoder))
         .pipeline(Arc::new(pipeline))
-        .transactional_store(store)
-        .checkpoints(Arc::new(SqliteCheckpointStore::open(&db).await?))
-        .dead_letters(Arc::new(JsonlDeadLetterSink::new(
-            dir.path().join("dead_letters.jsonl"),
-        )))
+        // The SQLite store keeps checkpoints and dead letters in its own database: each
+        // item's checkpoint commits with its last records, nothing else to wire.
+        .store(store)
         .build()?;
     let summary = engine.run(CancellationToken::new()).await?;
     let c = summary.counts;

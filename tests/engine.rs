@@ -472,10 +472,12 @@ async fn several_stores_each_receive_every_record() {
 }
 
 /// A store that commits checkpoints with records (as SQLite does), counting them.
+#[derive(Clone)]
 struct Transactional {
     store: Arc<MockStorageBackend>,
     checkpoints: Arc<InMemoryCheckpointStore>,
-    committed: std::sync::atomic::AtomicUsize,
+    letters: Arc<InMemoryDeadLetterSink>,
+    committed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[collectors::async_trait]
@@ -501,6 +503,13 @@ impl StorageBackend for Transactional {
     async fn delete(&self, id: &str) -> collectors::Result<bool> {
         self.store.delete(id).await
     }
+    fn ledger(&self) -> Option<collectors::StoreLedger> {
+        Some(collectors::StoreLedger::new(
+            Arc::new(self.clone()),
+            self.checkpoints.clone(),
+            self.letters.clone(),
+        ))
+    }
 }
 
 #[collectors::async_trait]
@@ -525,16 +534,16 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
     let store = Arc::new(Transactional {
         store: p.store.clone(),
         checkpoints: p.checkpoints.clone(),
-        committed: 0.into(),
+        letters: p.letters.clone(),
+        committed: Arc::default(),
     });
+    // Neither checkpoints nor dead letters are wired: the store's ledger is used by itself.
     let summary = Engine::builder("test")
         .source(
             p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
-        .transactional_store(store.clone())
-        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
-        .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
+        .store(store.clone())
         .config(EngineConfig {
             max_items_in_flight: 1,
             ..EngineConfig::default()
@@ -550,19 +559,37 @@ async fn a_transactional_store_commits_each_items_checkpoint_with_its_last_recor
     let done = p.checkpoints.done("test").await.unwrap();
     assert_eq!(done[&("files".to_string(), "a".to_string())].stored, 25);
 
-    let extra = Engine::builder("x")
+    // With a second store the ledger cannot cover both: checkpoints must be given.
+    let replicated = Engine::builder("x")
         .source(
             p.source.clone() as Arc<dyn DataSource>,
             Arc::new(MockDecoder::new(10)),
         )
-        .transactional_store(store)
+        .store(store.clone())
         .store(Arc::new(MockStorageBackend::new("other")) as Arc<dyn StorageBackend>)
-        .checkpoints(p.checkpoints.clone() as Arc<dyn CheckpointStore>)
         .dead_letters(p.letters.clone() as Arc<dyn DeadLetterSink>)
         .build();
-    assert!(
-        extra.is_err(),
-        "another store would sit outside the transaction"
+    let err = replicated.expect_err("two stores share no ledger");
+    assert!(err.to_string().contains("checkpoint store"), "{err}");
+
+    // Checkpoints given elsewhere: the store's transaction is not used for them.
+    let before = store.committed.load(std::sync::atomic::Ordering::SeqCst);
+    let elsewhere = Arc::new(InMemoryCheckpointStore::new());
+    let summary = Engine::builder("y")
+        .source(
+            p.source.clone() as Arc<dyn DataSource>,
+            Arc::new(MockDecoder::new(10)),
+        )
+        .store(store.clone())
+        .checkpoints(elsewhere.clone() as Arc<dyn CheckpointStore>)
+        .finish()
+        .await;
+    assert_eq!(summary.counts.items_done, 3);
+    assert_eq!(elsewhere.done("y").await.unwrap().len(), 3);
+    assert_eq!(
+        store.committed.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "no checkpoint went through the store's transaction"
     );
 }
 

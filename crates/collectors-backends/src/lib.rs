@@ -6,15 +6,15 @@
 //! | module | type | contract | feature |
 //! |---|---|---|---|
 //! | [`local`] | [`LocalDirectorySource`] | [`DataSource`] (listed), [`Connector`] | `local` |
-//! | [`sqlite`] | [`SqliteStorage`] | [`StorageBackend`] | `sqlite` |
+//! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
-//! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`] | always |
+//! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
-//! Together they are the embedded default of the engine: files under a directory go in,
-//! rows land in a SQLite file, checkpoints sit beside them in the same file, and records that
-//! cannot be stored are appended to a JSON-lines file. Nothing has to be installed or started:
-//! SQLite is compiled in.
+//! Together they are the embedded default of the engine: files under a directory go in, rows
+//! land in a SQLite file, and the checkpoints and dead letters sit beside them in the same
+//! database, in the store's own transactions. Nothing has to be installed or started: SQLite
+//! is compiled in.
 //!
 //! ## Example: a directory of CSV files, a SQLite store, a dead-letter file
 //!

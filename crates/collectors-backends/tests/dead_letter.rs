@@ -18,10 +18,7 @@ fn letter(item: &str, line: Option<u64>, message: &str) -> DeadLetter {
 async fn the_jsonl_sink_meets_the_dead_letter_contract() {
     let dir = tempfile::tempdir().unwrap();
     let sink = JsonlDeadLetterSink::new(dir.path().join("dead.jsonl"));
-    collectors_core::conformance::dead_letter_sink(&sink, || async {
-        read_dead_letters(sink.path()).await.unwrap()
-    })
-    .await;
+    collectors_core::conformance::dead_letter_store(&sink).await;
 }
 
 #[tokio::test]

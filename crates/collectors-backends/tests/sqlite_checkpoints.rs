@@ -312,3 +312,59 @@ async fn a_database_from_before_processor_state_gains_the_column() {
         c.state
     );
 }
+
+#[tokio::test]
+async fn a_sqlite_stores_ledger_meets_the_checkpoint_and_dead_letter_contracts() {
+    use collectors_core::StorageBackend;
+    let dir = tempfile::tempdir().unwrap();
+    let store = collectors_backends::SqliteStorage::builder(
+        "store",
+        dir.path().join("s.db").to_string_lossy(),
+    )
+    .build()
+    .unwrap();
+    let ledger = store.ledger().expect("a SQLite store keeps a ledger");
+    let err = ledger.checkpoints.done("p").await.unwrap_err();
+    assert_eq!(
+        err.error_type(),
+        collectors_core::ErrorType::Connection,
+        "usable once the store is connected: {err}"
+    );
+    store.connect().await.unwrap();
+    collectors_core::conformance::checkpoint_store(ledger.checkpoints.as_ref(), true).await;
+    collectors_core::conformance::dead_letter_store(ledger.dead_letters.as_ref()).await;
+    store.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_stores_ledger_shares_its_database() {
+    use collectors_core::StorageBackend;
+    let store = collectors_backends::SqliteStorage::builder("store", "sqlite::memory:")
+        .build()
+        .unwrap();
+    store.connect().await.unwrap();
+    let ledger = store.ledger().unwrap();
+    collectors_core::conformance::dead_letter_store(ledger.dead_letters.as_ref()).await;
+    // Checkpoints committed with records are read back through the ledger.
+    let checkpoint = collectors_core::ItemCheckpoint {
+        source_id: "src".into(),
+        item_id: "a.csv".into(),
+        version: "v1".into(),
+        stored: 0,
+        skipped: 0,
+        dead_lettered: 0,
+        completed_at: chrono::Utc::now(),
+        state: None,
+    };
+    ledger
+        .commit
+        .store_batch_with_checkpoints(&[], "p", std::slice::from_ref(&checkpoint))
+        .await
+        .unwrap();
+    let done = ledger.checkpoints.done("p").await.unwrap();
+    assert_eq!(
+        done[&("src".to_string(), "a.csv".to_string())].version,
+        "v1"
+    );
+    store.disconnect().await.unwrap();
+}

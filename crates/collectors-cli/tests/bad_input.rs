@@ -74,12 +74,7 @@ async fn bad_files_and_rows_do_not_stop_the_run_or_lose_valid_rows() {
     assert_eq!(stored.len(), 15, "{stdout}");
     assert_eq!(summary_value(&stdout, "failed"), 0);
 
-    let letters: Vec<serde_json::Value> =
-        std::fs::read_to_string(dir.path().join("out/dead_letters.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let letters = stored_letters(&dir.path().join("out/sensors.db")).await;
     let find = |item: &str| {
         letters
             .iter()

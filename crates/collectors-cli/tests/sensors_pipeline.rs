@@ -36,11 +36,12 @@ async fn the_example_pipeline_stores_exactly_the_valid_ok_rows() {
         !expected_letters.is_empty(),
         "the data set has malformed rows to test with"
     );
-    let letters = std::fs::read_to_string(dir.path().join("out/dead_letters.jsonl")).unwrap();
+    // They are kept in the store's own database.
+    assert!(!dir.path().join("out/dead_letters.jsonl").exists());
+    let letters = stored_letters(&dir.path().join("out/sensors.db")).await;
     let mut got: Vec<(String, u64)> = letters
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        .iter()
+        .map(|v| {
             (
                 v["item_id"].as_str().unwrap().to_owned(),
                 v["line"].as_u64().unwrap(),
@@ -111,14 +112,14 @@ fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
             .status
             .success()
     );
-    let letters_file = "out/dead_letters.jsonl";
-    let before = std::fs::read_to_string(dir.path().join(letters_file))
-        .unwrap()
-        .lines()
-        .count();
+    let db = dir.path().join("out/sensors.db");
+    let before = stored_letters_blocking(&db).len();
     assert!(before > 0);
 
-    let list = collectors(dir.path(), &["dead-letter", "list", letters_file]);
+    let list = collectors(
+        dir.path(),
+        &["dead-letter", "list", "--pipeline", "pipeline.toml"],
+    );
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(list.status.success());
     assert!(
@@ -131,7 +132,7 @@ fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
     );
 
     // The fix: make the value column text, so "not-a-number" rows decode; the other malformed
-    // rows (wrong column count, invalid UTF-8) still fail and stay in the file.
+    // rows (wrong column count, invalid UTF-8) still fail and stay.
     let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
     let relaxed = pipeline
         .replace(r#"{ name = "value", type = "float64" }"#, r#"{ name = "value", type = "utf8" }"#)
@@ -140,13 +141,7 @@ fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
     std::fs::write(dir.path().join("relaxed.toml"), relaxed).unwrap();
     let replay = collectors(
         dir.path(),
-        &[
-            "dead-letter",
-            "replay",
-            letters_file,
-            "--pipeline",
-            "relaxed.toml",
-        ],
+        &["dead-letter", "replay", "--pipeline", "relaxed.toml"],
     );
     let replayed = String::from_utf8_lossy(&replay.stdout);
     assert!(
@@ -154,13 +149,14 @@ fn dead_letters_can_be_listed_and_replayed_after_a_fix() {
         "{replayed}\n{}",
         String::from_utf8_lossy(&replay.stderr)
     );
-    let after = std::fs::read_to_string(dir.path().join(letters_file))
-        .unwrap()
-        .lines()
-        .count();
+    let after = stored_letters_blocking(&db).len();
     assert!(
         after < before,
-        "fixed letters leave the file ({before} -> {after}): {replayed}"
+        "fixed letters are removed ({before} -> {after}): {replayed}"
+    );
+    assert!(
+        replayed.contains(&format!("{after} letters remain")),
+        "{replayed}"
     );
     assert!(after > 0, "letters that still fail stay");
 }

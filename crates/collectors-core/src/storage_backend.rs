@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::engine::StoreLedger;
 use crate::error::Result;
 use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
 
@@ -23,6 +24,9 @@ use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
 ///   `offset`/`limit`.
 /// - `delete` takes a [`StorageLocation::location_id`] and returns whether something was
 ///   deleted; deleting a missing location is `Ok(false)`.
+/// - A database that can commit checkpoints and dead letters in its own transactions says
+///   so through [`ledger`](Self::ledger); an engine with that store alone then uses it by
+///   itself. Wrappers that add behaviour (retry, metrics) hand the inner store's ledger on.
 ///
 /// The shared behaviour suite is
 /// `collectors_core::conformance::storage_backend` (feature `conformance`).
@@ -57,4 +61,11 @@ pub trait StorageBackend: Send + Sync {
 
     /// Deletes one stored record; `Ok(false)` when it did not exist.
     async fn delete(&self, location_id: &str) -> Result<bool>;
+
+    /// The checkpoints and dead letters this store keeps in its own database, committed with
+    /// its records (see [`StoreLedger`]). The default: none, the engine is given a
+    /// checkpoint store and a dead-letter sink of its own.
+    fn ledger(&self) -> Option<StoreLedger> {
+        None
+    }
 }

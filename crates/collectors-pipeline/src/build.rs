@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use collectors_backends::{JsonlDeadLetterSink, SqliteCheckpointStore};
 use collectors_core::{
-    CheckpointStore, DataSource, Decoder, Engine, EngineBuilder, Error, ErrorPolicy,
-    InMemoryCheckpointStore, Pipeline, Result, RetryingErrorHandler, SequentialPipeline,
+    CheckpointStore, DataSource, DeadLetterStore, Decoder, Engine, EngineBuilder, Error,
+    ErrorPolicy, InMemoryCheckpointStore, InMemoryDeadLetterSink, Pipeline, Result,
+    RetryingErrorHandler, SequentialPipeline,
 };
 
 use crate::locate::{Segment, display_key, key_in_message, parse_path};
@@ -49,8 +50,12 @@ pub struct Components {
     pub pipeline: Option<Arc<dyn Pipeline>>,
     store: BuiltStore,
     replicas: Vec<BuiltStore>,
+    /// The SQLite file of the checkpoints (the store's own database when they are in it).
     checkpoint_db: PathBuf,
-    dead_letter_path: PathBuf,
+    /// The checkpoints are the store's ledger, committed with its records.
+    checkpoints_in_store: bool,
+    /// The dead-letter file; `None`: the letters are in the store's database.
+    dead_letter_file: Option<PathBuf>,
     policy: ErrorPolicy,
 }
 
@@ -61,7 +66,8 @@ impl std::fmt::Debug for Components {
             .field("sources", &self.sources)
             .field("store", &self.store.store.backend_id())
             .field("checkpoint_db", &self.checkpoint_db)
-            .field("dead_letter_path", &self.dead_letter_path)
+            .field("checkpoints_in_store", &self.checkpoints_in_store)
+            .field("dead_letter_file", &self.dead_letter_file)
             .finish()
     }
 }
@@ -162,12 +168,23 @@ impl PipelineSpec {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
-        let checkpoint_db = match (&self.checkpoints, &store.checkpoint_db) {
+        let checkpoint_db = match (&self.checkpoints, &store.ledger_db) {
             (Some(c), _) => self.resolve(&c.path),
             (None, Some(db)) => db.clone(),
             (None, None) => sibling(&self.store_path()?, ".checkpoints.db"),
         };
-        let dead_letter_path = self.dead_letter_path()?;
+        // A lone store with a ledger keeps what is not configured elsewhere.
+        let ledger_db = store
+            .ledger_db
+            .as_ref()
+            .filter(|_| replicas.is_empty() && store.store.ledger().is_some());
+        let checkpoints_in_store = ledger_db
+            .is_some_and(|db| outputs::normalize(db) == outputs::normalize(&checkpoint_db));
+        let dead_letter_file = match (&self.dead_letter, ledger_db) {
+            (Some(d), _) => Some(self.resolve(&d.path)),
+            (None, Some(_)) => None,
+            (None, None) => Some(sibling(&self.store_path()?, ".dead_letters.jsonl")),
+        };
         let components = Components {
             spec: self.clone(),
             sources,
@@ -175,7 +192,8 @@ impl PipelineSpec {
             store,
             replicas,
             checkpoint_db,
-            dead_letter_path,
+            checkpoints_in_store,
+            dead_letter_file,
             policy: self.retry.policy()?,
         };
         components.check_outputs()?;
@@ -323,9 +341,35 @@ impl Components {
         &self.spec
     }
 
-    /// The dead-letter file.
-    pub fn dead_letter_path(&self) -> &std::path::Path {
-        &self.dead_letter_path
+    /// Where dead letters go, for people: the file, or the store's database and table.
+    pub fn dead_letter_location(&self) -> String {
+        match (&self.dead_letter_file, &self.store.ledger_db) {
+            (Some(file), _) => file.display().to_string(),
+            (None, Some(db)) => format!("{} (table _collectors_dead_letters)", db.display()),
+            (None, None) => format!("store `{}`", self.store.store.backend_id()),
+        }
+    }
+
+    /// The pipeline's dead letters, to list or replay: the configured file, or the store's
+    /// database (the store is connected; a database that does not exist yet has none, and
+    /// is not created).
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be connected.
+    pub async fn dead_letters(&self) -> Result<Arc<dyn DeadLetterStore>> {
+        if let Some(file) = &self.dead_letter_file {
+            return Ok(Arc::new(JsonlDeadLetterSink::new(file)));
+        }
+        let store = &self.store.store;
+        let exists = self.store.ledger_db.as_ref().is_none_or(|db| db.is_file());
+        match store.ledger() {
+            Some(ledger) if exists => {
+                store.connect().await?;
+                Ok(ledger.dead_letters)
+            }
+            _ => Ok(Arc::new(InMemoryDeadLetterSink::new())),
+        }
     }
 
     /// The checkpoint database.
@@ -371,16 +415,15 @@ impl Components {
         // Checkpoints may share the primary store's database; anywhere else they are a file
         // of their own.
         let shares_store =
-            self.store.checkpoint_db.as_ref().is_some_and(|db| {
+            self.store.ledger_db.as_ref().is_some_and(|db| {
                 outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
             });
         if !shares_store {
             add("checkpoint database", &sqlite_files(&self.checkpoint_db));
         }
-        add(
-            "dead-letter file",
-            std::slice::from_ref(&self.dead_letter_path),
-        );
+        if let Some(file) = &self.dead_letter_file {
+            add("dead-letter file", std::slice::from_ref(file));
+        }
         // SQLite's side files of one database are one output, not a collision.
         let mut deduped: Vec<Output> = Vec::new();
         for o in outputs {
@@ -402,20 +445,11 @@ impl Components {
         outputs::check(&name, &deduped, &inputs)
     }
 
-    /// Whether the store commits checkpoints in its own transaction for this run.
-    fn transactional(&self) -> bool {
-        self.replicas.is_empty()
-            && self.store.transactional.is_some()
-            && self
-                .store
-                .checkpoint_db
-                .as_ref()
-                .is_some_and(|db| outputs::normalize(db) == outputs::normalize(&self.checkpoint_db))
-    }
-
     /// Creates the output directories, opens the checkpoint database and wires the engine:
-    /// sources, pipeline, store (transactional when it keeps the checkpoints), replicas,
-    /// checkpoints, dead letters, the retry policy, `[engine]` and the fingerprint.
+    /// sources, pipeline, store, replicas, checkpoints, dead letters, the retry policy,
+    /// `[engine]` and the fingerprint. A lone SQLite store keeps the checkpoints and dead
+    /// letters not configured elsewhere in its own database, each item's checkpoint
+    /// committed with its last records.
     ///
     /// # Errors
     ///
@@ -426,19 +460,23 @@ impl Components {
             .outputs
             .iter()
             .chain(self.replicas.iter().flat_map(|r| &r.outputs))
-            .chain([&self.checkpoint_db, &self.dead_letter_path])
+            .chain([&self.checkpoint_db])
+            .chain(&self.dead_letter_file)
         {
             ensure_parent(path)?;
         }
+        if self.checkpoints_in_store {
+            return Ok(self.wire(None));
+        }
         let checkpoints: Arc<dyn CheckpointStore> =
             Arc::new(SqliteCheckpointStore::open(&self.checkpoint_db).await?);
-        Ok(self.wire(checkpoints))
+        Ok(self.wire(Some(checkpoints)))
     }
 
     /// The engine wired with `checkpoints` (an in-memory store for a dry run, say), writing
     /// nothing until it runs.
     pub fn engine_builder_with(&self, checkpoints: Arc<dyn CheckpointStore>) -> EngineBuilder {
-        self.wire(checkpoints)
+        self.wire(Some(checkpoints))
     }
 
     /// A dry run's view: the checkpoints if their database exists, else none (every item is
@@ -453,13 +491,10 @@ impl Components {
         }
     }
 
-    fn wire(&self, checkpoints: Arc<dyn CheckpointStore>) -> EngineBuilder {
+    /// `checkpoints`: `None` when they are the store's own.
+    fn wire(&self, checkpoints: Option<Arc<dyn CheckpointStore>>) -> EngineBuilder {
         let spec = &self.spec;
-        let mut builder = Engine::builder(&spec.name);
-        builder = match (&self.store.transactional, self.transactional()) {
-            (Some(tx), true) => builder.transactional_parts(self.store.store.clone(), tx.clone()),
-            _ => builder.store(self.store.store.clone()),
-        };
+        let mut builder = Engine::builder(&spec.name).store(self.store.store.clone());
         for replica in &self.replicas {
             builder = builder.store(replica.store.clone());
         }
@@ -469,9 +504,13 @@ impl Components {
         if let Some(pipeline) = &self.pipeline {
             builder = builder.pipeline(pipeline.clone());
         }
+        if let Some(checkpoints) = checkpoints {
+            builder = builder.checkpoints(checkpoints);
+        }
+        if let Some(file) = &self.dead_letter_file {
+            builder = builder.dead_letters(Arc::new(JsonlDeadLetterSink::new(file)));
+        }
         builder
-            .checkpoints(checkpoints)
-            .dead_letters(Arc::new(JsonlDeadLetterSink::new(&self.dead_letter_path)))
             .error_handler(Arc::new(RetryingErrorHandler::new(self.policy.clone())))
             .config(spec.engine.config())
             .fingerprint(spec.fingerprint())

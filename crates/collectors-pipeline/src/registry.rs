@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use collectors_core::{
-    DataSource, Decoder, Error, Processor, Result, StorageBackend, TransactionalCheckpoints,
-};
+use collectors_core::{DataSource, Decoder, Error, Processor, Result, StorageBackend};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -62,18 +60,16 @@ pub struct BuiltDecoder {
     pub columns: Option<Vec<String>>,
 }
 
-/// A built store, with the local files it writes and, when it can commit checkpoints in its
-/// own transaction, that capability and the checkpoint store reading the same place.
+/// A built store, with the local files it writes.
 pub struct BuiltStore {
     /// The store.
     pub store: Arc<dyn StorageBackend>,
     /// Local files or directories it writes.
     pub outputs: Vec<PathBuf>,
-    /// The store again, when it commits checkpoints with records; its checkpoints then live
-    /// in `checkpoint_db`.
-    pub transactional: Option<Arc<dyn TransactionalCheckpoints>>,
-    /// The SQLite database where this store keeps checkpoints when it is transactional.
-    pub checkpoint_db: Option<PathBuf>,
+    /// The SQLite database where the store keeps its
+    /// [`ledger`](collectors_core::StorageBackend::ledger) (checkpoints and dead letters),
+    /// when it has one: a dry run reads the checkpoints there without connecting the store.
+    pub ledger_db: Option<PathBuf>,
 }
 
 /// The columns flowing into a processor, so a factory can check the columns it needs before

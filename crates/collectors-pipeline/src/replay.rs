@@ -1,16 +1,14 @@
 //! Dead-letter replay: the letters of a pipeline run through its decoders, processors and
-//! store again, once the cause is fixed. A letter leaves the file only after its records are
+//! store again, once the cause is fixed. A letter is removed only after its records are
 //! durably stored (or skipped, or dead-lettered again with the new error).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use collectors_backends::{read_dead_letters, rewrite_dead_letters};
 use collectors_core::{
-    CancellationToken, CheckpointStore, DataSource, DeadLetter, Decoded, Decoder, Engine, Error,
-    InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemDecoder, Payload, Result,
+    CancellationToken, CheckpointStore, DataSource, DeadLetter, DeadLetterStore, Decoded, Decoder,
+    Engine, Error, InMemoryCheckpointStore, InMemoryDeadLetterSink, ItemDecoder, Payload, Result,
     RetryingErrorHandler, RunOutcome, SourceItem, async_trait,
 };
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -20,7 +18,7 @@ use crate::build::Components;
 /// What a replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayReport {
-    /// Letters in the file before the replay.
+    /// Letters of the pipeline before the replay.
     pub letters_before: usize,
     /// Letters replayed (the others could not be: see `not_replayable`).
     pub replayed: usize,
@@ -32,17 +30,19 @@ pub struct ReplayReport {
     pub failed_again: usize,
     /// Letters kept without being replayed, each with why.
     pub not_replayable: Vec<String>,
-    /// Letters in the file after the replay.
+    /// Letters of the pipeline after the replay.
     pub letters_after: usize,
-    /// Whether the replay run completed. When it did not, the file is left exactly as it
-    /// was: every letter stays.
+    /// Whether the replay run completed. When it did not, the letters are left exactly as
+    /// they were: every letter stays.
     pub completed: bool,
     /// Why the replay run did not complete.
     pub abort_reason: Option<String>,
 }
 
-/// Replays the dead letters in `file` through `components` (decoders, processors, stores),
-/// then rewrites `file` atomically with the letters that remain.
+/// Replays the dead letters of the pipeline in `letters` through `components` (decoders,
+/// processors, stores), then replaces, in one step, the letters that were replayed with
+/// those that failed again. `letters` is usually [`Components::dead_letters`]: the store's
+/// own database, or the configured file.
 ///
 /// - Each replayed record is keyed after its letter (`source/item#line:17#0`,
 ///   `source/item#batch:3#0`), so a second replay of other letters never overwrites the
@@ -50,21 +50,24 @@ pub struct ReplayReport {
 /// - A letter is removed only when its item was acknowledged by the replay run: its records
 ///   are durably stored, skipped, or dead-lettered again (the new letter, with the new error
 ///   and the original line, takes its place).
-/// - When the replay run does not complete (the store is read-only, say), the file is not
-///   touched: every letter stays, and [`ReplayReport::completed`] is `false`.
+/// - When the replay run does not complete (the store is read-only, say), the letters are
+///   not touched: every letter stays, and [`ReplayReport::completed`] is `false`.
 /// - Letters that cannot be replayed stay: a row cut at the decoder's line limit, a source
 ///   the pipeline no longer has, an item whose header is gone.
 ///
 /// # Errors
 ///
-/// When the file cannot be read or rewritten, or the store cannot be reached at all.
-pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result<ReplayReport> {
-    let letters = read_dead_letters(file).await?;
+/// When the letters cannot be read or replaced, or the store cannot be reached at all.
+pub async fn replay_dead_letters(
+    components: &Components,
+    store: &dyn DeadLetterStore,
+) -> Result<ReplayReport> {
+    let pipeline = &components.spec().name;
+    let letters = store.letters(pipeline).await?;
     let mut report = ReplayReport {
         letters_before: letters.len(),
         ..ReplayReport::default()
     };
-    let mut keep: Vec<DeadLetter> = Vec::new();
     // Replay item id → the letter it replays, per source and per pass.
     let mut passes: [BTreeMap<String, ReplaySet>; 2] = [BTreeMap::new(), BTreeMap::new()];
     let mut views: HashMap<String, SourceView> = HashMap::new();
@@ -79,7 +82,6 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
                 letter.key(),
                 letter.source_id
             ));
-            keep.push(letter);
             continue;
         };
         let view = views
@@ -91,7 +93,6 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
                 report
                     .not_replayable
                     .push(format!("{}: {why}", letter.key()));
-                keep.push(letter);
                 continue;
             }
         };
@@ -108,6 +109,8 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
         view.close().await;
     }
 
+    // The letters whose items the replay acknowledged, and the letters that replace them.
+    let mut replayed: Vec<String> = Vec::new();
     let mut results: Vec<DeadLetter> = Vec::new();
     for (pass, sets) in passes.into_iter().enumerate() {
         if sets.is_empty() {
@@ -118,18 +121,19 @@ pub async fn replay_dead_letters(components: &Components, file: &Path) -> Result
         report.stored += outcome.stored;
         report.skipped += outcome.skipped;
         report.failed_again += outcome.failed_again;
-        keep.extend(outcome.keep);
+        replayed.extend(outcome.done);
         results.extend(outcome.new_letters);
         if let Some(reason) = outcome.abort_reason {
-            // Leave the file exactly as it was.
+            // Leave the letters exactly as they were.
             report.letters_after = report.letters_before;
             report.abort_reason = Some(reason);
             return Ok(report);
         }
     }
-    keep.extend(results);
-    rewrite_dead_letters(file, &keep).await?;
-    report.letters_after = keep.len();
+    // The replay runs disconnected the store, and the letters may be in its database.
+    components.store().connect().await?;
+    store.replace(pipeline, &replayed, &results).await?;
+    report.letters_after = store.letters(pipeline).await?.len();
     report.completed = true;
     Ok(report)
 }
@@ -308,7 +312,8 @@ struct PassOutcome {
     stored: u64,
     skipped: u64,
     failed_again: usize,
-    keep: Vec<DeadLetter>,
+    /// Keys of the letters whose items were acknowledged.
+    done: Vec<String>,
     new_letters: Vec<DeadLetter>,
     abort_reason: Option<String>,
 }
@@ -368,7 +373,7 @@ async fn run_pass(
         stored: summary.counts.stored,
         skipped: summary.counts.skipped,
         failed_again: 0,
-        keep: Vec::new(),
+        done: Vec::new(),
         new_letters: Vec::new(),
         abort_reason: (summary.outcome != RunOutcome::Completed).then(|| {
             summary
@@ -386,9 +391,9 @@ async fn run_pass(
     }
     for (key, original) in originals {
         if !done.contains_key(&key) {
-            outcome.keep.push(original);
             continue;
         }
+        outcome.done.push(original.key());
         if let Some(again) = failed.remove(&key) {
             outcome.failed_again += 1;
             for letter in again {

@@ -83,8 +83,9 @@ pub struct PipelineSpec {
     /// `<store path>.checkpoints.db` beside the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoints: Option<CheckpointsSpec>,
-    /// Where rejected records go. Default: a JSON-lines file `<store path>.dead_letters.jsonl`
-    /// beside the store.
+    /// Where rejected records go. Default: the store's own database when it has one and
+    /// no replicas (SQLite: table `_collectors_dead_letters`, one row per letter), else a
+    /// JSON-lines file `<store path>.dead_letters.jsonl` beside the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<DeadLetterSpec>,
     /// Retries of transient failures.
@@ -298,14 +299,6 @@ impl PipelineSpec {
             }
         }
         Ok(())
-    }
-
-    /// Where dead letters go: `[dead_letter] path`, else beside the store.
-    pub fn dead_letter_path(&self) -> Result<PathBuf> {
-        if let Some(d) = &self.dead_letter {
-            return Ok(self.resolve(&d.path));
-        }
-        Ok(sibling(&self.store_path()?, ".dead_letters.jsonl"))
     }
 
     /// The store's `path` parameter, resolved.

@@ -114,8 +114,7 @@ pub(crate) fn register(registry: &mut Registry) {
             );
             Ok(BuiltStore {
                 outputs: sqlite_files(&path),
-                transactional: Some(store.clone()),
-                checkpoint_db: Some(path),
+                ledger_db: Some(path),
                 store,
             })
         })
@@ -127,8 +126,7 @@ pub(crate) fn register(registry: &mut Registry) {
             Ok(BuiltStore {
                 store: Arc::new(sink),
                 outputs: vec![path],
-                transactional: None,
-                checkpoint_db: None,
+                ledger_db: None,
             })
         });
 }

@@ -221,11 +221,21 @@ async fn two_runs_at_once_share_the_items_and_store_nothing_twice() {
         series.len() as u64 + 24,
         "no item read twice"
     );
-    let letters =
-        std::fs::read_to_string(dir.path().join("out/parts.db.dead_letters.jsonl")).unwrap();
-    assert_eq!(letters.lines().count(), 24, "each dead letter written once");
     let url = format!("sqlite://{}", dir.path().join("out/parts.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let letters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _collectors_dead_letters")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        letters, 24,
+        "the dead letters, in the store's database, once each"
+    );
+    assert_eq!(
+        ra.dead_lettered + rb.dead_lettered,
+        24,
+        "each dead letter written by one run only"
+    );
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings")
         .fetch_one(&mut conn)
         .await

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use collectors_backends::read_dead_letters;
 use collectors_core::{CancellationToken, ErrorType, Result, StorageBackend};
 use collectors_mocks::MockStorageBackend;
 use collectors_pipeline::{BuiltStore, PipelineSpec, Registry, replay_dead_letters};
@@ -83,7 +82,8 @@ impl Setup {
 
     async fn replay(&self, registry: &Registry) -> collectors_pipeline::ReplayReport {
         let components = self.spec().components(registry).unwrap();
-        replay_dead_letters(&components, &self.path("out/dead_letters.jsonl"))
+        let letters = components.dead_letters().await.unwrap();
+        replay_dead_letters(&components, letters.as_ref())
             .await
             .unwrap()
     }
@@ -97,15 +97,19 @@ impl Setup {
             .unwrap()
     }
 
+    /// The pipeline's letters, wherever it keeps them (its file, or the store's database).
     async fn letters(&self) -> Vec<collectors_core::DeadLetter> {
-        read_dead_letters(self.path("out/dead_letters.jsonl"))
-            .await
-            .unwrap()
+        let components = self.spec().components(&Registry::standard()).unwrap();
+        let store = components.dead_letters().await.unwrap();
+        let letters = store.letters("replay").await.unwrap();
+        components.store().disconnect().await.unwrap();
+        letters
     }
 
-    /// Rewrites the letter file with `fix` applied to each letter's raw row.
+    /// Replaces the letters with `fix` applied to each letter's raw row.
     async fn fix_letters(&self, fix: impl Fn(&str) -> Option<String>) {
         let mut letters = self.letters().await;
+        let keys: Vec<String> = letters.iter().map(|l| l.key()).collect();
         for l in &mut letters {
             if let Some(fixed) = l
                 .raw
@@ -116,9 +120,10 @@ impl Setup {
                 l.raw = Some(fixed.into());
             }
         }
-        collectors_backends::rewrite_dead_letters(self.path("out/dead_letters.jsonl"), &letters)
-            .await
-            .unwrap();
+        let components = self.spec().components(&Registry::standard()).unwrap();
+        let store = components.dead_letters().await.unwrap();
+        store.replace("replay", &keys, &letters).await.unwrap();
+        components.store().disconnect().await.unwrap();
     }
 }
 
@@ -159,8 +164,7 @@ fn registry_with_broken_store() -> Registry {
         Ok(BuiltStore {
             store,
             outputs: Vec::new(),
-            transactional: None,
-            checkpoint_db: None,
+            ledger_db: None,
         })
     });
     registry
@@ -191,9 +195,57 @@ async fn a_replay_whose_store_fails_keeps_every_letter() {
     assert_eq!(s.stored_rows().await, 20);
 }
 
+/// The pipeline with its dead letters in the store's database (no `[dead_letter]`).
+fn pipeline_letters_in_store(processors: &str) -> String {
+    pipeline(processors).replace("[dead_letter]\npath = \"out/dead_letters.jsonl\"\n", "")
+}
+
 #[tokio::test]
 async fn replays_in_rounds_add_up_instead_of_overwriting() {
-    let s = Setup::new(&pipeline(""));
+    replay_in_rounds(&pipeline("")).await;
+}
+
+#[tokio::test]
+async fn letters_in_the_store_database_replay_in_rounds_too() {
+    let s = replay_in_rounds(&pipeline_letters_in_store("")).await;
+    assert!(
+        !s.path("out/dead_letters.jsonl").exists(),
+        "no letter file beside the database"
+    );
+}
+
+#[tokio::test]
+async fn letters_in_the_store_database_are_never_written_twice() {
+    let s = Setup::new(&pipeline_letters_in_store(""));
+    s.write("a.csv", rows("a", 70, 5).as_bytes());
+    s.run().await;
+    assert_eq!(s.letters().await.len(), 14);
+    // The same items done again (a rerun from scratch, or a second run that overlapped
+    // the first) write the same letters again: each replaces itself.
+    let components = s.spec().components(&Registry::standard()).unwrap();
+    let engine = components
+        .engine_builder()
+        .await
+        .unwrap()
+        .resume(collectors_core::ResumeMode::Restart)
+        .build()
+        .unwrap();
+    let again = engine.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(again.counts.dead_lettered, 14, "{again:?}");
+    assert_eq!(s.letters().await.len(), 14);
+    let in_table: i64 = {
+        let url = format!("sqlite://{}", s.path("out/store.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM _collectors_dead_letters")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(in_table, 14);
+}
+
+async fn replay_in_rounds(text: &str) -> Setup {
+    let s = Setup::new(text);
     s.write("a.csv", rows("a", 70, 5).as_bytes());
     s.run().await;
     assert_eq!(s.stored_rows().await, 56);
@@ -221,10 +273,11 @@ async fn replays_in_rounds_add_up_instead_of_overwriting() {
         "6 + 8 replayed rows, none overwritten"
     );
 
-    // Replaying an emptied file again changes nothing.
+    // Replaying no letters again changes nothing.
     let report = s.replay(&Registry::standard()).await;
     assert_eq!(report.replayed, 0);
     assert_eq!(s.stored_rows().await, 70);
+    s
 }
 
 #[tokio::test]

@@ -186,7 +186,11 @@ fn mistakes_name_the_file_line_and_key() {
 
 #[test]
 fn outputs_that_coincide_with_each_other_or_an_input_are_refused() {
-    let ex = example_text();
+    // With a dead-letter file of its own (the example keeps them in the store's database).
+    let ex = format!(
+        "{}\n[dead_letter]\npath = \"out/dead_letters.jsonl\"\n",
+        example_text()
+    );
     let cases = [
         (
             "dead letters into the SQLite store",
@@ -254,9 +258,13 @@ fn a_minimal_spec_gets_documented_defaults() {
     );
     let spec = PipelineSpec::from_path(&file).unwrap();
     let components = spec.components(&Registry::standard()).unwrap();
+    // The SQLite store keeps checkpoints and dead letters in its own database.
     assert_eq!(
-        components.dead_letter_path(),
-        dir.path().join("out/m.db.dead_letters.jsonl")
+        components.dead_letter_location(),
+        format!(
+            "{} (table _collectors_dead_letters)",
+            dir.path().join("out/m.db").display()
+        )
     );
     assert_eq!(components.checkpoint_db(), dir.path().join("out/m.db"));
     assert_eq!(spec.retry.max_attempts, 5);

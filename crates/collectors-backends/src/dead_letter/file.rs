@@ -1,10 +1,9 @@
 //! Reading a dead-letter file back, and replacing it atomically.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use collectors_core::{DeadLetter, Error, Result};
+use collectors_core::{DeadLetter, Error, Result, latest_per_key};
 
 use super::sink::encode_lines;
 use crate::fs_util::{AtomicFile, io_error};
@@ -56,7 +55,6 @@ fn read_blocking(path: &Path) -> Result<Vec<DeadLetter>> {
     })?;
     let mut reader = BufReader::new(file);
     let mut letters: Vec<DeadLetter> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
@@ -92,15 +90,9 @@ fn read_blocking(path: &Path) -> Result<Vec<DeadLetter>> {
                 .with_source(e));
             }
         };
-        match index.get(&letter.key()) {
-            Some(&at) => letters[at] = letter,
-            None => {
-                index.insert(letter.key(), letters.len());
-                letters.push(letter);
-            }
-        }
+        letters.push(letter);
     }
-    Ok(letters)
+    Ok(latest_per_key(letters))
 }
 
 /// Replaces the dead-letter file at `path` with exactly `letters`, atomically: they are

@@ -4,8 +4,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use collectors_core::{DeadLetter, DeadLetterSink, Error, Result, async_trait};
+use collectors_core::{
+    DeadLetter, DeadLetterSink, DeadLetterStore, Error, ErrorType, Result, async_trait,
+};
 
+use super::file::{read_dead_letters, rewrite_dead_letters};
 use crate::fs_util::io_error;
 
 /// Appends [`DeadLetter`]s to a JSON-lines file, one letter per line; durable when
@@ -80,6 +83,35 @@ impl DeadLetterSink for JsonlDeadLetterSink {
             .map_err(|e| e.with_component("dead-letters").with_operation("write"))?;
         tracing::debug!(path = %self.path.display(), letters = count, "dead letters written");
         Ok(())
+    }
+}
+
+/// The file is read whole and rewritten atomically by `replace`; `letters` of a file that
+/// does not exist yet are none.
+#[async_trait]
+impl DeadLetterStore for JsonlDeadLetterSink {
+    async fn letters(&self, pipeline: &str) -> Result<Vec<DeadLetter>> {
+        let mut letters = self.read_all().await?;
+        letters.retain(|l| l.pipeline == pipeline);
+        Ok(letters)
+    }
+
+    async fn replace(&self, pipeline: &str, remove: &[String], add: &[DeadLetter]) -> Result<()> {
+        // Held across the read and the rename: no append can fall in between and be lost.
+        let _writing = self.writing.lock().await;
+        let mut letters = self.read_all().await?;
+        letters.retain(|l| l.pipeline != pipeline || !remove.contains(&l.key()));
+        letters.extend_from_slice(add);
+        rewrite_dead_letters(&self.path, &letters).await
+    }
+}
+
+impl JsonlDeadLetterSink {
+    async fn read_all(&self) -> Result<Vec<DeadLetter>> {
+        match read_dead_letters(&self.path).await {
+            Err(e) if e.error_type() == ErrorType::NotFound => Ok(Vec::new()),
+            read => read,
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::builder::MIN_DATABASE_SIZE;
-use super::connection::Database;
+use super::connection::{Database, PoolSlot};
 use super::error::from_sqlx;
 use super::transaction::{BEGIN_WRITE, Transaction};
 
@@ -106,7 +106,8 @@ const COMPONENT: &str = "sqlite-checkpoints";
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteCheckpointStore {
-    pool: SqlitePool,
+    pool: PoolSlot,
+    database: String,
 }
 
 impl SqliteCheckpointStore {
@@ -159,12 +160,30 @@ impl SqliteCheckpointStore {
             pool.close().await;
             return Err(e);
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool: PoolSlot::open(pool),
+            database: database.display,
+        })
+    }
+
+    /// The checkpoints in a store's database, on the store's own pool (open while the store
+    /// is connected).
+    pub(crate) fn in_store(pool: PoolSlot, database: String) -> Self {
+        Self { pool, database }
     }
 
     /// Closes the connections; later calls fail with a connection error.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Some(pool) = self.pool.lock().write().await.take() {
+            pool.close().await;
+        }
+    }
+
+    async fn pool(&self, operation: &str) -> Result<SqlitePool> {
+        self.pool
+            .get(&self.database)
+            .await
+            .map_err(|e| tag(e, operation))
     }
 }
 
@@ -273,7 +292,7 @@ impl CheckpointStore for SqliteCheckpointStore {
              state FROM _collectors_checkpoints WHERE pipeline = ?",
         )
         .bind(pipeline)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool(op).await?)
         .await
         .map_err(|e| sqlx_error(e, op, "reading checkpoints"))?;
         let mut out = HashMap::with_capacity(rows.len());
@@ -333,7 +352,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
+        let mut tx = Transaction::begin(&self.pool(op).await?, BEGIN_WRITE)
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
         let written = write_checkpoints(tx.conn(), pipeline, items).await;
@@ -345,7 +364,7 @@ impl CheckpointStore for SqliteCheckpointStore {
 
     async fn reset(&self, pipeline: &str) -> Result<()> {
         let op = "reset";
-        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
+        let mut tx = Transaction::begin(&self.pool(op).await?, BEGIN_WRITE)
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
         let deleted = async {
@@ -371,7 +390,7 @@ impl CheckpointStore for SqliteCheckpointStore {
     async fn fingerprint(&self, pipeline: &str) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT fingerprint FROM _collectors_fingerprints WHERE pipeline = ?")
             .bind(pipeline)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pool("fingerprint").await?)
             .await
             .map_err(|e| sqlx_error(e, "fingerprint", "reading the fingerprint"))
     }
@@ -383,7 +402,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         )
         .bind(pipeline)
         .bind(fingerprint)
-        .execute(&self.pool)
+        .execute(&self.pool("set_fingerprint").await?)
         .await
         .map_err(|e| sqlx_error(e, "set_fingerprint", "writing the fingerprint"))?;
         Ok(())
@@ -399,7 +418,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         ttl: Duration,
     ) -> Result<Claim> {
         let op = "claim";
-        let mut tx = Transaction::begin(&self.pool, BEGIN_WRITE)
+        let mut tx = Transaction::begin(&self.pool(op).await?, BEGIN_WRITE)
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
         let claimed = async {
@@ -453,7 +472,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         .bind(pipeline)
         .bind(&item.source_id)
         .bind(&item.item_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.pool("lease_holder").await?)
         .await
         .map_err(|e| sqlx_error(e, "lease_holder", "reading the lease"))
     }
@@ -465,7 +484,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         .bind(now_millis().saturating_add(millis(ttl)))
         .bind(pipeline)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.pool("renew").await?)
         .await
         .map_err(|e| sqlx_error(e, "renew", "renewing leases"))?;
         Ok(())
@@ -475,7 +494,7 @@ impl CheckpointStore for SqliteCheckpointStore {
         sqlx::query("DELETE FROM _collectors_leases WHERE pipeline = ? AND owner = ?")
             .bind(pipeline)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.pool("release").await?)
             .await
             .map_err(|e| sqlx_error(e, "release", "releasing leases"))?;
         Ok(())

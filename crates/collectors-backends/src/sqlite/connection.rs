@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use collectors_core::{Error, Result};
@@ -14,6 +15,31 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Row};
 
 use super::error::from_sqlx;
+
+/// A pool that opens on `connect` and closes on `disconnect`, shared by a store and the
+/// views of its ledger (checkpoints, dead letters), so that all of them work on one
+/// database, an in-memory one included.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PoolSlot(Arc<tokio::sync::RwLock<Option<SqlitePool>>>);
+
+impl PoolSlot {
+    /// A slot holding an open pool.
+    pub(crate) fn open(pool: SqlitePool) -> Self {
+        Self(Arc::new(tokio::sync::RwLock::new(Some(pool))))
+    }
+
+    /// The lock around the pool (`None` while closed).
+    pub(crate) fn lock(&self) -> &tokio::sync::RwLock<Option<SqlitePool>> {
+        &self.0
+    }
+
+    /// The open pool, or a connection error naming `database`.
+    pub(crate) async fn get(&self, database: &str) -> Result<SqlitePool> {
+        self.0.read().await.clone().ok_or_else(|| {
+            Error::connection(format!("not connected to SQLite database {database}"))
+        })
+    }
+}
 
 /// Where a database is and how to open it.
 #[derive(Debug, Clone)]

@@ -35,6 +35,7 @@ mod builder;
 mod catalog;
 mod checkpoint;
 mod connection;
+mod dead_letters;
 mod error;
 mod query;
 mod rows;

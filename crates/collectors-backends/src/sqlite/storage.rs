@@ -1,18 +1,20 @@
 //! [`SqliteStorage`]: the type, its accessors and the [`StorageBackend`] glue; writing is in
 //! `write.rs`, reading in `query.rs`, the bookkeeping tables in `catalog.rs`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow_schema::SchemaRef;
 use collectors_core::{
     Error, ItemCheckpoint, QueryCriteria, Record, Result, StorageBackend, StorageLocation,
-    StoredRecord, TransactionalCheckpoints, async_trait,
+    StoreLedger, StoredRecord, TransactionalCheckpoints, async_trait,
 };
 use sqlx::sqlite::SqlitePool;
 
 use super::builder::SqliteStorageBuilder;
 use super::catalog::{CATALOG_SQL, RECORDS_TABLE, kind_name};
-use super::connection::Database;
+use super::checkpoint::{SqliteCheckpointStore, create_checkpoint_tables};
+use super::connection::{Database, PoolSlot};
+use super::dead_letters::{SqliteDeadLetterStore, create_dead_letter_table};
 use super::error::from_sqlx;
 use super::schema::quote_ident;
 
@@ -90,14 +92,15 @@ use super::schema::quote_ident;
 /// # Ok::<(), collectors_core::Error>(())
 /// # }).unwrap();
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pub(super) backend_id: String,
     pub(super) table: String,
     pub(super) database: Database,
-    pool: tokio::sync::RwLock<Option<SqlitePool>>,
+    /// Shared by the clones the ledger hands out.
+    pool: PoolSlot,
     /// The data table's stored schema, once known to exist (set only after a commit).
-    schema: Mutex<Option<SchemaRef>>,
+    schema: Arc<Mutex<Option<SchemaRef>>>,
 }
 
 impl SqliteStorage {
@@ -116,8 +119,8 @@ impl SqliteStorage {
             backend_id,
             table,
             database,
-            pool: tokio::sync::RwLock::new(None),
-            schema: Mutex::new(None),
+            pool: PoolSlot::default(),
+            schema: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -158,15 +161,10 @@ impl SqliteStorage {
     }
 
     pub(super) async fn pool(&self, operation: &str) -> Result<SqlitePool> {
-        self.pool.read().await.clone().ok_or_else(|| {
-            self.tag(
-                Error::connection(format!(
-                    "not connected to SQLite database {}",
-                    self.database.display
-                )),
-                operation,
-            )
-        })
+        self.pool
+            .get(&self.database.display)
+            .await
+            .map_err(|e| self.tag(e, operation))
     }
 
     pub(super) fn tag(&self, error: Error, operation: &str) -> Error {
@@ -219,7 +217,7 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn connect(&self) -> Result<()> {
-        let mut pool = self.pool.write().await;
+        let mut pool = self.pool.lock().write().await;
         if pool.is_some() {
             return Ok(());
         }
@@ -228,11 +226,9 @@ impl StorageBackend for SqliteStorage {
             .connect()
             .await
             .map_err(|e| self.tag(e, "connect"))?;
-        for sql in CATALOG_SQL {
-            if let Err(e) = sqlx::query(sql).execute(&opened).await {
-                opened.close().await;
-                return Err(self.sqlx(e, "connect", "creating the record tables"));
-            }
+        if let Err(e) = create_tables(&opened).await {
+            opened.close().await;
+            return Err(self.tag(e, "connect"));
         }
         self.cache_schema(None);
         *pool = Some(opened);
@@ -241,7 +237,7 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn disconnect(&self) -> Result<()> {
-        let pool = self.pool.write().await.take();
+        let pool = self.pool.lock().write().await.take();
         if let Some(pool) = pool {
             pool.close().await;
             tracing::debug!(backend = %self.backend_id, "disconnected");
@@ -265,6 +261,37 @@ impl StorageBackend for SqliteStorage {
     async fn delete(&self, location_id: &str) -> Result<bool> {
         self.delete_record(location_id).await
     }
+
+    /// The checkpoints (tables `_collectors_checkpoints`, `_collectors_fingerprints`,
+    /// `_collectors_leases`) and dead letters (`_collectors_dead_letters`) in this database,
+    /// on this store's connections: usable while it is connected.
+    fn ledger(&self) -> Option<StoreLedger> {
+        let database = self.database.display.clone();
+        Some(StoreLedger::new(
+            Arc::new(self.clone()),
+            Arc::new(SqliteCheckpointStore::in_store(
+                self.pool.clone(),
+                database.clone(),
+            )),
+            Arc::new(SqliteDeadLetterStore::in_store(self.pool.clone(), database)),
+        ))
+    }
+}
+
+/// The record tables, and the ledger's: checkpoints, leases, dead letters.
+async fn create_tables(pool: &SqlitePool) -> Result<()> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| from_sqlx(e, "creating the record tables"))?;
+    for sql in CATALOG_SQL {
+        sqlx::query(sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| from_sqlx(e, "creating the record tables"))?;
+    }
+    create_checkpoint_tables(&mut conn).await?;
+    create_dead_letter_table(&mut conn).await
 }
 
 /// Records and the checkpoints they complete commit in one transaction, in the same database

@@ -1,13 +1,14 @@
 //! `collectors dead-letter list|replay`: inspect dead letters, and replay them through the
 //! pipeline once the cause is fixed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use collectors_backends::read_dead_letters;
-use collectors_core::Result;
-use collectors_pipeline::{PipelineSpec, Registry, replay_dead_letters};
+use collectors_backends::{JsonlDeadLetterSink, read_dead_letters};
+use collectors_core::{DeadLetter, DeadLetterStore, Result};
+use collectors_pipeline::{Components, PipelineSpec, Registry, replay_dead_letters};
 
 /// Inspect or replay dead letters.
 #[derive(Debug, Args)]
@@ -18,16 +19,22 @@ pub(crate) struct DeadLetterArgs {
 
 #[derive(Debug, Subcommand)]
 enum Action {
-    /// Shows each dead letter with its error.
+    /// Shows each dead letter with its error: a pipeline's (wherever it keeps them), or a
+    /// dead-letter file's.
     List {
-        /// The dead-letter file (JSON lines).
-        file: PathBuf,
+        /// A dead-letter file (JSON lines).
+        #[arg(required_unless_present = "pipeline", conflicts_with = "pipeline")]
+        file: Option<PathBuf>,
+        /// The pipeline file whose dead letters to show (its store's database, or its
+        /// `[dead_letter]` file).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
     },
     /// Runs the dead letters through the pipeline again; the ones whose records are now
-    /// stored are removed from the file. A replay that fails keeps every letter.
+    /// stored are removed. A replay that fails keeps every letter.
     Replay {
-        /// The dead-letter file (JSON lines).
-        file: PathBuf,
+        /// A dead-letter file (JSON lines) to replay instead of the pipeline's own letters.
+        file: Option<PathBuf>,
         /// The pipeline file whose decoder, processors and store to use.
         #[arg(long)]
         pipeline: PathBuf,
@@ -39,16 +46,32 @@ const EXIT_FAILED: u8 = 1;
 
 pub(crate) async fn run(args: DeadLetterArgs) -> Result<ExitCode> {
     match args.action {
-        Action::List { file } => list(&file).await,
-        Action::Replay { file, pipeline } => replay(&file, &pipeline).await,
+        Action::List {
+            file: Some(file), ..
+        } => list(&read_dead_letters(&file).await?),
+        Action::List {
+            pipeline: Some(pipeline),
+            ..
+        } => {
+            let components = components(&pipeline)?;
+            let letters = components.dead_letters().await?;
+            list(&letters.letters(&components.spec().name).await?)
+        }
+        Action::List { .. } => Err(collectors_core::Error::configuration(
+            "give a dead-letter file or --pipeline",
+        )),
+        Action::Replay { file, pipeline } => replay(file.as_deref(), &pipeline).await,
     }
 }
 
-async fn list(file: &std::path::Path) -> Result<ExitCode> {
-    let letters = read_dead_letters(file).await?;
+fn components(pipeline: &Path) -> Result<Components> {
+    PipelineSpec::from_path(pipeline)?.components(&Registry::standard())
+}
+
+fn list(letters: &[DeadLetter]) -> Result<ExitCode> {
     let mut records = 0u64;
     let mut items = 0usize;
-    for l in &letters {
+    for l in letters {
         let at = l.line.map(|n| format!(":{n}")).unwrap_or_default();
         let raw = l
             .raw
@@ -91,30 +114,37 @@ fn preview(raw: &[u8], complete: bool) -> String {
     text
 }
 
-async fn replay(file: &std::path::Path, pipeline: &std::path::Path) -> Result<ExitCode> {
-    let spec = PipelineSpec::from_path(pipeline)?;
-    let components = spec.components(&Registry::standard())?;
-    let report = replay_dead_letters(&components, file).await?;
+async fn replay(file: Option<&Path>, pipeline: &Path) -> Result<ExitCode> {
+    let components = components(pipeline)?;
+    let (letters, location): (Arc<dyn DeadLetterStore>, String) = match file {
+        Some(file) => (
+            Arc::new(JsonlDeadLetterSink::new(file)),
+            file.display().to_string(),
+        ),
+        None => (
+            components.dead_letters().await?,
+            components.dead_letter_location(),
+        ),
+    };
+    let report = replay_dead_letters(&components, letters.as_ref()).await?;
     for why in &report.not_replayable {
         println!("kept: {why}");
     }
     if !report.completed {
         println!(
-            "replay did not complete: {}; every letter stays in {}",
+            "replay did not complete: {}; every letter stays in {location}",
             report.abort_reason.as_deref().unwrap_or("unknown reason"),
-            file.display()
         );
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     println!(
-        "replayed {} of {} dead letters: {} records stored, {} skipped, {} failed again; {} letters remain in {}",
+        "replayed {} of {} dead letters: {} records stored, {} skipped, {} failed again; {} letters remain in {location}",
         report.replayed,
         report.letters_before,
         report.stored,
         report.skipped,
         report.failed_again,
         report.letters_after,
-        file.display()
     );
     // Letters that failed again are the normal outcome of a partial fix: they stay, with
     // their new error, and the replay itself succeeded.

@@ -71,7 +71,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
 
     let summary = result?;
     println!("{}", summary::render(&spec.name, &summary));
-    println!("dead letters: {}", components.dead_letter_path().display());
+    println!("dead letters: {}", components.dead_letter_location());
     let c = summary.counts;
     Ok(
         if summary.outcome == RunOutcome::Aborted || c.failed > 0 || !c.adds_up() {

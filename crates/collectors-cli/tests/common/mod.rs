@@ -213,3 +213,30 @@ pub fn summary_value(stdout: &str, name: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no `{name}` line in:\n{stdout}"))
 }
+
+/// The dead letters a SQLite store keeps in its database, as JSON, in the order written.
+pub async fn stored_letters(db: &Path) -> Vec<serde_json::Value> {
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open the database");
+    let letters: Vec<(String,)> =
+        sqlx::query_as("SELECT letter FROM _collectors_dead_letters ORDER BY rowid")
+            .fetch_all(&pool)
+            .await
+            .expect("read the dead letters");
+    pool.close().await;
+    letters
+        .into_iter()
+        .map(|(json,)| serde_json::from_str(&json).expect("a letter is JSON"))
+        .collect()
+}
+
+/// [`stored_letters`], for a test without a runtime.
+pub fn stored_letters_blocking(db: &Path) -> Vec<serde_json::Value> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(stored_letters(db))
+}

@@ -1,8 +1,8 @@
-//! The [`DeadLetterSink`] suite.
+//! The [`DeadLetterSink`] and [`DeadLetterStore`] suites.
 
 use bytes::Bytes;
 
-use crate::engine::{DeadLetter, DeadLetterSink};
+use crate::engine::{DeadLetter, DeadLetterSink, DeadLetterStore};
 use crate::error::Error;
 use crate::models::ErrorInfo;
 
@@ -73,4 +73,59 @@ where
         assert_eq!(found.payload, letter.payload, "the payload is kept");
     }
     sink.write(&[]).await.expect("an empty write is fine");
+}
+
+/// Runs the [`DeadLetterStore`] contract on an empty store: the
+/// [`dead_letter_sink`] suite read back through `letters`, then `letters` sees one pipeline
+/// only, in the order letters were first written, and `replace` removes and adds in one step.
+///
+/// # Panics
+///
+/// At the first rule the store breaks, naming the rule.
+pub async fn dead_letter_store(store: &dyn DeadLetterStore) {
+    let letters = sample_letters();
+    let read = || async { store.letters("conformance").await.expect("letters") };
+    dead_letter_sink(store, read).await;
+    let keys = |ls: &[DeadLetter]| ls.iter().map(DeadLetter::key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&read().await),
+        keys(&letters),
+        "letters come in the order they were first written"
+    );
+
+    let error = ErrorInfo::from(&Error::validation("elsewhere"));
+    let other = DeadLetter::new("other", "src", "a.csv", error).with_row(3, "x", true);
+    store
+        .write(std::slice::from_ref(&other))
+        .await
+        .expect("write");
+    assert_eq!(
+        keys(&read().await),
+        keys(&letters),
+        "another pipeline's letters are not listed"
+    );
+
+    let fixed = letters[4].clone().with_row(9, "fixed", true);
+    let remove = keys(&letters[..2]);
+    store
+        .replace("conformance", &remove, std::slice::from_ref(&fixed))
+        .await
+        .expect("replace");
+    let mut want = keys(&letters[2..]);
+    want.push(fixed.key());
+    assert_eq!(keys(&read().await), want, "replace removes and adds");
+    store
+        .replace("conformance", &keys(&letters[2..]), &[])
+        .await
+        .expect("replace");
+    assert_eq!(
+        keys(&read().await),
+        vec![fixed.key()],
+        "removing leaves the rest"
+    );
+    assert_eq!(
+        keys(&store.letters("other").await.expect("letters")),
+        vec![other.key()],
+        "replace touches its own pipeline only"
+    );
 }

@@ -24,7 +24,7 @@ mod storage_backend;
 pub use checkpoint_store::checkpoint_store;
 pub use connector::{ConnectorFixture, connector};
 pub use data_source::{data_source_listed, data_source_live};
-pub use dead_letter_sink::{dead_letter_sink, sample_letters};
+pub use dead_letter_sink::{dead_letter_sink, dead_letter_store, sample_letters};
 pub use decoder::{DecoderFixture, decoder};
 pub use processor::processor;
 pub use storage_backend::storage_backend;

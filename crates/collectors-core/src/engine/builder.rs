@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::data_source::DataSource;
-use crate::engine::checkpoint_store::{CheckpointStore, TransactionalCheckpoints};
+use crate::engine::checkpoint_store::CheckpointStore;
 use crate::engine::config::EngineConfig;
 use crate::engine::counters::EngineCounters;
 use crate::engine::dead_letter::DeadLetterSink;
@@ -25,7 +25,6 @@ pub struct EngineBuilder {
     pub(crate) sources: Vec<SourceBinding>,
     pub(crate) pipeline: Option<Arc<dyn Pipeline>>,
     pub(crate) stores: Vec<Arc<dyn StorageBackend>>,
-    pub(crate) transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) checkpoints: Option<Arc<dyn CheckpointStore>>,
     pub(crate) dead_letters: Option<Arc<dyn DeadLetterSink>>,
@@ -45,7 +44,6 @@ impl Engine {
             sources: Vec::new(),
             pipeline: None,
             stores: Vec::new(),
-            transactional: None,
             parser: None,
             checkpoints: None,
             dead_letters: None,
@@ -79,32 +77,13 @@ impl EngineBuilder {
 
     /// Where records are stored (at least one). Called several times, every record is
     /// written to each store ([`ReplicatedStorage`]); queries read the first.
+    ///
+    /// A store that keeps a [`ledger`](StorageBackend::ledger) (SQLite, PostgreSQL) and is
+    /// the only one is used transactionally by itself: each item's checkpoint commits with
+    /// its last records, and its checkpoints and dead letters are the ledger's, unless
+    /// [`checkpoints`](Self::checkpoints) or [`dead_letters`](Self::dead_letters) name
+    /// others (then that part is kept there instead, at least once).
     pub fn store(mut self, store: Arc<dyn StorageBackend>) -> Self {
-        self.stores.push(store);
-        self
-    }
-
-    /// The store, when it can also write checkpoints in the same transaction as the records
-    /// (SQLite): an item's checkpoint then commits with its last records. Checkpoints still
-    /// need [`checkpoints`](Self::checkpoints), reading the same place.
-    pub fn transactional_store<S>(mut self, store: Arc<S>) -> Self
-    where
-        S: StorageBackend + TransactionalCheckpoints + 'static,
-    {
-        self.transactional = Some(store.clone());
-        self.stores.push(store);
-        self
-    }
-
-    /// [`transactional_store`](Self::transactional_store) for a store known only as trait
-    /// objects: `store` and `checkpoints` must be the same object (a component registry
-    /// hands them out that way).
-    pub fn transactional_parts(
-        mut self,
-        store: Arc<dyn StorageBackend>,
-        checkpoints: Arc<dyn TransactionalCheckpoints>,
-    ) -> Self {
-        self.transactional = Some(checkpoints);
         self.stores.push(store);
         self
     }
@@ -120,13 +99,13 @@ impl EngineBuilder {
         self
     }
 
-    /// Where item acknowledgements are kept (required).
+    /// Where item acknowledgements are kept (required unless the store keeps a ledger).
     pub fn checkpoints(mut self, checkpoints: Arc<dyn CheckpointStore>) -> Self {
         self.checkpoints = Some(checkpoints);
         self
     }
 
-    /// Where rejected and exhausted records go (required).
+    /// Where rejected and exhausted records go (required unless the store keeps a ledger).
     pub fn dead_letters(mut self, dead_letters: Arc<dyn DeadLetterSink>) -> Self {
         self.dead_letters = Some(dead_letters);
         self
@@ -191,12 +170,11 @@ impl EngineBuilder {
                     .with_component(&self.name),
             );
         }
-        if self.transactional.is_some() && self.stores.len() > 1 {
-            return Err(Error::configuration(
-                "a transactional store cannot be combined with other stores (their writes would not be in its transaction)",
-            )
-            .with_component(&self.name));
-        }
+        // Several stores cannot share one transaction: their checkpoints are kept apart.
+        let ledger = match self.stores.as_slice() {
+            [only] => only.ledger(),
+            _ => None,
+        };
         let store: Arc<dyn StorageBackend> = match self.stores.len() {
             0 => return Err(missing("a store")),
             1 => self.stores[0].clone(),
@@ -207,14 +185,30 @@ impl EngineBuilder {
         };
         Ok(Engine {
             store,
-            transactional: self.transactional,
+            transactional: match (&self.checkpoints, &ledger) {
+                (None, Some(l)) => Some(l.commit.clone()),
+                _ => None,
+            },
+            checkpoints_in_store: self.checkpoints.is_none() && ledger.is_some(),
             parser: self.parser,
-            checkpoints: self
-                .checkpoints
-                .ok_or_else(|| missing("a checkpoint store"))?,
-            dead_letters: self
-                .dead_letters
-                .ok_or_else(|| missing("a dead-letter sink"))?,
+            checkpoints: match (self.checkpoints, &ledger) {
+                (Some(c), _) => c,
+                (None, Some(l)) => l.checkpoints.clone(),
+                (None, None) => {
+                    return Err(missing(
+                        "a checkpoint store (or a store that keeps its own ledger)",
+                    ));
+                }
+            },
+            dead_letters: match (self.dead_letters, &ledger) {
+                (Some(d), _) => d,
+                (None, Some(l)) => l.dead_letters.clone(),
+                (None, None) => {
+                    return Err(missing(
+                        "a dead-letter sink (or a store that keeps its own ledger)",
+                    ));
+                }
+            },
             errors: self
                 .errors
                 .unwrap_or_else(|| Arc::new(RetryingErrorHandler::default())),

@@ -117,9 +117,10 @@ pub trait CheckpointStore: Send + Sync {
 /// A store that writes records and the checkpoints they complete in one transaction, so a
 /// crash can never leave stored data without its acknowledgement (or the reverse).
 ///
-/// The checkpoints must land where the run's [`CheckpointStore`] reads them (for SQLite: the
-/// same database file). The engine uses this when built with
-/// [`EngineBuilder::transactional_store`](crate::EngineBuilder::transactional_store).
+/// The checkpoints must land where the [`CheckpointStore`] of the same
+/// [`StoreLedger`](crate::StoreLedger) reads them (for SQLite: the same database). The
+/// engine uses it by itself for a lone store whose
+/// [`ledger`](crate::StorageBackend::ledger) returns one.
 #[async_trait]
 pub trait TransactionalCheckpoints: Send + Sync {
     /// Stores `records` and marks `checkpoints` done for `pipeline`, all or nothing.

@@ -252,6 +252,23 @@ pub trait DeadLetterSink: Send + Sync {
     async fn write(&self, letters: &[DeadLetter]) -> Result<()>;
 }
 
+/// Dead letters that can be read back and replaced: what listing and replay work on.
+///
+/// # Contract
+///
+/// - `letters` returns one letter per [`DeadLetter::key`] of `pipeline` (the last written),
+///   in the order they were first written.
+/// - `replace` removes the letters of `pipeline` with the keys in `remove` and writes `add`,
+///   all or nothing: after a failure every letter is as it was.
+#[async_trait]
+pub trait DeadLetterStore: DeadLetterSink {
+    /// Every letter of `pipeline`, one per key.
+    async fn letters(&self, pipeline: &str) -> Result<Vec<DeadLetter>>;
+
+    /// Removes the letters keyed `remove` and writes `add`, in one step.
+    async fn replace(&self, pipeline: &str, remove: &[String], add: &[DeadLetter]) -> Result<()>;
+}
+
 /// A [`DeadLetterSink`] in memory, for tests.
 #[derive(Debug, Default)]
 pub struct InMemoryDeadLetterSink {
@@ -276,4 +293,40 @@ impl DeadLetterSink for InMemoryDeadLetterSink {
         lock(&self.letters).extend_from_slice(letters);
         Ok(())
     }
+}
+
+#[async_trait]
+impl DeadLetterStore for InMemoryDeadLetterSink {
+    async fn letters(&self, pipeline: &str) -> Result<Vec<DeadLetter>> {
+        Ok(latest_per_key(
+            lock(&self.letters)
+                .iter()
+                .filter(|l| l.pipeline == pipeline)
+                .cloned(),
+        ))
+    }
+
+    async fn replace(&self, pipeline: &str, remove: &[String], add: &[DeadLetter]) -> Result<()> {
+        let mut letters = lock(&self.letters);
+        letters.retain(|l| l.pipeline != pipeline || !remove.contains(&l.key()));
+        letters.extend_from_slice(add);
+        Ok(())
+    }
+}
+
+/// One letter per key, the last written, in the order keys were first seen: how every
+/// reader of at-least-once letters sees them.
+pub fn latest_per_key(letters: impl IntoIterator<Item = DeadLetter>) -> Vec<DeadLetter> {
+    let mut order: Vec<DeadLetter> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for letter in letters {
+        match at.entry(letter.key()) {
+            std::collections::hash_map::Entry::Occupied(slot) => order[*slot.get()] = letter,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(order.len());
+                order.push(letter);
+            }
+        }
+    }
+    order
 }

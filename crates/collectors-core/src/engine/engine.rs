@@ -88,7 +88,10 @@ pub struct Engine {
     pub(crate) sources: Vec<SourceBinding>,
     pub(crate) pipeline: Option<Arc<dyn Pipeline>>,
     pub(crate) store: Arc<dyn StorageBackend>,
+    /// The store's own ledger commits checkpoints with records.
     pub(crate) transactional: Option<Arc<dyn TransactionalCheckpoints>>,
+    /// The checkpoints are the store's ledger: reading them needs the store connected.
+    pub(crate) checkpoints_in_store: bool,
     pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) checkpoints: Arc<dyn CheckpointStore>,
     pub(crate) dead_letters: Arc<dyn DeadLetterSink>,
@@ -129,12 +132,16 @@ impl Engine {
     /// Lists every listed source's items and drops those already checkpointed at their
     /// version (counted in the `items_*` and `bytes_total` counters): what a run would
     /// process, with nothing read or written (a dry run). Each source is connected before it
-    /// is listed and disconnected after.
+    /// is listed and disconnected after; when the checkpoints are the store's own, the store
+    /// is connected first.
     ///
     /// A live source ([`DataSource::is_live`]) is left out: listing it would take its
     /// messages, or wait for the next one forever; what a run would read from it is only
     /// known when it arrives.
     pub async fn pending_items(&self) -> Result<Vec<(usize, SourceItem)>> {
+        if self.checkpoints_in_store {
+            self.store.connect().await?;
+        }
         let done = self.checkpoints.done(&self.name).await?;
         let mut pending = Vec::new();
         for (index, binding) in self.sources.iter().enumerate() {

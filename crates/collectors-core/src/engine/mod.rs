@@ -15,6 +15,7 @@ mod item_key;
 mod item_worker;
 mod lease_owner;
 mod run_context;
+mod store_ledger;
 mod store_stage;
 
 pub use builder::EngineBuilder;
@@ -23,7 +24,10 @@ pub use checkpoint_store::{
 };
 pub use config::EngineConfig;
 pub use counters::{EngineCounters, RecordCounts, RunOutcome, RunSummary};
-pub use dead_letter::{DeadLetter, DeadLetterSink, InMemoryDeadLetterSink};
+pub use dead_letter::{
+    DeadLetter, DeadLetterSink, DeadLetterStore, InMemoryDeadLetterSink, latest_per_key,
+};
 pub use decoder::{Decoded, Decoder, ItemDecoder, RejectedRow};
 pub use engine::{Engine, ResumeMode};
 pub use in_memory_source::InMemorySource;
+pub use store_ledger::StoreLedger;

@@ -138,4 +138,8 @@ impl<S: StorageBackend + ?Sized> StorageBackend for MeteredStorage<S> {
     async fn delete(&self, location_id: &str) -> Result<bool> {
         self.counted(self.inner.delete(location_id).await)
     }
+
+    fn ledger(&self) -> Option<crate::StoreLedger> {
+        self.inner.ledger()
+    }
 }

@@ -92,4 +92,8 @@ impl<S: StorageBackend + ?Sized> StorageBackend for RetryingStorage<S> {
             .await
             .map_err(|g| g.error)
     }
+
+    fn ledger(&self) -> Option<crate::StoreLedger> {
+        self.inner.ledger()
+    }
 }
