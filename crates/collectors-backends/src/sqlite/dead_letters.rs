@@ -112,7 +112,10 @@ impl SqliteDeadLetterStore {
                     " ON CONFLICT (pipeline, key) DO UPDATE SET letter = excluded.letter, \
                      source_id = excluded.source_id, item_id = excluded.item_id",
                 );
+                // Not cached: the statement's size follows the number of letters, and
+                // caching each size would fill the connection's statement cache.
                 q.build()
+                    .persistent(false)
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| sqlx_error(e, operation, "writing dead letters"))?;

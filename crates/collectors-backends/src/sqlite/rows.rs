@@ -389,7 +389,10 @@ pub(crate) async fn insert_rows(
             partial = insert_sql(table, &names, n);
             &partial
         };
-        let mut q = sqlx::query(sql);
+        // The full-size statement is prepared once and cached; a remainder's size changes
+        // from batch to batch, and caching each would fill every connection's statement
+        // cache with large programs used once (memory that grows for the whole run).
+        let mut q = sqlx::query(sql).persistent(n == per_statement.min(total));
         for _ in 0..n {
             while row >= prepared[record].1 {
                 record += 1;
