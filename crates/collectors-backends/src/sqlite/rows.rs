@@ -561,6 +561,44 @@ pub(crate) fn read_batch(
 mod tests {
     use super::*;
 
+    /// Batches of every size leave one insert statement cached, not one per remainder size:
+    /// the cache held up to 100 large programs per connection, and memory grew all run.
+    #[tokio::test]
+    async fn only_the_full_size_insert_is_cached() {
+        use sqlx::Connection;
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (_key TEXT, _row INTEGER, v INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let per_statement = (MAX_VARIABLES / 3).min(MAX_ROWS_PER_STATEMENT);
+        for rows in [
+            per_statement + 1,
+            per_statement + 7,
+            2 * per_statement + 3,
+            5,
+            9,
+        ] {
+            let values: ArrayRef =
+                Arc::new(arrow_array::Int64Array::from_iter_values(0..rows as i64));
+            let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
+            let key = format!("k{rows}");
+            insert_rows(
+                &mut conn,
+                "t",
+                &[TableRows {
+                    key: &key,
+                    batch: &batch,
+                }],
+            )
+            .await
+            .unwrap();
+        }
+        // CREATE TABLE, the full-size insert, and the 5- and 9-row batches (each smaller
+        // than a statement, so its own full size); the remainders of 1, 7 and 3 rows are not.
+        assert_eq!(conn.cached_statements_size(), 4);
+    }
+
     #[test]
     fn timestamps_round_trip_in_every_unit() {
         for (value, unit, utc, text) in [
