@@ -274,19 +274,34 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let run_side = |side: usize| match side {
+        0 => single.block_on(hand_loop(records)),
+        1 => single.block_on(engine_run(records, 1)),
+        2 => runtime.block_on(engine_run(records, 1)),
+        _ => runtime.block_on(engine_run(records, 2)),
+    };
+    // One side alone, for a profiler: `ENGINE_OVERHEAD_SIDE=1 perf record … -- 10000000 1`
+    // (0 hand loop, 1 engine on one thread, 2 engine one item, 3 engine two items).
+    if let Some(side) = std::env::var("ENGINE_OVERHEAD_SIDE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        for _ in 0..runs {
+            let (elapsed, _) = run_side(side);
+            println!(
+                "side {side}: {:.0} records/s",
+                records as f64 / elapsed.as_secs_f64()
+            );
+        }
+        return;
+    }
     let (mut hand, mut one_thread, mut serial, mut parallel) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         // Rotate the order so no side always runs on a warmer machine.
         let mut sides: Vec<(usize, (Duration, u64))> = Vec::new();
         for side in (0..4).map(|i| (i + run) % 4) {
-            let result = match side {
-                0 => single.block_on(hand_loop(records)),
-                1 => single.block_on(engine_run(records, 1)),
-                2 => runtime.block_on(engine_run(records, 1)),
-                _ => runtime.block_on(engine_run(records, 2)),
-            };
-            sides.push((side, result));
+            sides.push((side, run_side(side)));
         }
         sides.sort_by_key(|(side, _)| *side);
         assert!(
