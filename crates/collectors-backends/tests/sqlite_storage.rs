@@ -855,7 +855,7 @@ async fn infinities_round_trip_and_nan_becomes_null() {
     .await
     .unwrap();
     let rows: Vec<(String, Option<f64>)> =
-        sqlx::query_as("SELECT typeof(f64), f64 FROM floats ORDER BY _row")
+        sqlx::query_as("SELECT typeof(f64), f64 FROM floats ORDER BY _id")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -875,4 +875,87 @@ async fn infinities_round_trip_and_nan_becomes_null() {
         .unwrap();
     assert_eq!(above, 1, "+inf compares above every finite value");
     pool.close().await;
+}
+
+#[tokio::test]
+async fn a_database_of_the_earlier_text_key_layout_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+        // The record table as the earlier layout created it: a text primary key, no id.
+        sqlx::query(
+            "CREATE TABLE _collectors_records (key TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, \
+             metadata TEXT NOT NULL, created_at TEXT NOT NULL, payload BLOB, data_table TEXT, \
+             row_count INTEGER)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let store = SqliteStorage::builder("old", path.to_string_lossy())
+        .build()
+        .unwrap();
+    let err = store.connect().await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("earlier version") && message.contains("new database file"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_records_rows_are_one_range_of_row_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStorage::builder("s", dir.path().join("s.db").to_string_lossy())
+        .table("t")
+        .build()
+        .unwrap();
+    store.connect().await.unwrap();
+    let batch = |n: i64| {
+        let values: arrow_array::ArrayRef =
+            std::sync::Arc::new(arrow_array::Int64Array::from_iter_values(0..n));
+        arrow_array::RecordBatch::try_from_iter([("v", values)]).unwrap()
+    };
+    store
+        .store_batch(&[
+            Record::keyed("a", Payload::Table(batch(3))).unwrap(),
+            Record::keyed("b", Payload::Table(batch(2))).unwrap(),
+        ])
+        .await
+        .unwrap();
+    // Replacing "a" with fewer rows leaves none of its old ones, and "b" untouched.
+    store
+        .store_batch(&[Record::keyed("a", Payload::Table(batch(1))).unwrap()])
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("s.db")),
+    )
+    .await
+    .unwrap();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT r.key, t._id & 4294967295, t.v FROM t JOIN _collectors_records r \
+         ON r.id = t._id >> 32 ORDER BY r.key, t._id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("a".to_string(), 0, 0),
+            ("b".to_string(), 0, 0),
+            ("b".to_string(), 1, 1)
+        ]
+    );
+    store.disconnect().await.unwrap();
 }

@@ -86,10 +86,13 @@ fn expected_means(series: &[(String, String, f64)]) -> Vec<f64> {
 async fn stored_means(dir: &Path) -> Vec<f64> {
     let url = format!("sqlite://{}", dir.join("out/parts.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let rows = sqlx::query("SELECT _key, _row, value_rolling_mean FROM readings")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let rows = sqlx::query(
+        "SELECT r.key AS _key, t._id & 4294967295 AS _row, value_rolling_mean \
+         FROM readings t JOIN _collectors_records r ON r.id = t._id >> 32",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
     let mut keyed: Vec<((String, u64), i64, f64)> = rows
         .iter()
         .map(|r| {

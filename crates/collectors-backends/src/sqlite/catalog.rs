@@ -17,7 +17,8 @@ pub(super) const RECORDS_TABLE: &str = "_collectors_records";
 /// The bookkeeping tables and index, created if missing by `connect`.
 pub(super) const CATALOG_SQL: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS _collectors_records (
-        key TEXT PRIMARY KEY NOT NULL,
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
         metadata TEXT NOT NULL,
         created_at TEXT NOT NULL,
@@ -32,6 +33,25 @@ pub(super) const CATALOG_SQL: [&str; 3] = [
         schema TEXT NOT NULL
     )",
 ];
+
+/// Refuses a database written with the earlier layout (data rows keyed by a text `_key` and
+/// `_row`; records without an `id`), which this version cannot read or extend.
+pub(super) async fn check_layout(conn: &mut SqliteConnection, database: &str) -> Result<()> {
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('_collectors_records')")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| super::error::from_sqlx(e, "reading the record table's layout"))?;
+    if columns.iter().any(|c| c == "id") {
+        return Ok(());
+    }
+    Err(collectors_core::Error::invalid_state(format!(
+        "SQLite database {database} was written by an earlier version of collectors, whose \
+         data tables key each row by text (`_key`, `_row`); this version keys rows by record \
+         id (`_id`) and cannot extend it. Store into a new database file (or move this one \
+         away) and run again"
+    )))
+}
 
 /// The name stored in the `kind` column.
 pub(super) fn kind_name(payload: &Payload) -> &'static str {

@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::catalog::timestamp_text;
 use super::rows::read_batch;
-use super::schema::{KEY_COLUMN, ROW_COLUMN, quote_ident};
+use super::schema::{ID_COLUMN, id_range, quote_ident};
 use super::storage::SqliteStorage;
 use super::transaction::{BEGIN_READ, Transaction};
 
@@ -23,7 +23,7 @@ impl SqliteStorage {
     ) -> Result<Vec<StoredRecord>> {
         let pool = self.pool("query").await?;
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT key, kind, metadata, created_at, payload, data_table, row_count \
+            "SELECT id, key, kind, metadata, created_at, payload, data_table, row_count \
              FROM _collectors_records WHERE 1 = 1",
         );
         if let Some(key) = &criteria.key {
@@ -126,7 +126,8 @@ impl SqliteStorage {
                         schema
                     }
                 };
-                let batch = self.read_rows(conn, &table, &key, schema).await?;
+                let id: i64 = row.try_get("id").map_err(decode)?;
+                let batch = self.read_rows(conn, &table, id, schema).await?;
                 let rows = batch.num_rows() as u64;
                 (Payload::Table(batch), Some(rows))
             }
@@ -149,7 +150,7 @@ impl SqliteStorage {
         &self,
         conn: &mut SqliteConnection,
         table: &str,
-        key: &str,
+        id: i64,
         schema: SchemaRef,
     ) -> Result<arrow_array::RecordBatch> {
         let mut sql = String::from("SELECT ");
@@ -160,14 +161,16 @@ impl SqliteStorage {
             sql.push_str(&quote_ident(field.name()));
         }
         if schema.fields().is_empty() {
-            sql.push_str(ROW_COLUMN);
+            sql.push_str(ID_COLUMN);
         }
         sql.push_str(&format!(
-            " FROM {} WHERE {KEY_COLUMN} = ? ORDER BY {ROW_COLUMN}",
+            " FROM {} WHERE {ID_COLUMN} BETWEEN ? AND ? ORDER BY {ID_COLUMN}",
             quote_ident(table)
         ));
+        let (first, last) = id_range(id);
         let rows = sqlx::query(&sql)
-            .bind(key)
+            .bind(first)
+            .bind(last)
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| self.sqlx(e, "query", &format!("reading rows of {table}")))?;

@@ -20,7 +20,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
 use sqlx::{Row, Sqlite};
 
 use super::error::from_sqlx;
-use super::schema::{KEY_COLUMN, ROW_COLUMN, quote_ident};
+use super::schema::{ID_COLUMN, ROW_BITS, id_range, quote_ident};
 
 /// SQLite's default limit of bound variables per statement (since 3.32).
 const MAX_VARIABLES: usize = 32_766;
@@ -313,17 +313,14 @@ pub(crate) fn parse_date32(text: &str) -> Option<i32> {
         .map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
-/// `INSERT INTO "t" (_key, _row, "a", …) VALUES (?, ?, ?, …), … ` for `rows` rows.
+/// `INSERT INTO "t" (_id, "a", …) VALUES (?, ?, …), … ` for `rows` rows.
 fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
-    let mut placeholders = String::from("(?, ?");
+    let mut placeholders = String::from("(?");
     for _ in columns {
         placeholders.push_str(", ?");
     }
     placeholders.push(')');
-    let mut sql = format!(
-        "INSERT INTO {} ({KEY_COLUMN}, {ROW_COLUMN}",
-        quote_ident(table)
-    );
+    let mut sql = format!("INSERT INTO {} ({ID_COLUMN}", quote_ident(table));
     for column in columns {
         sql.push_str(", ");
         sql.push_str(column);
@@ -341,7 +338,8 @@ fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
 
 /// The rows of one record to insert.
 pub(crate) struct TableRows<'a> {
-    pub(crate) key: &'a str,
+    /// The record's id in `_collectors_records`.
+    pub(crate) id: i64,
     pub(crate) batch: &'a RecordBatch,
 }
 
@@ -361,10 +359,18 @@ pub(crate) async fn insert_rows(
         .iter()
         .map(|f| quote_ident(f.name()))
         .collect();
-    let per_statement = (MAX_VARIABLES / (names.len() + 2)).clamp(1, MAX_ROWS_PER_STATEMENT);
-    let prepared: Vec<(&str, usize, Vec<Column<'_>>)> = records
+    let per_statement = (MAX_VARIABLES / (names.len() + 1)).clamp(1, MAX_ROWS_PER_STATEMENT);
+    let prepared: Vec<(i64, usize, Vec<Column<'_>>)> = records
         .iter()
         .map(|r| {
+            let rows = r.batch.num_rows();
+            if u64::try_from(rows).unwrap_or(u64::MAX) >> ROW_BITS != 0 || r.id >> 31 != 0 {
+                return Err(Error::validation(format!(
+                    "record {} has {rows} rows: a record holds at most 2^32 rows, and a \
+                     database at most 2^31 records",
+                    r.id
+                )));
+            }
             let columns = r
                 .batch
                 .columns()
@@ -372,7 +378,7 @@ pub(crate) async fn insert_rows(
                 .zip(schema.fields())
                 .map(|(array, field)| Column::of(array, field.name()))
                 .collect::<Result<Vec<_>>>()?;
-            Ok((r.key, r.batch.num_rows(), columns))
+            Ok((id_range(r.id).0, rows, columns))
         })
         .collect::<Result<_>>()?;
     let total: usize = prepared.iter().map(|(_, rows, _)| rows).sum();
@@ -398,8 +404,8 @@ pub(crate) async fn insert_rows(
                 record += 1;
                 row = 0;
             }
-            let (key, _, columns) = &prepared[record];
-            q = q.bind(*key).bind(row as i64);
+            let (first, _, columns) = &prepared[record];
+            q = q.bind(first | row as i64);
             for column in columns {
                 q = column.bind(q, row)?;
             }
@@ -567,11 +573,11 @@ mod tests {
     async fn only_the_full_size_insert_is_cached() {
         use sqlx::Connection;
         let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("CREATE TABLE t (_key TEXT, _row INTEGER, v INTEGER)")
+        sqlx::query("CREATE TABLE t (_id INTEGER PRIMARY KEY, v INTEGER)")
             .execute(&mut conn)
             .await
             .unwrap();
-        let per_statement = (MAX_VARIABLES / 3).min(MAX_ROWS_PER_STATEMENT);
+        let per_statement = (MAX_VARIABLES / 2).min(MAX_ROWS_PER_STATEMENT);
         for rows in [
             per_statement + 1,
             per_statement + 7,
@@ -582,17 +588,10 @@ mod tests {
             let values: ArrayRef =
                 Arc::new(arrow_array::Int64Array::from_iter_values(0..rows as i64));
             let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
-            let key = format!("k{rows}");
-            insert_rows(
-                &mut conn,
-                "t",
-                &[TableRows {
-                    key: &key,
-                    batch: &batch,
-                }],
-            )
-            .await
-            .unwrap();
+            let id = rows as i64;
+            insert_rows(&mut conn, "t", &[TableRows { id, batch: &batch }])
+                .await
+                .unwrap();
         }
         // CREATE TABLE, the full-size insert, and the 5- and 9-row batches (each smaller
         // than a statement, so its own full size); the remainders of 1, 7 and 3 rows are not.
@@ -650,9 +649,6 @@ mod tests {
     #[test]
     fn insert_statements_have_one_placeholder_per_value() {
         let sql = insert_sql("t", &["\"a\"".into()], 2);
-        assert_eq!(
-            sql,
-            "INSERT INTO \"t\" (_key, _row, \"a\") VALUES (?, ?, ?), (?, ?, ?)"
-        );
+        assert_eq!(sql, "INSERT INTO \"t\" (_id, \"a\") VALUES (?, ?), (?, ?)");
     }
 }

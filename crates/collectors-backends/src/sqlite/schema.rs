@@ -7,10 +7,22 @@ use collectors_core::{Error, Result};
 
 use super::builder::MAX_TABLE_NAME_LEN;
 
-/// The name of the key column of a data table: the record key the row belongs to.
-pub(crate) const KEY_COLUMN: &str = "_key";
-/// The name of the row column of a data table: the row's 0-based index in its record.
-pub(crate) const ROW_COLUMN: &str = "_row";
+/// The row id of a data table: the record's id in `_collectors_records` times 2^32, plus
+/// the row's 0-based index in its record. A record's rows are one contiguous range of the
+/// table's own b-tree: appended in order, replaced by one range delete, and no text key is
+/// compared or stored per row.
+pub(crate) const ID_COLUMN: &str = "_id";
+/// Names kept from the earlier layout (a text key and a row number per row), refused as
+/// column names so that `SELECT _key, _row` can never silently mean a user column.
+const RESERVED: [&str; 3] = [ID_COLUMN, "_key", "_row"];
+/// Bits of `_id` that hold the row index.
+pub(crate) const ROW_BITS: u32 = 32;
+
+/// The first `_id` of record `id`'s rows, and the last.
+pub(crate) fn id_range(id: i64) -> (i64, i64) {
+    let first = id << ROW_BITS;
+    (first, first | ((1_i64 << ROW_BITS) - 1))
+}
 
 /// The SQLite type of an Arrow type, `None` when unsupported.
 ///
@@ -47,9 +59,9 @@ pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
             return Err(Error::validation("a column name must not be empty"));
         }
         let folded = name.to_lowercase();
-        if folded == KEY_COLUMN || folded == ROW_COLUMN {
+        if RESERVED.contains(&folded.as_str()) {
             return Err(Error::validation(format!(
-                "column {name:?} is reserved for the record key and row number"
+                "column {name:?} is reserved (the row id is `{ID_COLUMN}`)"
             )));
         }
         if !seen.insert(folded) {
@@ -83,7 +95,7 @@ pub(crate) fn quote_ident(name: &str) -> String {
 /// The `CREATE TABLE` of a data table for `schema`.
 pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
     let mut sql = format!(
-        "CREATE TABLE {} ({KEY_COLUMN} TEXT NOT NULL, {ROW_COLUMN} INTEGER NOT NULL",
+        "CREATE TABLE {} ({ID_COLUMN} INTEGER PRIMARY KEY",
         quote_ident(table)
     );
     for field in schema.fields() {
@@ -95,9 +107,7 @@ pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
             sql.push_str(" NOT NULL");
         }
     }
-    sql.push_str(&format!(
-        ", PRIMARY KEY ({KEY_COLUMN}, {ROW_COLUMN})) WITHOUT ROWID"
-    ));
+    sql.push(')');
     sql
 }
 
@@ -161,9 +171,8 @@ mod tests {
         check_schema(&schema).unwrap();
         assert_eq!(
             create_table_sql("readings", &schema),
-            "CREATE TABLE \"readings\" (_key TEXT NOT NULL, _row INTEGER NOT NULL, \
-             \"id\" INTEGER NOT NULL, \"say \"\"hi\"\"\" TEXT, \"ts\" TEXT, \
-             PRIMARY KEY (_key, _row)) WITHOUT ROWID"
+            "CREATE TABLE \"readings\" (_id INTEGER PRIMARY KEY, \
+             \"id\" INTEGER NOT NULL, \"say \"\"hi\"\"\" TEXT, \"ts\" TEXT)"
         );
     }
 

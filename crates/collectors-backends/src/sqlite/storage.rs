@@ -11,7 +11,7 @@ use collectors_core::{
 use sqlx::sqlite::SqlitePool;
 
 use super::builder::SqliteStorageBuilder;
-use super::catalog::{CATALOG_SQL, RECORDS_TABLE, kind_name};
+use super::catalog::{CATALOG_SQL, RECORDS_TABLE, check_layout, kind_name};
 use super::checkpoint::{SqliteCheckpointStore, create_checkpoint_tables};
 use super::connection::{Database, PoolSlot};
 use super::dead_letters::{SqliteDeadLetterStore, create_dead_letter_table};
@@ -26,13 +26,18 @@ use super::schema::quote_ident;
 ///   (see [`SqliteStorageBuilder::table`]), created from the first batch's Arrow schema:
 ///   one column per field (integers and booleans `INTEGER`, floats `REAL`, `Utf8`/`LargeUtf8`
 ///   `TEXT`, timestamps `TEXT` in RFC 3339 UTC with the unit's fraction digits, `Date32`
-///   `TEXT` `YYYY-MM-DD`), plus `_key TEXT` (the record key) and `_row INTEGER` (the row's
-///   index in its record), the primary key. Other Arrow types are an [`Error::Validation`];
-///   so is a `UInt64` value above `i64::MAX`, and a later batch whose fields differ from
-///   the table's.
-/// - Every record has a row in `_collectors_records` (key, kind, metadata JSON, created_at,
-///   the payload for non-table records: JSON as text, bytes as a blob; the data table and
-///   row count for table records).
+///   `TEXT` `YYYY-MM-DD`), plus `_id INTEGER PRIMARY KEY`: the record's id times 2^32 plus
+///   the row's index in its record. A record's rows are one range of the table's own
+///   b-tree, appended in order and replaced by one range delete; no text key is stored or
+///   compared per row. The record key of a row is
+///   `SELECT r.key, t._id & 4294967295 AS row, t.* FROM t JOIN _collectors_records r ON r.id = t._id >> 32`.
+///   Other Arrow types are an [`Error::Validation`]; so is a `UInt64` value above
+///   `i64::MAX`, and a later batch whose fields differ from the table's.
+/// - Every record has a row in `_collectors_records` (id, key, kind, metadata JSON,
+///   created_at, the payload for non-table records: JSON as text, bytes as a blob; the data
+///   table and row count for table records).
+/// - A database written by an earlier version (rows keyed by `_key TEXT, _row INTEGER`) is
+///   refused at `connect` with an [`Error::InvalidState`] that says to store into a new file.
 /// - `_collectors_tables` keeps each data table's Arrow schema (as JSON), so a query rebuilds
 ///   batches with their exact types.
 ///
@@ -226,7 +231,7 @@ impl StorageBackend for SqliteStorage {
             .connect()
             .await
             .map_err(|e| self.tag(e, "connect"))?;
-        if let Err(e) = create_tables(&opened).await {
+        if let Err(e) = create_tables(&opened, &self.database.display).await {
             opened.close().await;
             return Err(self.tag(e, "connect"));
         }
@@ -279,7 +284,7 @@ impl StorageBackend for SqliteStorage {
 }
 
 /// The record tables, and the ledger's: checkpoints, leases, dead letters.
-async fn create_tables(pool: &SqlitePool) -> Result<()> {
+async fn create_tables(pool: &SqlitePool, database: &str) -> Result<()> {
     let mut conn = pool
         .acquire()
         .await
@@ -290,6 +295,7 @@ async fn create_tables(pool: &SqlitePool) -> Result<()> {
             .await
             .map_err(|e| from_sqlx(e, "creating the record tables"))?;
     }
+    check_layout(&mut conn, database).await?;
     create_checkpoint_tables(&mut conn).await?;
     create_dead_letter_table(&mut conn).await
 }

@@ -12,7 +12,7 @@ use super::catalog::{kind_name, timestamp_text};
 use super::checkpoint::{create_checkpoint_tables, write_checkpoints};
 use super::rows::{TableRows, insert_rows};
 use super::schema::{
-    KEY_COLUMN, check_schema, create_table_sql, quote_ident, same_fields, schema_to_json,
+    ID_COLUMN, check_schema, create_table_sql, id_range, quote_ident, same_fields, schema_to_json,
 };
 use super::storage::SqliteStorage;
 use super::transaction::{BEGIN_WRITE, Transaction};
@@ -123,40 +123,13 @@ impl SqliteStorage {
             (stored, None) => (stored, false),
         };
 
-        // Replace: drop every kept key's old rows (a fresh table has none).
-        if table_schema.is_some() && !created {
-            let delete = format!(
-                "DELETE FROM {} WHERE {KEY_COLUMN} IN ",
-                quote_ident(&self.table)
-            );
-            for chunk in kept.chunks(KEYS_PER_STATEMENT) {
-                let mut q = QueryBuilder::<Sqlite>::new(&delete);
-                q.push_tuples(chunk, |mut b, r| {
-                    b.push_bind(r.key.as_str());
-                });
-                q.build()
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| self.sqlx(e, op, "deleting replaced rows"))?;
-            }
-        }
-
-        let tables: Vec<TableRows<'_>> = kept
-            .iter()
-            .filter_map(|r| match &r.payload {
-                Payload::Table(batch) => Some(TableRows { key: &r.key, batch }),
-                _ => None,
-            })
-            .collect();
-        insert_rows(conn, &self.table, &tables)
-            .await
-            .map_err(|e| self.tag(e, op))?;
-
+        // The records first: their ids place their rows.
         let encoded: Vec<EncodedRecord<'_>> = kept
             .iter()
             .map(|r| EncodedRecord::of(r, &self.table))
             .collect::<Result<_>>()
             .map_err(|e| self.tag(e, op))?;
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(encoded.len());
         for chunk in encoded.chunks(KEYS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO _collectors_records \
@@ -178,13 +151,50 @@ impl SqliteStorage {
                 " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, \
                  metadata = excluded.metadata, created_at = excluded.created_at, \
                  payload = excluded.payload, data_table = excluded.data_table, \
-                 row_count = excluded.row_count",
+                 row_count = excluded.row_count RETURNING key, id",
             );
-            q.build()
-                .execute(&mut *conn)
+            let returned: Vec<(String, i64)> = q
+                .build_query_as()
+                .persistent(chunk.len() == KEYS_PER_STATEMENT)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| self.sqlx(e, op, "writing records"))?;
+            ids.extend(returned);
         }
+
+        // Replace: drop every kept key's old rows (a fresh table has none): one range of
+        // the table's row ids per record.
+        if table_schema.is_some() && !created {
+            let delete = format!(
+                "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ? AND ?",
+                quote_ident(&self.table)
+            );
+            for id in ids.values() {
+                let (first, last) = id_range(*id);
+                sqlx::query(&delete)
+                    .bind(first)
+                    .bind(last)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| self.sqlx(e, op, "deleting replaced rows"))?;
+            }
+        }
+
+        let mut tables: Vec<TableRows<'_>> = Vec::new();
+        for r in &kept {
+            if let Payload::Table(batch) = &r.payload {
+                let id = ids.get(r.key.as_str()).copied().ok_or_else(|| {
+                    self.tag(
+                        Error::invalid_state(format!("record {:?} got no id", r.key)),
+                        op,
+                    )
+                })?;
+                tables.push(TableRows { id, batch });
+            }
+        }
+        insert_rows(conn, &self.table, &tables)
+            .await
+            .map_err(|e| self.tag(e, op))?;
 
         Ok(table_schema)
     }
@@ -214,21 +224,23 @@ impl SqliteStorage {
             .map_err(|e| self.sqlx(e, "delete", "starting a transaction"))?;
         let deleted = async {
             let conn = tx.conn();
-            let found: Option<Option<String>> =
-                sqlx::query_scalar("SELECT data_table FROM _collectors_records WHERE key = ?")
+            let found: Option<(i64, Option<String>)> =
+                sqlx::query_as("SELECT id, data_table FROM _collectors_records WHERE key = ?")
                     .bind(location_id)
                     .fetch_optional(&mut *conn)
                     .await
                     .map_err(|e| self.sqlx(e, "delete", "finding the record"))?;
-            let Some(data_table) = found else {
+            let Some((id, data_table)) = found else {
                 return Ok(false);
             };
             if let Some(table) = data_table {
+                let (first, last) = id_range(id);
                 sqlx::query(&format!(
-                    "DELETE FROM {} WHERE {KEY_COLUMN} = ?",
+                    "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ? AND ?",
                     quote_ident(&table)
                 ))
-                .bind(location_id)
+                .bind(first)
+                .bind(last)
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| self.sqlx(e, "delete", &format!("deleting rows from {table}")))?;

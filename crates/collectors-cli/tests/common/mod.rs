@@ -124,10 +124,14 @@ pub async fn stored_rows(db: &Path) -> Vec<Expected> {
     let pool = sqlx::SqlitePool::connect(&url)
         .await
         .expect("open the database");
-    let rows = sqlx::query("SELECT _key, _row, sensor_id, value, value_rolling_mean FROM readings")
-        .fetch_all(&pool)
-        .await
-        .expect("query readings");
+    // A row's record key is in `_collectors_records`, its index in the low bits of `_id`.
+    let rows = sqlx::query(
+        "SELECT r.key AS _key, t._id & 4294967295 AS _row, sensor_id, value, value_rolling_mean \
+         FROM readings t JOIN _collectors_records r ON r.id = t._id >> 32",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("query readings");
     let mut out: Vec<(String, u64, u64, Expected)> = rows
         .iter()
         .map(|r| {
