@@ -33,8 +33,38 @@ const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
+/// Text formatted once per column (timestamps, dates), every cell in one buffer, so binding
+/// borrows slices instead of allocating a string per cell.
+struct Texts {
+    text: String,
+    /// Row `i`'s text is `text[bounds[i]..bounds[i + 1]]`.
+    bounds: Vec<usize>,
+    nulls: Vec<bool>,
+}
+
+impl Texts {
+    fn format(rows: usize, mut cell: impl FnMut(usize) -> Result<Option<String>>) -> Result<Self> {
+        let mut texts = Self {
+            text: String::new(),
+            bounds: Vec::with_capacity(rows + 1),
+            nulls: Vec::with_capacity(rows),
+        };
+        texts.bounds.push(0);
+        for row in 0..rows {
+            let value = cell(row)?;
+            texts.nulls.push(value.is_none());
+            texts.text.push_str(value.as_deref().unwrap_or_default());
+            texts.bounds.push(texts.text.len());
+        }
+        Ok(texts)
+    }
+
+    fn get(&self, row: usize) -> Option<&str> {
+        (!self.nulls[row]).then(|| &self.text[self.bounds[row]..self.bounds[row + 1]])
+    }
+}
+
 /// One column of a batch, downcast once so rows are bound without dynamic dispatch per cell.
-#[derive(Clone, Copy)]
 enum Column<'a> {
     Int8(&'a Int8Array),
     Int16(&'a Int16Array),
@@ -49,14 +79,8 @@ enum Column<'a> {
     Utf8(&'a StringArray),
     LargeUtf8(&'a LargeStringArray),
     Boolean(&'a BooleanArray),
-    Timestamp {
-        array: &'a dyn Array,
-        values: &'a [i64],
-        unit: TimeUnit,
-        utc: bool,
-        name: &'a str,
-    },
-    Date32(&'a PrimitiveArray<Date32Type>, &'a str),
+    /// Timestamps and dates, as their text.
+    Text(Texts),
 }
 
 impl<'a> Column<'a> {
@@ -88,15 +112,35 @@ impl<'a> Column<'a> {
                         array.as_primitive::<TimestampNanosecondType>().values()
                     }
                 };
-                Column::Timestamp {
-                    array: array.as_ref(),
-                    values,
-                    unit: *unit,
-                    utc: tz.is_some(),
-                    name,
-                }
+                let utc = tz.is_some();
+                Column::Text(Texts::format(array.len(), |row| {
+                    if array.is_null(row) {
+                        return Ok(None);
+                    }
+                    let value = values[row];
+                    format_timestamp(value, *unit, utc)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            Error::validation(format!(
+                                "column {name:?} row {row}: timestamp {value} is out of range"
+                            ))
+                        })
+                })?)
             }
-            DataType::Date32 => Column::Date32(array.as_primitive(), name),
+            DataType::Date32 => {
+                let dates = array.as_primitive::<Date32Type>();
+                Column::Text(Texts::format(array.len(), |row| {
+                    if dates.is_null(row) {
+                        return Ok(None);
+                    }
+                    let days = dates.value(row);
+                    format_date32(days).map(Some).ok_or_else(|| {
+                        Error::validation(format!(
+                            "column {name:?} row {row}: date {days} is out of range"
+                        ))
+                    })
+                })?)
+            }
             other => {
                 return Err(Error::validation(format!(
                     "column {name:?} has unsupported type {other}"
@@ -106,10 +150,7 @@ impl<'a> Column<'a> {
     }
 
     /// Binds the value at `row` (NULL when null).
-    fn bind<'q>(self, q: SqliteQuery<'q>, row: usize) -> Result<SqliteQuery<'q>>
-    where
-        'a: 'q,
-    {
+    fn bind<'q>(&'q self, q: SqliteQuery<'q>, row: usize) -> Result<SqliteQuery<'q>> {
         macro_rules! int {
             ($array:expr) => {
                 if $array.is_null(row) {
@@ -176,38 +217,7 @@ impl<'a> Column<'a> {
                     q.bind(i64::from(a.value(row)))
                 }
             }
-            Column::Timestamp {
-                array,
-                values,
-                unit,
-                utc,
-                name,
-            } => {
-                if array.is_null(row) {
-                    q.bind(None::<String>)
-                } else {
-                    let value = values[row];
-                    let text = format_timestamp(value, unit, utc).ok_or_else(|| {
-                        Error::validation(format!(
-                            "column {name:?} row {row}: timestamp {value} is out of range"
-                        ))
-                    })?;
-                    q.bind(text)
-                }
-            }
-            Column::Date32(a, name) => {
-                if a.is_null(row) {
-                    q.bind(None::<String>)
-                } else {
-                    let days = a.value(row);
-                    let text = format_date32(days).ok_or_else(|| {
-                        Error::validation(format!(
-                            "column {name:?} row {row}: date {days} is out of range"
-                        ))
-                    })?;
-                    q.bind(text)
-                }
-            }
+            Column::Text(texts) => q.bind(texts.get(row)),
         })
     }
 }
@@ -343,6 +353,51 @@ pub(crate) struct TableRows<'a> {
     pub(crate) batch: &'a RecordBatch,
 }
 
+/// Where the next statement's rows start: a record, a row in it, and the rows left.
+struct Cursor {
+    record: usize,
+    row: usize,
+    remaining: usize,
+}
+
+impl Cursor {
+    /// The next statement (`full` rows, or the remainder), its values bound; `None` at the end.
+    fn statement<'q>(
+        &mut self,
+        prepared: &'q [(i64, usize, Vec<Column<'q>>)],
+        full: usize,
+        full_sql: &'q str,
+        remainder_sql: Option<&'q str>,
+    ) -> Result<Option<SqliteQuery<'q>>> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        let n = self.remaining.min(full);
+        // Only the remainder differs in size; it is not cached: its size changes from batch
+        // to batch, and caching each would fill every connection's statement cache with
+        // large programs used once (memory that grows for the whole run).
+        let (sql, cached) = match remainder_sql {
+            Some(sql) if n != full => (sql, false),
+            _ => (full_sql, true),
+        };
+        let mut q = sqlx::query(sql).persistent(cached);
+        for _ in 0..n {
+            while self.row >= prepared[self.record].1 {
+                self.record += 1;
+                self.row = 0;
+            }
+            let (first, _, columns) = &prepared[self.record];
+            q = q.bind(first | self.row as i64);
+            for column in columns {
+                q = column.bind(q, self.row)?;
+            }
+            self.row += 1;
+        }
+        self.remaining -= n;
+        Ok(Some(q))
+    }
+}
+
 /// Inserts the rows of every record into `table` with multi-row `INSERT`s that span records,
 /// so many small records cost as few statements as one large one. Returns the rows written.
 pub(crate) async fn insert_rows(
@@ -382,39 +437,32 @@ pub(crate) async fn insert_rows(
         })
         .collect::<Result<_>>()?;
     let total: usize = prepared.iter().map(|(_, rows, _)| rows).sum();
-    let full_sql = insert_sql(table, &names, per_statement.min(total));
-
-    let (mut record, mut row) = (0usize, 0usize);
-    let mut remaining = total;
-    while remaining > 0 {
-        let n = remaining.min(per_statement);
-        let partial;
-        let sql: &str = if n == per_statement.min(total) {
-            &full_sql
-        } else {
-            partial = insert_sql(table, &names, n);
-            &partial
-        };
-        // The full-size statement is prepared once and cached; a remainder's size changes
-        // from batch to batch, and caching each would fill every connection's statement
-        // cache with large programs used once (memory that grows for the whole run).
-        let mut q = sqlx::query(sql).persistent(n == per_statement.min(total));
-        for _ in 0..n {
-            while row >= prepared[record].1 {
-                record += 1;
-                row = 0;
-            }
-            let (first, _, columns) = &prepared[record];
-            q = q.bind(first | row as i64);
-            for column in columns {
-                q = column.bind(q, row)?;
-            }
-            row += 1;
+    if total == 0 {
+        return Ok(0);
+    }
+    let full = per_statement.min(total);
+    let full_sql = insert_sql(table, &names, full);
+    let remainder = total % full;
+    let failed = |e: sqlx::Error| from_sqlx(e, &format!("inserting rows into {table}"));
+    let remainder_sql = (remainder > 0).then(|| insert_sql(table, &names, remainder));
+    let mut cursor = Cursor {
+        record: 0,
+        row: 0,
+        remaining: total,
+    };
+    let mut next = cursor.statement(&prepared, full, &full_sql, remainder_sql.as_deref())?;
+    // SQLite runs each statement on the driver's worker thread: the next statement's values
+    // are bound here while the previous one executes there.
+    while let Some(q) = next.take() {
+        let mut execution = Box::pin(q.execute(&mut *conn));
+        // The first poll hands the statement to the worker.
+        let dispatched = futures::poll!(execution.as_mut());
+        next = cursor.statement(&prepared, full, &full_sql, remainder_sql.as_deref())?;
+        match dispatched {
+            std::task::Poll::Ready(done) => done,
+            std::task::Poll::Pending => execution.await,
         }
-        q.execute(&mut *conn)
-            .await
-            .map_err(|e| from_sqlx(e, &format!("inserting rows into {table}")))?;
-        remaining -= n;
+        .map_err(failed)?;
     }
     Ok(total as u64)
 }
