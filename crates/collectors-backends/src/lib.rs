@@ -8,6 +8,7 @@
 //! | [`local`] | [`LocalDirectorySource`] | [`DataSource`] (listed), [`Connector`] | `local` |
 //! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
+//! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
@@ -48,6 +49,7 @@
 //!   and `globset`.
 //! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
 //!   a bundled SQLite.
+//! - `postgres`: [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet).
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
@@ -64,6 +66,8 @@ pub mod dead_letter;
 pub mod file_sink;
 #[cfg(feature = "local")]
 pub mod local;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -74,5 +78,7 @@ pub use dead_letter::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_lette
 pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 #[cfg(feature = "local")]
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresCheckpointStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteCheckpointStore, SqliteStorage, SqliteStorageBuilder};

@@ -1,0 +1,24 @@
+//! PostgreSQL: [`PostgresCheckpointStore`], the engine's checkpoints and item leases in a
+//! PostgreSQL database, so that several `collectors run` processes on several machines share
+//! one pipeline's items with PostgreSQL as the only coordinator.
+//!
+//! Lease times come from the server's clock (`now()`), never from the runs' own clocks, so
+//! machines whose clocks disagree still agree on when a lease has expired.
+//!
+//! # Errors
+//!
+//! | failure | error | retryable |
+//! |---|---|---|
+//! | connection lost or refused, server shutting down, too many connections, pool timeout | [`Error::Connection`](collectors_core::Error::Connection) / [`Error::Storage`](collectors_core::Error::Storage) | yes |
+//! | serialization failure, deadlock, lock timeout, disk full | [`Error::Storage`](collectors_core::Error::Storage) | yes |
+//! | wrong password, no such role | [`Error::Authentication`](collectors_core::Error::Authentication) | no |
+//! | constraint and data errors | [`Error::Validation`](collectors_core::Error::Validation) | no |
+//! | anything else the server refuses | [`Error::InvalidState`](collectors_core::Error::InvalidState) | no |
+//!
+//! Connection URLs carry passwords: they are never shown in `Debug`, logs or errors.
+
+mod checkpoint;
+mod error;
+mod url;
+
+pub use checkpoint::PostgresCheckpointStore;

@@ -1,0 +1,146 @@
+//! `PostgresCheckpointStore` against a real PostgreSQL: the checkpoint and lease contract,
+//! runs on two engines sharing one pipeline's items, and passwords kept out of errors.
+//!
+//! The server is the throwaway cluster `scripts/postgres` starts (`COLLECTORS_TEST_POSTGRES_URL`).
+//! With `CI=true` a missing server fails these tests; otherwise they say they were skipped.
+#![cfg(feature = "postgres")]
+
+use std::sync::Arc;
+
+use collectors_backends::{PostgresCheckpointStore, SqliteStorage};
+use collectors_core::{
+    CancellationToken, CheckpointStore, DataSource, Engine, EngineConfig, ErrorType,
+    InMemoryDeadLetterSink, InMemorySource, StorageBackend,
+};
+use collectors_mocks::MockDecoder;
+
+/// The test server's URL, or `None` (skipped) outside CI.
+fn server() -> Option<String> {
+    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_postgres_checkpoint_store_meets_the_contract() {
+    let Some(url) = server() else { return };
+    let store = PostgresCheckpointStore::connect(&url).await.unwrap();
+    collectors_core::conformance::checkpoint_store(&store, true).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn two_runs_on_one_postgres_share_the_items_and_store_each_once() {
+    let Some(url) = server() else { return };
+    let pipeline = format!("scale-out-{}", uuid::Uuid::new_v4());
+    let mut source = InMemorySource::new("files");
+    let mut expected_rows = 0;
+    for i in 0..24 {
+        let rows: String = (0..100).map(|r| format!("k{i},{r}\n")).collect();
+        expected_rows += 100;
+        source = source.with_item(format!("part-{i:02}.csv"), rows);
+    }
+    let source: Arc<dyn DataSource> = Arc::new(source);
+    let dir = tempfile::tempdir().unwrap();
+    // Each run writes its own database, as two machines would; the leases in PostgreSQL
+    // split the items between them.
+    let dbs = [dir.path().join("a.db"), dir.path().join("b.db")];
+    let (a, b) = (
+        engine(&pipeline, &url, &source, &dbs[0]).await,
+        engine(&pipeline, &url, &source, &dbs[1]).await,
+    );
+    let (ra, rb) = tokio::join!(
+        a.run(CancellationToken::new()),
+        b.run(CancellationToken::new())
+    );
+    let (ra, rb) = (ra.unwrap().counts, rb.unwrap().counts);
+    assert!(ra.adds_up() && rb.adds_up());
+    assert_eq!(
+        ra.items_done + rb.items_done,
+        24,
+        "every item done once: {ra:?} {rb:?}"
+    );
+    assert_eq!(
+        ra.stored + rb.stored,
+        expected_rows,
+        "no row stored twice: {ra:?} {rb:?}"
+    );
+
+    let checkpoints = PostgresCheckpointStore::connect(&url).await.unwrap();
+    assert_eq!(checkpoints.done(&pipeline).await.unwrap().len(), 24);
+    let mut rows = 0;
+    for db in &dbs {
+        let store = SqliteStorage::builder("check", db.to_string_lossy())
+            .build()
+            .unwrap();
+        store.connect().await.unwrap();
+        rows += store.row_count().await.unwrap();
+        store.disconnect().await.unwrap();
+    }
+    assert_eq!(rows, expected_rows, "the two databases hold every row once");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_authentication_error_that_does_not_echo_it() {
+    let Some(url) = server() else { return };
+    // The test cluster asks for passwords (scram-sha-256): swap the right one for another.
+    let (user, host) = url
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split_once('@'))
+        .map(|(userinfo, host)| (userinfo.split(':').next().unwrap_or(userinfo), host))
+        .expect("the test URL is postgres://user:password@host:port/db");
+    let secret = "correct-horse-battery-staple";
+    let wrong = format!("postgres://{user}:{secret}@{host}");
+    let err = PostgresCheckpointStore::connect(&wrong).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Authentication, "{err}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(secret), "the password leaked: {shown}");
+    assert!(shown.contains(&format!("{user}:***")), "{shown}");
+}
+
+#[tokio::test]
+async fn a_malformed_url_is_a_configuration_error() {
+    let err = PostgresCheckpointStore::connect("postgres://user:pw@[bad")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Configuration, "{err}");
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}
+
+/// One run of the scale-out pipeline: its own SQLite output and PostgreSQL connections, as
+/// another machine would have.
+async fn engine(
+    pipeline: &str,
+    url: &str,
+    source: &Arc<dyn DataSource>,
+    db: &std::path::Path,
+) -> Engine {
+    let store = SqliteStorage::builder("store", db.to_string_lossy())
+        .build()
+        .unwrap();
+    Engine::builder(pipeline)
+        .source(source.clone(), Arc::new(MockDecoder::new(50)))
+        .store(Arc::new(store))
+        .checkpoints(
+            Arc::new(PostgresCheckpointStore::connect(url).await.unwrap())
+                as Arc<dyn CheckpointStore>,
+        )
+        .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
+        .config(EngineConfig {
+            max_items_in_flight: 2,
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap()
+}
