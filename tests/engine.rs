@@ -869,3 +869,37 @@ async fn a_source_that_cannot_connect_aborts_the_run_before_anything_is_listed()
     assert_eq!(summary.counts.collected, 0, "{:?}", summary.counts);
     assert_eq!(p.source.control().call_count("list"), 0, "nothing listed");
 }
+
+#[tokio::test]
+async fn items_of_a_run_that_died_are_taken_over_when_its_leases_expire() {
+    let p = parts(&[
+        ("a", lines(20, 2)),
+        ("b", lines(20, 2)),
+        ("c", lines(20, 2)),
+    ]);
+    let ttl = std::time::Duration::from_millis(300);
+    // Another machine's run claimed a and b, then died: its leases are never renewed.
+    for id in ["a", "b"] {
+        // Leases are per item, whatever its version.
+        let item = collectors::SourceItem::listed("files", id, "any");
+        let claim = p
+            .checkpoints
+            .claim("test", &item, "other-host/4242/dead-run", ttl)
+            .await
+            .unwrap();
+        assert_eq!(claim, collectors::Claim::Granted);
+    }
+    let summary = engine(
+        &p,
+        EngineConfig {
+            lease_ttl: ttl,
+            ..EngineConfig::default()
+        },
+    )
+    .finish()
+    .await;
+    assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
+    assert_eq!(summary.counts.items_done, 3, "{:?}", summary.counts);
+    assert_eq!(summary.counts.items_leased_elsewhere, 0);
+    assert_eq!(stored_rows(&p.store), 60);
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use collectors_core::{
-    CancellationToken, CheckpointStore, Claim, DataSource, DeadLetterSink, Engine,
+    CancellationToken, CheckpointStore, Claim, DataSource, DeadLetterSink, Engine, EngineConfig,
     InMemoryDeadLetterSink, RunOutcome, StorageBackend,
 };
 use collectors_mocks::auto::{MockCheckpointStore, MockDecoder};
@@ -15,10 +15,14 @@ use collectors_mocks::{MockListedSource, MockStorageBackend};
 async fn an_item_leased_elsewhere_is_left_to_its_holder() {
     let mut checkpoints = MockCheckpointStore::new();
     checkpoints.expect_done().returning(|_| Ok(HashMap::new()));
-    checkpoints
-        .expect_claim()
-        .times(2)
-        .returning(|_, _, _, _| Ok(Claim::Held));
+    // Held every time: after the listing the run claims them again for one lease lifetime,
+    // and leaves them to their holder, which stays alive.
+    let claims = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = claims.clone();
+    checkpoints.expect_claim().returning(move |_, _, _, _| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Claim::Held)
+    });
     checkpoints
         .expect_lease_holder()
         .returning(|_, _| Ok(Some("another-host/1/run".to_owned())));
@@ -39,6 +43,10 @@ async fn an_item_leased_elsewhere_is_left_to_its_holder() {
         .store(Arc::new(MockStorageBackend::new("store")) as Arc<dyn StorageBackend>)
         .checkpoints(Arc::new(checkpoints) as Arc<dyn CheckpointStore>)
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()) as Arc<dyn DeadLetterSink>)
+        .config(EngineConfig {
+            lease_ttl: std::time::Duration::from_millis(150),
+            ..EngineConfig::default()
+        })
         .build()
         .expect("a valid engine")
         .run(CancellationToken::new())
@@ -55,6 +63,10 @@ async fn an_item_leased_elsewhere_is_left_to_its_holder() {
         source.control().call_count("open"),
         0,
         "held items are not read"
+    );
+    assert!(
+        claims.load(std::sync::atomic::Ordering::SeqCst) > 2,
+        "held items are claimed again after the listing"
     );
 }
 
@@ -89,4 +101,49 @@ async fn the_mockall_data_source_scripts_a_listed_source_that_meets_the_contract
         .withf(|items| items.len() == 2)
         .returning(|_| Ok(()));
     collectors_core::conformance::data_source_listed(&source, &[("a", b"k,1\n"), ("b", b"")]).await;
+}
+
+#[tokio::test]
+async fn a_held_item_its_holder_finishes_meanwhile_is_left_to_it() {
+    let mut checkpoints = MockCheckpointStore::new();
+    checkpoints.expect_done().returning(|_| Ok(HashMap::new()));
+    // Held when listed; by the next claim its holder has finished it.
+    let claims = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = claims.clone();
+    checkpoints.expect_claim().returning(move |_, _, _, _| {
+        Ok(
+            match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Claim::Held,
+                _ => Claim::Done,
+            },
+        )
+    });
+    checkpoints
+        .expect_lease_holder()
+        .returning(|_, _| Ok(Some("another-host/1/run".to_owned())));
+    checkpoints.expect_renew().returning(|_, _, _| Ok(()));
+    checkpoints.expect_release().returning(|_, _| Ok(()));
+    checkpoints.expect_mark_done().never();
+    let mut decoder = MockDecoder::new();
+    decoder.expect_name().return_const("never-used".to_owned());
+    decoder.expect_decoder_for().never();
+    let source = Arc::new(MockListedSource::new("files").with_item("a", "k,1\n"));
+    let summary = Engine::builder("test")
+        .source(source.clone() as Arc<dyn DataSource>, Arc::new(decoder))
+        .store(Arc::new(MockStorageBackend::new("store")) as Arc<dyn StorageBackend>)
+        .checkpoints(Arc::new(checkpoints) as Arc<dyn CheckpointStore>)
+        .dead_letters(Arc::new(InMemoryDeadLetterSink::new()) as Arc<dyn DeadLetterSink>)
+        .config(EngineConfig {
+            lease_ttl: std::time::Duration::from_millis(150),
+            ..EngineConfig::default()
+        })
+        .build()
+        .expect("a valid engine")
+        .run(CancellationToken::new())
+        .await
+        .expect("the run starts");
+    assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
+    assert_eq!(summary.counts.items_leased_elsewhere, 1);
+    assert_eq!(source.control().call_count("open"), 0, "it is not read");
+    assert_eq!(claims.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -202,8 +202,10 @@ async fn an_interrupted_run_resumes_with_the_checkpointed_state() {
 async fn two_runs_at_once_share_the_items_and_store_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let series = write_parts(dir.path(), 24, 200);
-    // Stateless, so the two runs may split the items between them.
-    std::fs::write(dir.path().join("pipeline.toml"), spec_text("", 2)).unwrap();
+    // Stateless, so the two runs may split the items between them. A short lease: a run
+    // that is done with its share waits a third of it before it looks at the other's again.
+    let spec = spec_text("", 2).replace("linger_ms = 5", "linger_ms = 5\nlease_ttl_ms = 600");
+    std::fs::write(dir.path().join("pipeline.toml"), spec).unwrap();
     let spec = PipelineSpec::from_path(dir.path().join("pipeline.toml")).unwrap();
     let registry = Registry::standard();
     let a = spec.build(&registry).await.unwrap();

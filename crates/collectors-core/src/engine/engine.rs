@@ -22,7 +22,7 @@ use crate::engine::decoder::Decoder;
 use crate::engine::item_worker::{ItemWorker, Turn};
 use crate::engine::lease_owner::{is_gone, owner_id};
 use crate::engine::run_context::RunContext;
-use crate::engine::store_stage::{InFlight, StoreStage};
+use crate::engine::store_stage::{InFlight, StoreMessage, StoreStage};
 use crate::error::{Error, Result};
 use crate::error_handler::ErrorHandler;
 use crate::event_emitter::EventEmitter;
@@ -278,6 +278,8 @@ impl Engine {
         let heartbeat = self.spawn_lease_renewal(owner.clone(), run.stop.clone());
         let slots = Arc::new(Semaphore::new(self.config.max_items_in_flight));
         let mut workers = JoinSet::new();
+        // Items another run held when they were listed (sources without state).
+        let mut held: Vec<(&SourceBinding, SourceItem)> = Vec::new();
         let connected = self.connect_sources(&run).await;
         // Listings are streams of pages: items are dispatched as their page arrives, so a
         // source of millions of items is never held in memory whole.
@@ -341,6 +343,10 @@ impl Engine {
                     // not started yet.
                     match self.claim(&item, &owner).await {
                         Ok(Claim::Granted) => {}
+                        Ok(Claim::Held) if !ordered => {
+                            held.push((binding, item));
+                            continue;
+                        }
                         Ok(claim) => {
                             if claim == Claim::Held {
                                 add(&self.counters.items_leased_elsewhere, 1);
@@ -364,29 +370,12 @@ impl Engine {
                             done,
                         }
                     });
-                    let span =
-                        tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
-                    let worker = ItemWorker {
-                        run: run.clone(),
-                        source: binding.source.clone(),
-                        decoder: binding.decoder.clone(),
-                        parser: self.parser.clone(),
-                        item,
-                        outbox: outbox.clone(),
-                        turn,
-                    };
-                    workers.spawn(
-                        worker
-                            .run(InFlight::new(permit, self.counters.clone()))
-                            .instrument(span),
-                    );
-                    // Reap finished workers as we go, so the set stays small.
-                    while let Some(joined) = workers.try_join_next() {
-                        self.reap(&run, joined);
-                    }
+                    self.dispatch(&mut workers, &run, binding, item, &outbox, permit, turn);
                 }
             }
         }
+        self.take_over(&mut workers, &run, held, &owner, &slots, &outbox)
+            .await;
         drop(outbox);
         while let Some(joined) = workers.join_next().await {
             self.reap(&run, joined);
@@ -412,6 +401,96 @@ impl Engine {
         }
         self.finish(&run, task.task_id, cancel.is_cancelled(), started)
             .await
+    }
+
+    /// Starts reading `item` on a worker of its own, holding `permit` until it is acknowledged.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        workers: &mut JoinSet<()>,
+        run: &Arc<RunContext>,
+        binding: &SourceBinding,
+        item: SourceItem,
+        outbox: &mpsc::Sender<StoreMessage>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        turn: Option<Turn>,
+    ) {
+        let span = tracing::info_span!("item", source = %item.source_id, item = %item.item_id);
+        let worker = ItemWorker {
+            run: run.clone(),
+            source: binding.source.clone(),
+            decoder: binding.decoder.clone(),
+            parser: self.parser.clone(),
+            item,
+            outbox: outbox.clone(),
+            turn,
+        };
+        workers.spawn(
+            worker
+                .run(InFlight::new(permit, self.counters.clone()))
+                .instrument(span),
+        );
+        // Reap finished workers as we go, so the set stays small.
+        while let Some(joined) = workers.try_join_next() {
+            self.reap(run, joined);
+        }
+    }
+
+    /// The items another run held when they were listed: claimed again every third of a
+    /// lease's lifetime, for one lifetime, so that the items of a run that died (its leases
+    /// stopped being renewed) are taken over and finished here. Items still held after that
+    /// belong to a run that is alive, and are left to it; items it finished meanwhile are
+    /// left too. Both count as leased elsewhere.
+    async fn take_over(
+        &self,
+        workers: &mut JoinSet<()>,
+        run: &Arc<RunContext>,
+        mut held: Vec<(&SourceBinding, SourceItem)>,
+        owner: &str,
+        slots: &Arc<Semaphore>,
+        outbox: &mpsc::Sender<StoreMessage>,
+    ) {
+        let poll = self.config.lease_ttl / 3;
+        let deadline = Instant::now() + self.config.lease_ttl + poll;
+        while !held.is_empty() && Instant::now() < deadline {
+            tokio::select! {
+                biased;
+                () = run.stop.cancelled() => break,
+                () = tokio::time::sleep(poll) => {}
+            }
+            let mut still = Vec::new();
+            for (binding, item) in held {
+                if run.stop.is_cancelled() {
+                    still.push((binding, item));
+                    continue;
+                }
+                let permit = tokio::select! {
+                    biased;
+                    () = run.stop.cancelled() => {
+                        still.push((binding, item));
+                        continue;
+                    }
+                    permit = slots.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                };
+                match self.claim(&item, owner).await {
+                    Ok(Claim::Granted) => {
+                        tracing::info!(item = %item.item_id, "taking over an item whose lease expired");
+                        self.dispatch(workers, run, binding, item, outbox, permit, None);
+                    }
+                    Ok(Claim::Held) => still.push((binding, item)),
+                    Ok(Claim::Done) => add(&self.counters.items_leased_elsewhere, 1),
+                    Err(e) => {
+                        run.abort(&ErrorInfo::from(&e.with_operation("claim")));
+                        return;
+                    }
+                }
+            }
+            held = still;
+        }
+        add(&self.counters.items_leased_elsewhere, held.len() as u64);
     }
 
     /// Connects every source, in order, before any is listed; a source that cannot be
