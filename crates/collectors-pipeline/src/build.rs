@@ -50,8 +50,11 @@ pub struct Components {
     pub pipeline: Option<Arc<dyn Pipeline>>,
     store: BuiltStore,
     replicas: Vec<BuiltStore>,
-    /// The SQLite file of the checkpoints (the store's own database when they are in it).
+    /// The SQLite file of the checkpoints (the store's own database when they are in it);
+    /// empty when they are in PostgreSQL.
     checkpoint_db: PathBuf,
+    /// `[checkpoints] url`: PostgreSQL, shared by runs on several machines.
+    checkpoint_url: Option<String>,
     /// The checkpoints are the store's ledger, committed with its records.
     checkpoints_in_store: bool,
     /// The dead-letter file; `None`: the letters are in the store's database.
@@ -168,8 +171,13 @@ impl PipelineSpec {
                 )
             })
             .collect::<Result<Vec<_>>>()?;
+        let checkpoint_url = self.checkpoints.as_ref().and_then(|c| c.url.clone());
         let checkpoint_db = match (&self.checkpoints, &store.ledger_db) {
-            (Some(c), _) => self.resolve(&c.path),
+            (Some(c), _) => match &c.path {
+                Some(path) => self.resolve(path),
+                // Checkpoints in PostgreSQL: no local file (checked in `check_settings`).
+                None => PathBuf::new(),
+            },
             (None, Some(db)) => db.clone(),
             (None, None) => sibling(&self.store_path()?, ".checkpoints.db"),
         };
@@ -192,6 +200,7 @@ impl PipelineSpec {
             store,
             replicas,
             checkpoint_db,
+            checkpoint_url,
             checkpoints_in_store,
             dead_letter_file,
             policy: self.retry.policy()?,
@@ -331,6 +340,22 @@ impl PipelineSpec {
     }
 }
 
+/// The PostgreSQL checkpoint store of `[checkpoints] url`.
+#[cfg(feature = "postgres")]
+async fn postgres_checkpoints(url: &str) -> Result<Arc<dyn CheckpointStore>> {
+    Ok(Arc::new(
+        collectors_backends::PostgresCheckpointStore::connect(url).await?,
+    ))
+}
+
+/// Without the `postgres` feature, `[checkpoints] url` is refused when the engine is wired.
+#[cfg(not(feature = "postgres"))]
+async fn postgres_checkpoints(_url: &str) -> Result<Arc<dyn CheckpointStore>> {
+    Err(Error::configuration(
+        "[checkpoints] url needs PostgreSQL support: build with the `postgres` feature",
+    ))
+}
+
 fn unreachable_kind(format: &str) -> Error {
     Error::configuration(format!("unknown format `{format}`"))
 }
@@ -372,7 +397,8 @@ impl Components {
         }
     }
 
-    /// The checkpoint database.
+    /// The SQLite checkpoint database (empty when `[checkpoints] url` puts them in
+    /// PostgreSQL).
     pub fn checkpoint_db(&self) -> &std::path::Path {
         &self.checkpoint_db
     }
@@ -418,7 +444,7 @@ impl Components {
             self.store.ledger_db.as_ref().is_some_and(|db| {
                 outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
             });
-        if !shares_store {
+        if !shares_store && self.checkpoint_url.is_none() {
             add("checkpoint database", &sqlite_files(&self.checkpoint_db));
         }
         if let Some(file) = &self.dead_letter_file {
@@ -460,7 +486,7 @@ impl Components {
             .outputs
             .iter()
             .chain(self.replicas.iter().flat_map(|r| &r.outputs))
-            .chain([&self.checkpoint_db])
+            .chain((self.checkpoint_url.is_none()).then_some(&self.checkpoint_db))
             .chain(&self.dead_letter_file)
         {
             ensure_parent(path)?;
@@ -468,8 +494,10 @@ impl Components {
         if self.checkpoints_in_store {
             return Ok(self.wire(None));
         }
-        let checkpoints: Arc<dyn CheckpointStore> =
-            Arc::new(SqliteCheckpointStore::open(&self.checkpoint_db).await?);
+        let checkpoints = match &self.checkpoint_url {
+            Some(url) => postgres_checkpoints(url).await?,
+            None => Arc::new(SqliteCheckpointStore::open(&self.checkpoint_db).await?),
+        };
         Ok(self.wire(Some(checkpoints)))
     }
 
@@ -482,6 +510,9 @@ impl Components {
     /// A dry run's view: the checkpoints if their database exists, else none (every item is
     /// pending), without creating anything.
     pub async fn existing_checkpoints(&self) -> Result<Arc<dyn CheckpointStore>> {
+        if let Some(url) = &self.checkpoint_url {
+            return postgres_checkpoints(url).await;
+        }
         if self.checkpoint_db.is_file() {
             Ok(Arc::new(
                 SqliteCheckpointStore::open(&self.checkpoint_db).await?,

@@ -133,13 +133,21 @@ pub struct StoreSpec {
     pub params: Params,
 }
 
-/// `[checkpoints]`: where item acknowledgements are kept.
+/// `[checkpoints]`: where item acknowledgements (and the runs' leases) are kept: `path` or
+/// `url`, one of the two.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointsSpec {
     /// A SQLite file, relative to the pipeline file. The same file as a SQLite store: records
     /// and checkpoints commit in one transaction.
-    pub path: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) that runs on several machines
+    /// share: each takes the items the others have not claimed. Leave the password out of
+    /// the file: like `psql`, the connection reads `PGPASSWORD` or `~/.pgpass`. Needs the
+    /// `postgres` feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// `[dead_letter]`: where rejected records go.
@@ -270,6 +278,14 @@ impl PipelineSpec {
         }
         self.engine.check(self)?;
         self.retry.check(self)?;
+        if let Some(c) = &self.checkpoints
+            && c.path.is_some() == c.url.is_some()
+        {
+            return Err(self.error_at(
+                &[Segment::Key("checkpoints")],
+                "needs one of `path` (a SQLite file) or `url` (PostgreSQL)",
+            ));
+        }
         if self.sources.is_empty() {
             return Err(Error::configuration(format!(
                 "{}: at least one [[source]] is needed",

@@ -319,3 +319,26 @@ fn every_standard_component_publishes_a_parameter_schema() {
     let spec_schema = PipelineSpec::json_schema();
     assert!(spec_schema["properties"]["source"].is_object());
 }
+
+#[test]
+fn checkpoints_need_exactly_one_of_a_path_or_a_url() {
+    let ex = example_text();
+    for (what, section) in [
+        (
+            "both",
+            "[checkpoints]\npath = \"out/c.db\"\nurl = \"postgres://app@db/ledger\"\n",
+        ),
+        ("neither", "[checkpoints]\n"),
+    ] {
+        let (error, wrote) = check(&format!("{ex}\n{section}"));
+        let error = error.unwrap_or_else(|| panic!("{what}: accepted"));
+        assert!(error.contains("checkpoints"), "{what}: {error}");
+        assert!(error.contains("one of `path`"), "{what}: {error}");
+        assert!(!wrote, "{what}: nothing written");
+    }
+    // A URL alone is a valid spec: no local checkpoint file is planned.
+    let (error, _) = check(&format!(
+        "{ex}\n[checkpoints]\nurl = \"postgres://app@db.internal/ledger\"\n"
+    ));
+    assert_eq!(error, None);
+}
