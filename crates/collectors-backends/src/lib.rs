@@ -9,6 +9,7 @@
 //! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
+//! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
 //! Together they are the embedded default of the engine: files under a directory go in, rows
@@ -64,11 +65,15 @@ pub mod dead_letter;
 pub mod file_sink;
 #[cfg(feature = "local")]
 pub mod local;
+#[cfg(feature = "object-store")]
+pub mod object_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 mod fs_util;
 
+#[cfg(feature = "object-store")]
+pub use self::object_store::{ObjectStoreConfig, ObjectStoreConnector, get_connector};
 pub use dead_letter::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_letters};
 #[cfg(feature = "file-sink")]
 pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
