@@ -31,7 +31,19 @@ pub(crate) fn from_object_store(
 ) -> Error {
     use ::object_store::Error as E;
     let detail = root_cause(&e);
+    // Listings report HTTP failures as `Generic`; the status is only in the message.
+    let status = if matches!(e, E::Generic { .. }) {
+        http_status(&e)
+    } else {
+        None
+    };
     match &e {
+        _ if status == Some(404) => Error::not_found(format!(
+            "{what} {object}: no such object (or bucket): {detail}"
+        )),
+        _ if matches!(status, Some(401 | 403)) => Error::authentication(format!(
+            "{what} {object}: access denied (wrong or expired credentials?): {detail}"
+        )),
         E::NotFound { .. } => Error::not_found(format!(
             "{what} {object}: no such object (or bucket): {detail}"
         )),
@@ -60,6 +72,24 @@ pub(crate) fn from_object_store(
         }
     }
     .with_source(e)
+}
+
+/// The HTTP status object_store's client wrote into the error chain ("… status code: 403
+/// Forbidden"), for the errors it does not classify itself (listings).
+fn http_status(e: &(dyn std::error::Error + 'static)) -> Option<u16> {
+    const MARK: &str = "status code: ";
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if let Some(at) = text.find(MARK) {
+            let digits: String = text[at + MARK.len()..].chars().take(3).collect();
+            if let Ok(code) = digits.parse::<u16>() {
+                return Some(code);
+            }
+        }
+        next = current.source();
+    }
+    None
 }
 
 /// The innermost message of an error chain, where the useful words are (an HTTP status and
@@ -108,5 +138,13 @@ mod tests {
         assert_eq!(err.error_type(), ErrorType::Storage);
         assert!(err.is_retryable());
         assert!(err.to_string().contains("503"), "{err}");
+        let listed = ::object_store::Error::Generic {
+            store: "S3",
+            source:
+                "Error performing list request: Server returned non-2xx status code: 403 Forbidden"
+                    .into(),
+        };
+        let err = from_object_store(listed, Op::Connect, "listing", "s3://b/");
+        assert_eq!(err.error_type(), ErrorType::Authentication);
     }
 }
