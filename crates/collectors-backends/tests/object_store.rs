@@ -8,8 +8,11 @@ mod services;
 #[path = "object_store/suite.rs"]
 mod suite;
 
-use collectors_backends::object_store::{ObjectStoreConfig, get_connector};
-use collectors_core::{Connector, ErrorType};
+use std::sync::Arc;
+
+use collectors_backends::FileFormat;
+use collectors_backends::object_store::{ObjectStoreConfig, ObjectStoreStorage, get_connector};
+use collectors_core::{Connector, ErrorType, PayloadKind};
 
 macro_rules! suite_for {
     ($service:ident) => {
@@ -30,6 +33,46 @@ macro_rules! suite_for {
                     return;
                 };
                 suite::object_store(&place.connector).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_source_meets_the_listed_data_source_contract() {
+                let Some(place) = services::$service() else {
+                    return;
+                };
+                suite::source_contract(Arc::new(place.connector)).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_storage_meets_the_storage_backend_contract() {
+                let Some(place) = services::$service() else {
+                    return;
+                };
+                let connector = Arc::new(place.connector);
+                let jsonl =
+                    ObjectStoreStorage::new("lake-jsonl", connector.clone(), FileFormat::Jsonl);
+                collectors_core::conformance::storage_backend(
+                    &jsonl,
+                    &[
+                        PayloadKind::Table,
+                        PayloadKind::Json,
+                        PayloadKind::Bytes,
+                        PayloadKind::Empty,
+                    ],
+                )
+                .await;
+                let parquet =
+                    ObjectStoreStorage::new("lake-parquet", connector, FileFormat::Parquet);
+                collectors_core::conformance::storage_backend(&parquet, &[PayloadKind::Table])
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_storage_writes_a_readable_dataset_and_create_only_replays_are_no_ops() {
+                let Some(place) = services::$service() else {
+                    return;
+                };
+                suite::storage_layout(Arc::new(place.connector)).await;
             }
         }
     };

@@ -5,6 +5,10 @@
 //!   [`ObjectStoreConfig`] into an [`ObjectStoreConnector`], the
 //!   [`Connector`](collectors_core::Connector) of every scheme, which also reads and writes
 //!   bytes and CSV, JSON-lines and Parquet tables.
+//! - [`ObjectStoreSource`] is a listed [`DataSource`](collectors_core::DataSource) over the
+//!   objects (version = e-tag, so reruns take only new or changed objects);
+//!   [`ObjectStoreStorage`] a [`StorageBackend`](collectors_core::StorageBackend) writing one
+//!   Parquet or JSON-lines object per record under readable names.
 //! - [`StoreUri`] is the parsed URI; [`NamePattern`] the glob of listings;
 //!   [`DataFrameFormat`] the table formats; [`WriteOptions`] how a write goes.
 //!
@@ -27,7 +31,10 @@ mod dataframe;
 mod error;
 mod factory;
 mod format;
+mod layout;
 mod pattern;
+mod source;
+mod storage;
 mod uri;
 mod write;
 
@@ -38,5 +45,7 @@ pub use connector::{
 pub use factory::get_connector;
 pub use format::DataFrameFormat;
 pub use pattern::NamePattern;
+pub use source::ObjectStoreSource;
+pub use storage::ObjectStoreStorage;
 pub use uri::{StoreScheme, StoreUri};
 pub use write::{WriteOptions, WriteOutcome};
