@@ -3,6 +3,8 @@
 //! service fails).
 #![cfg(feature = "object-store")]
 
+// Some helpers serve only the cloud services' tests.
+#[cfg_attr(not(all(feature = "aws", feature = "azure")), allow(dead_code))]
 #[path = "object_store/services.rs"]
 mod services;
 #[path = "object_store/suite.rs"]
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use collectors_backends::FileFormat;
 use collectors_backends::object_store::{ObjectStoreConfig, ObjectStoreStorage, get_connector};
-use collectors_core::{Connector, ErrorType, PayloadKind};
+use collectors_core::{ErrorType, PayloadKind};
 
 macro_rules! suite_for {
     ($service:ident) => {
@@ -109,6 +111,7 @@ fn options_a_store_does_not_take_are_configuration_errors_naming_the_key_not_the
 #[cfg(feature = "aws")]
 mod s3_only {
     use super::*;
+    use collectors_core::Connector;
 
     #[test]
     fn unknown_s3_options_name_the_key() {
@@ -175,6 +178,7 @@ mod s3_only {
 #[cfg(feature = "azure")]
 mod azure_only {
     use super::*;
+    use collectors_core::Connector;
 
     #[tokio::test]
     async fn wrong_credentials_are_authentication_errors_without_the_secret() {

@@ -112,11 +112,19 @@ impl ObjectStoreConfig {
     }
 
     /// The value of `key`, exposed: only for handing it to a store builder.
+    #[cfg_attr(
+        not(any(feature = "aws", feature = "azure", feature = "gcp")),
+        allow(dead_code)
+    )]
     pub(crate) fn expose(&self, key: &str) -> Option<&str> {
         self.options.get(key).map(ExposeSecret::expose_secret)
     }
 
     /// Every option, exposed: only for handing them to a store builder.
+    #[cfg_attr(
+        not(any(feature = "aws", feature = "azure", feature = "gcp")),
+        allow(dead_code)
+    )]
     pub(crate) fn exposed(&self) -> impl Iterator<Item = (&str, &str)> {
         self.options
             .iter()

@@ -1,5 +1,5 @@
 //! Object stores behind one URI: a local directory, memory, S3, GCS and Azure Blob, all
-//! through the [`object_store`](::object_store) crate.
+//! through the `object_store` crate.
 //!
 //! - [`get_connector`] turns a URI (`s3://bucket/raw/`, `file:///srv/in`, `memory://`) and an
 //!   [`ObjectStoreConfig`] into an [`ObjectStoreConnector`], the

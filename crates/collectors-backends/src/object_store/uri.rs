@@ -257,6 +257,10 @@ impl StoreUri {
     }
 
     /// The URL of the bucket (scheme and host, no path), as object_store's builders take it.
+    #[cfg_attr(
+        not(any(feature = "aws", feature = "azure", feature = "gcp")),
+        allow(dead_code)
+    )]
     pub(crate) fn bucket_url(&self) -> Option<String> {
         let url = self.url.as_ref()?;
         let mut out = format!("{}://", url.scheme());
