@@ -3,10 +3,10 @@
 
     service_setup.py free-port
     service_setup.py wait URL SECONDS
-    service_setup.py moto-setup ENDPOINT BUCKET        (run with the moto venv's python: boto3)
+    service_setup.py moto-setup ENDPOINT BUCKET...     (run with the moto venv's python: boto3)
     service_setup.py azurite-container BLOB_URL ACCOUNT KEY CONTAINER
 
-moto-setup creates the bucket, an IAM user with an access key allowed everything, then makes
+moto-setup creates the buckets, an IAM user with an access key allowed everything, then makes
 unauthenticated calls until moto starts enforcing credentials (INITIAL_NO_AUTH_ACTION_COUNT),
 and prints `KEY_ID SECRET` for the tests. azurite-container sends the one SharedKey-signed
 `PUT ?restype=container` that object_store cannot send.
@@ -42,7 +42,7 @@ def wait(url, seconds):
     sys.exit(f"{url} did not answer within {seconds}s")
 
 
-def moto_setup(endpoint, bucket):
+def moto_setup(endpoint, *buckets):
     import boto3
     from botocore.exceptions import ClientError
 
@@ -55,7 +55,8 @@ def moto_setup(endpoint, bucket):
             aws_secret_access_key=secret,
         )
 
-    client("s3").create_bucket(Bucket=bucket)
+    for bucket in buckets:
+        client("s3").create_bucket(Bucket=bucket)
     iam = client("iam")
     iam.create_user(UserName="collectors-test")
     iam.put_user_policy(
@@ -76,7 +77,7 @@ def moto_setup(endpoint, bucket):
     else:
         sys.exit("moto never started enforcing credentials")
     good = client("s3", created["AccessKeyId"], created["SecretAccessKey"])
-    good.head_bucket(Bucket=bucket)
+    good.head_bucket(Bucket=buckets[0])
     print(created["AccessKeyId"], created["SecretAccessKey"])
 
 
