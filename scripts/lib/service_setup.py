@@ -5,6 +5,7 @@
     service_setup.py wait URL SECONDS
     service_setup.py moto-setup ENDPOINT BUCKET...     (run with the moto venv's python: boto3)
     service_setup.py azurite-container BLOB_URL ACCOUNT KEY CONTAINER
+    service_setup.py gcs-bucket BASE_URL BUCKET           (fake-gcs-server's JSON API)
 
 moto-setup creates the buckets, an IAM user with an access key allowed everything, then makes
 unauthenticated calls until moto starts enforcing credentials (INITIAL_NO_AUTH_ACTION_COUNT),
@@ -114,6 +115,26 @@ def azurite_container(blob_url, account, key, container):
         sys.exit(f"creating container {container}: {response.status} {body[:500]!r}")
 
 
+def gcs_bucket(base_url, bucket):
+    request = urllib.request.Request(
+        f"{base_url}/storage/v1/b",
+        method="POST",
+        data=json.dumps({"name": bucket}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            sys.exit(f"creating bucket {bucket}: {e.code} {e.read()[:500]!r}")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"free-port": free_port, "wait": wait, "moto-setup": moto_setup, "azurite-container": azurite_container}[command](*args)
+    {
+        "free-port": free_port,
+        "wait": wait,
+        "moto-setup": moto_setup,
+        "azurite-container": azurite_container,
+        "gcs-bucket": gcs_bucket,
+    }[command](*args)

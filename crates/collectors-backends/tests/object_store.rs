@@ -4,7 +4,10 @@
 #![cfg(feature = "object-store")]
 
 // Some helpers serve only the cloud services' tests.
-#[cfg_attr(not(all(feature = "aws", feature = "azure")), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "aws", feature = "azure", feature = "gcp")),
+    allow(dead_code)
+)]
 #[path = "object_store/services.rs"]
 mod services;
 #[path = "object_store/suite.rs"]
@@ -34,7 +37,11 @@ macro_rules! suite_for {
                 let Some(place) = services::$service() else {
                     return;
                 };
-                suite::object_store(&place.connector).await;
+                suite::object_store(
+                    &place.connector,
+                    services::capabilities(stringify!($service)),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +81,11 @@ macro_rules! suite_for {
                 let Some(place) = services::$service() else {
                     return;
                 };
-                suite::storage_layout(Arc::new(place.connector)).await;
+                suite::storage_layout(
+                    Arc::new(place.connector),
+                    services::capabilities(stringify!($service)),
+                )
+                .await;
             }
         }
     };
@@ -86,6 +97,8 @@ suite_for!(local);
 suite_for!(s3);
 #[cfg(feature = "azure")]
 suite_for!(azure);
+#[cfg(feature = "gcp")]
+suite_for!(gcs);
 
 #[test]
 fn a_local_directory_that_does_not_exist_is_not_found() {

@@ -115,3 +115,44 @@ pub(crate) fn azure() -> Option<Place> {
     let (uri, config) = azure_config(None)?;
     Some(finish(uri, config, None))
 }
+
+pub(crate) fn gcs() -> Option<Place> {
+    let vars = env_or_skip(
+        "GCS (fake-gcs-server)",
+        &["COLLECTORS_TEST_GCS_BASE_URL", "COLLECTORS_TEST_GCS_BUCKET"],
+    )?;
+    let config = ObjectStoreConfig::new()
+        .with("google_base_url", &vars[0])
+        .with("google_bearer_token", "fake-gcs-accepts-any-token")
+        .with("allow_http", "true");
+    let uri = format!("gs://{}/run-{}/", vars[1], unique());
+    Some(finish(uri, config, None))
+}
+
+/// What a service can do; the suite leaves out what it cannot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Capabilities {
+    /// Multipart uploads.
+    pub(crate) multipart: bool,
+    /// Conditional (create-only) puts.
+    pub(crate) create_only: bool,
+}
+
+impl Capabilities {
+    pub(crate) const ALL: Self = Self {
+        multipart: true,
+        create_only: true,
+    };
+}
+
+/// The capabilities of each service of this file.
+pub(crate) fn capabilities(service: &str) -> Capabilities {
+    match service {
+        // fake-gcs-server behind the upload shim: no XML multipart, no conditional puts.
+        "gcs" => Capabilities {
+            multipart: false,
+            create_only: false,
+        },
+        _ => Capabilities::ALL,
+    }
+}

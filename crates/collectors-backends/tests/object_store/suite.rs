@@ -18,7 +18,7 @@ use collectors_core::{
 };
 use futures::TryStreamExt;
 
-use super::services::SUITE_MULTIPART_THRESHOLD;
+use super::services::{Capabilities, SUITE_MULTIPART_THRESHOLD};
 
 #[track_caller]
 fn expect_error<T: std::fmt::Debug>(result: Result<T>, expected: ErrorType, rule: &str) -> String {
@@ -87,11 +87,15 @@ fn table() -> RecordBatch {
 }
 
 /// Everything beyond the core contract.
-pub(crate) async fn object_store(store: &ObjectStoreConnector) {
+pub(crate) async fn object_store(store: &ObjectStoreConnector, can: Capabilities) {
     listing(store).await;
     formats(store).await;
-    large_object(store).await;
-    create_only(store).await;
+    if can.multipart {
+        large_object(store).await;
+    }
+    if can.create_only {
+        create_only(store).await;
+    }
     hostile_names(store).await;
     odd_names(store).await;
     missing(store).await;
@@ -491,7 +495,7 @@ async fn workspace_escapes(store: &ObjectStoreConnector) {
 
 /// The engine's keys land as `{source}/{item}/part-NNNNN.parquet`, plain Parquet that reads
 /// back as a table; a create-only store leaves an existing object as it was.
-pub(crate) async fn storage_layout(connector: Arc<ObjectStoreConnector>) {
+pub(crate) async fn storage_layout(connector: Arc<ObjectStoreConnector>, can: Capabilities) {
     let sink = ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet);
     sink.connect().await.unwrap();
     let records: Vec<Record> = (0..3)
@@ -533,6 +537,9 @@ pub(crate) async fn storage_layout(connector: Arc<ObjectStoreConnector>) {
             .ends_with("incoming/2024/a.csv/part-00000.parquet")
     );
 
+    if !can.create_only {
+        return;
+    }
     let replay =
         ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet).create_only(true);
     replay.connect().await.unwrap();
