@@ -53,6 +53,12 @@
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
 //!   `parquet` crate (Snappy compression only).
+//! - `object-store` (implies `parquet`): [`object_store`](mod@object_store) — `get_connector`
+//!   for `file://`, plain paths and `memory://`, [`ObjectStoreConnector`], the object-store
+//!   source and store.
+//! - `aws`, `azure`, `gcp` (each implies `object-store`): the `s3://`, `az://`/`azure://`/
+//!   `abfs://` and `gs://` schemes, through object_store's clients (reqwest with rustls, no
+//!   system OpenSSL).
 //!
 //! [`DataSource`]: collectors_core::DataSource
 //! [`Connector`]: collectors_core::Connector
