@@ -712,12 +712,13 @@ impl Connector for ObjectStoreConnector {
         // Refuse hostile identifiers before touching the store or the workspace.
         resolve_in_workspace(workspace, identifier).map_err(|e| self.tag(e, op))?;
         let location = self.object_path(identifier)?;
-        let target = self.target_in(workspace, identifier).await?;
+        // Ask the store first: a missing object leaves no folder behind in the workspace.
         let got = self
             .store
             .get(&location)
             .await
             .map_err(|e| self.failed(e, Op::Read, "fetching", &location, op))?;
+        let target = self.target_in(workspace, identifier).await?;
         let meta = got.meta.clone();
         let expected_md5 = if self.etag_is_md5() {
             meta.e_tag.as_deref().and_then(md5_of_etag)

@@ -457,8 +457,8 @@ async fn missing(store: &ObjectStoreConnector) {
         "fetching a missing object",
     );
     assert!(
-        !workspace.path().join("gone/none.csv").exists(),
-        "a failed fetch leaves no file"
+        !workspace.path().join("gone").exists(),
+        "a fetch of a missing object leaves nothing in the workspace, not even its folder"
     );
     assert!(
         !store.delete("gone/none.csv").await.unwrap(),
