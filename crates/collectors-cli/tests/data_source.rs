@@ -1,5 +1,6 @@
 //! `collectors data-source list|ingest` on a local directory, and on S3 (moto) when
 //! `scripts/services` runs it (with `CI=true` a missing moto fails).
+#![cfg(feature = "object-store")]
 
 mod common;
 
