@@ -10,6 +10,7 @@
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
+//! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
 //! Together they are the embedded default of the engine: files under a directory go in, rows
@@ -54,6 +55,12 @@
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
 //!   `parquet` crate (Snappy compression only).
+//! - `object-store` (implies `parquet`): [`object_store`](mod@object_store) — `get_connector`
+//!   for `file://`, plain paths and `memory://`, [`ObjectStoreConnector`], the object-store
+//!   source and store.
+//! - `aws`, `azure`, `gcp` (each implies `object-store`): the `s3://`, `az://`/`azure://`/
+//!   `abfs://` and `gs://` schemes, through object_store's clients (reqwest with rustls, no
+//!   system OpenSSL).
 //!
 //! [`DataSource`]: collectors_core::DataSource
 //! [`Connector`]: collectors_core::Connector
@@ -66,6 +73,8 @@ pub mod dead_letter;
 pub mod file_sink;
 #[cfg(feature = "local")]
 pub mod local;
+#[cfg(feature = "object-store")]
+pub mod object_store;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -73,6 +82,8 @@ pub mod sqlite;
 
 mod fs_util;
 
+#[cfg(feature = "object-store")]
+pub use self::object_store::{ObjectStoreConfig, ObjectStoreConnector, get_connector};
 pub use dead_letter::{JsonlDeadLetterSink, read_dead_letters, rewrite_dead_letters};
 #[cfg(feature = "file-sink")]
 pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};

@@ -24,6 +24,8 @@ mod registry;
 mod replay;
 mod spec;
 mod standard;
+#[cfg(feature = "object-store")]
+mod standard_object_store;
 
 pub use build::{BoundSource, Components};
 pub use defaults::{EngineSpec, RetrySpec};

@@ -230,7 +230,9 @@ impl Registry {
     }
 
     /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
-    /// processors `filter` and `rolling_mean`; stores `sqlite` and `file`.
+    /// processors `filter` and `rolling_mean`; stores `sqlite` and `file`; with the
+    /// `object-store` feature, source and store `object_store` (`path` = a URI or a
+    /// directory).
     pub fn standard() -> Self {
         let mut registry = Self::new();
         crate::standard::register(&mut registry);

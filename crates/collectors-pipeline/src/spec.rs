@@ -320,6 +320,12 @@ impl PipelineSpec {
     /// The store's `path` parameter, resolved.
     pub(crate) fn store_path(&self) -> Result<PathBuf> {
         match self.store.params.get("path") {
+            Some(serde_json::Value::String(path)) if path.contains("://") => Err(self.error_at(
+                &[Segment::Key("store"), Segment::Key("path")],
+                &format!(
+                    "is the URI {path:?}, which has no local place for the default checkpoint and dead-letter files: set [checkpoints] path and [dead_letter] path"
+                ),
+            )),
             Some(serde_json::Value::String(path)) => Ok(self.resolve(Path::new(path))),
             _ => Err(self.error_at(
                 &[Segment::Key("store"), Segment::Key("path")],

@@ -81,8 +81,12 @@ pub(crate) fn read_record(format: FileFormat, path: &Path) -> Result<Option<Reco
     let Some(file) = open(path)? else {
         return Ok(None);
     };
+    let len = file
+        .metadata()
+        .map_err(|e| io_error(Error::storage, "reading", path, e))?
+        .len();
     match format {
-        FileFormat::Jsonl => super::jsonl::read_record(file, path).map(Some),
+        FileFormat::Jsonl => super::jsonl::read_record(file, len, path).map(Some),
         FileFormat::Parquet => {
             #[cfg(feature = "parquet")]
             {
@@ -94,6 +98,22 @@ pub(crate) fn read_record(format: FileFormat, path: &Path) -> Result<Option<Reco
                 Err(parquet_disabled())
             }
         }
+    }
+}
+
+/// A record held in memory (an object read from a store), named `name` in errors.
+#[cfg(feature = "object-store")]
+pub(crate) fn record_from_bytes(
+    format: FileFormat,
+    bytes: bytes::Bytes,
+    name: &Path,
+) -> Result<Record> {
+    match format {
+        FileFormat::Jsonl => {
+            let len = bytes.len() as u64;
+            super::jsonl::read_record(bytes::Buf::reader(bytes), len, name)
+        }
+        FileFormat::Parquet => super::parquet_file::read_record(bytes, name),
     }
 }
 

@@ -10,8 +10,7 @@
 //! schema of the header, so the batch comes back with its exact types. Any other payload is
 //! the header's `payload` field, as the payload's serde JSON.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -109,18 +108,15 @@ pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub(crate) fn read_header(file: File, path: &Path) -> Result<Header> {
+pub(crate) fn read_header<R: Read>(file: R, path: &Path) -> Result<Header> {
     let line = first_line(&mut BufReader::new(file), path)?;
     let header: HeaderIn = serde_json::from_slice(&line)
         .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
     into_header(header, path)
 }
 
-pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
-    let len = file
-        .metadata()
-        .map_err(|e| io_error(Error::storage, "reading", path, e))?
-        .len();
+/// The record in `file`, whose length is `len` bytes.
+pub(crate) fn read_record<R: Read>(file: R, len: u64, path: &Path) -> Result<Record> {
     let mut reader = BufReader::new(file);
     let line = first_line(&mut reader, path)?;
     let full: FullHeaderIn = serde_json::from_slice(&line)
@@ -151,7 +147,7 @@ pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
     })
 }
 
-fn first_line(reader: &mut BufReader<File>, path: &Path) -> Result<Vec<u8>> {
+fn first_line<R: Read>(reader: &mut BufReader<R>, path: &Path) -> Result<Vec<u8>> {
     let mut line = Vec::new();
     reader
         .read_until(b'\n', &mut line)
@@ -185,8 +181,8 @@ fn into_header(header: HeaderIn, path: &Path) -> Result<Header> {
 /// `rows` comes from the file, so it is checked against the file's length (`len`) before it
 /// sizes anything: the decoder allocates for a whole batch up front, and a header changed to
 /// claim 10¹² rows must be an error, not an abort.
-fn read_rows(
-    reader: BufReader<File>,
+fn read_rows<R: Read>(
+    reader: BufReader<R>,
     schema: Arc<Schema>,
     rows: usize,
     len: u64,

@@ -22,7 +22,7 @@
 //!   of its batch is written. Use Parquet to keep them, or map them to nulls upstream.
 
 mod builder;
-mod codec;
+pub(crate) mod codec;
 mod format;
 mod jsonl;
 mod name;

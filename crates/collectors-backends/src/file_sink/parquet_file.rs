@@ -3,7 +3,6 @@
 //! in RFC 3339, `collectors.version`). The Arrow writer also embeds the Arrow schema, so
 //! types Parquet lacks (time zones, second timestamps) come back exactly.
 
-use std::fs::File;
 use std::path::Path;
 
 use arrow_schema::Schema;
@@ -14,6 +13,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::ChunkReader;
 
 use super::codec::{Header, corrupt, kind_name};
 
@@ -85,12 +85,12 @@ pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
         .map_err(|e| invalid("finishing the Parquet file", e))
 }
 
-pub(crate) fn read_header(file: File, path: &Path) -> Result<Header> {
+pub(crate) fn read_header<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Header> {
     let builder = open(file, path)?;
     header_of(&builder, path)
 }
 
-pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
+pub(crate) fn read_record<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Record> {
     let builder = open(file, path)?;
     let header = header_of(&builder, path)?;
     let unreadable = |e: parquet::errors::ParquetError| {
@@ -120,12 +120,18 @@ pub(crate) fn read_record(file: File, path: &Path) -> Result<Record> {
     })
 }
 
-fn open(file: File, path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+fn open<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+) -> Result<ParquetRecordBatchReaderBuilder<R>> {
     ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| corrupt(path, format!("not a readable Parquet file: {e}")).with_source(e))
 }
 
-fn header_of(builder: &ParquetRecordBatchReaderBuilder<File>, path: &Path) -> Result<Header> {
+fn header_of<R: ChunkReader + 'static>(
+    builder: &ParquetRecordBatchReaderBuilder<R>,
+    path: &Path,
+) -> Result<Header> {
     let entries = builder.metadata().file_metadata().key_value_metadata();
     let get = |name: &str| {
         entries
