@@ -80,6 +80,8 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod checkpoint_row;
 mod fs_util;
 
 #[cfg(feature = "object-store")]

@@ -12,6 +12,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::error::from_sqlx;
 use super::url::redacted;
+use crate::checkpoint_row::{CheckpointRow, signed};
 
 const COMPONENT: &str = "postgres-checkpoints";
 
@@ -132,15 +133,6 @@ fn sqlx_error(e: sqlx::Error, operation: &str, what: &str) -> Error {
     tag(from_sqlx(e, what), operation)
 }
 
-fn count(value: u64, what: &str, item: &ItemCheckpoint) -> Result<i64> {
-    i64::try_from(value).map_err(|_| {
-        Error::validation(format!(
-            "checkpoint of {}/{}: {what} = {value} does not fit a BIGINT",
-            item.source_id, item.item_id
-        ))
-    })
-}
-
 fn millis(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
 }
@@ -164,34 +156,27 @@ impl CheckpointStore for PostgresCheckpointStore {
             let decode = |e: sqlx::Error| sqlx_error(e, op, "reading checkpoints");
             let source_id: String = row.try_get("source_id").map_err(decode)?;
             let item_id: String = row.try_get("item_id").map_err(decode)?;
-            let corrupt = |what: String| {
+            let micros: i64 = row.try_get("completed_us").map_err(decode)?;
+            let completed_at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(|| {
                 tag(
-                    Error::invalid_state(format!("checkpoint {source_id}/{item_id}: {what}")),
+                    Error::invalid_state(format!(
+                        "checkpoint {source_id}/{item_id}: completed_at {micros} µs is out of range"
+                    )),
                     op,
                 )
-            };
-            let micros: i64 = row.try_get("completed_us").map_err(decode)?;
-            let completed_at = DateTime::<Utc>::from_timestamp_micros(micros)
-                .ok_or_else(|| corrupt(format!("completed_at {micros} µs is out of range")))?;
-            let unsigned = |name: &str| -> Result<u64> {
-                let value: i64 = row.try_get(name).map_err(decode)?;
-                u64::try_from(value).map_err(|_| corrupt(format!("negative {name} {value}")))
-            };
-            let state: Option<String> = row.try_get("state").map_err(decode)?;
-            let state = state
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(|e| corrupt(format!("unreadable processor state: {e}")))?;
-            let checkpoint = ItemCheckpoint {
+            })?;
+            let checkpoint = CheckpointRow {
                 version: row.try_get("version").map_err(decode)?,
-                stored: unsigned("stored")?,
-                skipped: unsigned("skipped")?,
-                dead_lettered: unsigned("dead_lettered")?,
+                stored: row.try_get("stored").map_err(decode)?,
+                skipped: row.try_get("skipped").map_err(decode)?,
+                dead_lettered: row.try_get("dead_lettered").map_err(decode)?,
+                state: row.try_get("state").map_err(decode)?,
                 completed_at,
                 source_id: source_id.clone(),
                 item_id: item_id.clone(),
-                state,
-            };
+            }
+            .check()
+            .map_err(|e| tag(e, op))?;
             out.insert((source_id, item_id), checkpoint);
         }
         Ok(out)
@@ -206,9 +191,9 @@ impl CheckpointStore for PostgresCheckpointStore {
         for item in items {
             encoded.push((
                 item,
-                count(item.stored, "stored", item).map_err(|e| tag(e, op))?,
-                count(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
-                count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
+                signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+                signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+                signed(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
                 item.state.as_ref().map(serde_json::Value::to_string),
             ));
         }

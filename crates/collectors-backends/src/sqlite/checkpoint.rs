@@ -15,6 +15,7 @@ use super::builder::MIN_DATABASE_SIZE;
 use super::connection::{Database, PoolSlot};
 use super::error::from_sqlx;
 use super::transaction::{BEGIN_WRITE, Transaction};
+use crate::checkpoint_row::{CheckpointRow, signed};
 
 const SCHEMA_SQL: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS _collectors_checkpoints (
@@ -213,9 +214,9 @@ pub(crate) async fn write_checkpoints(
     for item in items {
         encoded.push((
             item,
-            count(item.stored, "stored", item).map_err(|e| tag(e, op))?,
-            count(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
-            count(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
+            signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+            signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+            signed(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
             item.completed_at
                 .to_rfc3339_opts(SecondsFormat::Nanos, true),
             item.state.as_ref().map(serde_json::Value::to_string),
@@ -274,15 +275,6 @@ fn sqlx_error(e: sqlx::Error, operation: &str, what: &str) -> Error {
     tag(from_sqlx(e, what), operation)
 }
 
-fn count(value: u64, what: &str, item: &ItemCheckpoint) -> Result<i64> {
-    i64::try_from(value).map_err(|_| {
-        Error::validation(format!(
-            "checkpoint of {}/{}: {what} = {value} does not fit a 64-bit signed integer",
-            item.source_id, item.item_id
-        ))
-    })
-}
-
 #[async_trait]
 impl CheckpointStore for SqliteCheckpointStore {
     async fn done(&self, pipeline: &str) -> Result<HashMap<(String, String), ItemCheckpoint>> {
@@ -312,36 +304,18 @@ impl CheckpointStore for SqliteCheckpointStore {
                     )
                 })?
                 .with_timezone(&Utc);
-            let unsigned = |name: &str| -> Result<u64> {
-                let value: i64 = row.try_get(name).map_err(decode)?;
-                u64::try_from(value).map_err(|_| {
-                    tag(
-                        Error::invalid_state(format!(
-                            "checkpoint {source_id}/{item_id}: negative {name} {value}"
-                        )),
-                        op,
-                    )
-                })
-            };
-            let state: Option<&str> = row.try_get("state").map_err(decode)?;
-            let state = state.map(serde_json::from_str).transpose().map_err(|e| {
-                tag(
-                    Error::invalid_state(format!(
-                        "checkpoint {source_id}/{item_id}: unreadable processor state: {e}"
-                    )),
-                    op,
-                )
-            })?;
-            let checkpoint = ItemCheckpoint {
+            let checkpoint = CheckpointRow {
                 version: row.try_get("version").map_err(decode)?,
-                stored: unsigned("stored")?,
-                skipped: unsigned("skipped")?,
-                dead_lettered: unsigned("dead_lettered")?,
+                stored: row.try_get("stored").map_err(decode)?,
+                skipped: row.try_get("skipped").map_err(decode)?,
+                dead_lettered: row.try_get("dead_lettered").map_err(decode)?,
+                state: row.try_get("state").map_err(decode)?,
                 completed_at,
                 source_id: source_id.clone(),
                 item_id: item_id.clone(),
-                state,
-            };
+            }
+            .check()
+            .map_err(|e| tag(e, op))?;
             out.insert((source_id, item_id), checkpoint);
         }
         Ok(out)
