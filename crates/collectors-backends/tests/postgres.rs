@@ -139,8 +139,63 @@ async fn engine(
         .dead_letters(Arc::new(InMemoryDeadLetterSink::new()))
         .config(EngineConfig {
             max_items_in_flight: 2,
+            // A run done with its share looks at the other's again after a third of this.
+            lease_ttl: std::time::Duration::from_millis(600),
             ..EngineConfig::default()
         })
         .build()
         .unwrap()
+}
+
+/// A claim that waits on the lease row of a run which is finishing the item (its checkpoint
+/// and lease delete commit while the claim waits) must see the item done, not take it.
+#[tokio::test]
+async fn a_claim_that_waits_for_the_holders_commit_sees_the_item_done() {
+    use collectors_core::{Claim, SourceItem};
+    let Some(url) = server() else { return };
+    let store = PostgresCheckpointStore::connect(&url).await.unwrap();
+    let pipeline = format!("race-{}", uuid::Uuid::new_v4());
+    let item = SourceItem::listed("files", "a.csv", "v1");
+    let ttl = std::time::Duration::from_secs(60);
+    assert_eq!(
+        store.claim(&pipeline, &item, "run-a", ttl).await.unwrap(),
+        Claim::Granted
+    );
+    // Run a finishes the item, by hand: checkpoint and lease delete, not yet committed.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut finishing = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, stored, \
+         skipped, dead_lettered, completed_at) VALUES ($1, 'files', 'a.csv', 'v1', 1, 0, 0, now())",
+    )
+    .bind(&pipeline)
+    .execute(&mut *finishing)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM _collectors_leases WHERE pipeline = $1")
+        .bind(&pipeline)
+        .execute(&mut *finishing)
+        .await
+        .unwrap();
+    // Run b claims meanwhile: it waits for the lease row.
+    let claim = {
+        let (store, pipeline, item) = (store.clone(), pipeline.clone(), item.clone());
+        tokio::spawn(async move { store.claim(&pipeline, &item, "run-b", ttl).await })
+    };
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND query LIKE '%_collectors_leases%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    finishing.commit().await.unwrap();
+    assert_eq!(claim.await.unwrap().unwrap(), Claim::Done);
+    assert_eq!(store.lease_holder(&pipeline, &item).await.unwrap(), None);
 }

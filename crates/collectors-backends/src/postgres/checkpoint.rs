@@ -301,7 +301,9 @@ impl CheckpointStore for PostgresCheckpointStore {
 
     /// One statement decides: the item is done at this version, or the lease is taken (free,
     /// expired, or already this owner's), or it is held by another run. Two runs claiming one
-    /// item at once are serialized by the lease row's lock: exactly one is granted.
+    /// item at once are serialized by the lease row's lock: exactly one is granted. A granted
+    /// lease is checked once more against the checkpoints, for a holder that finished the
+    /// item while this claim waited for its row.
     async fn claim(
         &self,
         pipeline: &str,
@@ -338,11 +340,41 @@ impl CheckpointStore for PostgresCheckpointStore {
         let decode = |e: sqlx::Error| sqlx_error(e, op, "reading the claim");
         let done: bool = row.try_get("done").map_err(decode)?;
         let taken: bool = row.try_get("taken").map_err(decode)?;
-        Ok(match (done, taken) {
-            (true, _) => Claim::Done,
-            (false, true) => Claim::Granted,
-            (false, false) => Claim::Held,
-        })
+        if done {
+            return Ok(Claim::Done);
+        }
+        if !taken {
+            return Ok(Claim::Held);
+        }
+        // The statement read the checkpoints from its snapshot. If the run that held the
+        // item finished it meanwhile, the insert waited for that run's commit (which deleted
+        // its lease) and then took the lease: the checkpoint is visible to a new statement.
+        let finished: Option<bool> = sqlx::query_scalar(
+            "SELECT TRUE FROM _collectors_checkpoints \
+             WHERE pipeline = $1 AND source_id = $2 AND item_id = $3 AND version = $4",
+        )
+        .bind(pipeline)
+        .bind(&item.source_id)
+        .bind(&item.item_id)
+        .bind(&item.version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, op, "reading the checkpoint"))?;
+        if finished.is_none() {
+            return Ok(Claim::Granted);
+        }
+        sqlx::query(
+            "DELETE FROM _collectors_leases \
+             WHERE pipeline = $1 AND source_id = $2 AND item_id = $3 AND owner = $4",
+        )
+        .bind(pipeline)
+        .bind(&item.source_id)
+        .bind(&item.item_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| sqlx_error(e, op, "giving the lease back"))?;
+        Ok(Claim::Done)
     }
 
     async fn lease_holder(&self, pipeline: &str, item: &SourceItem) -> Result<Option<String>> {
