@@ -78,7 +78,7 @@ impl EngineBuilder {
     /// Where records are stored (at least one). Called several times, every record is
     /// written to each store ([`ReplicatedStorage`]); queries read the first.
     ///
-    /// A store that keeps a [`ledger`](StorageBackend::ledger) (SQLite, PostgreSQL) and is
+    /// A store that keeps a [`ledger`](StorageBackend::ledger) (SQLite does) and is
     /// the only one is used transactionally by itself: each item's checkpoint commits with
     /// its last records, and its checkpoints and dead letters are the ledger's, unless
     /// [`checkpoints`](Self::checkpoints) or [`dead_letters`](Self::dead_letters) name
