@@ -230,7 +230,7 @@ impl Registry {
     }
 
     /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
-    /// processors `filter` and `rolling_mean`; stores `sqlite` and `file`.
+    /// processors `filter`, `rolling_mean` and `peak_detection`; stores `sqlite` and `file`.
     pub fn standard() -> Self {
         let mut registry = Self::new();
         crate::standard::register(&mut registry);

@@ -7,7 +7,7 @@ use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStor
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
     ColumnSpec, CsvDecoder, CsvOptions, Filter, FilterConfig, JsonLinesDecoder, JsonLinesOptions,
-    RollingMean, RollingMeanConfig,
+    PeakDetection, PeakDetectionConfig, RollingMean, RollingMeanConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -104,6 +104,24 @@ pub(crate) fn register(registry: &mut Registry) {
             columns.require("value", &config.value);
             columns.add(&config.output_column());
             Ok(Arc::new(RollingMean::new(config)?) as Arc<dyn Processor>)
+        })
+        .processor("peak_detection", |config: PeakDetectionConfig, columns| {
+            if let Some(key) = &config.key {
+                columns.require("key", key);
+            }
+            columns.require("value", &config.value);
+            let detector = PeakDetection::new(config)?;
+            // One row per peak: the output has the peak table's columns only.
+            let out = detector.output_columns();
+            for column in columns.known().map(<[String]>::to_vec).unwrap_or_default() {
+                if !out.contains(&column) {
+                    columns.remove(&column);
+                }
+            }
+            for column in &out {
+                columns.add(column);
+            }
+            Ok(Arc::new(detector) as Arc<dyn Processor>)
         })
         .store("sqlite", |id, p: SqliteParams, ctx| {
             let path = ctx.resolve(&p.path);

@@ -307,6 +307,7 @@ fn every_standard_component_publishes_a_parameter_schema() {
         ("decoders", "jsonl", "batch_size"),
         ("processors", "filter", "column"),
         ("processors", "rolling_mean", "window"),
+        ("processors", "peak_detection", "prominence"),
         ("stores", "sqlite", "table"),
         ("stores", "file", "format"),
     ] {

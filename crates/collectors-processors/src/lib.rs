@@ -8,6 +8,7 @@
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | keep the rows where `column op value` | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |
 //!
 //! The decoders split an item into lines themselves, so a bad line costs one
 //! [`RejectedRow`](collectors_core::RejectedRow) with its line number, never the item, and a
@@ -86,6 +87,7 @@ mod csv;
 mod filter;
 mod jsonl;
 mod lines;
+mod peak_detection;
 mod rolling_mean;
 mod schema;
 mod values;
@@ -94,6 +96,7 @@ pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
 pub use filter::{Filter, FilterConfig, FilterOp};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
+pub use peak_detection::{Interval, PeakDetection, PeakDetectionConfig};
 pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};
 pub use values::TimestampUnit;

@@ -6,6 +6,7 @@ mod csv;
 mod filter;
 mod header;
 mod jsonl;
+mod peak_detection;
 mod rolling_mean;
 mod values;
 
