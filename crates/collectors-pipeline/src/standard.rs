@@ -6,8 +6,9 @@ use std::sync::Arc;
 use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStorage};
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
-    ColumnSpec, CsvDecoder, CsvOptions, Filter, FilterConfig, JsonLinesDecoder, JsonLinesOptions,
-    PeakDetection, PeakDetectionConfig, RollingMean, RollingMeanConfig,
+    ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
+    JsonLinesDecoder, JsonLinesOptions, PeakDetection, PeakDetectionConfig, RollingMean,
+    RollingMeanConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -104,6 +105,13 @@ pub(crate) fn register(registry: &mut Registry) {
             columns.require("value", &config.value);
             columns.add(&config.output_column());
             Ok(Arc::new(RollingMean::new(config)?) as Arc<dyn Processor>)
+        })
+        .processor_with_context("data_quality", |config: DataQualityConfig, ctx, columns| {
+            for column in config.named_columns() {
+                columns.require("columns", column);
+            }
+            let quality = DataQuality::new(config)?.with_events(ctx.events());
+            Ok(Arc::new(quality) as Arc<dyn Processor>)
         })
         .processor("peak_detection", |config: PeakDetectionConfig, columns| {
             if let Some(key) = &config.key {

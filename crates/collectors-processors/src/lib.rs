@@ -8,6 +8,7 @@
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | keep the rows where `column op value` | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | per-column quality profile, as events | [`DataQuality`] ([`DataQualityConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |
 //!
 //! The decoders split an item into lines themselves, so a bad line costs one
@@ -84,6 +85,7 @@
 //! ```
 
 mod csv;
+mod data_quality;
 mod filter;
 mod jsonl;
 mod lines;
@@ -93,6 +95,9 @@ mod schema;
 mod values;
 
 pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
+pub use data_quality::{
+    DataQuality, DataQualityConfig, MAX_DISTINCT, QUALITY_EVENT_KIND, ValueRange,
+};
 pub use filter::{Filter, FilterConfig, FilterOp};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};

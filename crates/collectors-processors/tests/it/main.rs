@@ -3,6 +3,7 @@
 mod bounds;
 mod conformance;
 mod csv;
+mod data_quality;
 mod filter;
 mod header;
 mod jsonl;

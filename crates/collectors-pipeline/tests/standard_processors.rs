@@ -1,0 +1,97 @@
+//! The analysis processors from a pipeline file: quality reports reach the components' event
+//! bus, and the peaks of a series split into parts are stored as one file's peaks.
+
+use collectors_core::{CancellationToken, EventEmitter, EventFilter, EventType};
+use collectors_pipeline::{PipelineSpec, Registry};
+use sqlx::{Connection, Row};
+
+const SPEC: &str = r#"
+name = "analysis"
+[[source]]
+id = "series"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+batch_size = 16
+schema = [
+  { name = "sensor_id", type = "utf8" },
+  { name = "value", type = "float64" },
+]
+[[processor]]
+type = "data_quality"
+ranges = { value = { min = 0, max = 50 } }
+[[processor]]
+type = "peak_detection"
+key = "sensor_id"
+value = "value"
+height = 2
+threshold = 0.5
+[store]
+kind = "sqlite"
+path = "out/peaks.db"
+table = "peaks"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_events_and_peaks_of_a_partitioned_series() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    // s1: 0 3 0 | 1 5 1 | 99 0  -> peaks at 1, 4, 6 (height >= 2); s2 flat but one bump.
+    let parts = [
+        "sensor_id,value\ns1,0\ns2,1\ns1,3\ns1,0\n",
+        "sensor_id,value\ns1,1\ns2,4\ns1,5\ns2,1\ns1,1\n",
+        "sensor_id,value\ns1,99\ns1,0\ns2,1\n",
+    ];
+    for (i, text) in parts.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("data/part-{i:02}.csv")), text).unwrap();
+    }
+    std::fs::write(dir.path().join("pipeline.toml"), SPEC).unwrap();
+    let spec = PipelineSpec::from_path(dir.path().join("pipeline.toml")).unwrap();
+    let components = spec.components(&Registry::standard()).unwrap();
+    let mut quality = components
+        .events()
+        .subscribe(EventFilter::all().event_type(EventType::Custom).source("data_quality"))
+        .await
+        .unwrap();
+    let engine = components.engine_builder().await.unwrap().build().unwrap();
+    let summary = engine.run(CancellationToken::new()).await.unwrap();
+    assert!(summary.counts.adds_up());
+
+    let mut last = None;
+    while let Some(event) = quality.try_recv() {
+        last = Some(event);
+    }
+    let report = &last.expect("quality reports on the bus").data["report"];
+    assert_eq!(report["rows"], 12);
+    let value = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "value")
+        .unwrap();
+    assert_eq!(value["out_of_range"], 1);
+    assert_eq!(value["max"], 99.0);
+
+    let url = format!("sqlite://{}", dir.path().join("out/peaks.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut peaks: Vec<(String, i64, f64)> =
+        sqlx::query("SELECT sensor_id, \"index\", value FROM peaks")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    peaks.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(
+        peaks,
+        vec![
+            ("s1".to_owned(), 1, 3.0),
+            ("s1".to_owned(), 4, 5.0),
+            ("s1".to_owned(), 6, 99.0),
+            ("s2".to_owned(), 1, 4.0),
+        ]
+    );
+}
