@@ -8,7 +8,7 @@ use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
     ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
     JsonLinesDecoder, JsonLinesOptions, PeakDetection, PeakDetectionConfig, RollingMean,
-    RollingMeanConfig,
+    RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -112,6 +112,17 @@ pub(crate) fn register(registry: &mut Registry) {
             }
             let quality = DataQuality::new(config)?.with_events(ctx.events());
             Ok(Arc::new(quality) as Arc<dyn Processor>)
+        })
+        .processor("validate", |config: ValidateConfig, columns| {
+            for (i, rule) in config.columns.iter().enumerate() {
+                if rule.required {
+                    columns.require(&format!("columns[{i}].name"), &rule.name);
+                }
+            }
+            for column in &config.unique {
+                columns.require("unique", column);
+            }
+            Ok(Arc::new(Validate::new(config)?) as Arc<dyn Processor>)
         })
         .processor("peak_detection", |config: PeakDetectionConfig, columns| {
             if let Some(key) = &config.key {

@@ -52,7 +52,11 @@ async fn quality_events_and_peaks_of_a_partitioned_series() {
     let components = spec.components(&Registry::standard()).unwrap();
     let mut quality = components
         .events()
-        .subscribe(EventFilter::all().event_type(EventType::Custom).source("data_quality"))
+        .subscribe(
+            EventFilter::all()
+                .event_type(EventType::Custom)
+                .source("data_quality"),
+        )
         .await
         .unwrap();
     let engine = components.engine_builder().await.unwrap().build().unwrap();
@@ -94,4 +98,90 @@ async fn quality_events_and_peaks_of_a_partitioned_series() {
             ("s2".to_owned(), 1, 4.0),
         ]
     );
+}
+
+const VALIDATE_SPEC: &str = r#"
+name = "checked"
+[[source]]
+id = "readings"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+batch_size = 4
+schema = [
+  { name = "sensor_id", type = "utf8" },
+  { name = "value", type = "utf8" },
+]
+[[processor]]
+type = "validate"
+unique = ["sensor_id"]
+columns = [
+  { name = "value", type = "float64", nullable = false, min = 0, max = 100 },
+  { name = "sensor_id", pattern = "^s[0-9]+$" },
+]
+[store]
+kind = "sqlite"
+path = "out/checked.db"
+table = "readings"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_rows_are_dead_lettered_with_their_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(
+        dir.path().join("data/a.csv"),
+        "sensor_id,value\ns1,1.5\ns2,abc\ns3,\ns4,150\nx5,2\ns6,3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/b.csv"),
+        "sensor_id,value\ns1,4\ns7,5\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("pipeline.toml"), VALIDATE_SPEC).unwrap();
+    let spec = PipelineSpec::from_path(dir.path().join("pipeline.toml")).unwrap();
+    let components = spec.components(&Registry::standard()).unwrap();
+    let engine = components.engine_builder().await.unwrap().build().unwrap();
+    let summary = engine.run(CancellationToken::new()).await.unwrap();
+    assert!(summary.counts.adds_up(), "{:?}", summary.counts);
+    assert_eq!(summary.counts.collected, 8);
+    assert_eq!(summary.counts.stored, 3);
+    assert_eq!(summary.counts.dead_lettered, 5);
+    assert_eq!(summary.counts.skipped, 0);
+
+    let letters = components
+        .dead_letters()
+        .await
+        .unwrap()
+        .letters("checked")
+        .await
+        .unwrap();
+    let mut reasons: Vec<String> = letters
+        .iter()
+        .inspect(|l| assert_eq!(l.rejected_by.as_deref(), Some("validate")))
+        .flat_map(|l| {
+            l.error.details["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            "duplicate key (\"s1\")",
+            "sensor_id: \"x5\" does not match /^s[0-9]+$/",
+            "value: \"abc\" is not a float64",
+            "value: 150.0 > 100",
+            "value: null",
+        ]
+    );
+    let records: u64 = letters.iter().map(|l| l.records).sum();
+    assert_eq!(records, 5);
 }

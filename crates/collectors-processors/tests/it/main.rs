@@ -9,6 +9,7 @@ mod header;
 mod jsonl;
 mod peak_detection;
 mod rolling_mean;
+mod validate;
 mod values;
 
 use arrow_array::RecordBatch;
