@@ -240,7 +240,8 @@ impl Registry {
     }
 
     /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
-    /// processors `filter`, `rolling_mean`, `peak_detection`, `data_quality` and `validate`;
+    /// processors `filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality` and
+    /// `validate`;
     /// stores `sqlite` and `file`.
     pub fn standard() -> Self {
         let mut registry = Self::new();

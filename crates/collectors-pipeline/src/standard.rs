@@ -7,8 +7,8 @@ use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStor
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
     ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
-    JsonLinesDecoder, JsonLinesOptions, PeakDetection, PeakDetectionConfig, RollingMean,
-    RollingMeanConfig, Validate, ValidateConfig,
+    JsonLinesDecoder, JsonLinesOptions, Map, MapConfig, PeakDetection, PeakDetectionConfig,
+    RollingMean, RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -95,8 +95,16 @@ pub(crate) fn register(registry: &mut Registry) {
             })
         })
         .processor("filter", |config: FilterConfig, columns| {
-            columns.require("column", &config.column);
-            Ok(Arc::new(Filter::new(config)?) as Arc<dyn Processor>)
+            let filter = Filter::new(config)?;
+            match &filter.config().expr {
+                Some(expr) => {
+                    for column in collectors_processors::Expression::parse(expr)?.columns() {
+                        columns.require("expr", column);
+                    }
+                }
+                None => columns.require("column", &filter.config().column),
+            }
+            Ok(Arc::new(filter) as Arc<dyn Processor>)
         })
         .processor("rolling_mean", |config: RollingMeanConfig, columns| {
             if let Some(key) = &config.key {
@@ -112,6 +120,29 @@ pub(crate) fn register(registry: &mut Registry) {
             }
             let quality = DataQuality::new(config)?.with_events(ctx.events());
             Ok(Arc::new(quality) as Arc<dyn Processor>)
+        })
+        .processor("map", |config: MapConfig, columns| {
+            let map = Map::new(config)?;
+            let config = map.config();
+            for column in config.cast.keys() {
+                columns.require("cast", column);
+            }
+            for (i, derived) in config.derive.iter().enumerate() {
+                for column in collectors_processors::Expression::parse(&derived.expr)?.columns() {
+                    columns.require(&format!("derive[{i}].expr"), column);
+                }
+                columns.add(&derived.name);
+            }
+            for column in &config.drop {
+                columns.require("drop", column);
+                columns.remove(column);
+            }
+            for (from, to) in &config.rename {
+                columns.require("rename", from);
+                columns.remove(from);
+                columns.add(to);
+            }
+            Ok(Arc::new(map) as Arc<dyn Processor>)
         })
         .processor("validate", |config: ValidateConfig, columns| {
             for (i, rule) in config.columns.iter().enumerate() {

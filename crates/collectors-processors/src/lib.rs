@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | CSV → Arrow record batches | [`CsvDecoder`] ([`CsvOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
-//! | keep the rows where `column op value` | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | keep the rows where `column op value`, or an [`Expression`], holds | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | cast, derive (expressions), drop, rename columns | [`Map`] ([`MapConfig`], [`Expression`]) | [`Processor`](collectors_core::Processor) |
 //! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | per-column quality profile, as events | [`DataQuality`] ([`DataQualityConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | rows checked against rules; invalid ones refused with reasons | [`Validate`] ([`ValidateConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
@@ -87,9 +88,11 @@
 
 mod csv;
 mod data_quality;
+mod expr;
 mod filter;
 mod jsonl;
 mod lines;
+mod map;
 mod peak_detection;
 mod rolling_mean;
 mod schema;
@@ -100,9 +103,11 @@ pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
 pub use data_quality::{
     DataQuality, DataQualityConfig, MAX_DISTINCT, QUALITY_EVENT_KIND, ValueRange,
 };
+pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
+pub use map::{DerivedColumn, Map, MapConfig};
 pub use peak_detection::{Interval, PeakDetection, PeakDetectionConfig};
 pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};
