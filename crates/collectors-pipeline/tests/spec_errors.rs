@@ -308,6 +308,10 @@ fn every_standard_component_publishes_a_parameter_schema() {
         ("processors", "filter", "column"),
         ("processors", "rolling_mean", "window"),
         ("processors", "peak_detection", "prominence"),
+        ("processors", "data_quality", "ranges"),
+        ("processors", "validate", "columns"),
+        ("processors", "map", "derive"),
+        ("processors", "filter", "expr"),
         ("stores", "sqlite", "table"),
         ("stores", "file", "format"),
     ] {

@@ -185,3 +185,63 @@ async fn invalid_rows_are_dead_lettered_with_their_reasons() {
     let records: u64 = letters.iter().map(|l| l.records).sum();
     assert_eq!(records, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_and_filter_expressions_from_a_pipeline_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(
+        dir.path().join("data/a.csv"),
+        "sensor_id,value\ns1,10\ns2,-40\ns3,\ns4,100\n",
+    )
+    .unwrap();
+    let spec = SPEC
+        .split("[[processor]]")
+        .next()
+        .unwrap()
+        .replace("name = \"analysis\"", "name = \"mapped\"")
+        + r#"
+[[processor]]
+type = "map"
+derive = [{ name = "fahrenheit", expr = "round(coalesce(value, 0) * 1.8 + 32, 1)" }]
+rename = { sensor_id = "sensor" }
+[[processor]]
+type = "filter"
+expr = "fahrenheit > 0 and sensor != 's4'"
+[store]
+kind = "sqlite"
+path = "out/mapped.db"
+table = "readings"
+"#;
+    std::fs::write(dir.path().join("pipeline.toml"), &spec).unwrap();
+    let spec = PipelineSpec::from_path(dir.path().join("pipeline.toml")).unwrap();
+    let summary = spec
+        .build(&Registry::standard())
+        .await
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(summary.counts.adds_up());
+    assert_eq!((summary.counts.stored, summary.counts.skipped), (2, 2));
+    let url = format!("sqlite://{}", dir.path().join("out/mapped.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut rows: Vec<(String, f64)> = sqlx::query("SELECT sensor, fahrenheit FROM readings")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(rows, vec![("s1".to_owned(), 50.0), ("s3".to_owned(), 32.0)]);
+
+    // A filter naming a column the schema lacks is refused at load, on its line.
+    let bad = std::fs::read_to_string(dir.path().join("pipeline.toml"))
+        .unwrap()
+        .replace("sensor != 's4'", "station != 's4'");
+    let err = PipelineSpec::from_toml_str(&bad, dir.path())
+        .and_then(|s| s.components(&Registry::standard()).map(|_| ()))
+        .unwrap_err();
+    assert!(err.to_string().contains("station"), "{err}");
+}

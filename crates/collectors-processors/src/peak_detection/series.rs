@@ -525,10 +525,11 @@ impl Series {
             out.push(peak);
         }
         if let Some(distance) = rules.distance {
-            // Every candidate and every later peak is at or after `next`.
+            // Every peak `distance` has still to decide is at or after `next`.
             let next = self
                 .candidates
-                .front()
+                .iter()
+                .find(|c| c.status == Status::Undecided)
                 .map_or(self.frontier(), |c| c.peak.index.min(self.frontier()));
             self.kept
                 .retain(|&(pk, _)| pk.saturating_add(distance) > next);

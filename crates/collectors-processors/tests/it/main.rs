@@ -10,6 +10,7 @@ mod header;
 mod jsonl;
 mod peak_detection;
 mod rolling_mean;
+mod standard_conformance;
 mod validate;
 mod values;
 

@@ -396,3 +396,52 @@ fn per_item_series_start_afresh() {
     assert!(peaks.samples_seen("a").is_empty());
     assert_eq!(peaks.samples_seen("b"), vec![3]);
 }
+
+#[test]
+fn the_state_stays_small_on_a_long_noisy_series() {
+    let peaks = PeakDetection::new(
+        PeakDetectionConfig::new(Some("sensor"), "value")
+            .with_prominence(Interval::Min(0.5))
+            .with_width(Interval::Min(1.0))
+            .with_distance(5.0),
+    )
+    .unwrap();
+    let mut rng = fastrand::Rng::with_seed(21);
+    let mut emitted = 0;
+    for batch_index in 0..50 {
+        let rows = 2000;
+        let sensors: StringArray = (0..rows).map(|i| Some(["a", "b"][i % 2])).collect();
+        let values: Float64Array = (0..rows).map(|_| Some(rng.f64() * 10.0)).collect();
+        let input = RecordBatch::try_from_iter([
+            ("sensor", Arc::new(sensors) as ArrayRef),
+            ("value", Arc::new(values) as ArrayRef),
+        ])
+        .unwrap();
+        let context = ItemContext {
+            source_id: "source".into(),
+            item_id: "long".into(),
+            batch_index,
+        };
+        emitted += block_on(peaks.process_in(&context, input.into()))
+            .unwrap()
+            .num_rows()
+            .unwrap();
+    }
+    assert_eq!(peaks.samples_seen("source"), vec![50_000, 50_000]);
+    assert!(emitted > 5_000, "{emitted} peaks emitted");
+    // 100 000 samples seen; what is kept is a few chains and the undecided peaks.
+    let state = peaks.save_state("source").unwrap().unwrap();
+    let text = serde_json::to_string(&state).unwrap();
+    let series = &state["series"][0][1];
+    let sizes: Vec<(String, usize)> = series
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap().len()))
+        .collect();
+    assert!(
+        text.len() < 64 * 1024,
+        "state of {} bytes: {sizes:?}",
+        text.len()
+    );
+}
