@@ -111,6 +111,9 @@ pub(crate) fn register(registry: &mut Registry) {
                 columns.require("key", key);
             }
             columns.require("value", &config.value);
+            if let Some(on) = &config.on {
+                columns.require("on", on);
+            }
             columns.add(&config.output_column());
             Ok(Arc::new(RollingMean::new(config)?) as Arc<dyn Processor>)
         })

@@ -8,7 +8,7 @@
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | keep the rows where `column op value`, or an [`Expression`], holds | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | cast, derive (expressions), drop, rename columns | [`Map`] ([`MapConfig`], [`Expression`]) | [`Processor`](collectors_core::Processor) |
-//! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | mean of the last N values (or of a time window) per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | per-column quality profile, as events | [`DataQuality`] ([`DataQualityConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | rows checked against rules; invalid ones refused with reasons | [`Validate`] ([`ValidateConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
 //! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |

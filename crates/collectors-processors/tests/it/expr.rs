@@ -15,7 +15,18 @@ use collectors_processors::{
     ColumnType, Expression, Filter, FilterConfig, MAX_EXPR_DEPTH, Map, MapConfig,
 };
 
-fn data(seed: u64, rows: usize) -> (Vec<Option<i64>>, Vec<Option<f64>>, Vec<Option<String>>) {
+/// Seeded columns: integers, floats and text, each with nulls.
+type Columns = (Vec<Option<i64>>, Vec<Option<f64>>, Vec<Option<String>>);
+
+/// A batch of the columns, and the columns.
+type Table = (
+    RecordBatch,
+    Vec<Option<i64>>,
+    Vec<Option<f64>>,
+    Vec<Option<String>>,
+);
+
+fn data(seed: u64, rows: usize) -> Columns {
     let mut rng = fastrand::Rng::with_seed(seed);
     let ints = (0..rows)
         .map(|_| (rng.u8(..8) != 0).then(|| rng.i64(-50..50)))
@@ -29,15 +40,7 @@ fn data(seed: u64, rows: usize) -> (Vec<Option<i64>>, Vec<Option<f64>>, Vec<Opti
     (ints, floats, text)
 }
 
-fn batch(
-    seed: u64,
-    rows: usize,
-) -> (
-    RecordBatch,
-    Vec<Option<i64>>,
-    Vec<Option<f64>>,
-    Vec<Option<String>>,
-) {
+fn batch(seed: u64, rows: usize) -> Table {
     let (i, f, s) = data(seed, rows);
     let batch = RecordBatch::try_from_iter([
         ("i", Arc::new(Int64Array::from(i.clone())) as ArrayRef),
