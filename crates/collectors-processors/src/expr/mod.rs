@@ -95,7 +95,7 @@ impl Expr {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use arrow_array::{Float64Array, RecordBatch};
+/// use arrow_array::{Array, Float64Array, RecordBatch};
 /// use arrow_array::cast::AsArray;
 /// use arrow_array::types::Float64Type;
 /// use collectors_processors::Expression;
