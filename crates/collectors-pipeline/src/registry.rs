@@ -239,7 +239,8 @@ impl Registry {
         Self::default()
     }
 
-    /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
+    /// The components of this workspace: source `local`; decoders `csv`, `jsonl` and, with the
+    /// `parquet` feature, `parquet`;
     /// processors `filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality` and
     /// `validate`;
     /// stores `sqlite` and `file`.

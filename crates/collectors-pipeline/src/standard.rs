@@ -200,6 +200,22 @@ pub(crate) fn register(registry: &mut Registry) {
                 ledger_db: None,
             })
         });
+    #[cfg(feature = "parquet")]
+    register_parquet(registry);
+}
+
+/// `format = "parquet"` sources (feature `parquet`).
+#[cfg(feature = "parquet")]
+fn register_parquet(registry: &mut Registry) {
+    registry.decoder(
+        "parquet",
+        |options: collectors_processors::ParquetOptions| {
+            Ok(BuiltDecoder {
+                decoder: Arc::new(collectors_processors::ParquetDecoder::new(options)?),
+                columns: None,
+            })
+        },
+    );
 }
 
 /// A SQLite database and the files SQLite keeps beside it.

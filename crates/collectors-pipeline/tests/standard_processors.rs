@@ -245,3 +245,65 @@ table = "readings"
         .unwrap_err();
     assert!(err.to_string().contains("station"), "{err}");
 }
+
+/// CSV → Parquet files (the `file` store), then those files as a `parquet` source → SQLite.
+#[cfg(feature = "parquet")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_files_are_a_source_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let mut csv = String::from("sensor_id,value\n");
+    for i in 0..100 {
+        csv.push_str(&format!("s{},{}\n", i % 3, i as f64 / 2.0));
+    }
+    std::fs::write(dir.path().join("data/a.csv"), csv).unwrap();
+    let to_parquet = SPEC.split("[[processor]]").next().unwrap().to_owned()
+        + "[store]\nkind = \"file\"\npath = \"parquet\"\nformat = \"parquet\"\n";
+    let spec = PipelineSpec::from_toml_str(&to_parquet, dir.path()).unwrap();
+    let summary = spec
+        .build(&Registry::standard())
+        .await
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.counts.stored, 100);
+
+    let from_parquet = r#"
+name = "from-parquet"
+[[source]]
+id = "files"
+kind = "local"
+path = "parquet"
+pattern = "*.parquet"
+format = "parquet"
+[source.parquet]
+batch_size = 7
+columns = ["sensor_id", "value"]
+[[processor]]
+type = "filter"
+expr = "value >= 25"
+[store]
+kind = "sqlite"
+path = "out/back.db"
+table = "readings"
+"#;
+    let spec = PipelineSpec::from_toml_str(from_parquet, dir.path()).unwrap();
+    let summary = spec
+        .build(&Registry::standard())
+        .await
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(summary.counts.adds_up());
+    assert_eq!((summary.counts.stored, summary.counts.skipped), (50, 50));
+    let url = format!("sqlite://{}", dir.path().join("out/back.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let total: f64 = sqlx::query("SELECT SUM(value) FROM readings")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(total, (50..100).map(|i| i as f64 / 2.0).sum::<f64>());
+}

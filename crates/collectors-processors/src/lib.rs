@@ -5,6 +5,7 @@
 //! | what | type | contract |
 //! |---|---|---|
 //! | CSV → Arrow record batches | [`CsvDecoder`] ([`CsvOptions`]) | [`Decoder`](collectors_core::Decoder) |
+//! | Parquet → Arrow record batches (feature `parquet`) | `ParquetDecoder` (`ParquetOptions`) | [`Decoder`](collectors_core::Decoder) |
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | keep the rows where `column op value`, or an [`Expression`], holds | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | cast, derive (expressions), drop, rename columns | [`Map`] ([`MapConfig`], [`Expression`]) | [`Processor`](collectors_core::Processor) |
@@ -93,6 +94,8 @@ mod filter;
 mod jsonl;
 mod lines;
 mod map;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod peak_detection;
 mod rolling_mean;
 mod schema;
@@ -108,6 +111,8 @@ pub use filter::{Filter, FilterConfig, FilterOp};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
 pub use map::{DerivedColumn, Map, MapConfig};
+#[cfg(feature = "parquet")]
+pub use parquet::{MAX_PARQUET_ITEM_BYTES, ParquetDecoder, ParquetItemDecoder, ParquetOptions};
 pub use peak_detection::{Interval, PeakDetection, PeakDetectionConfig};
 pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};

@@ -8,6 +8,8 @@ mod expr;
 mod filter;
 mod header;
 mod jsonl;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod peak_detection;
 mod rolling_mean;
 mod standard_conformance;
