@@ -241,8 +241,8 @@ impl Registry {
 
     /// The components of this workspace: source `local`; decoders `csv`, `jsonl` and, with the
     /// `parquet` feature, `parquet`;
-    /// processors `filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality` and
-    /// `validate`;
+    /// processors `filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality`,
+    /// `validate` and `infer_schema`;
     /// stores `sqlite` and `file`.
     pub fn standard() -> Self {
         let mut registry = Self::new();

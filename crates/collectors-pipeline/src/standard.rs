@@ -7,8 +7,8 @@ use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStor
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
     ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
-    JsonLinesDecoder, JsonLinesOptions, Map, MapConfig, PeakDetection, PeakDetectionConfig,
-    RollingMean, RollingMeanConfig, Validate, ValidateConfig,
+    InferSchema, InferSchemaConfig, JsonLinesDecoder, JsonLinesOptions, Map, MapConfig,
+    PeakDetection, PeakDetectionConfig, RollingMean, RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -146,6 +146,10 @@ pub(crate) fn register(registry: &mut Registry) {
                 columns.add(to);
             }
             Ok(Arc::new(map) as Arc<dyn Processor>)
+        })
+        // The columns stay; only their types are decided by the data.
+        .processor("infer_schema", |config: InferSchemaConfig, _columns| {
+            Ok(Arc::new(InferSchema::new(config)) as Arc<dyn Processor>)
         })
         .processor("validate", |config: ValidateConfig, columns| {
             for (i, rule) in config.columns.iter().enumerate() {

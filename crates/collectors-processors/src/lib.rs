@@ -12,6 +12,7 @@
 //! | mean of the last N values (or of a time window) per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | per-column quality profile, as events | [`DataQuality`] ([`DataQualityConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | rows checked against rules; invalid ones refused with reasons | [`Validate`] ([`ValidateConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
+//! | column types inferred from text, schema-evolution report and contracts | [`InferSchema`] ([`InferSchemaConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
 //! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |
 //!
 //! The decoders split an item into lines themselves, so a bad line costs one
@@ -91,6 +92,7 @@ mod csv;
 mod data_quality;
 mod expr;
 mod filter;
+mod infer_schema;
 mod jsonl;
 mod lines;
 mod map;
@@ -108,6 +110,7 @@ pub use data_quality::{
 };
 pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
+pub use infer_schema::{InferSchema, InferSchemaConfig, SchemaChange, SchemaPolicy};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
 pub use map::{DerivedColumn, Map, MapConfig};

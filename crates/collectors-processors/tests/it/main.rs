@@ -7,6 +7,7 @@ mod data_quality;
 mod expr;
 mod filter;
 mod header;
+mod infer_schema;
 mod jsonl;
 #[cfg(feature = "parquet")]
 mod parquet;
