@@ -445,3 +445,60 @@ fn the_state_stays_small_on_a_long_noisy_series() {
         text.len()
     );
 }
+
+/// Any cut of a series into batches and items gives the peaks of the whole series, for
+/// random parameters on data full of plateaus, ties, NaN and infinities.
+#[test]
+fn any_cut_gives_the_peaks_of_the_whole_series() {
+    let mut rng = fastrand::Rng::with_seed(99);
+    for round in 0..60 {
+        let len = rng.usize(0..400);
+        let values: Vec<f64> = (0..len)
+            .map(|_| match rng.u8(..40) {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                _ => f64::from(rng.i32(-4..5)) / 2.0,
+            })
+            .collect();
+        let keys: Vec<String> = (0..len).map(|_| format!("k{}", rng.u8(..2))).collect();
+        let mut params = serde_json::Map::new();
+        if rng.bool() {
+            params.insert("height".into(), serde_json::json!(-1));
+        }
+        if rng.bool() {
+            params.insert("distance".into(), serde_json::json!(rng.u8(1..8)));
+        }
+        if rng.bool() {
+            params.insert("prominence".into(), serde_json::json!([0.5, null]));
+        }
+        if rng.bool() {
+            params.insert("width".into(), serde_json::json!([null, 6]));
+            params.insert("rel_height".into(), serde_json::json!(rng.f64() * 1.5));
+        }
+        if rng.bool() {
+            params.insert("threshold".into(), serde_json::json!(0));
+        }
+        if rng.bool() {
+            params.insert("plateau_size".into(), serde_json::json!([1, 3]));
+        }
+        let case = Case {
+            name: format!("random round {round} {params:?}"),
+            params,
+            keys: Some(keys),
+            values,
+            expected: BTreeMap::new(),
+        };
+        let whole = block_on(detector(&case).process(batch(&case, 0..len).into())).unwrap();
+        let whole = collect(&[whole], true);
+        for (seed, max_batch, items) in [(round, 1, 3), (round + 1000, 17, 4)] {
+            let cut = collect(&streamed(&case, seed, max_batch, items), true);
+            assert_eq!(
+                format!("{cut:?}"),
+                format!("{whole:?}"),
+                "{}: cut into batches of 1..={max_batch} over {items} items",
+                case.name
+            );
+        }
+    }
+}
