@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::models::Payload;
+use crate::models::{Payload, RejectedRows};
 
 /// Where a payload comes from when the engine processes a source item batch by batch.
 ///
@@ -88,6 +88,21 @@ pub trait Processor: Send + Sync {
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
         let _ = context;
         self.process(input).await
+    }
+
+    /// Processes one batch of a source item and may refuse some of its rows: returns the
+    /// output (the rows that go on) and the refused rows with a reason each. The engine
+    /// dead-letters the refused rows (counted dead-lettered, not skipped) and passes the
+    /// output to the next step. The default refuses nothing: it returns
+    /// [`process_in`](Self::process_in)'s output. A processor that validates rows (and so
+    /// must not fail a whole batch for one bad row) overrides this one, and its
+    /// `process_in` then returns only the output.
+    async fn process_rows(
+        &self,
+        context: &ItemContext,
+        input: Payload,
+    ) -> Result<(Payload, Option<RejectedRows>)> {
+        Ok((self.process_in(context, input).await?, None))
     }
 
     /// Called once every batch of an item went through: drop per-item state here.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use collectors_backends::{JsonlDeadLetterSink, SqliteCheckpointStore};
 use collectors_core::{
     CheckpointStore, DataSource, DeadLetterStore, Decoder, Engine, EngineBuilder, Error,
-    ErrorPolicy, InMemoryCheckpointStore, InMemoryDeadLetterSink, Pipeline, Result,
+    ErrorPolicy, EventBus, InMemoryCheckpointStore, InMemoryDeadLetterSink, Pipeline, Result,
     RetryingErrorHandler, SequentialPipeline,
 };
 
@@ -60,6 +60,7 @@ pub struct Components {
     /// The dead-letter file; `None`: the letters are in the store's database.
     dead_letter_file: Option<PathBuf>,
     policy: ErrorPolicy,
+    events: Arc<EventBus>,
 }
 
 impl std::fmt::Debug for Components {
@@ -84,7 +85,8 @@ impl PipelineSpec {
     ///
     /// [`Error::Configuration`] naming the file, the line and the key.
     pub fn components(&self, registry: &Registry) -> Result<Components> {
-        let ctx = BuildContext::new(self);
+        let events = Arc::new(EventBus::new());
+        let ctx = BuildContext::new(self, events.clone());
         let mut sources = Vec::new();
         let mut known_columns: Option<Vec<String>> = None;
         let mut all_known = true;
@@ -204,6 +206,7 @@ impl PipelineSpec {
             checkpoints_in_store,
             dead_letter_file,
             policy: self.retry.policy()?,
+            events,
         };
         components.check_outputs()?;
         Ok(components)
@@ -397,6 +400,13 @@ impl Components {
         }
     }
 
+    /// The event bus the engine emits on (set by [`engine_builder`](Self::engine_builder)),
+    /// and the processors too (data quality reports): subscribe here. A bus given later
+    /// with `.events(..)` gets the engine's events, not the processors'.
+    pub fn events(&self) -> Arc<EventBus> {
+        self.events.clone()
+    }
+
     /// The SQLite checkpoint database (empty when `[checkpoints] url` puts them in
     /// PostgreSQL).
     pub fn checkpoint_db(&self) -> &std::path::Path {
@@ -545,5 +555,6 @@ impl Components {
             .error_handler(Arc::new(RetryingErrorHandler::new(self.policy.clone())))
             .config(spec.engine.config())
             .fingerprint(spec.fingerprint())
+            .events(self.events.clone())
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use collectors_core::{DataSource, Decoder, Error, Processor, Result, StorageBackend};
+use collectors_core::{
+    DataSource, Decoder, Error, EventBus, EventEmitter, Processor, Result, StorageBackend,
+};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -15,11 +17,19 @@ use crate::spec::{Params, PipelineSpec};
 #[derive(Debug)]
 pub struct BuildContext<'a> {
     spec: &'a PipelineSpec,
+    events: Arc<EventBus>,
 }
 
 impl<'a> BuildContext<'a> {
-    pub(crate) fn new(spec: &'a PipelineSpec) -> Self {
-        Self { spec }
+    pub(crate) fn new(spec: &'a PipelineSpec, events: Arc<EventBus>) -> Self {
+        Self { spec, events }
+    }
+
+    /// The event bus of the engine the components go into (see
+    /// [`Components::events`](crate::Components::events)): components that report (a data
+    /// quality profile) emit on it.
+    pub fn events(&self) -> Arc<dyn EventEmitter> {
+        self.events.clone()
     }
 
     /// Resolves a path of the spec against the spec's directory.
@@ -229,10 +239,11 @@ impl Registry {
         Self::default()
     }
 
-    /// The components of this workspace: source `local`; decoders `csv` and `jsonl`;
-    /// processors `filter` and `rolling_mean`; stores `sqlite` and `file`; with the
-    /// `object-store` feature, source and store `object_store` (`path` = a URI or a
-    /// directory).
+    /// The components of this workspace: source `local`; decoders `csv`, `jsonl` and, with the
+    /// `parquet` feature, `parquet`; processors `filter`, `map`, `rolling_mean`,
+    /// `peak_detection`, `data_quality`, `validate` and `infer_schema`; stores `sqlite` and
+    /// `file`; with the `object-store` feature, source and store `object_store` (`path` = a
+    /// URI or a directory).
     pub fn standard() -> Self {
         let mut registry = Self::new();
         crate::standard::register(&mut registry);
@@ -284,6 +295,26 @@ impl Registry {
             Entry {
                 schema: schema_of::<P>(),
                 build: Box::new(move |p, _, columns| Ok(build(params(p)?, columns)?)),
+            },
+        );
+        self
+    }
+
+    /// As [`processor`](Self::processor), for a factory that also needs the
+    /// [`BuildContext`] (a path of the spec, the event bus).
+    pub fn processor_with_context<P, F>(&mut self, kind: &str, build: F) -> &mut Self
+    where
+        P: DeserializeOwned + JsonSchema + 'static,
+        F: Fn(P, &BuildContext<'_>, &mut Columns) -> Result<Arc<dyn Processor>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.processors.insert(
+            kind.to_owned(),
+            Entry {
+                schema: schema_of::<P>(),
+                build: Box::new(move |p, ctx, columns| Ok(build(params(p)?, ctx, columns)?)),
             },
         );
         self

@@ -115,7 +115,8 @@ pub struct SourceSpec {
 /// One processor: its `type`, a name in the registry, and its parameters.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessorSpec {
-    /// The processor type (`filter`, `rolling_mean`, or one a host app registered).
+    /// The processor type (`filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality`,
+    /// `validate`, `infer_schema`, or one a host app registered).
     #[serde(rename = "type")]
     pub kind: String,
     /// Its parameters, checked against the type's schema.

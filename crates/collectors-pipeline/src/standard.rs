@@ -6,8 +6,9 @@ use std::sync::Arc;
 use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStorage};
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
-    ColumnSpec, CsvDecoder, CsvOptions, Filter, FilterConfig, JsonLinesDecoder, JsonLinesOptions,
-    RollingMean, RollingMeanConfig,
+    ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
+    InferSchema, InferSchemaConfig, JsonLinesDecoder, JsonLinesOptions, Map, MapConfig,
+    PeakDetection, PeakDetectionConfig, RollingMean, RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -96,16 +97,90 @@ pub(crate) fn register(registry: &mut Registry) {
             })
         })
         .processor("filter", |config: FilterConfig, columns| {
-            columns.require("column", &config.column);
-            Ok(Arc::new(Filter::new(config)?) as Arc<dyn Processor>)
+            let filter = Filter::new(config)?;
+            match &filter.config().expr {
+                Some(expr) => {
+                    for column in collectors_processors::Expression::parse(expr)?.columns() {
+                        columns.require("expr", column);
+                    }
+                }
+                None => columns.require("column", &filter.config().column),
+            }
+            Ok(Arc::new(filter) as Arc<dyn Processor>)
         })
         .processor("rolling_mean", |config: RollingMeanConfig, columns| {
             if let Some(key) = &config.key {
                 columns.require("key", key);
             }
             columns.require("value", &config.value);
+            if let Some(on) = &config.on {
+                columns.require("on", on);
+            }
             columns.add(&config.output_column());
             Ok(Arc::new(RollingMean::new(config)?) as Arc<dyn Processor>)
+        })
+        .processor_with_context("data_quality", |config: DataQualityConfig, ctx, columns| {
+            for column in config.named_columns() {
+                columns.require("columns", column);
+            }
+            let quality = DataQuality::new(config)?.with_events(ctx.events());
+            Ok(Arc::new(quality) as Arc<dyn Processor>)
+        })
+        .processor("map", |config: MapConfig, columns| {
+            let map = Map::new(config)?;
+            let config = map.config();
+            for column in config.cast.keys() {
+                columns.require("cast", column);
+            }
+            for (i, derived) in config.derive.iter().enumerate() {
+                for column in collectors_processors::Expression::parse(&derived.expr)?.columns() {
+                    columns.require(&format!("derive[{i}].expr"), column);
+                }
+                columns.add(&derived.name);
+            }
+            for column in &config.drop {
+                columns.require("drop", column);
+                columns.remove(column);
+            }
+            for (from, to) in &config.rename {
+                columns.require("rename", from);
+                columns.remove(from);
+                columns.add(to);
+            }
+            Ok(Arc::new(map) as Arc<dyn Processor>)
+        })
+        // The columns stay; only their types are decided by the data.
+        .processor("infer_schema", |config: InferSchemaConfig, _columns| {
+            Ok(Arc::new(InferSchema::new(config)) as Arc<dyn Processor>)
+        })
+        .processor("validate", |config: ValidateConfig, columns| {
+            for (i, rule) in config.columns.iter().enumerate() {
+                if rule.required {
+                    columns.require(&format!("columns[{i}].name"), &rule.name);
+                }
+            }
+            for column in &config.unique {
+                columns.require("unique", column);
+            }
+            Ok(Arc::new(Validate::new(config)?) as Arc<dyn Processor>)
+        })
+        .processor("peak_detection", |config: PeakDetectionConfig, columns| {
+            if let Some(key) = &config.key {
+                columns.require("key", key);
+            }
+            columns.require("value", &config.value);
+            let detector = PeakDetection::new(config)?;
+            // One row per peak: the output has the peak table's columns only.
+            let out = detector.output_columns();
+            for column in columns.known().map(<[String]>::to_vec).unwrap_or_default() {
+                if !out.contains(&column) {
+                    columns.remove(&column);
+                }
+            }
+            for column in &out {
+                columns.add(column);
+            }
+            Ok(Arc::new(detector) as Arc<dyn Processor>)
         })
         .store("sqlite", |id, p: SqliteParams, ctx| {
             let path = ctx.resolve(&p.path);
@@ -131,6 +206,22 @@ pub(crate) fn register(registry: &mut Registry) {
                 ledger_db: None,
             })
         });
+    #[cfg(feature = "parquet")]
+    register_parquet(registry);
+}
+
+/// `format = "parquet"` sources (feature `parquet`).
+#[cfg(feature = "parquet")]
+fn register_parquet(registry: &mut Registry) {
+    registry.decoder(
+        "parquet",
+        |options: collectors_processors::ParquetOptions| {
+            Ok(BuiltDecoder {
+                decoder: Arc::new(collectors_processors::ParquetDecoder::new(options)?),
+                columns: None,
+            })
+        },
+    );
 }
 
 /// A SQLite database and the files SQLite keeps beside it.

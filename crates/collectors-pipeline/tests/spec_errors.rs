@@ -307,6 +307,11 @@ fn every_standard_component_publishes_a_parameter_schema() {
         ("decoders", "jsonl", "batch_size"),
         ("processors", "filter", "column"),
         ("processors", "rolling_mean", "window"),
+        ("processors", "peak_detection", "prominence"),
+        ("processors", "data_quality", "ranges"),
+        ("processors", "validate", "columns"),
+        ("processors", "map", "derive"),
+        ("processors", "filter", "expr"),
         ("stores", "sqlite", "table"),
         ("stores", "file", "format"),
     ] {

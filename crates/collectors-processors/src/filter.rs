@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::BooleanBufferBuilder;
+use arrow_array::cast::AsArray;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
 };
@@ -12,14 +13,17 @@ use arrow_schema::DataType;
 use arrow_select::filter::filter_record_batch;
 use async_trait::async_trait;
 use collectors_core::{Error, Payload, Processor, Result};
+
+use crate::Expression;
 use serde::{Deserialize, Serialize};
 
 /// The comparison a [`Filter`] applies to each row's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
-    /// `column == value`.
+    /// `column == value` (the default, so that a filter by `expr` can leave `op` out).
+    #[default]
     Eq,
     /// `column != value`.
     Ne,
@@ -44,7 +48,8 @@ impl FilterOp {
     }
 }
 
-/// What a [`Filter`] keeps: the rows where `column op value` holds.
+/// What a [`Filter`] keeps: the rows where `column op value` holds, or, with `expr`, the
+/// rows where the [`Expression`] is `true`.
 ///
 /// ```
 /// use collectors_processors::{FilterConfig, FilterOp};
@@ -53,20 +58,29 @@ impl FilterOp {
 ///     serde_json::from_str(r#"{"column": "status", "op": "eq", "value": "ok"}"#).unwrap();
 /// assert_eq!(config.op, FilterOp::Eq);
 /// assert!(serde_json::from_str::<FilterConfig>(r#"{"column": "a", "op": "eq", "valeu": 1}"#).is_err());
+/// let by_expr: FilterConfig =
+///     serde_json::from_str(r#"{"expr": "status == 'ok' and abs(value) < 50"}"#).unwrap();
+/// assert!(by_expr.expr.is_some());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
-    /// The column to test.
+    /// The column to test (not with `expr`).
+    #[serde(default)]
     pub column: String,
-    /// The comparison.
+    /// The comparison (not with `expr`; default `eq`).
+    #[serde(default)]
     pub op: FilterOp,
     /// What to compare with: a number for numeric columns, a string for text columns and for
     /// timestamps and dates (`"2024-05-01T00:00:00Z"`), a boolean for boolean columns.
     /// Required by the comparisons, absent for `is_null` / `is_not_null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
+    /// A predicate instead of `column`/`op`/`value`: an [`Expression`] such as
+    /// `"status == 'ok' and value > 0"`; rows where it is `false` or null are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expr: Option<String>,
 }
 
 impl FilterConfig {
@@ -76,6 +90,17 @@ impl FilterConfig {
             column: column.into(),
             op,
             value,
+            expr: None,
+        }
+    }
+
+    /// The rows where `expr` is `true`.
+    pub fn expr(expr: impl Into<String>) -> Self {
+        Self {
+            column: String::new(),
+            op: FilterOp::Eq,
+            value: None,
+            expr: Some(expr.into()),
         }
     }
 }
@@ -111,6 +136,7 @@ impl FilterConfig {
 #[derive(Debug, Clone)]
 pub struct Filter {
     config: FilterConfig,
+    predicate: Option<Expression>,
     name: String,
 }
 
@@ -119,6 +145,19 @@ impl Filter {
     /// value is missing for a comparison, given for `is_null` / `is_not_null`, or not a
     /// scalar. Messages start with the key in backticks (`` `value` is required … ``).
     pub fn new(config: FilterConfig) -> Result<Self> {
+        if let Some(expr) = &config.expr {
+            if !config.column.is_empty() || config.value.is_some() || config.op != FilterOp::Eq {
+                return Err(Error::configuration(
+                    "`expr`: give either `expr` or `column`/`op`/`value`, not both",
+                ));
+            }
+            let predicate = Expression::parse(expr)?;
+            return Ok(Self {
+                config,
+                predicate: Some(predicate),
+                name: "filter".to_owned(),
+            });
+        }
         if config.column.is_empty() {
             return Err(Error::configuration("`column` must not be empty"));
         }
@@ -146,6 +185,7 @@ impl Filter {
         }
         Ok(Self {
             config,
+            predicate: None,
             name: "filter".to_owned(),
         })
     }
@@ -269,6 +309,18 @@ impl Filter {
 
     /// The rows to keep: true, false or null (dropped).
     fn predicate(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        if let Some(predicate) = &self.predicate {
+            let keep = predicate
+                .evaluate(batch)
+                .map_err(|e| e.with_component(self.name.clone()))?;
+            return match keep.data_type() {
+                DataType::Boolean => Ok(keep.as_boolean().clone()),
+                DataType::Null => Ok(BooleanArray::new_null(keep.len())),
+                other => {
+                    Err(self.invalid(format!("`expr` {predicate} gives {other}, not a boolean")))
+                }
+            };
+        }
         let column = self.column(batch)?;
         let compare = match self.config.op {
             FilterOp::IsNull => return Ok(null_mask(column.as_ref(), true)),
@@ -309,6 +361,10 @@ impl Processor for Filter {
         let batch = input
             .as_table()
             .map_err(|e| e.with_component(self.name.clone()))?;
+        if self.predicate.is_some() {
+            // Type errors show on an empty slice of the batch, without computing anything.
+            return self.predicate(&batch.slice(0, 0)).map(|_| ());
+        }
         let column = self.column(batch)?;
         if self.config.op.takes_value() {
             self.operands(&column.slice(0, 0))?;

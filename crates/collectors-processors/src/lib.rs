@@ -5,9 +5,15 @@
 //! | what | type | contract |
 //! |---|---|---|
 //! | CSV → Arrow record batches | [`CsvDecoder`] ([`CsvOptions`]) | [`Decoder`](collectors_core::Decoder) |
+//! | Parquet → Arrow record batches (feature `parquet`) | `ParquetDecoder` (`ParquetOptions`) | [`Decoder`](collectors_core::Decoder) |
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
-//! | keep the rows where `column op value` | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
-//! | mean of the last N values per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | keep the rows where `column op value`, or an [`Expression`], holds | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | cast, derive (expressions), drop, rename columns | [`Map`] ([`MapConfig`], [`Expression`]) | [`Processor`](collectors_core::Processor) |
+//! | mean of the last N values (or of a time window) per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | per-column quality profile, as events | [`DataQuality`] ([`DataQualityConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | rows checked against rules; invalid ones refused with reasons | [`Validate`] ([`ValidateConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
+//! | column types inferred from text, schema-evolution report and contracts | [`InferSchema`] ([`InferSchemaConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
+//! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |
 //!
 //! The decoders split an item into lines themselves, so a bad line costs one
 //! [`RejectedRow`](collectors_core::RejectedRow) with its line number, never the item, and a
@@ -83,17 +89,35 @@
 //! ```
 
 mod csv;
+mod data_quality;
+mod expr;
 mod filter;
+mod infer_schema;
 mod jsonl;
 mod lines;
+mod map;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod peak_detection;
 mod rolling_mean;
 mod schema;
+mod validate;
 mod values;
 
 pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
+pub use data_quality::{
+    DataQuality, DataQualityConfig, MAX_DISTINCT, QUALITY_EVENT_KIND, ValueRange,
+};
+pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
+pub use infer_schema::{InferSchema, InferSchemaConfig, SchemaChange, SchemaPolicy};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
+pub use map::{DerivedColumn, Map, MapConfig};
+#[cfg(feature = "parquet")]
+pub use parquet::{MAX_PARQUET_ITEM_BYTES, ParquetDecoder, ParquetItemDecoder, ParquetOptions};
+pub use peak_detection::{Interval, PeakDetection, PeakDetectionConfig};
 pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};
+pub use validate::{ColumnRule, Validate, ValidateConfig};
 pub use values::TimestampUnit;

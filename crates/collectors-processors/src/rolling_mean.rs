@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arrow_array::builder::Float64Builder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use arrow_cast::cast::{CastOptions, can_cast_types, cast_with_options};
 use arrow_schema::{DataType, Field, Schema};
 use async_trait::async_trait;
@@ -38,8 +38,18 @@ pub struct RollingMeanConfig {
     /// The numeric column to average (cast to `Float64`).
     pub value: String,
     /// How many values of a key the mean covers, this row's included; 1 to
-    /// [`MAX_WINDOW`] (1 048 576).
+    /// [`MAX_WINDOW`] (1 048 576). Leave it out (0) for a time window ([`duration`](Self::duration)).
+    #[serde(default)]
     pub window: usize,
+    /// A time window instead of a count, as pandas' `rolling("5min", on="ts")`: the values of
+    /// the key whose timestamp is within this duration before the row's, `(t - d, t]`. Units
+    /// `ms`, `s`, `m` or `min`, `h`, `d` (`"500ms"`, `"30s"`, `"5m"`, `"1h"`); needs [`on`](Self::on).
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// The timestamp column of a time window. Its values must not go back within a key, nor
+    /// be null (pandas refuses both too).
+    #[serde(default)]
+    pub on: Option<String>,
     /// How many values of the window that are numbers (not NaN) a mean needs; fewer give a
     /// null mean, like pandas' `min_periods`. 1 to `window`; default 1.
     #[serde(default)]
@@ -61,10 +71,28 @@ impl RollingMeanConfig {
             key: key.map(str::to_owned),
             value: value.into(),
             window,
+            duration: None,
+            on: None,
             min_periods: None,
             output: None,
             per_item: false,
         }
+    }
+
+    /// A time window of `duration` on the timestamp column `on` (and no count window).
+    ///
+    /// ```
+    /// use collectors_processors::{RollingMean, RollingMeanConfig};
+    ///
+    /// let config = RollingMeanConfig::new(Some("sensor"), "v", 0).with_duration("5m", "ts");
+    /// assert!(RollingMean::new(config).is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_duration(mut self, duration: impl Into<String>, on: impl Into<String>) -> Self {
+        self.window = 0;
+        self.duration = Some(duration.into());
+        self.on = Some(on.into());
+        self
     }
 
     /// Sets [`per_item`](Self::per_item).
@@ -118,6 +146,15 @@ impl RollingMeanConfig {
 ///   the window, and only then. (pandas turns infinities into NaN before a rolling mean; here
 ///   they follow IEEE arithmetic instead.)
 ///
+/// # Time windows
+///
+/// With [`duration`](RollingMeanConfig::duration) and [`on`](RollingMeanConfig::on), the
+/// window of a row is the values of its key whose timestamp is in `(t - duration, t]`, up to
+/// and including the row itself, as pandas'
+/// `df.groupby(key).rolling("5min", on="ts", min_periods=m).mean()` (`min_periods` defaults
+/// to 1, as in pandas). Timestamps must not go back within a key, nor be null: either is a
+/// validation error of the batch, as pandas raises.
+///
 /// The cost is O(rows): a running sum of the finite values per key, with counts of NaN and
 /// infinities kept aside so that none of them can poison the sum, re-summed every `window`
 /// values so float error cannot build up.
@@ -160,6 +197,8 @@ pub struct RollingMean {
     config: RollingMeanConfig,
     output: String,
     name: String,
+    /// A time window's duration in microseconds.
+    span: Option<i64>,
     /// The windows of each source (or, per item, of each item in progress).
     items: Mutex<HashMap<String, Arc<Mutex<Windows>>>>,
 }
@@ -169,7 +208,33 @@ impl RollingMean {
     /// in backticks, when `window` is not between 1 and [`MAX_WINDOW`], `min_periods` not
     /// between 1 and `window`, or a column name is empty.
     pub fn new(config: RollingMeanConfig) -> Result<Self> {
-        if config.window == 0 {
+        let span = match (&config.duration, &config.on, config.window) {
+            (None, None, _) => None,
+            (Some(duration), Some(on), 0) => {
+                if on.is_empty() {
+                    return Err(Error::configuration("`on` must not be empty"));
+                }
+                Some(parse_duration(duration)?)
+            }
+            (Some(_), Some(_), _) => {
+                return Err(Error::configuration(
+                    "`window`: give a count `window` or a `duration`, not both",
+                ));
+            }
+            (Some(_), None, _) => {
+                return Err(Error::configuration(
+                    "`on` is required by `duration`: the timestamp column",
+                ));
+            }
+            (None, Some(_), _) => {
+                return Err(Error::configuration("`on` needs a `duration`"));
+            }
+        };
+        if span.is_some() {
+            if config.min_periods == Some(0) {
+                return Err(Error::configuration("`min_periods` must be at least 1"));
+            }
+        } else if config.window == 0 {
             return Err(Error::configuration("`window` must be at least 1, got 0"));
         }
         if config.window > MAX_WINDOW {
@@ -179,6 +244,7 @@ impl RollingMean {
             )));
         }
         if let Some(min_periods) = config.min_periods
+            && span.is_none()
             && !(1..=config.window).contains(&min_periods)
         {
             return Err(Error::configuration(format!(
@@ -199,6 +265,7 @@ impl RollingMean {
         Ok(Self {
             config,
             output,
+            span,
             name: "rolling_mean".to_owned(),
             items: Mutex::new(HashMap::new()),
         })
@@ -268,6 +335,18 @@ impl RollingMean {
                 Some((key, target))
             }
         };
+        if let (Some(on), Some(_)) = (&self.config.on, self.span) {
+            match batch.column_by_name(on) {
+                None => return Err(self.invalid(format!("no timestamp column {on:?}"))),
+                Some(c) if !matches!(c.data_type(), DataType::Timestamp(..)) => {
+                    return Err(self.invalid(format!(
+                        "column {on:?} is {}, not a timestamp",
+                        c.data_type()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
         Ok((batch, value, key))
     }
 
@@ -303,10 +382,46 @@ impl RollingMean {
         Ok((batch, value, keys))
     }
 
+    /// The timestamps of a time window, as microseconds; an error for a missing, non-time or
+    /// null timestamp.
+    fn times(&self, batch: &RecordBatch) -> Result<Option<Int64Array>> {
+        let (Some(on), Some(_)) = (&self.config.on, self.span) else {
+            return Ok(None);
+        };
+        let column = batch
+            .column_by_name(on)
+            .ok_or_else(|| self.invalid(format!("no timestamp column {on:?}")))?;
+        if !matches!(column.data_type(), DataType::Timestamp(..)) {
+            return Err(self.invalid(format!(
+                "column {on:?} is {}, not a timestamp",
+                column.data_type()
+            )));
+        }
+        if column.null_count() > 0 {
+            return Err(self.invalid(format!("column {on:?} has null timestamps")));
+        }
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let micros = cast_with_options(
+            column,
+            &DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None),
+            &strict,
+        )
+        .and_then(|c| cast_with_options(&c, &DataType::Int64, &strict))
+        .map_err(|e| {
+            self.invalid(format!("cannot read {on:?} as microseconds"))
+                .with_source(e)
+        })?;
+        Ok(Some(micros.as_primitive::<Int64Type>().clone()))
+    }
+
     /// Computes the means of `input` with `windows`, returning the input plus the column.
     fn compute(&self, input: &Payload, windows: &mut Windows) -> Result<Payload> {
         let (batch, values, keys) = self.prepare(input)?;
         let values = values.as_primitive::<Float64Type>();
+        let times = self.times(batch)?;
         let window = self.config.window;
         let min_periods = self.config.min_periods();
         let mut means = Float64Builder::with_capacity(batch.num_rows());
@@ -334,11 +449,23 @@ impl RollingMean {
                     }
                 }
             };
-            let mean = windows
+            let slot = windows
                 .windows
                 .get_mut(index)
-                .ok_or_else(|| Error::processing("rolling_mean: lost a window"))?
-                .push(values.value(row), window, min_periods);
+                .ok_or_else(|| Error::processing("rolling_mean: lost a window"))?;
+            let mean = match (&times, self.span) {
+                (Some(times), Some(span)) => {
+                    let at = times.value(row);
+                    if slot.times.back().is_some_and(|last| *last > at) {
+                        return Err(self.invalid(format!(
+                            "the timestamps in {:?} go back within a key at row {row}: a time window needs them in order",
+                            self.config.on.as_deref().unwrap_or_default()
+                        )));
+                    }
+                    slot.push_at(at, values.value(row), span, min_periods)
+                }
+                _ => slot.push(values.value(row), window, min_periods),
+            };
             means.append_option(mean);
         }
 
@@ -446,6 +573,9 @@ struct Window {
     negative_infinities: usize,
     /// Values pushed since the sum was last recomputed from scratch.
     since_resum: usize,
+    /// With a time window: the timestamp (µs) of each value in `values`.
+    #[serde(default)]
+    times: VecDeque<i64>,
 }
 
 impl Window {
@@ -471,6 +601,38 @@ impl Window {
             self.since_resum = 0;
         }
         self.mean(min_periods)
+    }
+
+    /// Adds `value` at time `at` (µs), keeping the values of `(at - span, at]`; returns their
+    /// mean, `None` when fewer than `min_periods` of them are numbers.
+    fn push_at(&mut self, at: i64, value: f64, span: i64, min_periods: usize) -> Option<f64> {
+        let start = at.saturating_sub(span);
+        while self.times.front().is_some_and(|t| *t <= start) {
+            self.times.pop_front();
+            if let Some(oldest) = self.values.pop_front() {
+                self.count(oldest, false);
+            }
+        }
+        self.times.push_back(at);
+        self.values.push_back(value);
+        self.count(value, true);
+        self.since_resum += 1;
+        if self.since_resum >= self.values.len().max(16)
+            || !(self.sum + self.compensation).is_finite()
+        {
+            self.resum();
+        }
+        self.mean(min_periods)
+    }
+
+    /// Recomputes the sum of the finite values from scratch.
+    fn resum(&mut self) {
+        let (mut sum, mut compensation) = (0.0, 0.0);
+        for &value in self.values.iter().filter(|v| v.is_finite()) {
+            neumaier_add(&mut sum, &mut compensation, value);
+        }
+        (self.sum, self.compensation) = (sum, compensation);
+        self.since_resum = 0;
     }
 
     /// Counts `value` in (`added`) or out of the window.
@@ -624,6 +786,37 @@ impl Processor for RollingMean {
         }
         Ok(())
     }
+}
+
+/// `"5m"` → microseconds; a configuration error on `duration` otherwise.
+fn parse_duration(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let per_unit: i64 = match unit.trim() {
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" | "min" => 60_000_000,
+        "h" => 3_600_000_000,
+        "d" => 86_400_000_000,
+        _ => {
+            return Err(Error::configuration(format!(
+                "`duration` {text:?}: the unit must be ms, s, m (or min), h or d"
+            )));
+        }
+    };
+    number
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(per_unit))
+        .filter(|span| *span > 0)
+        .ok_or_else(|| {
+            Error::configuration(format!(
+                "`duration` {text:?} must be a positive whole number of its unit"
+            ))
+        })
 }
 
 /// Floats as their IEEE bits: JSON has no NaN or infinity, and a decimal round trip is not

@@ -2,7 +2,7 @@
 
 use super::assert_error;
 use crate::models::{ErrorType, Payload};
-use crate::processor::Processor;
+use crate::processor::{ItemContext, Processor};
 
 /// Runs the [`Processor`] contract against `processor`, with an input it accepts and,
 /// optionally, one it must reject.
@@ -20,6 +20,23 @@ pub async fn processor(processor: &dyn Processor, valid: Payload, invalid: Optio
         .process(valid.clone())
         .await
         .unwrap_or_else(|e| panic!("{name}: process fails on the valid input: {e}"));
+
+    let context = ItemContext {
+        source_id: "conformance".into(),
+        item_id: "conformance-item".into(),
+        batch_index: 0,
+    };
+    let (_, refused) = processor
+        .process_rows(&context, valid.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{name}: process_rows fails on the valid input: {e}"));
+    if let (Some(refused), Some(rows)) = (&refused, valid.num_rows()) {
+        assert!(
+            refused.len() <= rows,
+            "{name}: process_rows refuses more rows than it was given"
+        );
+    }
+    processor.finish_item(&context.item_id);
 
     let results = processor
         .process_batch(vec![valid.clone(), valid.clone()])

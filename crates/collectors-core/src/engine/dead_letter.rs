@@ -66,6 +66,10 @@ pub struct DeadLetter {
     /// Whether `payload` already went through the pipeline (it failed in the store): a
     /// replay stores it without processing it again.
     pub processed: bool,
+    /// The step that refused these rows of the batch while the others went on
+    /// ([`RejectedRows`](crate::RejectedRows)); `payload` holds them as they reached it, and
+    /// the error's `reasons` detail the reason of each.
+    pub rejected_by: Option<String>,
     /// Why.
     pub error: ErrorInfo,
     /// When it was dead-lettered.
@@ -93,6 +97,7 @@ impl DeadLetter {
             raw_complete: true,
             payload: None,
             processed: false,
+            rejected_by: None,
             error,
             at: Utc::now(),
         }
@@ -121,17 +126,28 @@ impl DeadLetter {
         self
     }
 
+    /// Marks the payload as the rows of the batch that the step `processor` refused.
+    pub fn rejected_by(mut self, processor: impl Into<String>) -> Self {
+        self.rejected_by = Some(processor.into());
+        self
+    }
+
     /// Marks the payload as the pipeline's output (it failed in the store).
     pub fn processed(mut self) -> Self {
         self.processed = true;
         self
     }
 
-    /// The letter's identity: `source/item@version#line:N`, `#batch:N` or `#item:OPERATION`.
-    /// Only repeats of the same letter share it.
+    /// The letter's identity: `source/item@version#line:N`, `#batch:N`,
+    /// `#batch:N/rejected:STEP` (rows a step refused) or `#item:OPERATION`. Only repeats of
+    /// the same letter share it.
     pub fn key(&self) -> String {
         let at = match (self.line, self.batch) {
             (Some(line), _) => format!("line:{line}"),
+            (None, Some(batch)) if self.rejected_by.is_some() => format!(
+                "batch:{batch}/rejected:{}",
+                self.rejected_by.as_deref().unwrap_or_default()
+            ),
             (None, Some(batch)) => format!("batch:{batch}"),
             (None, None) => format!("item:{}", self.error.operation),
         };
@@ -162,6 +178,8 @@ struct DeadLetterRepr {
     payload: Option<Payload>,
     #[serde(default, skip_serializing_if = "is_false")]
     processed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected_by: Option<String>,
     error: ErrorInfo,
     at: DateTime<Utc>,
 }
@@ -200,6 +218,7 @@ impl From<DeadLetter> for DeadLetterRepr {
             raw_complete: l.raw_complete,
             payload: l.payload,
             processed: l.processed,
+            rejected_by: l.rejected_by,
             error: l.error,
             at: l.at,
         }
@@ -232,6 +251,7 @@ impl TryFrom<DeadLetterRepr> for DeadLetter {
             raw_complete: r.raw_complete,
             payload: r.payload,
             processed: r.processed,
+            rejected_by: r.rejected_by,
             error: r.error,
             at: r.at,
         })

@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::error_handler::ErrorDecision;
 use crate::metadata_parser::MetadataParser;
 use crate::models::{
-    CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record, SourceItem,
+    CollectedData, ErrorInfo, ErrorType, EventType, Layer, Metadata, Payload, Record, RejectedRows,
+    SourceItem,
 };
 use crate::processor::{ItemContext, StateScope};
 use crate::runtime::GaveUp;
@@ -331,7 +332,7 @@ impl ItemWorker {
             batch_index: progress.batch_index,
         };
         progress.batch_index += 1;
-        let output = match self.run_pipeline(&context, &input).await {
+        let (output, rejected) = match self.run_pipeline(&context, &input).await {
             Ok(output) => output,
             Err(gave_up) if gave_up.decision == ErrorDecision::Skip => {
                 add(&counters.skipped, rows);
@@ -351,10 +352,34 @@ impl ItemWorker {
                 return true;
             }
         };
-        let rows_out = rows_of(&output).min(rows);
+        // Refused rows are dead-lettered (counted when their letters are written).
+        let mut refused = 0;
+        for rows in rejected {
+            let count = rows.len() as u64;
+            refused += count;
+            let error = ErrorInfo::new(
+                ErrorType::Validation,
+                Layer::Processing,
+                "process_rows",
+                format!("{count} rows refused by {}", rows.processor()),
+            )
+            .with_detail("reasons", rows.reasons().to_vec());
+            let letter = self
+                .run
+                .letter(&self.key(), error)
+                .with_batch(
+                    context.batch_index,
+                    Payload::Table(rows.rows().clone()),
+                    count,
+                )
+                .rejected_by(rows.processor());
+            progress.letters.push(letter);
+        }
+        let rows_left = rows.saturating_sub(refused);
+        let rows_out = rows_of(&output).min(rows_left);
         add(&counters.processed, rows_out);
-        add(&counters.skipped, rows - rows_out);
-        progress.skipped += rows - rows_out;
+        add(&counters.skipped, rows_left - rows_out);
+        progress.skipped += rows_left - rows_out;
         if rows_out == 0 {
             return true;
         }
@@ -403,9 +428,9 @@ impl ItemWorker {
         &self,
         context: &ItemContext,
         input: &Payload,
-    ) -> std::result::Result<Payload, GaveUp> {
+    ) -> std::result::Result<(Payload, Vec<RejectedRows>), GaveUp> {
         let Some(pipeline) = &self.run.pipeline else {
-            return Ok(input.clone());
+            return Ok((input.clone(), Vec::new()));
         };
         self.run
             .retry(pipeline.name())
@@ -414,7 +439,8 @@ impl ItemWorker {
                     let (pipeline, context, input) = *state;
                     let result = pipeline.execute_in(context, input.clone()).await;
                     if result.success {
-                        return Ok(result.processed_data.unwrap_or(Payload::Empty));
+                        let output = result.processed_data.unwrap_or(Payload::Empty);
+                        return Ok((output, result.rejected));
                     }
                     Err(result
                         .error

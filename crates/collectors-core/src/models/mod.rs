@@ -25,7 +25,7 @@ pub use data_source_config::{DataSourceConfig, DataSourceType, REDACTED, is_sens
 pub use error_info::{ErrorInfo, ErrorType, Layer};
 pub use parsed_metadata::ParsedMetadata;
 pub use payload::{Payload, PayloadKind};
-pub use processing_result::{ProcessingResult, StepOutcome, StepTiming};
+pub use processing_result::{ProcessingResult, RejectedRows, StepOutcome, StepTiming};
 pub use query_criteria::QueryCriteria;
 pub use record::{Record, StoredRecord};
 pub use source_item::SourceItem;

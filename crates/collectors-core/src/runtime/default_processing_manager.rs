@@ -133,7 +133,7 @@ impl ProcessingManager for DefaultProcessingManager {
         let outcome = run_step(processor.as_ref(), None, input).await;
         let elapsed = started.elapsed();
         let (mut result, step_outcome) = match outcome {
-            Ok(output) => (
+            Ok((output, _)) => (
                 ProcessingResult::succeeded(output, elapsed),
                 StepOutcome::Succeeded,
             ),

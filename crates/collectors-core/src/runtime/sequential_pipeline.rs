@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures::FutureExt;
 
 use crate::error::{Error, Result};
-use crate::models::{ErrorInfo, Payload, ProcessingResult, StepOutcome, StepTiming};
+use crate::models::{ErrorInfo, Payload, ProcessingResult, RejectedRows, StepOutcome, StepTiming};
 use crate::pipeline::Pipeline;
 use crate::processor::{ItemContext, Processor, StateScope};
 
@@ -124,13 +124,13 @@ pub(crate) async fn run_step(
     processor: &dyn Processor,
     context: Option<&ItemContext>,
     input: Payload,
-) -> Result<Payload> {
+) -> Result<(Payload, Option<RejectedRows>)> {
     let name = processor.name().to_owned();
     let outcome = AssertUnwindSafe(async {
         processor.validate_input(&input)?;
         match context {
-            Some(context) => processor.process_in(context, input).await,
-            None => processor.process(input).await,
+            Some(context) => processor.process_rows(context, input).await,
+            None => processor.process(input).await.map(|out| (out, None)),
         }
     })
     .catch_unwind()
@@ -219,6 +219,7 @@ impl SequentialPipeline {
         let started = Instant::now();
         let mut timings = Vec::with_capacity(self.processors.len());
         let mut first_error: Option<ErrorInfo> = None;
+        let mut rejected = Vec::new();
         let mut current = input;
         for processor in &self.processors {
             if first_error.is_some() && self.stop_on_failure {
@@ -240,7 +241,10 @@ impl SequentialPipeline {
             )
             .await;
             let (step_outcome, next) = match outcome {
-                Ok(output) => (StepOutcome::Succeeded, output),
+                Ok((output, refused)) => {
+                    rejected.extend(refused.filter(|r| !r.is_empty()));
+                    (StepOutcome::Succeeded, output)
+                }
                 Err(e) => {
                     tracing::debug!(pipeline = %self.name, processor = processor.name(), error = %e, "step failed");
                     first_error.get_or_insert_with(|| ErrorInfo::from(&e));
@@ -265,6 +269,10 @@ impl SequentialPipeline {
             }
         };
         result.step_timings = timings;
+        // A batch that failed as a whole is dead-lettered whole, its refused rows with it.
+        if result.success || !self.stop_on_failure {
+            result.rejected = rejected;
+        }
         result
     }
 }

@@ -3,10 +3,18 @@
 mod bounds;
 mod conformance;
 mod csv;
+mod data_quality;
+mod expr;
 mod filter;
 mod header;
+mod infer_schema;
 mod jsonl;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod peak_detection;
 mod rolling_mean;
+mod standard_conformance;
+mod validate;
 mod values;
 
 use arrow_array::RecordBatch;

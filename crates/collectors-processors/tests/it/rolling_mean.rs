@@ -550,3 +550,187 @@ async fn saved_state_resumes_exactly_in_a_fresh_processor() {
     second.restore_state("sensors", None).unwrap();
     assert_eq!(second.save_state("sensors").unwrap(), None);
 }
+
+/// `tests/fixtures/rolling.json`: rows and pandas' grouped rolling means, made by
+/// `tests/fixtures/rolling.py` (re-checked by `scripts/test`).
+const PANDAS: &str = include_str!("../fixtures/rolling.json");
+
+struct PandasCase {
+    name: String,
+    config: RollingMeanConfig,
+    ts: Vec<i64>,
+    sensors: Vec<String>,
+    values: Vec<f64>,
+    expected: Vec<Option<f64>>,
+}
+
+fn pandas_cases() -> Vec<PandasCase> {
+    let doc: serde_json::Value = serde_json::from_str(PANDAS).unwrap();
+    doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let min_periods = case["min_periods"].as_u64().unwrap() as usize;
+            let config = match &case["window"] {
+                serde_json::Value::String(duration) => {
+                    let duration = duration.replace("min", "m");
+                    RollingMeanConfig::new(Some("sensor"), "value", 0).with_duration(duration, "ts")
+                }
+                count => RollingMeanConfig::new(
+                    Some("sensor"),
+                    "value",
+                    count.as_u64().unwrap() as usize,
+                ),
+            }
+            .with_min_periods(min_periods);
+            let rows = &case["rows"];
+            PandasCase {
+                name: case["name"].as_str().unwrap().to_owned(),
+                config,
+                ts: rows["ts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_i64().unwrap())
+                    .collect(),
+                sensors: rows["sensor"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect(),
+                values: rows["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                    .collect(),
+                expected: case["expected"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn pandas_batch(case: &PandasCase, range: std::ops::Range<usize>) -> Payload {
+    let ts = arrow_array::TimestampMicrosecondArray::from(case.ts[range.clone()].to_vec())
+        .with_timezone("+00:00");
+    let sensors: StringArray = case.sensors[range.clone()]
+        .iter()
+        .map(|s| Some(s.as_str()))
+        .collect();
+    let values = Float64Array::from(case.values[range].to_vec());
+    RecordBatch::try_from_iter([
+        ("ts", Arc::new(ts) as ArrayRef),
+        ("sensor", Arc::new(sensors) as ArrayRef),
+        ("value", Arc::new(values) as ArrayRef),
+    ])
+    .unwrap()
+    .into()
+}
+
+fn assert_pandas(case: &PandasCase, got: &[Option<f64>], how: &str) {
+    assert_eq!(got.len(), case.expected.len(), "{} ({how})", case.name);
+    for (row, (g, e)) in got.iter().zip(&case.expected).enumerate() {
+        match (g, e) {
+            (Some(g), Some(e)) => assert!(
+                (g - e).abs() <= 1e-9,
+                "{} ({how}) row {row}: {g} != pandas' {e}",
+                case.name
+            ),
+            (None, None) => {}
+            _ => panic!("{} ({how}) row {row}: {g:?} != pandas' {e:?}", case.name),
+        }
+    }
+}
+
+#[tokio::test]
+async fn time_and_count_windows_equal_pandas() {
+    for case in pandas_cases() {
+        let mean = RollingMean::new(case.config.clone()).unwrap();
+        let out = mean
+            .process(pandas_batch(&case, 0..case.ts.len()))
+            .await
+            .unwrap();
+        assert_pandas(&case, &means(&out, "value_rolling_mean"), "one batch");
+
+        // Many batches over four items, the state checkpointed between items.
+        let mut rng = fastrand::Rng::with_seed(17);
+        let mut mean = RollingMean::new(case.config.clone()).unwrap();
+        let mut got = Vec::new();
+        let mut start = 0;
+        for item in 0..4 {
+            let end = if item == 3 {
+                case.ts.len()
+            } else {
+                (start + rng.usize(0..1200)).min(case.ts.len())
+            };
+            let mut batch_index = 0;
+            while start < end {
+                let size = rng.usize(1..200).min(end - start);
+                let context = ItemContext {
+                    source_id: "sensors".into(),
+                    item_id: format!("part-{item}"),
+                    batch_index,
+                };
+                let out = mean
+                    .process_in(&context, pandas_batch(&case, start..start + size))
+                    .await
+                    .unwrap();
+                got.extend(means(&out, "value_rolling_mean"));
+                start += size;
+                batch_index += 1;
+            }
+            mean.finish_item(&format!("part-{item}"));
+            let state = mean.save_state("sensors").unwrap();
+            mean = RollingMean::new(case.config.clone()).unwrap();
+            mean.restore_state("sensors", state).unwrap();
+        }
+        assert_pandas(&case, &got, "batches and items");
+    }
+}
+
+#[tokio::test]
+async fn time_windows_refuse_bad_timestamps_and_configs() {
+    for config in [
+        RollingMeanConfig {
+            duration: Some("5m".into()),
+            on: Some("ts".into()),
+            ..RollingMeanConfig::new(None, "v", 3)
+        },
+        RollingMeanConfig::new(None, "v", 0).with_duration("5 weeks", "ts"),
+        RollingMeanConfig::new(None, "v", 0).with_duration("0s", "ts"),
+        RollingMeanConfig {
+            on: Some("ts".into()),
+            ..RollingMeanConfig::new(None, "v", 3)
+        },
+    ] {
+        let err = RollingMean::new(config.clone()).unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Configuration, "{config:?}");
+        assert!(err.message().starts_with('`'), "{err}");
+    }
+    let mean = RollingMean::new(RollingMeanConfig::new(None, "value", 0).with_duration("1m", "ts"))
+        .unwrap();
+    let case = PandasCase {
+        name: "back".into(),
+        config: mean.config().clone(),
+        ts: vec![2_000_000, 1_000_000],
+        sensors: vec!["a".into(), "a".into()],
+        values: vec![1.0, 2.0],
+        expected: vec![],
+    };
+    let err = mean.process(pandas_batch(&case, 0..2)).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation);
+    assert!(err.to_string().contains("go back"), "{err}");
+    let text_ts = RecordBatch::try_from_iter([
+        ("ts", Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
+        ("value", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+    ])
+    .unwrap();
+    assert!(mean.validate_input(&text_ts.into()).is_err());
+}
