@@ -94,6 +94,7 @@ mod expr;
 mod filter;
 mod infer_schema;
 mod jsonl;
+mod keyed_state;
 mod lines;
 mod map;
 #[cfg(feature = "parquet")]

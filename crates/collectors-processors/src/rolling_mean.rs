@@ -2,8 +2,9 @@
 //! item.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
+use crate::keyed_state::KeyedState;
 use arrow_array::builder::Float64Builder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
@@ -200,7 +201,7 @@ pub struct RollingMean {
     /// A time window's duration in microseconds.
     span: Option<i64>,
     /// The windows of each source (or, per item, of each item in progress).
-    items: Mutex<HashMap<String, Arc<Mutex<Windows>>>>,
+    items: KeyedState<Windows>,
 }
 
 impl RollingMean {
@@ -263,11 +264,11 @@ impl RollingMean {
             return Err(Error::configuration("`output` must not be empty"));
         }
         Ok(Self {
+            items: KeyedState::new(config.per_item, "rolling mean state"),
             config,
             output,
             span,
             name: "rolling_mean".to_owned(),
-            items: Mutex::new(HashMap::new()),
         })
     }
 
@@ -285,10 +286,7 @@ impl RollingMean {
 
     /// How many items have windows held (started and not finished).
     pub fn items_in_progress(&self) -> usize {
-        self.items
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.items.len()
     }
 
     fn invalid(&self, message: String) -> Error {
@@ -713,78 +711,25 @@ impl Processor for RollingMean {
     }
 
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
-        let windows = {
-            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-            let key = if self.config.per_item {
-                if context.batch_index == 0 {
-                    items.remove(&context.item_id);
-                }
-                &context.item_id
-            } else {
-                &context.source_id
-            };
-            items.entry(key.clone()).or_default().clone()
-        };
-        // Items may run in parallel; the batches of one item take turns on its windows.
+        let windows = self.items.for_batch(context);
         let mut windows = windows.lock().unwrap_or_else(PoisonError::into_inner);
         self.compute(&input, &mut windows)
     }
 
     fn finish_item(&self, item_id: &str) {
-        if self.config.per_item {
-            self.items
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(item_id);
-        }
+        self.items.finish_item(item_id);
     }
 
     fn state_scope(&self) -> StateScope {
-        if self.config.per_item {
-            StateScope::Item
-        } else {
-            StateScope::Source
-        }
+        self.items.scope()
     }
 
     fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
-        if self.config.per_item {
-            return Ok(None);
-        }
-        let windows = self
-            .items
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(source_id)
-            .cloned();
-        let Some(windows) = windows else {
-            return Ok(None);
-        };
-        let windows = windows.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_json::to_value(&*windows)
-            .map(Some)
-            .map_err(|e| Error::processing(format!("rolling mean state: {e}")).with_source(e))
+        self.items.save(source_id)
     }
 
     fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
-        if self.config.per_item {
-            return Ok(());
-        }
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        match state {
-            None => {
-                items.remove(source_id);
-            }
-            Some(state) => {
-                let windows: Windows = serde_json::from_value(state).map_err(|e| {
-                    Error::invalid_state(format!(
-                        "the checkpointed rolling mean state of `{source_id}` is unreadable: {e}"
-                    ))
-                })?;
-                items.insert(source_id.to_owned(), Arc::new(Mutex::new(windows)));
-            }
-        }
-        Ok(())
+        self.items.restore(source_id, state, |_| {})
     }
 }
 

@@ -3,8 +3,7 @@
 mod config;
 mod stats;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::cast::{CastOptions, can_cast_types, cast_with_options};
@@ -16,6 +15,7 @@ use collectors_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::keyed_state::KeyedState;
 pub use config::{DataQualityConfig, ValueRange};
 use stats::ColumnStats;
 pub use stats::MAX_DISTINCT;
@@ -87,7 +87,7 @@ pub struct DataQuality {
     name: String,
     events: Option<Arc<dyn EventEmitter>>,
     /// The profile of each source (or item); `""`: the last plain `process`.
-    states: Mutex<HashMap<String, Arc<Mutex<Profile>>>>,
+    states: KeyedState<Profile>,
 }
 
 impl std::fmt::Debug for DataQuality {
@@ -116,10 +116,10 @@ impl DataQuality {
     pub fn new(config: DataQualityConfig) -> Result<Self> {
         config.check()?;
         Ok(Self {
+            states: KeyedState::new(config.per_item, "data quality state"),
             config,
             name: "data_quality".to_owned(),
             events: None,
-            states: Mutex::new(HashMap::new()),
         })
     }
 
@@ -145,12 +145,7 @@ impl DataQuality {
     /// The latest report of `id` (a source id, an item id with `per_item`, or `""` for
     /// plain [`process`](Processor::process)).
     pub fn report(&self, id: &str) -> Option<serde_json::Value> {
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned()?;
+        let state = self.states.get(id)?;
         let profile = state.lock().unwrap_or_else(PoisonError::into_inner);
         profile.last_report.clone()
     }
@@ -296,14 +291,6 @@ impl DataQuality {
             tracing::warn!(processor = %self.name, error = %e, "could not emit the quality report");
         }
     }
-
-    fn state(&self, id: &str, fresh: bool) -> Arc<Mutex<Profile>> {
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        if fresh {
-            states.remove(id);
-        }
-        states.entry(id.to_owned()).or_default().clone()
-    }
 }
 
 #[async_trait]
@@ -319,7 +306,7 @@ impl Processor for DataQuality {
     /// Profiles `input` alone (its report is [`report("")`](DataQuality::report)).
     async fn process(&self, input: Payload) -> Result<Payload> {
         let batch = self.check(&input)?;
-        let state = self.state("", true);
+        let state = self.states.entry("", true);
         let report = {
             let mut profile = state.lock().unwrap_or_else(PoisonError::into_inner);
             self.profile(batch, &mut profile, None)?;
@@ -333,12 +320,7 @@ impl Processor for DataQuality {
 
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
         let batch = self.check(&input)?;
-        let (id, fresh) = if self.config.per_item {
-            (&context.item_id, context.batch_index == 0)
-        } else {
-            (&context.source_id, false)
-        };
-        let state = self.state(id, fresh);
+        let state = self.states.for_batch(context);
         let report = {
             let mut profile = state.lock().unwrap_or_else(PoisonError::into_inner);
             self.profile(batch, &mut profile, Some(context))?
@@ -350,59 +332,18 @@ impl Processor for DataQuality {
     }
 
     fn finish_item(&self, item_id: &str) {
-        if self.config.per_item {
-            self.states
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(item_id);
-        }
+        self.states.finish_item(item_id);
     }
 
     fn state_scope(&self) -> StateScope {
-        if self.config.per_item {
-            StateScope::Item
-        } else {
-            StateScope::Source
-        }
+        self.states.scope()
     }
 
     fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
-        if self.config.per_item {
-            return Ok(None);
-        }
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(source_id)
-            .cloned();
-        let Some(state) = state else {
-            return Ok(None);
-        };
-        let profile = state.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_json::to_value(&*profile)
-            .map(Some)
-            .map_err(|e| Error::processing(format!("data quality state: {e}")).with_source(e))
+        self.states.save(source_id)
     }
 
     fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
-        if self.config.per_item {
-            return Ok(());
-        }
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        match state {
-            None => {
-                states.remove(source_id);
-            }
-            Some(state) => {
-                let profile: Profile = serde_json::from_value(state).map_err(|e| {
-                    Error::invalid_state(format!(
-                        "the checkpointed data quality state of `{source_id}` is unreadable: {e}"
-                    ))
-                })?;
-                states.insert(source_id.to_owned(), Arc::new(Mutex::new(profile)));
-            }
-        }
-        Ok(())
+        self.states.restore(source_id, state, |_| {})
     }
 }

@@ -2,7 +2,7 @@
 //! schema-evolution report and dlt-style contracts for later changes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, new_null_array};
 use arrow_cast::cast::{CastOptions, cast_with_options};
@@ -13,6 +13,7 @@ use collectors_core::{Error, ItemContext, Payload, Processor, RejectedRows, Resu
 use serde::{Deserialize, Serialize};
 
 use crate::ColumnType;
+use crate::keyed_state::KeyedState;
 
 /// What [`InferSchema`] does when a later batch does not fit the schema fixed so far (as
 /// dlt's schema contracts).
@@ -120,7 +121,7 @@ struct Known {
 pub struct InferSchema {
     config: InferSchemaConfig,
     name: String,
-    states: Mutex<HashMap<String, Arc<Mutex<Known>>>>,
+    states: KeyedState<Known>,
 }
 
 fn is_text(t: &DataType) -> bool {
@@ -192,9 +193,9 @@ impl InferSchema {
     /// A processor named `"infer_schema"`.
     pub fn new(config: InferSchemaConfig) -> Self {
         Self {
+            states: KeyedState::new(config.per_item, "inferred schema"),
             config,
             name: "infer_schema".to_owned(),
-            states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -208,7 +209,8 @@ impl InferSchema {
     /// The schema-evolution report of `id` (a source id, or an item id with `per_item`):
     /// every change seen, in order.
     pub fn changes(&self, id: &str) -> Vec<SchemaChange> {
-        self.state(id, false)
+        self.states
+            .entry(id, false)
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .changes
@@ -217,19 +219,12 @@ impl InferSchema {
 
     /// The schema fixed so far for `id`, in column order.
     pub fn schema(&self, id: &str) -> Vec<(String, ColumnType)> {
-        self.state(id, false)
+        self.states
+            .entry(id, false)
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .columns
             .clone()
-    }
-
-    fn state(&self, id: &str, fresh: bool) -> Arc<Mutex<Known>> {
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        if fresh {
-            states.remove(id);
-        }
-        states.entry(id.to_owned()).or_default().clone()
     }
 
     fn invalid(&self, message: String) -> Error {
@@ -412,12 +407,7 @@ impl InferSchema {
         let batch = input
             .as_table()
             .map_err(|e| e.with_component(self.name.clone()))?;
-        let (id, fresh) = if self.config.per_item {
-            (&context.item_id, context.batch_index == 0)
-        } else {
-            (&context.source_id, false)
-        };
-        let state = self.state(id, fresh);
+        let state = self.states.for_batch(context);
         let mut known = state.lock().unwrap_or_else(PoisonError::into_inner);
         let (out, refused) = self.fit(batch, &mut known, context)?;
         Ok((Payload::Table(out), refused))
@@ -486,57 +476,18 @@ impl Processor for InferSchema {
     }
 
     fn finish_item(&self, item_id: &str) {
-        if self.config.per_item {
-            self.states
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(item_id);
-        }
+        self.states.finish_item(item_id);
     }
 
     fn state_scope(&self) -> StateScope {
-        if self.config.per_item {
-            StateScope::Item
-        } else {
-            StateScope::Source
-        }
+        self.states.scope()
     }
 
     fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
-        if self.config.per_item {
-            return Ok(None);
-        }
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(source_id)
-            .cloned();
-        let Some(state) = state else { return Ok(None) };
-        let known = state.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_json::to_value(&*known)
-            .map(Some)
-            .map_err(|e| Error::processing(format!("infer_schema state: {e}")).with_source(e))
+        self.states.save(source_id)
     }
 
     fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
-        if self.config.per_item {
-            return Ok(());
-        }
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        match state {
-            None => {
-                states.remove(source_id);
-            }
-            Some(state) => {
-                let known: Known = serde_json::from_value(state).map_err(|e| {
-                    Error::invalid_state(format!(
-                        "the checkpointed schema of `{source_id}` is unreadable: {e}"
-                    ))
-                })?;
-                states.insert(source_id.to_owned(), Arc::new(Mutex::new(known)));
-            }
-        }
-        Ok(())
+        self.states.restore(source_id, state, |_| {})
     }
 }

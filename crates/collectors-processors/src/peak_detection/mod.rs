@@ -6,8 +6,7 @@ mod groups;
 mod output;
 mod series;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
@@ -17,6 +16,7 @@ use arrow_schema::DataType;
 use async_trait::async_trait;
 use collectors_core::{Error, ItemContext, Payload, Processor, Result, StateScope};
 
+use crate::keyed_state::KeyedState;
 pub use config::{Interval, PeakDetectionConfig};
 use groups::{Groups, Keys};
 use series::{Peak, Rules};
@@ -117,7 +117,7 @@ pub struct PeakDetection {
     rules: Rules,
     name: String,
     /// The series of each source (or, per item, of each item in progress).
-    states: Mutex<HashMap<String, Arc<Mutex<Groups>>>>,
+    states: KeyedState<Groups>,
 }
 
 impl PeakDetection {
@@ -145,10 +145,10 @@ impl PeakDetection {
             bases: config.needs_prominence(),
         };
         Ok(Self {
+            states: KeyedState::new(config.per_item, "peak detection state"),
             config,
             rules,
             name: "peak_detection".to_owned(),
-            states: Mutex::new(HashMap::new()),
         })
     }
 
@@ -187,11 +187,7 @@ impl PeakDetection {
     /// peaks still undecided, in the same table shape as
     /// [`process_in`](Processor::process_in), and forgets the series.
     pub fn finish(&self, id: &str) -> Result<Payload> {
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+        let state = self.states.remove(id);
         let mut peaks = Vec::new();
         let mut int_keys = false;
         if let Some(state) = state {
@@ -331,12 +327,7 @@ impl PeakDetection {
     /// How many samples the series of `id` (a source id, or an item id with `per_item`)
     /// have seen, per key in first-seen order; empty when none is held.
     pub fn samples_seen(&self, id: &str) -> Vec<u64> {
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(id)
-            .cloned();
+        let state = self.states.get(id);
         state.map_or_else(Vec::new, |state| {
             let groups = state.lock().unwrap_or_else(PoisonError::into_inner);
             groups.series.iter().map(|(_, s)| s.len()).collect()
@@ -360,78 +351,24 @@ impl Processor for PeakDetection {
     }
 
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
-        let state = {
-            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-            let id = if self.config.per_item {
-                if context.batch_index == 0 {
-                    states.remove(&context.item_id);
-                }
-                &context.item_id
-            } else {
-                &context.source_id
-            };
-            states.entry(id.clone()).or_default().clone()
-        };
-        // Items may run in parallel; the batches of one item take turns on its series.
+        let state = self.states.for_batch(context);
         let mut groups = state.lock().unwrap_or_else(PoisonError::into_inner);
         self.run(&input, &mut groups, false)
     }
 
     fn finish_item(&self, item_id: &str) {
-        if self.config.per_item {
-            self.states
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(item_id);
-        }
+        self.states.finish_item(item_id);
     }
 
     fn state_scope(&self) -> StateScope {
-        if self.config.per_item {
-            StateScope::Item
-        } else {
-            StateScope::Source
-        }
+        self.states.scope()
     }
 
     fn save_state(&self, source_id: &str) -> Result<Option<serde_json::Value>> {
-        if self.config.per_item {
-            return Ok(None);
-        }
-        let state = self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(source_id)
-            .cloned();
-        let Some(state) = state else {
-            return Ok(None);
-        };
-        let groups = state.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_json::to_value(&*groups)
-            .map(Some)
-            .map_err(|e| Error::processing(format!("peak detection state: {e}")).with_source(e))
+        self.states.save(source_id)
     }
 
     fn restore_state(&self, source_id: &str, state: Option<serde_json::Value>) -> Result<()> {
-        if self.config.per_item {
-            return Ok(());
-        }
-        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
-        match state {
-            None => {
-                states.remove(source_id);
-            }
-            Some(state) => {
-                let mut groups: Groups = serde_json::from_value(state).map_err(|e| {
-                    Error::invalid_state(format!(
-                        "the checkpointed peak detection state of `{source_id}` is unreadable: {e}"
-                    ))
-                })?;
-                groups.reindex();
-                states.insert(source_id.to_owned(), Arc::new(Mutex::new(groups)));
-            }
-        }
-        Ok(())
+        self.states.restore(source_id, state, Groups::reindex)
     }
 }
