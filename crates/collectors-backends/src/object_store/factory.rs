@@ -130,15 +130,7 @@ fn s3(
     {
         builder = builder.with_region("us-east-1");
     }
-    builder
-        .build()
-        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| {
-            format!(
-                "cannot build the S3 client: {}",
-                scrub(&e.to_string(), config)
-            )
-        })
+    built(builder.build(), "S3", config)
 }
 
 #[cfg(not(feature = "aws"))]
@@ -160,15 +152,7 @@ fn gcs(
             .map_err(|_| format!("unknown GCS option `{key}`"))?;
         builder = builder.with_config(parsed, value);
     }
-    builder
-        .build()
-        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| {
-            format!(
-                "cannot build the GCS client: {}",
-                scrub(&e.to_string(), config)
-            )
-        })
+    built(builder.build(), "GCS", config)
 }
 
 #[cfg(not(feature = "gcp"))]
@@ -190,20 +174,30 @@ fn azure(
             .map_err(|_| format!("unknown Azure option `{key}`"))?;
         builder = builder.with_config(parsed, value);
     }
-    builder
-        .build()
-        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| {
-            format!(
-                "cannot build the Azure client: {}",
-                scrub(&e.to_string(), config)
-            )
-        })
+    built(builder.build(), "Azure", config)
 }
 
 #[cfg(not(feature = "azure"))]
 fn azure(_: &StoreUri, _: &ObjectStoreConfig) -> std::result::Result<Arc<dyn ObjectStore>, String> {
     Err(not_compiled(StoreScheme::Azure))
+}
+
+/// A cloud store as the connector holds it, or why it could not be built (values of
+/// `config` blanked out of the message).
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+fn built<S: ObjectStore>(
+    store: ::object_store::Result<S>,
+    what: &str,
+    config: &ObjectStoreConfig,
+) -> std::result::Result<Arc<dyn ObjectStore>, String> {
+    store
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        .map_err(|e| {
+            format!(
+                "cannot build the {what} client: {}",
+                scrub(&e.to_string(), config)
+            )
+        })
 }
 
 #[allow(dead_code)] // used only when a cloud feature is off
