@@ -34,6 +34,15 @@ pub trait Pipeline: Send + Sync {
         self.execute(input).await
     }
 
+    /// The item ended: the rows its steps still hold back (see
+    /// [`Processor::flush_item`](crate::Processor::flush_item)), each run through the steps
+    /// after the one that held it; one result per step that held rows, in step order. The
+    /// default holds nothing.
+    async fn flush_item(&self, context: &ItemContext) -> Vec<ProcessingResult> {
+        let _ = context;
+        Vec::new()
+    }
+
     /// Tells every step that an item is finished, so per-item state can be dropped.
     fn finish_item(&self, item_id: &str) {
         let _ = item_id;

@@ -105,6 +105,21 @@ pub trait Processor: Send + Sync {
         Ok((self.process_in(context, input).await?, None))
     }
 
+    /// Called once, after the last batch of an item went through (and before
+    /// [`finish_item`](Self::finish_item)): returns the rows this step still holds back for
+    /// the item, as if no row followed (a peak waiting for its right side), or `None`. The
+    /// engine runs them through the later steps and stores them with the item, before its
+    /// checkpoint. Rows held back were counted skipped when their batch went through; the
+    /// rows returned here move from skipped to processed. The default holds nothing.
+    ///
+    /// Only state that ends with the item can be flushed: with [`StateScope::Source`] the
+    /// series goes on in the source's next item, or the next run, and the rows stay held in
+    /// the checkpointed state until later rows decide them.
+    async fn flush_item(&self, context: &ItemContext) -> Result<Option<Payload>> {
+        let _ = context;
+        Ok(None)
+    }
+
     /// Called once every batch of an item went through: drop per-item state here.
     fn finish_item(&self, item_id: &str) {
         let _ = item_id;

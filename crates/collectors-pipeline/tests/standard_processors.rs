@@ -307,3 +307,73 @@ table = "readings"
         .get(0);
     assert_eq!(total, (50..100).map(|i| i as f64 / 2.0).sum::<f64>());
 }
+
+const PER_ITEM_PEAKS_SPEC: &str = r#"
+name = "per-file-peaks"
+[[source]]
+id = "runs"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+batch_size = 2
+schema = [{ name = "value", type = "float64" }]
+[[processor]]
+type = "peak_detection"
+value = "value"
+distance = 3
+per_item = true
+[store]
+kind = "sqlite"
+path = "out/peaks.db"
+table = "peaks"
+"#;
+
+/// Each file is a series of its own: the peaks still undecided when a file ends (a higher
+/// sample could have followed within `distance`) are stored with that file, as SciPy finds
+/// them on the file taken whole, and the counters still add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_item_peaks_undecided_at_the_end_of_a_file_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    // scipy.signal.find_peaks([0, 5, 0, 1, 6, 2], distance=3) -> [1, 4];
+    // find_peaks([0, 7, 1]) -> [1]. Index 4 and the 7 are decided only by the end.
+    std::fs::write(dir.path().join("data/a.csv"), "value\n0\n5\n0\n1\n6\n2\n").unwrap();
+    std::fs::write(dir.path().join("data/b.csv"), "value\n0\n7\n1\n").unwrap();
+    std::fs::write(dir.path().join("pipeline.toml"), PER_ITEM_PEAKS_SPEC).unwrap();
+    let spec = PipelineSpec::from_path(dir.path().join("pipeline.toml")).unwrap();
+    let components = spec.components(&Registry::standard()).unwrap();
+    let engine = components.engine_builder().await.unwrap().build().unwrap();
+    let summary = engine.run(CancellationToken::new()).await.unwrap();
+    assert!(summary.counts.adds_up(), "{:?}", summary.counts);
+    assert_eq!(summary.counts.collected, 9);
+    assert_eq!(summary.counts.processed, 3);
+    assert_eq!(summary.counts.skipped, 6);
+
+    let url = format!("sqlite://{}", dir.path().join("out/peaks.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut peaks: Vec<(String, i64, f64)> = sqlx::query(
+        "SELECT r.key, p.\"index\", p.value FROM peaks p \
+         JOIN _collectors_records r ON r.id = p._id >> 32",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let key: String = r.get(0);
+        let file = if key.contains("a.csv") { "a" } else { "b" };
+        (file.to_owned(), r.get(1), r.get(2))
+    })
+    .collect();
+    peaks.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(
+        peaks,
+        vec![
+            ("a".to_owned(), 1, 5.0),
+            ("a".to_owned(), 4, 6.0),
+            ("b".to_owned(), 1, 7.0),
+        ]
+    );
+}

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::data_source::DataSource;
-use crate::engine::counters::add;
+use crate::engine::counters::{add, sub};
 use crate::engine::dead_letter::DeadLetter;
 use crate::engine::decoder::{Decoded, Decoder, ItemDecoder};
 use crate::engine::item_key::ItemKey;
@@ -257,7 +257,8 @@ impl ItemWorker {
         decoder
             .finish(&mut out)
             .map_err(|e| e.with_operation("decode"))?;
-        Ok(if self.hand_on(&mut out, progress).await {
+        let handed_on = self.hand_on(&mut out, progress).await && self.flush_held(progress).await;
+        Ok(if handed_on {
             Reading::Complete
         } else {
             Reading::Interrupted
@@ -324,14 +325,20 @@ impl ItemWorker {
         true
     }
 
-    async fn process_batch(&self, input: Payload, rows: u64, progress: &mut Progress) -> bool {
-        let counters = &self.run.counters;
+    /// The context of the item's next batch.
+    fn next_context(&self, progress: &mut Progress) -> ItemContext {
         let context = ItemContext {
             source_id: self.item.source_id.clone(),
             item_id: self.item.item_id.clone(),
             batch_index: progress.batch_index,
         };
         progress.batch_index += 1;
+        context
+    }
+
+    async fn process_batch(&self, input: Payload, rows: u64, progress: &mut Progress) -> bool {
+        let counters = &self.run.counters;
+        let context = self.next_context(progress);
         let (output, rejected) = match self.run_pipeline(&context, &input).await {
             Ok(output) => output,
             Err(gave_up) if gave_up.decision == ErrorDecision::Skip => {
@@ -353,6 +360,69 @@ impl ItemWorker {
             }
         };
         // Refused rows are dead-lettered (counted when their letters are written).
+        let refused = self.letter_refused(&context, rejected, progress);
+        let rows_left = rows.saturating_sub(refused);
+        let rows_out = rows_of(&output).min(rows_left);
+        add(&counters.processed, rows_out);
+        add(&counters.skipped, rows_left - rows_out);
+        progress.skipped += rows_left - rows_out;
+        self.send_output(&context, output, rows_out, progress).await
+    }
+
+    /// The item was read whole: runs the rows the steps still hold back (see
+    /// [`Processor::flush_item`](crate::Processor::flush_item)) through the later steps and
+    /// sends them on. They were counted skipped with their batches: the rows that come out
+    /// move to processed, the ones a later step refuses to dead-lettered. Not retried: a
+    /// flush hands its rows over once. `false` when the run is aborting.
+    async fn flush_held(&self, progress: &mut Progress) -> bool {
+        let Some(pipeline) = &self.run.pipeline else {
+            return true;
+        };
+        let counters = &self.run.counters;
+        let context = self.next_context(progress);
+        for result in pipeline.flush_item(&context).await {
+            if !result.success {
+                let error = result
+                    .error
+                    .map(|info| info.to_error())
+                    .unwrap_or_else(|| Error::processing("flushing held rows failed"));
+                // A flush hands its rows over once: a retry would find nothing held.
+                let (decision, info) = self.run.retry(pipeline.name()).decide(&error, 1).await;
+                match decision {
+                    ErrorDecision::Skip => {}
+                    ErrorDecision::Abort => {
+                        if !self.run.stop.is_cancelled() {
+                            self.run.abort(&info);
+                        }
+                        return false;
+                    }
+                    _ => progress.letters.push(self.run.letter(&self.key(), info)),
+                }
+                continue;
+            }
+            let refused = self.letter_refused(&context, result.rejected, progress);
+            let output = result.processed_data.unwrap_or(Payload::Empty);
+            let rows_out = rows_of(&output);
+            // Held rows were counted skipped; what comes out of them is no longer skipped.
+            let moved = (rows_out + refused).min(progress.skipped);
+            progress.skipped -= moved;
+            sub(&counters.skipped, moved);
+            add(&counters.processed, rows_out);
+            if !self.send_output(&context, output, rows_out, progress).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Letters the rows the steps refused (counted when the letters are written); returns how
+    /// many rows they hold.
+    fn letter_refused(
+        &self,
+        context: &ItemContext,
+        rejected: Vec<RejectedRows>,
+        progress: &mut Progress,
+    ) -> u64 {
         let mut refused = 0;
         for rows in rejected {
             let count = rows.len() as u64;
@@ -375,11 +445,19 @@ impl ItemWorker {
                 .rejected_by(rows.processor());
             progress.letters.push(letter);
         }
-        let rows_left = rows.saturating_sub(refused);
-        let rows_out = rows_of(&output).min(rows_left);
-        add(&counters.processed, rows_out);
-        add(&counters.skipped, rows_left - rows_out);
-        progress.skipped += rows_left - rows_out;
+        refused
+    }
+
+    /// Sends `rows_out` processed rows on to the store stage as one record keyed by the
+    /// batch. `false` when the run is aborting.
+    async fn send_output(
+        &self,
+        context: &ItemContext,
+        output: Payload,
+        rows_out: u64,
+        progress: &mut Progress,
+    ) -> bool {
+        let counters = &self.run.counters;
         if rows_out == 0 {
             return true;
         }

@@ -177,6 +177,32 @@ impl Pipeline for SequentialPipeline {
         self.run(Some(context), input).await
     }
 
+    async fn flush_item(&self, context: &ItemContext) -> Vec<ProcessingResult> {
+        let mut results = Vec::new();
+        for (at, processor) in self.processors.iter().enumerate() {
+            let started = Instant::now();
+            match processor.flush_item(context).await {
+                Ok(None) => {}
+                Ok(Some(held)) => results.push(self.run_from(at + 1, Some(context), held).await),
+                Err(e) => {
+                    let e = if e.context().component.is_none() {
+                        e.with_component(processor.name().to_owned())
+                    } else {
+                        e
+                    };
+                    results.push(ProcessingResult::failed(
+                        ErrorInfo::from(&e.with_operation("flush_item")),
+                        started.elapsed(),
+                    ));
+                    if self.stop_on_failure {
+                        break;
+                    }
+                }
+            }
+        }
+        results
+    }
+
     fn finish_item(&self, item_id: &str) {
         for processor in &self.processors {
             processor.finish_item(item_id);
@@ -216,12 +242,23 @@ impl Pipeline for SequentialPipeline {
 
 impl SequentialPipeline {
     async fn run(&self, context: Option<&ItemContext>, input: Payload) -> ProcessingResult {
+        self.run_from(0, context, input).await
+    }
+
+    /// Runs the steps from `first` on.
+    async fn run_from(
+        &self,
+        first: usize,
+        context: Option<&ItemContext>,
+        input: Payload,
+    ) -> ProcessingResult {
         let started = Instant::now();
-        let mut timings = Vec::with_capacity(self.processors.len());
+        let steps = self.processors.get(first..).unwrap_or_default();
+        let mut timings = Vec::with_capacity(steps.len());
         let mut first_error: Option<ErrorInfo> = None;
         let mut rejected = Vec::new();
         let mut current = input;
-        for processor in &self.processors {
+        for processor in steps {
             if first_error.is_some() && self.stop_on_failure {
                 timings.push(StepTiming {
                     processor: processor.name().to_owned(),
@@ -274,5 +311,104 @@ impl SequentialPipeline {
             result.rejected = rejected;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Holds back the last number it saw until the item ends (or fails its flush).
+    struct HoldLast {
+        held: Mutex<Option<i64>>,
+        fail_flush: bool,
+    }
+
+    #[async_trait]
+    impl Processor for HoldLast {
+        fn name(&self) -> &str {
+            "hold-last"
+        }
+        fn validate_input(&self, _: &Payload) -> Result<()> {
+            Ok(())
+        }
+        async fn process(&self, input: Payload) -> Result<Payload> {
+            let n = input.as_json()?.as_i64().unwrap_or_default();
+            let previous = self.held.lock().unwrap().replace(n);
+            Ok(previous.map_or(Payload::Empty, |p| Payload::Json(p.into())))
+        }
+        async fn flush_item(&self, _: &ItemContext) -> Result<Option<Payload>> {
+            if self.fail_flush {
+                return Err(Error::processing("no end for this series"));
+            }
+            Ok(self
+                .held
+                .lock()
+                .unwrap()
+                .take()
+                .map(|n| Payload::Json(n.into())))
+        }
+    }
+
+    struct Times10;
+
+    #[async_trait]
+    impl Processor for Times10 {
+        fn name(&self) -> &str {
+            "times-10"
+        }
+        fn validate_input(&self, _: &Payload) -> Result<()> {
+            Ok(())
+        }
+        async fn process(&self, input: Payload) -> Result<Payload> {
+            Ok(Payload::Json(
+                (input.as_json()?.as_i64().unwrap_or_default() * 10).into(),
+            ))
+        }
+    }
+
+    fn pipeline(fail_flush: bool) -> SequentialPipeline {
+        SequentialPipeline::builder("held")
+            .processor(Arc::new(HoldLast {
+                held: Mutex::new(None),
+                fail_flush,
+            }))
+            .processor(Arc::new(Times10))
+            .build()
+            .unwrap()
+    }
+
+    fn context() -> ItemContext {
+        ItemContext {
+            source_id: "s".into(),
+            item_id: "i".into(),
+            batch_index: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn held_rows_are_flushed_through_the_later_steps() {
+        let pipeline = pipeline(false);
+        pipeline
+            .execute_in(&context(), Payload::Json(4.into()))
+            .await;
+        let flushed = pipeline.flush_item(&context()).await;
+        assert_eq!(flushed.len(), 1);
+        assert!(flushed[0].success);
+        assert_eq!(flushed[0].processed_data, Some(Payload::Json(40.into())));
+        // Nothing is held any more.
+        assert!(pipeline.flush_item(&context()).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_flush_names_its_step() {
+        let flushed = pipeline(true).flush_item(&context()).await;
+        assert_eq!(flushed.len(), 1);
+        let error = flushed[0].error.as_ref().unwrap();
+        assert!(!flushed[0].success);
+        assert_eq!(error.component.as_deref(), Some("hold-last"));
+        assert_eq!(error.operation, "flush_item");
     }
 }

@@ -356,6 +356,17 @@ impl Processor for PeakDetection {
         self.run(&input, &mut groups, false)
     }
 
+    /// With [`per_item`](PeakDetectionConfig::per_item) the series ends with the item: the
+    /// peaks still undecided come out (see [`finish`](Self::finish)). A series that spans
+    /// the source's items keeps them until later samples decide them.
+    async fn flush_item(&self, context: &ItemContext) -> Result<Option<Payload>> {
+        if self.states.scope() != StateScope::Item {
+            return Ok(None);
+        }
+        let peaks = self.finish(&context.item_id)?;
+        Ok((peaks.as_table().is_ok_and(|t| t.num_rows() > 0)).then_some(peaks))
+    }
+
     fn finish_item(&self, item_id: &str) {
         self.states.finish_item(item_id);
     }
