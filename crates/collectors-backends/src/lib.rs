@@ -8,6 +8,7 @@
 //! | [`local`] | [`LocalDirectorySource`] | [`DataSource`] (listed), [`Connector`] | `local` |
 //! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
+//! | [`sqlite`] | [`SqliteQualityHistory`] | [`QualityHistory`](collectors_core::QualityHistory) | `sqlite` |
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
@@ -94,4 +95,6 @@ pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresCheckpointStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteCheckpointStore, SqliteStorage, SqliteStorageBuilder};
+pub use sqlite::{
+    SqliteCheckpointStore, SqliteQualityHistory, SqliteStorage, SqliteStorageBuilder,
+};

@@ -4,6 +4,7 @@
 //! ```text
 //! collectors run examples/sensors/pipeline.toml
 //! collectors dead-letter list examples/sensors/out/dead_letters.jsonl
+//! collectors quality history examples/sensors/pipeline.toml
 //! collectors gen sensors --rows 100000 --files 4 --out /tmp/sensors
 //! collectors data-source list s3://bucket/raw/ --pattern '*.csv' --long --config s3.toml
 //! collectors data-source ingest s3://bucket/raw/ --pattern '*.csv' --output-dir /tmp/raw
@@ -33,6 +34,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Inspect or replay dead-lettered records.
     DeadLetter(commands::dead_letter::DeadLetterArgs),
+    /// Follow a pipeline's data quality over time (the reports of its `data_quality` steps).
+    Quality(commands::quality::QualityArgs),
     /// List and download the objects of a store (S3, GCS, Azure, a directory) by URI.
     #[cfg(feature = "object-store")]
     DataSource(commands::data_source::DataSourceArgs),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => commands::run::run(args).await,
             Command::DeadLetter(args) => commands::dead_letter::run(args).await,
+            Command::Quality(args) => commands::quality::run(args).await,
             #[cfg(feature = "object-store")]
             Command::DataSource(args) => commands::data_source::run(args).await,
             Command::Gen(args) => commands::generate::run(args),

@@ -266,3 +266,79 @@ async fn a_replica_store_receives_every_row_too() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("replica[0].table"));
 }
+
+#[test]
+fn quality_history_shows_one_report_per_file_and_the_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/a.csv"), "id,v\na,1\nb,2\nc,3\nd,4\n").unwrap();
+    std::fs::write(dir.path().join("data/b.csv"), "id,v\ne,5\nf,\ng,\nh,6\n").unwrap();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        r#"
+name = "watched"
+[[source]]
+id = "in"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+schema = [{ name = "id", type = "utf8" }, { name = "v", type = "float64" }]
+[[processor]]
+type = "data_quality"
+columns = ["v"]
+[store]
+kind = "sqlite"
+path = "out/watched.db"
+table = "readings"
+"#,
+    )
+    .unwrap();
+    let empty = collectors(dir.path(), &["quality", "history", "pipeline.toml"]);
+    assert!(empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("no quality reports yet"));
+    assert!(
+        !dir.path().join("out").exists(),
+        "reading the history creates nothing"
+    );
+
+    let run = collectors(dir.path(), &["run", "pipeline.toml", "--quiet"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = collectors(dir.path(), &["quality", "history", "pipeline.toml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(lines[1].contains("in/a.csv\t4\t1.0000"), "{stdout}");
+    // b.csv brings two nulls: 2 bad cells of 8 so far.
+    assert!(
+        lines[2].contains("in/b.csv\t8\t0.7500\t-0.2500\tv (2 bad of 8)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].contains("2 reports: score 1.0000 → 0.7500 (worsening)"),
+        "{stdout}"
+    );
+
+    let json = collectors(
+        dir.path(),
+        &[
+            "quality",
+            "history",
+            "pipeline.toml",
+            "--json",
+            "--limit",
+            "1",
+        ],
+    );
+    let line = String::from_utf8_lossy(&json.stdout);
+    let entry: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(entry["item_id"], "b.csv");
+    assert_eq!(entry["report"]["columns"][0]["name"], "v");
+    assert_eq!(entry["report"]["columns"][0]["nulls"], 2);
+}

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use collectors_backends::{JsonlDeadLetterSink, SqliteCheckpointStore};
+use collectors_backends::{JsonlDeadLetterSink, SqliteCheckpointStore, SqliteQualityHistory};
 use collectors_core::{
     CheckpointStore, DataSource, DeadLetterStore, Decoder, Engine, EngineBuilder, Error,
-    ErrorPolicy, EventBus, InMemoryCheckpointStore, InMemoryDeadLetterSink, Pipeline, Result,
-    RetryingErrorHandler, SequentialPipeline,
+    ErrorPolicy, EventBus, InMemoryCheckpointStore, InMemoryDeadLetterSink, Pipeline,
+    QualityHistory, Result, RetryingErrorHandler, SequentialPipeline,
 };
 
 use crate::locate::{Segment, display_key, key_in_message, parse_path};
@@ -61,6 +61,8 @@ pub struct Components {
     dead_letter_file: Option<PathBuf>,
     policy: ErrorPolicy,
     events: Arc<EventBus>,
+    /// Where data-quality reports are kept (beside SQLite checkpoints).
+    quality_history: Option<Arc<dyn QualityHistory>>,
 }
 
 impl std::fmt::Debug for Components {
@@ -157,7 +159,6 @@ impl PipelineSpec {
                 built: Arc::new(source),
             });
         }
-        let pipeline = self.pipeline(registry, &ctx, known_columns)?;
         let store = self.store(registry, &ctx, &self.store, Segment::Key("store"), "store")?;
         let replicas = self
             .replicas
@@ -183,6 +184,14 @@ impl PipelineSpec {
             (None, Some(db)) => db.clone(),
             (None, None) => sibling(&self.store_path()?, ".checkpoints.db"),
         };
+        // Quality reports are kept beside the checkpoints (not in PostgreSQL yet).
+        let ctx = match &checkpoint_url {
+            None => {
+                ctx.with_quality_history(Arc::new(SqliteQualityHistory::new(checkpoint_db.clone())))
+            }
+            Some(_) => ctx,
+        };
+        let pipeline = self.pipeline(registry, &ctx, known_columns)?;
         // A lone store with a ledger keeps what is not configured elsewhere.
         let ledger_db = store
             .ledger_db
@@ -207,6 +216,7 @@ impl PipelineSpec {
             dead_letter_file,
             policy: self.retry.policy()?,
             events,
+            quality_history: ctx.quality_history(),
         };
         components.check_outputs()?;
         Ok(components)
@@ -411,6 +421,12 @@ impl Components {
     /// PostgreSQL).
     pub fn checkpoint_db(&self) -> &std::path::Path {
         &self.checkpoint_db
+    }
+
+    /// Where the data-quality reports of this pipeline are kept (see
+    /// [`BuildContext::quality_history`](crate::BuildContext::quality_history)).
+    pub fn quality_history(&self) -> Option<Arc<dyn QualityHistory>> {
+        self.quality_history.clone()
     }
 
     /// The primary store (replicas not included).

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use collectors_core::{
-    DataSource, Decoder, Error, EventBus, EventEmitter, Processor, Result, StorageBackend,
+    DataSource, Decoder, Error, EventBus, EventEmitter, Processor, QualityHistory, Result,
+    StorageBackend,
 };
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -14,15 +15,40 @@ use serde::de::DeserializeOwned;
 use crate::spec::{Params, PipelineSpec};
 
 /// What a component factory may ask of the spec it is built from.
-#[derive(Debug)]
 pub struct BuildContext<'a> {
     spec: &'a PipelineSpec,
     events: Arc<EventBus>,
+    quality_history: Option<Arc<dyn QualityHistory>>,
+}
+
+impl std::fmt::Debug for BuildContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("pipeline", &self.spec.name)
+            .field("quality_history", &self.quality_history.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> BuildContext<'a> {
     pub(crate) fn new(spec: &'a PipelineSpec, events: Arc<EventBus>) -> Self {
-        Self { spec, events }
+        Self {
+            spec,
+            events,
+            quality_history: None,
+        }
+    }
+
+    pub(crate) fn with_quality_history(mut self, history: Arc<dyn QualityHistory>) -> Self {
+        self.quality_history = Some(history);
+        self
+    }
+
+    /// Where data-quality reports are kept over time: the pipeline's checkpoint database
+    /// (`None` when the checkpoints are in PostgreSQL, which keeps no reports yet).
+    /// `collectors quality history` reads them back.
+    pub fn quality_history(&self) -> Option<Arc<dyn QualityHistory>> {
+        self.quality_history.clone()
     }
 
     /// The event bus of the engine the components go into (see

@@ -123,7 +123,10 @@ pub(crate) fn register(registry: &mut Registry) {
             for column in config.named_columns() {
                 columns.require("columns", column);
             }
-            let quality = DataQuality::new(config)?.with_events(ctx.events());
+            let mut quality = DataQuality::new(config)?.with_events(ctx.events());
+            if let Some(history) = ctx.quality_history() {
+                quality = quality.with_history(history, ctx.pipeline_name());
+            }
             Ok(Arc::new(quality) as Arc<dyn Processor>)
         })
         .processor("map", |config: MapConfig, columns| {

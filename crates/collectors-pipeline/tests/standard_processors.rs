@@ -78,6 +78,37 @@ async fn quality_events_and_peaks_of_a_partitioned_series() {
     assert_eq!(value["out_of_range"], 1);
     assert_eq!(value["max"], 99.0);
 
+    // One report kept per part as it ended, the source's profile so far, in the
+    // checkpoint database; the last is the report the bus saw last.
+    let history = components
+        .quality_history()
+        .expect("kept beside the checkpoints");
+    let kept = history.entries("analysis", None, 10).await.unwrap();
+    let rows: Vec<(u64, &str)> = kept.iter().map(|e| (e.rows, e.item_id.as_str())).collect();
+    assert_eq!(
+        rows,
+        vec![(4, "part-00.csv"), (9, "part-01.csv"), (12, "part-02.csv")]
+    );
+    assert_eq!(kept[2].score, report["score"].as_f64());
+    assert_eq!(kept[2].report["columns"], report["columns"]);
+    // A later run over a new part continues the history (and the profile).
+    std::fs::write(
+        dir.path().join("data/part-03.csv"),
+        "sensor_id,value\ns1,\n",
+    )
+    .unwrap();
+    let components = spec.components(&Registry::standard()).unwrap();
+    let engine = components.engine_builder().await.unwrap().build().unwrap();
+    engine.run(CancellationToken::new()).await.unwrap();
+    let kept = history.entries("analysis", None, 10).await.unwrap();
+    assert_eq!(kept.len(), 4);
+    assert_eq!(kept[3].rows, 13);
+    assert!(kept[3].score < kept[2].score, "a null lowers the score");
+    assert_eq!(
+        history.entries("analysis", None, 2).await.unwrap()[1],
+        kept[3]
+    );
+
     let url = format!("sqlite://{}", dir.path().join("out/peaks.db").display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let mut peaks: Vec<(String, i64, f64)> =

@@ -42,6 +42,16 @@ impl<T: Default + Serialize + DeserializeOwned> KeyedState<T> {
         }
     }
 
+    /// The state the batches of `context` worked on, if one is held (never creates one).
+    pub(crate) fn current(&self, context: &ItemContext) -> Option<Arc<Mutex<T>>> {
+        let id = if self.per_item {
+            &context.item_id
+        } else {
+            &context.source_id
+        };
+        self.get(id)
+    }
+
     /// The state of `id`, started afresh when `fresh` or when there is none.
     pub(crate) fn entry(&self, id: &str, fresh: bool) -> Arc<Mutex<T>> {
         let mut states = self.lock();

@@ -37,6 +37,7 @@ mod checkpoint;
 mod connection;
 mod dead_letters;
 mod error;
+mod quality_history;
 mod query;
 mod rows;
 mod schema;
@@ -46,4 +47,5 @@ mod write;
 
 pub use builder::SqliteStorageBuilder;
 pub use checkpoint::SqliteCheckpointStore;
+pub use quality_history::SqliteQualityHistory;
 pub use storage::SqliteStorage;

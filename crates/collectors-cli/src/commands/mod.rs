@@ -4,4 +4,5 @@
 pub(crate) mod data_source;
 pub(crate) mod dead_letter;
 pub(crate) mod generate;
+pub(crate) mod quality;
 pub(crate) mod run;

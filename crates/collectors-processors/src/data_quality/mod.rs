@@ -9,8 +9,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::cast::{CastOptions, can_cast_types, cast_with_options};
 use async_trait::async_trait;
 use collectors_core::{
-    Error, EventEmitter, EventType, ItemContext, Payload, Processor, Result, StateScope,
-    SystemEvent,
+    Error, EventEmitter, EventType, ItemContext, Payload, Processor, QualityEntry, QualityHistory,
+    Result, StateScope, SystemEvent,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -86,6 +86,8 @@ pub struct DataQuality {
     config: DataQualityConfig,
     name: String,
     events: Option<Arc<dyn EventEmitter>>,
+    /// Where the report is kept when an item ends, and the pipeline it is kept under.
+    history: Option<(Arc<dyn QualityHistory>, String)>,
     /// The profile of each source (or item); `""`: the last plain `process`.
     states: KeyedState<Profile>,
 }
@@ -96,6 +98,10 @@ impl std::fmt::Debug for DataQuality {
             .field("name", &self.name)
             .field("config", &self.config)
             .field("events", &self.events.is_some())
+            .field(
+                "history",
+                &self.history.as_ref().map(|(_, pipeline)| pipeline),
+            )
             .finish()
     }
 }
@@ -120,6 +126,7 @@ impl DataQuality {
             config,
             name: "data_quality".to_owned(),
             events: None,
+            history: None,
         })
     }
 
@@ -134,6 +141,21 @@ impl DataQuality {
     #[must_use]
     pub fn with_events(mut self, events: Arc<dyn EventEmitter>) -> Self {
         self.events = Some(events);
+        self
+    }
+
+    /// Keeps the report in `history`, under `pipeline`, each time an item ends (through the
+    /// engine: [`Processor::flush_item`]), so quality can be followed from item to item and
+    /// run to run. With source state the report kept is the source's profile so far. A
+    /// report that cannot be kept is logged (a warning) and the data goes on: the history
+    /// watches the data, it is not the data.
+    #[must_use]
+    pub fn with_history(
+        mut self,
+        history: Arc<dyn QualityHistory>,
+        pipeline: impl Into<String>,
+    ) -> Self {
+        self.history = Some((history, pipeline.into()));
         self
     }
 
@@ -329,6 +351,37 @@ impl Processor for DataQuality {
             self.emit(report).await;
         }
         Ok(input)
+    }
+
+    /// Keeps the report as it stands at the item's end (see
+    /// [`with_history`](Self::with_history)); holds no rows back.
+    async fn flush_item(&self, context: &ItemContext) -> Result<Option<Payload>> {
+        let (Some((history, pipeline)), Some(state)) =
+            (&self.history, self.states.current(context))
+        else {
+            return Ok(None);
+        };
+        let (rows, report) = {
+            let profile = state.lock().unwrap_or_else(PoisonError::into_inner);
+            (profile.rows, self.build_report(&profile, Some(context)))
+        };
+        if rows == 0 {
+            return Ok(None);
+        }
+        let entry = QualityEntry {
+            pipeline: pipeline.clone(),
+            processor: self.name.clone(),
+            source_id: context.source_id.clone(),
+            item_id: context.item_id.clone(),
+            recorded_at: chrono::Utc::now(),
+            rows,
+            score: report["score"].as_f64(),
+            report,
+        };
+        if let Err(e) = history.record(&entry).await {
+            tracing::warn!(processor = %self.name, item = %context.item_id, error = %e, "the quality report was not kept");
+        }
+        Ok(None)
     }
 
     fn finish_item(&self, item_id: &str) {
