@@ -153,9 +153,13 @@ pub(crate) fn register(registry: &mut Registry) {
             Ok(Arc::new(map) as Arc<dyn Processor>)
         })
         // The columns stay; only their types are decided by the data.
-        .processor("infer_schema", |config: InferSchemaConfig, _columns| {
-            Ok(Arc::new(InferSchema::new(config)) as Arc<dyn Processor>)
-        })
+        .processor_with_context(
+            "infer_schema",
+            |config: InferSchemaConfig, ctx, _columns| {
+                let infer = InferSchema::new(config).with_events(ctx.events());
+                Ok(Arc::new(infer) as Arc<dyn Processor>)
+            },
+        )
         .processor("validate", |config: ValidateConfig, columns| {
             for (i, rule) in config.columns.iter().enumerate() {
                 if rule.required {

@@ -111,7 +111,9 @@ pub use data_quality::{
 };
 pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
-pub use infer_schema::{InferSchema, InferSchemaConfig, SchemaChange, SchemaPolicy};
+pub use infer_schema::{
+    InferSchema, InferSchemaConfig, SCHEMA_EVENT_KIND, SchemaChange, SchemaPolicy,
+};
 pub use jsonl::{JsonLinesDecoder, JsonLinesItemDecoder, JsonLinesOptions, MAX_JSON_DEPTH};
 pub use lines::{MAX_BATCH_SIZE, MAX_INFER_ROWS, MAX_LINE_BYTES};
 pub use map::{DerivedColumn, Map, MapConfig};

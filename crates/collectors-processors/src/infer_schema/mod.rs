@@ -9,8 +9,12 @@ use arrow_cast::cast::{CastOptions, cast_with_options};
 use arrow_schema::{DataType, Field, Schema};
 use arrow_select::filter::filter_record_batch;
 use async_trait::async_trait;
-use collectors_core::{Error, ItemContext, Payload, Processor, RejectedRows, Result, StateScope};
+use collectors_core::{
+    Error, EventEmitter, EventType, ItemContext, Payload, Processor, RejectedRows, Result,
+    StateScope, SystemEvent,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::ColumnType;
 use crate::keyed_state::KeyedState;
@@ -117,12 +121,27 @@ struct Known {
 /// # })?;
 /// # Ok::<(), collectors_core::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct InferSchema {
     config: InferSchemaConfig,
     name: String,
+    events: Option<Arc<dyn EventEmitter>>,
     states: KeyedState<Known>,
 }
+
+impl std::fmt::Debug for InferSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InferSchema")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("events", &self.events.is_some())
+            .finish()
+    }
+}
+
+/// The `kind` of the data of the events an [`InferSchema`] emits when a batch changes the
+/// schema: `{"kind": "schema_evolution", "source_id", "item_id", "batch_index", "changes":
+/// [SchemaChange, …]}`.
+pub const SCHEMA_EVENT_KIND: &str = "schema_evolution";
 
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
@@ -196,6 +215,7 @@ impl InferSchema {
             states: KeyedState::new(config.per_item, "inferred schema"),
             config,
             name: "infer_schema".to_owned(),
+            events: None,
         }
     }
 
@@ -203,6 +223,14 @@ impl InferSchema {
     #[must_use]
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Emits each batch's schema changes on `events`, as a [`SystemEvent`] of type
+    /// [`EventType::Custom`] from the processor's name (see [`SCHEMA_EVENT_KIND`]).
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn EventEmitter>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -399,7 +427,7 @@ impl InferSchema {
         ))
     }
 
-    fn run(
+    async fn run(
         &self,
         context: &ItemContext,
         input: Payload,
@@ -408,9 +436,34 @@ impl InferSchema {
             .as_table()
             .map_err(|e| e.with_component(self.name.clone()))?;
         let state = self.states.for_batch(context);
-        let mut known = state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (out, refused) = self.fit(batch, &mut known, context)?;
+        let (out, refused, new_changes) = {
+            let mut known = state.lock().unwrap_or_else(PoisonError::into_inner);
+            let before = known.changes.len();
+            let (out, refused) = self.fit(batch, &mut known, context)?;
+            (out, refused, known.changes[before..].to_vec())
+        };
+        if !new_changes.is_empty() {
+            self.emit(context, &new_changes).await;
+        }
         Ok((Payload::Table(out), refused))
+    }
+
+    /// Tells the event bus about the changes a batch brought (see
+    /// [`with_events`](Self::with_events)).
+    async fn emit(&self, context: &ItemContext, changes: &[SchemaChange]) {
+        let Some(events) = &self.events else {
+            return;
+        };
+        let event = SystemEvent::new(EventType::Custom, self.name.clone()).with_data(json!({
+            "kind": SCHEMA_EVENT_KIND,
+            "source_id": context.source_id,
+            "item_id": context.item_id,
+            "batch_index": context.batch_index,
+            "changes": changes,
+        }));
+        if let Err(e) = events.emit(event).await {
+            tracing::warn!(processor = %self.name, error = %e, "could not emit the schema changes");
+        }
     }
 }
 
@@ -452,7 +505,7 @@ impl Processor for InferSchema {
     }
 
     async fn process_in(&self, context: &ItemContext, input: Payload) -> Result<Payload> {
-        let (out, refused) = self.run(context, input)?;
+        let (out, refused) = self.run(context, input).await?;
         match refused {
             None => Ok(out),
             Some(refused) => Err(self.invalid(format!(
@@ -472,7 +525,7 @@ impl Processor for InferSchema {
         context: &ItemContext,
         input: Payload,
     ) -> Result<(Payload, Option<RejectedRows>)> {
-        self.run(context, input)
+        self.run(context, input).await
     }
 
     fn finish_item(&self, item_id: &str) {

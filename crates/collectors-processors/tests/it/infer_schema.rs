@@ -179,3 +179,52 @@ fn freeze_refuses_and_discard_row_dead_letters() {
     assert_eq!(discard.changes("s").len(), 1);
     assert!(block_on(discard.process(Payload::Json(1.into()))).is_err());
 }
+
+#[test]
+fn each_batch_that_changes_the_schema_is_an_event_on_the_bus() {
+    use collectors_core::{EventBus, EventEmitter, EventFilter, EventType};
+    use collectors_processors::SCHEMA_EVENT_KIND;
+
+    let bus = Arc::new(EventBus::new());
+    let infer = InferSchema::new(InferSchemaConfig::default())
+        .named("schema")
+        .with_events(bus.clone() as Arc<dyn EventEmitter>);
+    block_on(async {
+        let mut events = bus
+            .subscribe(
+                EventFilter::all()
+                    .event_type(EventType::Custom)
+                    .source("schema"),
+            )
+            .await
+            .unwrap();
+        infer
+            .process_in(&context("a.csv"), batch(&[("n", vec![Some("1")])]))
+            .await
+            .unwrap();
+        // The first batch fixes the schema: no change yet. Same schema again: none either.
+        infer
+            .process_in(&context("b.csv"), batch(&[("n", vec![Some("2")])]))
+            .await
+            .unwrap();
+        assert!(events.try_recv().is_none());
+        infer
+            .process_in(
+                &context("c.csv"),
+                batch(&[("n", vec![Some("2.5")]), ("extra", vec![Some("x")])]),
+            )
+            .await
+            .unwrap();
+        let event = events.try_recv().expect("the changes of c.csv");
+        assert_eq!(event.data["kind"], SCHEMA_EVENT_KIND);
+        assert_eq!(event.data["item_id"], "c.csv");
+        let changes: Vec<(&str, &str)> = event.data["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["column"].as_str().unwrap(), c["change"].as_str().unwrap()))
+            .collect();
+        assert_eq!(changes, vec![("n", "type_changed"), ("extra", "added")]);
+        assert!(events.try_recv().is_none());
+    });
+}
