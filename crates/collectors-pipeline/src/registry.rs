@@ -164,6 +164,12 @@ impl Columns {
         }
     }
 
+    /// Declares that this step's output has exactly `columns` (`None`: unknown until the
+    /// data is read, e.g. a table decoded from bytes with an inferred schema).
+    pub fn replace(&mut self, columns: Option<Vec<String>>) {
+        self.known = columns;
+    }
+
     pub(crate) fn take_failure(&mut self) -> Option<(String, String)> {
         self.failure.take()
     }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStorage};
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
-    ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Filter, FilterConfig,
-    InferSchema, InferSchemaConfig, JsonLinesDecoder, JsonLinesOptions, Map, MapConfig,
-    PeakDetection, PeakDetectionConfig, RollingMean, RollingMeanConfig, Validate, ValidateConfig,
+    ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Decode, DecodeConfig,
+    DecodeFormat, Filter, FilterConfig, InferSchema, InferSchemaConfig, JsonLinesDecoder,
+    JsonLinesOptions, Map, MapConfig, PeakDetection, PeakDetectionConfig, RollingMean,
+    RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -160,6 +161,17 @@ pub(crate) fn register(registry: &mut Registry) {
                 Ok(Arc::new(infer) as Arc<dyn Processor>)
             },
         )
+        // The table's columns come from the bytes: unknown until they are decoded.
+        .processor("decode", |config: DecodeConfig, columns| {
+            let decode = Decode::new(config)?;
+            let known = decode
+                .config()
+                .csv
+                .as_ref()
+                .and_then(|c| columns_of(c.schema.as_ref()));
+            columns.replace(known);
+            Ok(Arc::new(decode) as Arc<dyn Processor>)
+        })
         .processor("validate", |config: ValidateConfig, columns| {
             for (i, rule) in config.columns.iter().enumerate() {
                 if rule.required {

@@ -90,6 +90,7 @@
 
 mod csv;
 mod data_quality;
+mod decode;
 mod expr;
 mod filter;
 mod infer_schema;
@@ -109,6 +110,7 @@ pub use csv::{CsvDecoder, CsvItemDecoder, CsvOptions};
 pub use data_quality::{
     DataQuality, DataQualityConfig, MAX_DISTINCT, QUALITY_EVENT_KIND, ValueRange,
 };
+pub use decode::{Decode, DecodeConfig, DecodeFormat};
 pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
 pub use infer_schema::{

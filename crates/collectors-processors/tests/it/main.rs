@@ -4,6 +4,7 @@ mod bounds;
 mod conformance;
 mod csv;
 mod data_quality;
+mod decode;
 mod expr;
 mod filter;
 mod header;
