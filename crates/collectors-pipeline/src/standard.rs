@@ -164,11 +164,18 @@ pub(crate) fn register(registry: &mut Registry) {
         // The table's columns come from the bytes: unknown until they are decoded.
         .processor("decode", |config: DecodeConfig, columns| {
             let decode = Decode::new(config)?;
-            let known = decode
-                .config()
-                .csv
-                .as_ref()
-                .and_then(|c| columns_of(c.schema.as_ref()));
+            let config = decode.config();
+            let known = match config.format {
+                DecodeFormat::Csv => config
+                    .csv
+                    .as_ref()
+                    .and_then(|c| columns_of(c.schema.as_ref())),
+                DecodeFormat::Jsonl => config
+                    .jsonl
+                    .as_ref()
+                    .and_then(|c| columns_of(c.schema.as_ref())),
+                DecodeFormat::Parquet => None,
+            };
             columns.replace(known);
             Ok(Arc::new(decode) as Arc<dyn Processor>)
         })
