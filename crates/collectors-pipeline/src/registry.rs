@@ -138,6 +138,12 @@ impl Columns {
         }
     }
 
+    /// Declares that the columns after this step are not known before the data (a script
+    /// decides them): later steps are not checked against them.
+    pub fn forget(&mut self) {
+        self.known = None;
+    }
+
     pub(crate) fn take_failure(&mut self) -> Option<(String, String)> {
         self.failure.take()
     }
