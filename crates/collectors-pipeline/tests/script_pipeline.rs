@@ -65,16 +65,20 @@ table = "unused"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_example_stores_its_result_document() {
-    let dir = workspace(SEED_SPEC, "sensor_id,voltage\ns1,1.0\ns1,2.0\ns2,\ns2,4.0\n");
+    let dir = workspace(
+        SEED_SPEC,
+        "sensor_id,voltage\ns1,1.0\ns1,2.0\ns2,\ns2,4.0\n",
+    );
     let summary = run(dir.path()).await;
     assert_eq!(summary.counts.collected, 4);
     assert_eq!(summary.counts.stored, 1, "one result document");
 
     let mut db = db(dir.path(), "out/results.db").await;
-    let rows = sqlx::query("SELECT CAST(payload AS TEXT) FROM _collectors_records WHERE kind = 'json'")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
+    let rows =
+        sqlx::query("SELECT CAST(payload AS TEXT) FROM _collectors_records WHERE kind = 'json'")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 1);
     let result: serde_json::Value = serde_json::from_str(&rows[0].get::<String, _>(0)).unwrap();
     assert_eq!(result["message"], "Custom script executed!");
@@ -120,20 +124,22 @@ table = "readings"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flag_example_stores_its_derived_columns() {
-    let dir = workspace(FLAG_SPEC, "sensor_id,value\ns1,10\ns1,60\ns2,-5\ns2,\ns3,50\n");
+    let dir = workspace(
+        FLAG_SPEC,
+        "sensor_id,value\ns1,10\ns1,60\ns2,-5\ns2,\ns3,50\n",
+    );
     let summary = run(dir.path()).await;
     assert_eq!(summary.counts.stored, 5);
 
     let mut db = db(dir.path(), "out/flagged.db").await;
-    let rows: Vec<(String, Option<f64>, i64, Option<f64>)> = sqlx::query(
-        "SELECT sensor_id, value, value_flag, excess FROM readings ORDER BY _id",
-    )
-    .fetch_all(&mut db)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-    .collect();
+    let rows: Vec<(String, Option<f64>, i64, Option<f64>)> =
+        sqlx::query("SELECT sensor_id, value, value_flag, excess FROM readings ORDER BY _id")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
     assert_eq!(
         rows,
         vec![

@@ -180,9 +180,15 @@ fn process(table, params) {
     );
     assert_eq!(table.column(2).to_data(), sample().column(4).to_data());
     let mixed = table.column(4).as_primitive::<Float64Type>();
-    assert_eq!(mixed.iter().collect::<Vec<_>>(), [Some(1.0), Some(2.5), None]);
+    assert_eq!(
+        mixed.iter().collect::<Vec<_>>(),
+        [Some(1.0), Some(2.5), None]
+    );
     let label = table.column(3).as_string::<i32>();
-    assert_eq!(label.iter().collect::<Vec<_>>(), [Some("x"), Some("y"), None]);
+    assert_eq!(
+        label.iter().collect::<Vec<_>>(),
+        [Some("x"), Some("y"), None]
+    );
     assert_eq!(schema.field(5).data_type(), &DataType::Utf8);
     assert_eq!(table.column(5).null_count(), 3);
     // The result travels in the schema metadata; NaN became null.
@@ -225,7 +231,11 @@ fn an_empty_batch_reaches_the_script_with_empty_columns() {
 fn bad_outputs_are_processing_errors_naming_the_column_or_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("not_a_map", "fn process(table, params) { 42 }", "returned a i64"),
+        (
+            "not_a_map",
+            "fn process(table, params) { 42 }",
+            "returned a i64",
+        ),
         (
             "mixed",
             r#"fn process(table, params) { #{ table: #{ columns: #{ a: [1, "two"] } } } }"#,
@@ -291,8 +301,14 @@ fn an_endless_loop_is_stopped_by_the_operation_limit() {
     };
     let processor = script(dir.path(), "spin", SPIN, limits);
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `spin` stopped at line 3"), "{message}");
-    assert!(message.contains("`limits.max_operations` = 100000"), "{message}");
+    assert!(
+        message.contains("script `spin` stopped at line 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`limits.max_operations` = 100000"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -307,8 +323,14 @@ fn an_endless_loop_is_stopped_by_the_wall_clock() {
     let started = Instant::now();
     let message = processing_message(run(&processor, sample()));
     let took = started.elapsed();
-    assert!(message.contains("script `spin` stopped at line 3"), "{message}");
-    assert!(message.contains("`limits.timeout_ms` = 200 ms"), "{message}");
+    assert!(
+        message.contains("script `spin` stopped at line 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`limits.timeout_ms` = 200 ms"),
+        "{message}"
+    );
     assert!(took >= Duration::from_millis(200), "{took:?}");
     assert!(took < Duration::from_secs(30), "{took:?}");
 }
@@ -323,8 +345,14 @@ fn a_string_grown_without_bound_is_stopped() {
     let source = "fn process(table, params) {\n    let s = \"x\";\n    loop { s += s; }\n}\n";
     let processor = script(dir.path(), "grow", source, limits);
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `grow` stopped at line 3"), "{message}");
-    assert!(message.contains("`limits.max_string_size` = 65536 bytes"), "{message}");
+    assert!(
+        message.contains("script `grow` stopped at line 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`limits.max_string_size` = 65536 bytes"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -337,8 +365,14 @@ fn an_array_grown_without_bound_is_stopped() {
     let source = "fn process(table, params) {\n    let a = [];\n    loop { a.push(1); }\n}\n";
     let processor = script(dir.path(), "grow", source, limits);
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `grow` stopped at line 3"), "{message}");
-    assert!(message.contains("`limits.max_array_size` = 1000"), "{message}");
+    assert!(
+        message.contains("script `grow` stopped at line 3"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`limits.max_array_size` = 1000"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -351,8 +385,14 @@ fn a_map_grown_without_bound_is_stopped() {
     let source = "fn process(table, params) {\n    let m = #{};\n    let i = 0;\n    loop { m[`k${i}`] = i; i += 1; }\n}\n";
     let processor = script(dir.path(), "grow", source, limits);
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `grow` stopped at line 4"), "{message}");
-    assert!(message.contains("`limits.max_map_size` = 1000"), "{message}");
+    assert!(
+        message.contains("script `grow` stopped at line 4"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`limits.max_map_size` = 1000"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -364,21 +404,30 @@ fn a_batch_larger_than_the_array_limit_is_refused_before_the_script_runs() {
     };
     let processor = script(dir.path(), "t", "fn process(table, params) { #{} }", limits);
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("a batch of 3 rows is larger than `limits.max_array_size` = 2"), "{message}");
+    assert!(
+        message.contains("a batch of 3 rows is larger than `limits.max_array_size` = 2"),
+        "{message}"
+    );
 }
 
 #[test]
 fn endless_recursion_is_stopped_at_the_call_limit_with_the_default_and_the_largest_limit() {
     let dir = tempfile::tempdir().unwrap();
     let source = "fn down(n) {\n    down(n + 1)\n}\nfn process(table, params) {\n    down(0)\n}\n";
-    for levels in [ScriptLimits::default().max_call_levels, collectors_processors::MAX_CALL_LEVELS] {
+    for levels in [
+        ScriptLimits::default().max_call_levels,
+        collectors_processors::MAX_CALL_LEVELS,
+    ] {
         let limits = ScriptLimits {
             max_call_levels: levels,
             ..ScriptLimits::default()
         };
         let processor = script(dir.path(), "deep", source, limits);
         let message = processing_message(run(&processor, sample()));
-        assert!(message.contains("script `deep` stopped at line 2"), "{message}");
+        assert!(
+            message.contains("script `deep` stopped at line 2"),
+            "{message}"
+        );
         assert!(
             message.contains(&format!("`limits.max_call_levels` = {levels}")),
             "{message}"
@@ -405,8 +454,14 @@ fn a_throw_stops_the_script_with_its_message_and_line_and_the_processor_goes_on(
     let source = "fn process(table, params) {\n    if table.num_rows > 2 {\n        throw \"too many rows\";\n    }\n    #{ rows: table.num_rows }\n}\n";
     let processor = script(dir.path(), "picky", source, ScriptLimits::default());
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `picky` stopped at line 3: threw too many rows"), "{message}");
-    assert!(message.contains("[picky]"), "names the processor: {message}");
+    assert!(
+        message.contains("script `picky` stopped at line 3: threw too many rows"),
+        "{message}"
+    );
+    assert!(
+        message.contains("[picky]"),
+        "names the processor: {message}"
+    );
     // The same processor handles the next batch.
     let out = run(&processor, sample().slice(0, 2)).unwrap();
     assert_eq!(out.as_json().unwrap(), &json!({"rows": 2}));
@@ -426,11 +481,19 @@ fn eval_is_refused() {
 #[test]
 fn import_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "helper", "fn process(table, params) { #{} }\nfn secret() { 42 }\n");
-    let source = "fn process(table, params) {\n    import \"helper\" as h;\n    #{ v: h::secret() }\n}\n";
+    write(
+        dir.path(),
+        "helper",
+        "fn process(table, params) { #{} }\nfn secret() { 42 }\n",
+    );
+    let source =
+        "fn process(table, params) {\n    import \"helper\" as h;\n    #{ v: h::secret() }\n}\n";
     let processor = script(dir.path(), "importer", source, ScriptLimits::default());
     let message = processing_message(run(&processor, sample()));
-    assert!(message.contains("script `importer` stopped at line 2"), "{message}");
+    assert!(
+        message.contains("script `importer` stopped at line 2"),
+        "{message}"
+    );
     assert!(message.contains("Module not found: helper"), "{message}");
 }
 
@@ -455,9 +518,15 @@ fn undeclared_variables_and_a_missing_process_are_refused_at_load() {
         ScriptLimits::default(),
     );
     assert!(err.to_string().contains("at line 2"), "{err}");
-    let err = build_err(dir.path(), "none", "fn run(table) { 1 }\n", ScriptLimits::default());
+    let err = build_err(
+        dir.path(),
+        "none",
+        "fn run(table) { 1 }\n",
+        ScriptLimits::default(),
+    );
     assert!(
-        err.to_string().contains("defines no `fn process(table, params)`"),
+        err.to_string()
+            .contains("defines no `fn process(table, params)`"),
         "{err}"
     );
 }
@@ -467,11 +536,14 @@ fn undeclared_variables_and_a_missing_process_are_refused_at_load() {
 #[test]
 fn a_missing_script_is_a_configuration_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
-    let err = ScriptProcessor::new(ScriptConfig::new("absent").with_scripts_dir(dir.path()))
-        .unwrap_err();
+    let err =
+        ScriptProcessor::new(ScriptConfig::new("absent").with_scripts_dir(dir.path())).unwrap_err();
     assert!(matches!(err, Error::Configuration { .. }), "{err}");
     let path = dir.path().join("absent.rhai");
-    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -481,10 +553,21 @@ fn hostile_names_are_refused() {
     write(dir.path(), "outside", "fn process(table, params) { #{} }");
     let scripts = dir.path().join("scripts");
     let outside = dir.path().join("outside").display().to_string();
-    for name in ["../outside", outside.as_str(), "a/b", "", "x.y", "..", "a\0b"] {
-        let err = ScriptProcessor::new(ScriptConfig::new(name).with_scripts_dir(&scripts))
-            .unwrap_err();
-        assert!(matches!(err, Error::Configuration { .. }), "{name:?}: {err}");
+    for name in [
+        "../outside",
+        outside.as_str(),
+        "a/b",
+        "",
+        "x.y",
+        "..",
+        "a\0b",
+    ] {
+        let err =
+            ScriptProcessor::new(ScriptConfig::new(name).with_scripts_dir(&scripts)).unwrap_err();
+        assert!(
+            matches!(err, Error::Configuration { .. }),
+            "{name:?}: {err}"
+        );
         assert!(err.to_string().contains("`name`"), "{name:?}: {err}");
     }
 }
@@ -500,7 +583,10 @@ fn a_limit_of_zero_is_refused() {
             ..ScriptLimits::default()
         });
     let err = ScriptProcessor::new(config).unwrap_err();
-    assert!(err.to_string().contains("`limits.max_string_size`"), "{err}");
+    assert!(
+        err.to_string().contains("`limits.max_string_size`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -536,7 +622,11 @@ fn a_script_is_compiled_once_and_a_changed_file_is_picked_up() {
     );
     let out = run(&processor, sample()).unwrap();
     assert_eq!(out.as_json().unwrap(), &json!({"version": 1}));
-    assert_eq!(processor.cached_versions(), 2, "version 1 came from the cache");
+    assert_eq!(
+        processor.cached_versions(),
+        2,
+        "version 1 came from the cache"
+    );
 }
 
 #[test]
@@ -569,14 +659,44 @@ fn the_worked_examples_run() {
     let out = run(&flag, sample()).unwrap();
     let table = out.as_table().unwrap();
     let flags = table.column_by_name("id_flag").unwrap().as_boolean();
-    assert_eq!(flags.iter().collect::<Vec<_>>(), [Some(false), Some(true), Some(true)]);
+    assert_eq!(
+        flags.iter().collect::<Vec<_>>(),
+        [Some(false), Some(true), Some(true)]
+    );
     // 0.0 inside the range, the integer 1 outside: ints and floats make a float column.
-    let excess = table.column_by_name("id_excess").unwrap().as_primitive::<Float64Type>();
-    assert_eq!(excess.iter().collect::<Vec<_>>(), [Some(0.0), Some(1.0), None]);
+    let excess = table
+        .column_by_name("id_excess")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    assert_eq!(
+        excess.iter().collect::<Vec<_>>(),
+        [Some(0.0), Some(1.0), None]
+    );
     let schema = table.schema();
     let result = &schema.metadata()[SCRIPT_RESULT_METADATA_KEY];
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(result).unwrap(),
         json!({"rows": 3, "flagged": 2})
     );
+}
+
+#[test]
+fn the_script_processor_meets_the_processor_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let processor = script(
+        dir.path(),
+        "twice",
+        "fn process(table, params) {\n    table.columns.twice = table.columns.value.map(|v| v * 2.0);\n    #{ table: table }\n}\n",
+        ScriptLimits::default(),
+    );
+    let valid = RecordBatch::try_from_iter([(
+        "value",
+        Arc::new(Float64Array::from(vec![1.0, 3.0])) as ArrayRef,
+    )])
+    .unwrap();
+    block_on(collectors_core::conformance::processor(
+        &processor,
+        Payload::Table(valid),
+        Some(Payload::Bytes("not a table".into())),
+    ));
 }

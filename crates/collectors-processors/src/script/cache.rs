@@ -71,7 +71,12 @@ mod tests {
         let cache = ScriptCache::default();
         let engine = rhai::Engine::new_raw();
         let mut compiles = 0;
-        for source in ["fn a() { 1 }", "fn a() { 1 }", "fn a() { 2 }", "fn a() { 1 }"] {
+        for source in [
+            "fn a() { 1 }",
+            "fn a() { 1 }",
+            "fn a() { 2 }",
+            "fn a() { 1 }",
+        ] {
             cache
                 .get_or_compile(source, |s| {
                     compiles += 1;

@@ -91,10 +91,15 @@ fn column_values(script: &str, column: &str, array: &ArrayRef) -> Result<rhai::A
         }
         (_, Kind::Float) => {
             let floats = converted(script, column, array, &DataType::Float64)?;
-            out.extend(floats.as_primitive::<Float64Type>().iter().map(|v| match v {
-                Some(v) => Dynamic::from_float(v),
-                None => Dynamic::UNIT,
-            }));
+            out.extend(
+                floats
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|v| match v {
+                        Some(v) => Dynamic::from_float(v),
+                        None => Dynamic::UNIT,
+                    }),
+            );
         }
         (_, Kind::Str | Kind::Text) => {
             let text = converted(script, column, array, &DataType::Utf8)?;
@@ -181,13 +186,19 @@ fn build(kind: Kind, values: &[Dynamic]) -> ArrayRef {
         Kind::Float => {
             let mut b = Float64Builder::with_capacity(values.len());
             values.iter().for_each(|v| {
-                b.append_option(v.as_float().ok().or_else(|| v.as_int().ok().map(|i| i as f64)))
+                b.append_option(
+                    v.as_float()
+                        .ok()
+                        .or_else(|| v.as_int().ok().map(|i| i as f64)),
+                )
             });
             Arc::new(b.finish())
         }
         Kind::Bool => {
             let mut b = BooleanBuilder::with_capacity(values.len());
-            values.iter().for_each(|v| b.append_option(v.as_bool().ok()));
+            values
+                .iter()
+                .for_each(|v| b.append_option(v.as_bool().ok()));
             Arc::new(b.finish())
         }
         Kind::Str | Kind::Text => {

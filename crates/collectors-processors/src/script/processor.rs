@@ -83,7 +83,11 @@ impl ScriptConfig {
 
     /// Adds a parameter.
     #[must_use]
-    pub fn with_param(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_param(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.params.insert(key.into(), value.into());
         self
     }
@@ -398,6 +402,7 @@ impl Processor for ScriptProcessor {
         let batch = input
             .as_table()
             .map_err(|e| e.with_component(self.name.clone()))?;
-        self.run(batch).map_err(|e| e.with_component(self.name.clone()))
+        self.run(batch)
+            .map_err(|e| e.with_component(self.name.clone()))
     }
 }

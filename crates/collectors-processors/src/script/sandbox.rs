@@ -93,7 +93,10 @@ impl ScriptLimits {
             ("timeout_ms", self.timeout_ms),
             ("max_call_levels", self.max_call_levels as u64),
             ("max_expr_depth", self.max_expr_depth as u64),
-            ("max_function_expr_depth", self.max_function_expr_depth as u64),
+            (
+                "max_function_expr_depth",
+                self.max_function_expr_depth as u64,
+            ),
             ("max_string_size", self.max_string_size as u64),
             ("max_array_size", self.max_array_size as u64),
             ("max_map_size", self.max_map_size as u64),
@@ -140,7 +143,7 @@ impl ScriptLimits {
         });
         if let Some(deadline) = deadline {
             engine.on_progress(move |ops| {
-                (ops % CLOCK_EVERY_OPS == 0 && Instant::now() >= deadline)
+                (ops.is_multiple_of(CLOCK_EVERY_OPS) && Instant::now() >= deadline)
                     .then(|| Dynamic::from("timeout"))
             });
         }
@@ -160,7 +163,10 @@ impl ScriptLimits {
                         let column = position.position().unwrap_or(0) as u64;
                         last.store(((line as u64) << 32) | column, Ordering::Relaxed);
                     }
-                    if steps.fetch_add(1, Ordering::Relaxed) % SIZE_CHECK_EVERY_STEPS == 0 {
+                    if steps
+                        .fetch_add(1, Ordering::Relaxed)
+                        .is_multiple_of(SIZE_CHECK_EVERY_STEPS)
+                    {
                         for (_, _, value) in context.scope().iter_raw() {
                             if let Some(what) = sizes.exceeded(value, 2) {
                                 return Err(EvalAltResult::ErrorDataTooLarge(
@@ -319,7 +325,11 @@ pub(crate) fn eval_error(
     // tracker's last step is where the script stopped.
     let position = if inner.is_system_exception() || inner.position().is_none() {
         let tracked = tracker.position();
-        if tracked.is_none() { err.position() } else { tracked }
+        if tracked.is_none() {
+            err.position()
+        } else {
+            tracked
+        }
     } else {
         inner.position()
     };
@@ -338,7 +348,10 @@ pub(crate) fn eval_error(
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             let limit = if what.contains("string") {
-                format!("`limits.max_string_size` = {} bytes", limits.max_string_size)
+                format!(
+                    "`limits.max_string_size` = {} bytes",
+                    limits.max_string_size
+                )
             } else if what.contains("array") {
                 format!("`limits.max_array_size` = {}", limits.max_array_size)
             } else {
@@ -349,5 +362,8 @@ pub(crate) fn eval_error(
         EvalAltResult::ErrorRuntime(value, _) => format!("threw {value}"),
         other => without_position(other.to_string(), other.position()),
     };
-    Error::processing(format!("script `{script}` stopped{}: {what}", at_line(position)))
+    Error::processing(format!(
+        "script `{script}` stopped{}: {what}",
+        at_line(position)
+    ))
 }
