@@ -479,6 +479,27 @@ fn eval_is_refused() {
 }
 
 #[test]
+fn sleep_is_refused_since_no_deadline_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ScriptLimits {
+        timeout_ms: 100,
+        ..ScriptLimits::default()
+    };
+    for (name, call) in [("nap", "sleep(3600)"), ("nap_f", "sleep(3600.0)")] {
+        let source = format!("fn process(table, params) {{\n    {call};\n    #{{}}\n}}\n");
+        let processor = script(dir.path(), name, &source, limits.clone());
+        let started = Instant::now();
+        let message = processing_message(run(&processor, sample()));
+        assert!(started.elapsed() < Duration::from_secs(60));
+        assert!(
+            message.contains(&format!("script `{name}` stopped at line 2")),
+            "{message}"
+        );
+        assert!(message.contains("`sleep` is not available"), "{message}");
+    }
+}
+
+#[test]
 fn import_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     write(

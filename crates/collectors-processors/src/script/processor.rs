@@ -31,15 +31,15 @@ fn default_scripts_dir() -> PathBuf {
 /// ```
 /// use collectors_processors::ScriptConfig;
 ///
-/// let config: ScriptConfig = toml_like(r#"{
+/// let config: ScriptConfig = serde_json::from_str(r#"{
 ///     "name": "example_custom_processor",
 ///     "params": {"target_column": "voltage", "multiplier": 2.5},
 ///     "limits": {"timeout_ms": 2000}
-/// }"#);
+/// }"#)
+/// .unwrap();
 /// assert_eq!(config.scripts_dir, std::path::Path::new("scripts"));
 /// assert_eq!(config.params["multiplier"], 2.5);
 /// assert_eq!(config.limits.timeout_ms, 2000);
-/// # fn toml_like(json: &str) -> ScriptConfig { serde_json::from_str(json).unwrap() }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -164,8 +164,9 @@ impl ScriptConfig {
 /// # The sandbox
 ///
 /// The engine is Rhai's raw engine with its standard packages (arithmetic, strings,
-/// arrays, maps, math): no module resolver (`import` finds nothing), `eval` disabled, and
-/// no function that reaches files, the network or processes. Undeclared variables are a
+/// arrays, maps, math): no module resolver (`import` finds nothing), `eval` disabled,
+/// `sleep` an error (no deadline reaches a sleeping thread), and no function that reaches
+/// files, the network or processes. Undeclared variables are a
 /// compile error. `print` and `debug` go to `tracing` (target `collectors::script`). Each
 /// call has the [`ScriptLimits`]: operations, wall time, call depth, expression depth,
 /// and the sizes of strings, arrays and maps. A script that loops, allocates or recurses

@@ -116,7 +116,7 @@ impl ScriptLimits {
 
     /// The engine a script is compiled and run with: raw (no module resolver, so `import`
     /// finds nothing; no file, network or process functions exist in Rhai's standard
-    /// packages), `eval` disabled, undeclared variables refused at compile time, `print`
+    /// packages), `eval` disabled, `sleep` replaced by an error, undeclared variables refused at compile time, `print`
     /// and `debug` sent to `tracing`, these limits set, and with a `deadline` the call
     /// stopped once it passes. With a [`Tracker`], the engine records the position of each
     /// step it takes, which names the line of a limit's error (Rhai reports those at the
@@ -125,6 +125,19 @@ impl ScriptLimits {
         let mut engine = Engine::new_raw();
         engine.register_global_module(standard_package());
         engine.disable_symbol("eval");
+        // The core package's `sleep` blocks the thread where no deadline can reach it.
+        engine.register_fn(
+            "sleep",
+            |_: i64| -> std::result::Result<(), Box<EvalAltResult>> {
+                Err("`sleep` is not available to scripts".into())
+            },
+        );
+        engine.register_fn(
+            "sleep",
+            |_: f64| -> std::result::Result<(), Box<EvalAltResult>> {
+                Err("`sleep` is not available to scripts".into())
+            },
+        );
         engine.set_strict_variables(true);
         engine.set_max_operations(self.max_operations);
         engine.set_max_call_levels(self.max_call_levels);
