@@ -26,6 +26,8 @@ mod spec;
 mod standard;
 #[cfg(feature = "object-store")]
 mod standard_object_store;
+#[cfg(feature = "scripts")]
+mod standard_script;
 
 pub use build::{BoundSource, Components};
 pub use defaults::{EngineSpec, RetrySpec};

@@ -165,7 +165,8 @@ impl Columns {
     }
 
     /// Declares that this step's output has exactly `columns` (`None`: unknown until the
-    /// data is read, e.g. a table decoded from bytes with an inferred schema).
+    /// data is read, e.g. a table decoded from bytes with an inferred schema, or what a
+    /// script returns): later steps are then not checked against them.
     pub fn replace(&mut self, columns: Option<Vec<String>>) {
         self.known = columns;
     }

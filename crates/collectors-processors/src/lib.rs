@@ -14,6 +14,7 @@
 //! | rows checked against rules; invalid ones refused with reasons | [`Validate`] ([`ValidateConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
 //! | column types inferred from text, schema-evolution report and contracts | [`InferSchema`] ([`InferSchemaConfig`]) | [`Processor::process_rows`](collectors_core::Processor::process_rows) |
 //! | peaks per key, as `scipy.signal.find_peaks` | [`PeakDetection`] ([`PeakDetectionConfig`]) | [`Processor`](collectors_core::Processor) |
+//! | a user's sandboxed Rhai script (feature `scripts`) | `ScriptProcessor` (`ScriptConfig`, `ScriptLimits`) | [`Processor`](collectors_core::Processor) |
 //!
 //! The decoders split an item into lines themselves, so a bad line costs one
 //! [`RejectedRow`](collectors_core::RejectedRow) with its line number, never the item, and a
@@ -103,6 +104,8 @@ mod parquet;
 mod peak_detection;
 mod rolling_mean;
 mod schema;
+#[cfg(feature = "scripts")]
+mod script;
 mod validate;
 mod values;
 
@@ -124,5 +127,9 @@ pub use parquet::{MAX_PARQUET_ITEM_BYTES, ParquetDecoder, ParquetItemDecoder, Pa
 pub use peak_detection::{Interval, PeakDetection, PeakDetectionConfig};
 pub use rolling_mean::{MAX_WINDOW, RollingMean, RollingMeanConfig};
 pub use schema::{ColumnSpec, ColumnType, UTC_OFFSET};
+#[cfg(feature = "scripts")]
+pub use script::{
+    MAX_CALL_LEVELS, SCRIPT_RESULT_METADATA_KEY, ScriptConfig, ScriptLimits, ScriptProcessor,
+};
 pub use validate::{ColumnRule, Validate, ValidateConfig};
 pub use values::TimestampUnit;
