@@ -37,7 +37,9 @@ fn factories(controls: Arc<Mutex<HashMap<String, MockControl>>>) -> ConnectorFac
         SecretFields::new().with("password"),
         move |settings| {
             if settings.secret("password").is_none() {
-                return Err(collectors_core::Error::configuration("missing setting `password`"));
+                return Err(collectors_core::Error::configuration(
+                    "missing setting `password`",
+                ));
             }
             let connector = MockConnector::new(settings.id()).with_file("t/a.csv", "x\n1\n");
             let control = connector.control();
@@ -131,10 +133,13 @@ async fn a_known_secret_never_leaks_through_a_register_connect_fail_cycle() {
     let data_dir = tempfile::tempdir().unwrap();
     let controls = Arc::new(Mutex::new(HashMap::new()));
     let key = MasterKey::load_or_create_file(&data_dir.path().join("master.key")).unwrap();
-    let registry =
-        DataSourceRegistry::open_with_key(data_dir.path(), key.clone(), factories(controls.clone()))
-            .await
-            .unwrap();
+    let registry = DataSourceRegistry::open_with_key(
+        data_dir.path(),
+        key.clone(),
+        factories(controls.clone()),
+    )
+    .await
+    .unwrap();
     let mut errors: Vec<String> = Vec::new();
     let mut record = |e: collectors_core::Error| {
         errors.push(format!("{e} {e:?} {}", e.chain().join(" / ")));
@@ -142,12 +147,18 @@ async fn a_known_secret_never_leaks_through_a_register_connect_fail_cycle() {
     };
 
     // Register, connect, use.
-    registry.register_data_source(vault("db"), true).await.unwrap();
+    registry
+        .register_data_source(vault("db"), true)
+        .await
+        .unwrap();
     let connector = registry.get_connector("db").await.unwrap();
     connector.list_items(&ListOptions::new()).await.unwrap();
     // A failed connection test registers nothing.
     let failing = vault("flaky").with_setting("fail_test", true);
-    let e = registry.register_data_source(failing, true).await.unwrap_err();
+    let e = registry
+        .register_data_source(failing, true)
+        .await
+        .unwrap_err();
     assert_eq!(record(e).error_type(), ErrorType::Authentication);
     assert!(!registry.contains("flaky"));
     // A connection failure mid-use, then the reconnection.
@@ -156,14 +167,28 @@ async fn a_known_secret_never_leaks_through_a_register_connect_fail_cycle() {
     let e = connector.list_items(&ListOptions::new()).await.unwrap_err();
     assert_eq!(record(e).error_type(), ErrorType::Connection);
     connector.list_items(&ListOptions::new()).await.unwrap();
-    assert_eq!(control.call_count("connect"), 3, "test, first use, reconnection");
+    assert_eq!(
+        control.call_count("connect"),
+        3,
+        "test, first use, reconnection"
+    );
     // A duplicate, an unknown id, a missing secret.
-    record(registry.register_data_source(vault("db"), false).await.unwrap_err());
+    record(
+        registry
+            .register_data_source(vault("db"), false)
+            .await
+            .unwrap_err(),
+    );
     record(registry.get_connector("nope").await.err().unwrap());
     let bare = DataSourceConfig::new("bare", DataSourceType::Custom, "bare")
         .unwrap()
         .with_setting("uri", "vault://x");
-    record(registry.register_data_source(bare, false).await.unwrap_err());
+    record(
+        registry
+            .register_data_source(bare, false)
+            .await
+            .unwrap_err(),
+    );
     // The wrong key.
     let wrong = DataSourceRegistry::open_with_key(
         data_dir.path(),
@@ -202,13 +227,20 @@ async fn a_known_secret_never_leaks_through_a_register_connect_fail_cycle() {
     );
     registry.unregister("db").await.unwrap();
     assert_eq!(
-        connector.list_items(&ListOptions::new()).await.unwrap_err().error_type(),
+        connector
+            .list_items(&ListOptions::new())
+            .await
+            .unwrap_err()
+            .error_type(),
         ErrorType::NotFound
     );
     registry.close().await;
 
     let logs = logs.text();
-    assert!(logs.contains("registered a data source"), "logs captured: {logs}");
+    assert!(
+        logs.contains("registered a data source"),
+        "logs captured: {logs}"
+    );
     for (name, bytes) in all_files(data_dir.path()) {
         assert!(!contains(&bytes, SECRET), "the secret is in {name}");
     }
@@ -226,7 +258,10 @@ async fn a_wrong_master_key_is_an_authentication_error_and_the_right_one_reopens
     let registry = DataSourceRegistry::open(data_dir.path(), factories(controls.clone()))
         .await
         .unwrap();
-    registry.register_data_source(vault("db"), false).await.unwrap();
+    registry
+        .register_data_source(vault("db"), false)
+        .await
+        .unwrap();
     registry.close().await;
 
     for _ in 0..2 {
@@ -245,7 +280,12 @@ async fn a_wrong_master_key_is_an_authentication_error_and_the_right_one_reopens
         .await
         .unwrap();
     assert_eq!(
-        reopened.settings("db").unwrap().secret("password").unwrap().expose_secret(),
+        reopened
+            .settings("db")
+            .unwrap()
+            .secret("password")
+            .unwrap()
+            .expose_secret(),
         SECRET
     );
     reopened.close().await;
@@ -259,7 +299,10 @@ async fn rotation_re_encrypts_everything_and_replaces_the_key_file() {
         .await
         .unwrap();
     for id in ["a", "b", "c"] {
-        registry.register_data_source(vault(id), false).await.unwrap();
+        registry
+            .register_data_source(vault(id), false)
+            .await
+            .unwrap();
     }
     let old_key = registry.master_key();
     let before = stored_tokens(data_dir.path()).await;
@@ -274,16 +317,20 @@ async fn rotation_re_encrypts_everything_and_replaces_the_key_file() {
     let new = CredentialManager::new(new_key.clone());
     for token in &after {
         assert!(!before.contains(token));
-        assert_eq!(old.decrypt(token).unwrap_err().error_type(), ErrorType::Authentication);
+        assert_eq!(
+            old.decrypt(token).unwrap_err().error_type(),
+            ErrorType::Authentication
+        );
         assert_eq!(new.decrypt(token).unwrap().expose_secret(), SECRET);
     }
     let on_disk = MasterKey::read_file(&data_dir.path().join("master.key")).unwrap();
     assert!(on_disk.same_key(&new_key));
     assert!(!data_dir.path().join("master.key.next").exists());
 
-    let e = DataSourceRegistry::open_with_key(data_dir.path(), old_key, factories(controls.clone()))
-        .await
-        .unwrap_err();
+    let e =
+        DataSourceRegistry::open_with_key(data_dir.path(), old_key, factories(controls.clone()))
+            .await
+            .unwrap_err();
     assert_eq!(e.error_type(), ErrorType::Authentication);
     let reopened = DataSourceRegistry::open(data_dir.path(), factories(controls))
         .await
@@ -297,22 +344,34 @@ async fn a_rotation_that_fails_half_way_changes_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
     let controls = Arc::new(Mutex::new(HashMap::new()));
     let key = MasterKey::generate();
-    let registry =
-        DataSourceRegistry::open_with_key(data_dir.path(), key.clone(), factories(controls.clone()))
+    let registry = DataSourceRegistry::open_with_key(
+        data_dir.path(),
+        key.clone(),
+        factories(controls.clone()),
+    )
+    .await
+    .unwrap();
+    for id in ["a", "b", "c"] {
+        registry
+            .register_data_source(vault(id), false)
             .await
             .unwrap();
-    for id in ["a", "b", "c"] {
-        registry.register_data_source(vault(id), false).await.unwrap();
     }
     // Corrupt the last row's token: the rotation reaches it after re-encrypting the others.
-    let url = format!("sqlite://{}", data_dir.path().join(REGISTRY_DB_FILE).display());
+    let url = format!(
+        "sqlite://{}",
+        data_dir.path().join(REGISTRY_DB_FILE).display()
+    );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("UPDATE _collectors_data_sources SET secrets = '{\"password\": \"gAAAAAbroken\"}' WHERE id = 'c'")
         .execute(&pool)
         .await
         .unwrap();
     let before = stored_tokens(data_dir.path()).await;
-    let e = registry.rotate_key(MasterKey::generate()).await.unwrap_err();
+    let e = registry
+        .rotate_key(MasterKey::generate())
+        .await
+        .unwrap_err();
     assert_eq!(e.error_type(), ErrorType::Authentication, "{e}");
     assert_eq!(stored_tokens(data_dir.path()).await, before, "rolled back");
     assert!(registry.master_key().same_key(&key));
@@ -329,9 +388,16 @@ async fn a_rotation_that_fails_half_way_changes_nothing() {
 async fn connectors_are_shared_connected_lazily_and_disconnected_before_removal() {
     let controls = Arc::new(Mutex::new(HashMap::new()));
     let registry = DataSourceRegistry::in_memory(factories(controls.clone()));
-    registry.register_data_source(vault("db"), false).await.unwrap();
+    registry
+        .register_data_source(vault("db"), false)
+        .await
+        .unwrap();
     let control = controls.lock().unwrap()["db"].clone();
-    assert_eq!(control.call_count("connect"), 0, "not connected at registration");
+    assert_eq!(
+        control.call_count("connect"),
+        0,
+        "not connected at registration"
+    );
     let a = registry.get_connector("db").await.unwrap();
     let b = registry.get_connector("db").await.unwrap();
     assert!(Arc::ptr_eq(&a, &b), "one shared connector");
@@ -340,7 +406,12 @@ async fn connectors_are_shared_connected_lazily_and_disconnected_before_removal(
     registry.disconnect_all().await;
     control.fail_method("connect", 1, ErrorType::Connection);
     assert_eq!(
-        registry.get_connector("db").await.err().unwrap().error_type(),
+        registry
+            .get_connector("db")
+            .await
+            .err()
+            .unwrap()
+            .error_type(),
         ErrorType::Connection
     );
     registry.get_connector("db").await.unwrap();
@@ -351,7 +422,11 @@ async fn connectors_are_shared_connected_lazily_and_disconnected_before_removal(
     registry.unregister("db").await.unwrap();
     assert_eq!(control.call_count("disconnect"), before + 1);
     assert_eq!(
-        registry.test_connection("db").await.unwrap_err().error_type(),
+        registry
+            .test_connection("db")
+            .await
+            .unwrap_err()
+            .error_type(),
         ErrorType::NotFound
     );
     assert_eq!(
@@ -387,7 +462,10 @@ async fn unknown_settings_and_types_are_configuration_errors_naming_the_key() {
         .unwrap()
         .with_setting("uri", data.path().to_str().unwrap())
         .with_setting("colour", "blue");
-    let e = registry.register_data_source(local, false).await.unwrap_err();
+    let e = registry
+        .register_data_source(local, false)
+        .await
+        .unwrap_err();
     assert_eq!(e.error_type(), ErrorType::Configuration);
     assert!(e.to_string().contains("`colour`"), "{e}");
     let s3 = DataSourceConfig::new("s3", DataSourceType::S3, "s3")
@@ -418,13 +496,19 @@ async fn many_tasks_hammering_one_registry() {
         .await
         .unwrap(),
     );
-    registry.register_data_source(vault("shared"), false).await.unwrap();
+    registry
+        .register_data_source(vault("shared"), false)
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..48)
         .map(|i| {
             let registry = registry.clone();
             tokio::spawn(async move {
                 let own = format!("own-{i}");
-                registry.register_data_source(vault(&own), false).await.unwrap();
+                registry
+                    .register_data_source(vault(&own), false)
+                    .await
+                    .unwrap();
                 let dup = registry.register_data_source(vault("dup"), false).await;
                 let shared = registry.get_connector("shared").await.unwrap();
                 shared.list_items(&ListOptions::new()).await.unwrap();
@@ -434,7 +518,12 @@ async fn many_tasks_hammering_one_registry() {
                 meta.insert("i".into(), i.into());
                 registry.cache_metadata(&own, meta.clone());
                 assert_eq!(registry.get_cached_metadata(&own), Some(meta));
-                assert!(registry.list_data_sources().iter().any(|c| c.id == "shared"));
+                assert!(
+                    registry
+                        .list_data_sources()
+                        .iter()
+                        .any(|c| c.id == "shared")
+                );
                 registry.unregister(&own).await.unwrap();
                 dup.is_ok()
             })
@@ -447,10 +536,18 @@ async fn many_tasks_hammering_one_registry() {
         }
     }
     assert_eq!(dup_ok, 1, "exactly one registration of `dup` wins");
-    let ids: Vec<String> = registry.list_data_sources().into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = registry
+        .list_data_sources()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, ["dup", "shared"]);
     let shared = controls.lock().unwrap()["shared"].clone();
-    assert_eq!(shared.call_count("connect"), 1, "connected once for all tasks");
+    assert_eq!(
+        shared.call_count("connect"),
+        1,
+        "connected once for all tasks"
+    );
     registry.close().await;
     // What is persisted matches.
     let reopened = DataSourceRegistry::open_with_key(
@@ -460,7 +557,11 @@ async fn many_tasks_hammering_one_registry() {
     )
     .await
     .unwrap();
-    let ids: Vec<String> = reopened.list_data_sources().into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = reopened
+        .list_data_sources()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, ["dup", "shared"]);
     reopened.close().await;
 }
@@ -471,13 +572,22 @@ fn sanitized_configs_keep_plain_settings_and_hide_declared_secrets() {
         .with("aws_secret_access_key")
         .with_url_password("uri");
     let mut settings = serde_json::Map::new();
-    settings.insert("uri".into(), "postgres://bob:pw-xyz@db:5432/app?sslmode=require".into());
+    settings.insert(
+        "uri".into(),
+        "postgres://bob:pw-xyz@db:5432/app?sslmode=require".into(),
+    );
     settings.insert("aws_secret_access_key".into(), SECRET.into());
     settings.insert("aws_region".into(), "eu-west-1".into());
     let (plain, secrets) = fields.split(settings);
     let shown = serde_json::to_string(&fields.sanitized(&plain, &secrets)).unwrap();
-    assert!(!shown.contains(SECRET) && !shown.contains("pw-xyz"), "{shown}");
-    assert!(shown.contains("postgres://bob:***@db:5432/app?sslmode=require"), "{shown}");
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("pw-xyz"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("postgres://bob:***@db:5432/app?sslmode=require"),
+        "{shown}"
+    );
     assert!(shown.contains("eu-west-1"), "{shown}");
 }
 
@@ -505,7 +615,10 @@ async fn s3_on_moto_with_encrypted_credentials() {
     let s3 = |id: &str, secret: &str| {
         DataSourceConfig::new(id, DataSourceType::S3, id)
             .unwrap()
-            .with_setting("uri", format!("s3://{}/registry-{}/", vars[1], std::process::id()))
+            .with_setting(
+                "uri",
+                format!("s3://{}/registry-{}/", vars[1], std::process::id()),
+            )
             .with_setting("aws_endpoint", vars[0].as_str())
             .with_setting("allow_http", true)
             .with_setting("aws_access_key_id", vars[2].as_str())

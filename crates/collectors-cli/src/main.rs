@@ -7,6 +7,8 @@
 //! collectors gen sensors --rows 100000 --files 4 --out /tmp/sensors
 //! collectors data-source list s3://bucket/raw/ --pattern '*.csv' --long --config s3.toml
 //! collectors data-source ingest s3://bucket/raw/ --pattern '*.csv' --output-dir /tmp/raw
+//! collectors data-source configure s3://bucket/raw/ --name lake --config s3.yaml
+//! collectors data-source list lake
 //! ```
 
 mod commands;
@@ -33,7 +35,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Inspect or replay dead-lettered records.
     DeadLetter(commands::dead_letter::DeadLetterArgs),
-    /// List and download the objects of a store (S3, GCS, Azure, a directory) by URI.
+    /// List and download the objects of a store (S3, GCS, Azure, a directory) by URI or by
+    /// registered name; register, list, test and remove named data sources.
     #[cfg(feature = "object-store")]
     DataSource(commands::data_source::DataSourceArgs),
     /// Generate sample data sets.

@@ -68,8 +68,11 @@ impl CredentialManager {
             )
             .with_operation("decrypt")
         })?;
-        String::from_utf8(bytes).map(SecretString::from).map_err(|_| {
-            Error::authentication("a decrypted secret is not UTF-8 text").with_operation("decrypt")
-        })
+        String::from_utf8(bytes)
+            .map(SecretString::from)
+            .map_err(|_| {
+                Error::authentication("a decrypted secret is not UTF-8 text")
+                    .with_operation("decrypt")
+            })
     }
 }

@@ -126,7 +126,11 @@ impl MasterKey {
             Err(e) if e.error_type() != collectors_core::ErrorType::NotFound => return Err(e),
             Err(_) => {}
         }
-        write_new_file(path, &SecretString::from(fernet::Fernet::generate_key()), false)?;
+        write_new_file(
+            path,
+            &SecretString::from(fernet::Fernet::generate_key()),
+            false,
+        )?;
         tracing::info!(path = %path.display(), "created a master key file");
         Self::read_file(path)
     }
@@ -305,10 +309,7 @@ mod tests {
         let path = dir.path().join("master.key");
         std::fs::write(&path, "hunter2-not-a-key").unwrap();
         let err = MasterKey::load_or_create_file(&path).unwrap_err();
-        assert_eq!(
-            err.error_type(),
-            collectors_core::ErrorType::Configuration
-        );
+        assert_eq!(err.error_type(), collectors_core::ErrorType::Configuration);
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(err.to_string().contains("master.key"), "{err}");
     }

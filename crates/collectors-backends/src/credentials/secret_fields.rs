@@ -126,7 +126,11 @@ impl SecretFields {
     /// The settings as they may be shown: the plain ones, and each secret as `***` (a URL
     /// with its password replaced by `***`). Plain keys that merely look secret
     /// ([`is_sensitive_key`](collectors_core::is_sensitive_key)) are also shown as `***`.
-    pub fn sanitized(&self, plain: &Metadata, secrets: &BTreeMap<String, SecretString>) -> Metadata {
+    pub fn sanitized(
+        &self,
+        plain: &Metadata,
+        secrets: &BTreeMap<String, SecretString>,
+    ) -> Metadata {
         let mut out: Metadata = plain
             .iter()
             .map(|(k, v)| {

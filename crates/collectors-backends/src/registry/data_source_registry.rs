@@ -135,7 +135,11 @@ fn next_key_path(key_file: &Path) -> PathBuf {
 impl DataSourceRegistry {
     /// A registry kept in memory only (nothing persisted), under a generated key.
     pub fn in_memory(factories: ConnectorFactories) -> Self {
-        Self::new(factories, CredentialManager::new(MasterKey::generate()), None)
+        Self::new(
+            factories,
+            CredentialManager::new(MasterKey::generate()),
+            None,
+        )
     }
 
     fn new(
@@ -178,7 +182,10 @@ impl DataSourceRegistry {
         factories: ConnectorFactories,
     ) -> Result<Self> {
         let database = RegistryDatabase::open(&data_dir.join(REGISTRY_DB_FILE)).await?;
-        let manager = match database.check_key(&CredentialManager::new(key.clone())).await {
+        let manager = match database
+            .check_key(&CredentialManager::new(key.clone()))
+            .await
+        {
             Ok(()) => CredentialManager::new(key),
             Err(e) => match Self::finish_rotation(&database, &key).await {
                 Some(manager) => manager,
@@ -235,8 +242,12 @@ impl DataSourceRegistry {
                 .secret_fields(config.source_type)
                 .cloned()
                 .unwrap_or_default();
-            let settings =
-                SourceSettings::new(&config.id, config.source_type, config.config.clone(), secrets.clone());
+            let settings = SourceSettings::new(
+                &config.id,
+                config.source_type,
+                config.config.clone(),
+                secrets.clone(),
+            );
             let inner = match self.factories.build(&settings) {
                 Ok(inner) => inner,
                 Err(e) => {
@@ -344,9 +355,8 @@ impl DataSourceRegistry {
             let manager = self.credentials();
             let stored = StoredSource {
                 id: id.clone(),
-                config_json: serde_json::to_string(&plain_config).map_err(|e| {
-                    Error::configuration(format!("data source `{id}`: {e}"))
-                })?,
+                config_json: serde_json::to_string(&plain_config)
+                    .map_err(|e| Error::configuration(format!("data source `{id}`: {e}")))?,
                 secrets: secrets
                     .iter()
                     .map(|(k, v)| (k.clone(), manager.encrypt(v)))
@@ -384,7 +394,10 @@ impl DataSourceRegistry {
 
     /// Every registered data source, sanitized (secrets as `***`), sorted by id.
     pub fn list_data_sources(&self) -> Vec<DataSourceConfig> {
-        read(&self.entries).values().map(|e| e.sanitized()).collect()
+        read(&self.entries)
+            .values()
+            .map(|e| e.sanitized())
+            .collect()
     }
 
     /// Whether `id` is registered.

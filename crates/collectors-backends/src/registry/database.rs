@@ -31,12 +31,9 @@ pub(crate) struct RegistryDatabase {
 }
 
 fn db_error(path: &Path, what: &str, e: sqlx::Error) -> Error {
-    Error::storage(format!(
-        "registry database {}: {what}: {e}",
-        path.display()
-    ))
-    .with_source(e)
-    .with_operation("registry")
+    Error::storage(format!("registry database {}: {what}: {e}", path.display()))
+        .with_source(e)
+        .with_operation("registry")
 }
 
 impl RegistryDatabase {
@@ -107,10 +104,11 @@ impl RegistryDatabase {
 
     /// Every stored data source, by id.
     pub(crate) async fn load(&self) -> Result<Vec<StoredSource>> {
-        let rows = sqlx::query("SELECT id, config, secrets FROM _collectors_data_sources ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error(&self.path, "cannot read the data sources", e))?;
+        let rows =
+            sqlx::query("SELECT id, config, secrets FROM _collectors_data_sources ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error(&self.path, "cannot read the data sources", e))?;
         rows.into_iter()
             .map(|row| {
                 let id: String = row.get(0);
@@ -146,12 +144,9 @@ impl RegistryDatabase {
         .await;
         match result {
             Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(Error::invalid_state(format!(
-                    "a data source `{}` is already registered",
-                    source.id
-                )))
-            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::invalid_state(
+                format!("a data source `{}` is already registered", source.id),
+            )),
             Err(e) => Err(db_error(&self.path, "cannot store the data source", e)),
         }
     }

@@ -144,7 +144,11 @@ impl ConnectorFactories {
         self.by_scheme.get(&scheme).copied().ok_or_else(|| {
             Error::configuration(format!(
                 "no connector for the scheme `{scheme}` of {uri:?}; known: {}",
-                self.by_scheme.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.by_scheme
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })
     }

@@ -52,7 +52,8 @@ impl MetadataCache {
 
     /// Caches `metadata` for `id`, replacing what was there.
     pub fn put(&self, id: &str, metadata: Metadata) {
-        self.lock().insert(id.to_owned(), (Instant::now(), metadata));
+        self.lock()
+            .insert(id.to_owned(), (Instant::now(), metadata));
     }
 
     /// The metadata cached for `id`, unless it expired.

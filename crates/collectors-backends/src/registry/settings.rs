@@ -92,8 +92,10 @@ impl SourceSettings {
                 "setting `{key}` must be a non-empty string"
             ))
             .with_component(&self.id)),
-            None => Err(Error::configuration(format!("missing setting `{key}`"))
-                .with_component(&self.id)),
+            None => {
+                Err(Error::configuration(format!("missing setting `{key}`"))
+                    .with_component(&self.id))
+            }
         }
     }
 }

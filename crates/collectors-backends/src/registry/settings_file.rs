@@ -41,7 +41,7 @@ pub fn read_settings_file(path: &Path) -> Result<Metadata> {
         Some("json") => Format::Json,
         _ => {
             return Err(bad(
-                "the name must end in .toml, .yaml, .yml or .json".to_owned(),
+                "the name must end in .toml, .yaml, .yml or .json".to_owned()
             ));
         }
     };
