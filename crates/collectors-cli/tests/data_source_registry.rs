@@ -297,3 +297,65 @@ fn s3_on_moto_with_a_yaml_settings_file() {
     let out = collectors(dir.path(), &data, None, &["data-source", "remove", "lake"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_pipeline_file_names_a_registered_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state");
+    std::fs::create_dir_all(dir.path().join("landing")).unwrap();
+    std::fs::write(
+        dir.path().join("landing/r.csv"),
+        "sensor,value\ns1,1.5\ns2,2.5\n",
+    )
+    .unwrap();
+    let out = collectors(
+        dir.path(),
+        &data,
+        None,
+        &["data-source", "configure", "landing", "--name", "readings"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("pipeline.toml"),
+        r#"name = "named"
+
+[[source]]
+id = "in"
+kind = "object_store"
+path = "readings"
+pattern = "*.csv"
+format = "csv"
+
+[store]
+kind = "sqlite"
+path = "out/readings.db"
+table = "readings"
+"#,
+    )
+    .unwrap();
+    let run = |data_dir: &Path| {
+        Command::new(BIN)
+            .args(["run", "--quiet", "pipeline.toml"])
+            .current_dir(&work)
+            .env("COLLECTORS_DATA_DIR", data_dir)
+            .env_remove("COLLECTORS_MASTER_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = run(&data);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(work.join("out/readings.db").exists());
+    assert!(
+        text(&out)
+            .lines()
+            .any(|l| l.split_whitespace().eq(["stored", "2"])),
+        "{}",
+        text(&out)
+    );
+    // Without the registry the name is a directory that does not exist.
+    let out = run(&dir.path().join("no-state"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("readings"), "{}", text(&out));
+}

@@ -15,7 +15,9 @@ use super::factory::{ConnectorFactories, type_name};
 use super::managed_connector::ManagedConnector;
 use super::metadata_cache::MetadataCache;
 use super::settings::SourceSettings;
-use crate::credentials::{CredentialManager, KeySource, MasterKey, SecretFields};
+use crate::credentials::{
+    CredentialManager, KEY_FILE_NAME, KeySource, MASTER_KEY_ENV, MasterKey, SecretFields,
+};
 
 /// The default time to live of cached metadata.
 pub const DEFAULT_METADATA_TTL: Duration = Duration::from_secs(300);
@@ -163,10 +165,22 @@ impl DataSourceRegistry {
     ///
     /// # Errors
     ///
-    /// [`Error::Authentication`] when the key is not the database's; [`Error::Configuration`]
+    /// [`Error::Authentication`] when the key is not the database's, or the database exists
+    /// and its key does not (no variable, no key file); [`Error::Configuration`]
     /// for a malformed key; [`Error::Storage`] when the database cannot be read.
     pub async fn open(data_dir: &Path, factories: ConnectorFactories) -> Result<Self> {
         super::data_dir::create_private_dir(data_dir)?;
+        let key_file = data_dir.join(KEY_FILE_NAME);
+        let from_env = std::env::var(MASTER_KEY_ENV).is_ok_and(|k| !k.trim().is_empty());
+        if !from_env && !key_file.exists() && data_dir.join(REGISTRY_DB_FILE).exists() {
+            // A new key would never open it: say what is missing instead.
+            return Err(Error::authentication(format!(
+                "{} exists but its master key does not: set {MASTER_KEY_ENV} or restore {}",
+                data_dir.join(REGISTRY_DB_FILE).display(),
+                key_file.display()
+            ))
+            .with_operation("open registry"));
+        }
         let key = MasterKey::load(data_dir)?;
         Self::open_with_key(data_dir, key, factories).await
     }

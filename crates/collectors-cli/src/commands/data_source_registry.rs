@@ -252,3 +252,22 @@ pub(crate) async fn registered_connector(
     let (uri, options) = object_store_config(&settings)?;
     Ok(Some(get_connector(&uri, &options)?))
 }
+
+/// Gives `registry` the data directory's data sources, so pipeline files can name them; a
+/// registry that cannot be opened (a wrong key) is reported and left out.
+pub(crate) async fn attach(registry: &mut collectors_pipeline::Registry) {
+    let Ok(data_dir) = resolve_data_dir(None) else {
+        return;
+    };
+    if !registry_exists(&data_dir) {
+        return;
+    }
+    match DataSourceRegistry::open(&data_dir, ConnectorFactories::standard()).await {
+        Ok(sources) => {
+            registry.with_data_sources(std::sync::Arc::new(sources));
+        }
+        Err(e) => {
+            tracing::warn!("registered data sources are not available to the pipeline file: {e}")
+        }
+    }
+}
