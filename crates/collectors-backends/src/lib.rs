@@ -12,6 +12,7 @@
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
+//! | [`registry`] | [`DataSourceRegistry`] (sources by name, encrypted credentials, SQLite) | [`Connector`] factories | `registry` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
 //! Together they are the embedded default of the engine: files under a directory go in, rows
@@ -59,6 +60,11 @@
 //! - `object-store` (implies `parquet`): [`object_store`](mod@object_store) — `get_connector`
 //!   for `file://`, plain paths and `memory://`, [`ObjectStoreConnector`], the object-store
 //!   source and store.
+//! - `credentials`: [`credentials::CredentialManager`], Fernet encryption of secret settings
+//!   (the `fernet` crate's pure-Rust crypto, no OpenSSL) under a master key from
+//!   `COLLECTORS_MASTER_KEY` or a 0600 key file.
+//! - `registry` (implies `credentials`, `sqlite`): [`DataSourceRegistry`] and
+//!   [`ConnectorFactories`]; TOML/YAML (`serde-saphyr`) settings files.
 //! - `aws`, `azure`, `gcp` (each implies `object-store`): the `s3://`, `az://`/`azure://`/
 //!   `abfs://` and `gs://` schemes, through object_store's clients (reqwest with rustls, no
 //!   system OpenSSL).
@@ -69,6 +75,8 @@
 //! [`CheckpointStore`]: collectors_core::CheckpointStore
 //! [`DeadLetterSink`]: collectors_core::DeadLetterSink
 
+#[cfg(feature = "credentials")]
+pub mod credentials;
 pub mod dead_letter;
 #[cfg(feature = "file-sink")]
 pub mod file_sink;
@@ -78,6 +86,8 @@ pub mod local;
 pub mod object_store;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "registry")]
+pub mod registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -94,6 +104,8 @@ pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresCheckpointStore;
+#[cfg(feature = "registry")]
+pub use registry::{ConnectorFactories, DataSourceRegistry};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{
     SqliteCheckpointStore, SqliteQualityHistory, SqliteStorage, SqliteStorageBuilder,

@@ -8,6 +8,8 @@
 //! collectors gen sensors --rows 100000 --files 4 --out /tmp/sensors
 //! collectors data-source list s3://bucket/raw/ --pattern '*.csv' --long --config s3.toml
 //! collectors data-source ingest s3://bucket/raw/ --pattern '*.csv' --output-dir /tmp/raw
+//! collectors data-source configure s3://bucket/raw/ --name lake --config s3.yaml
+//! collectors data-source list lake
 //! ```
 
 mod commands;
@@ -36,7 +38,8 @@ enum Command {
     DeadLetter(commands::dead_letter::DeadLetterArgs),
     /// Follow a pipeline's data quality over time (the reports of its `data_quality` steps).
     Quality(commands::quality::QualityArgs),
-    /// List and download the objects of a store (S3, GCS, Azure, a directory) by URI.
+    /// List and download the objects of a store (S3, GCS, Azure, a directory) by URI or by
+    /// registered name; register, list, test and remove named data sources.
     #[cfg(feature = "object-store")]
     DataSource(commands::data_source::DataSourceArgs),
     /// Generate sample data sets.

@@ -283,6 +283,35 @@ impl Registry {
         registry
     }
 
+    /// Lets `path =` of `kind = "object_store"` sources and stores name a data source
+    /// registered in `sources` (`collectors data-source configure … --name NAME`) instead of
+    /// a URI: its URI and settings (credentials decrypted in memory) are used, and the
+    /// pipeline file then gives no `config` or `options`. A registered name wins over a
+    /// directory of the same name (write `./name` for the directory).
+    ///
+    /// ```no_run
+    /// # async fn run() -> collectors_core::Result<()> {
+    /// use std::sync::Arc;
+    /// use collectors_backends::registry::{ConnectorFactories, DataSourceRegistry};
+    /// use collectors_pipeline::{PipelineSpec, Registry};
+    ///
+    /// let sources = DataSourceRegistry::open("state".as_ref(), ConnectorFactories::standard()).await?;
+    /// let mut registry = Registry::standard();
+    /// registry.with_data_sources(Arc::new(sources));
+    /// let engine = PipelineSpec::from_path("pipeline.toml")?.build(&registry).await?;
+    /// # let _ = engine;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "object-store")]
+    pub fn with_data_sources(
+        &mut self,
+        sources: Arc<collectors_backends::registry::DataSourceRegistry>,
+    ) -> &mut Self {
+        crate::standard_object_store::register_with(self, Some(sources));
+        self
+    }
+
     /// Registers (or replaces) the source kind `kind`. `build` gets the source's id, its
     /// parameters and the build context.
     pub fn source<P, F>(&mut self, kind: &str, build: F) -> &mut Self

@@ -9,6 +9,7 @@ use collectors_backends::FileFormat;
 use collectors_backends::object_store::{
     ObjectStoreConfig, ObjectStoreSource, ObjectStoreStorage, StoreScheme, StoreUri, get_connector,
 };
+use collectors_backends::registry::{DataSourceRegistry, object_store_config};
 use collectors_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -20,7 +21,11 @@ use crate::registry::{BuildContext, BuiltSource, BuiltStore, LocalInputs, Regist
 #[serde(deny_unknown_fields)]
 struct SourceParams {
     /// Where: `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
-    /// `file:///abs/dir`, or a plain directory relative to the pipeline file.
+    /// `file:///abs/dir`, or a plain directory relative to the pipeline file; or, when the
+    /// registry is given a data-source registry
+    /// ([`Registry::with_data_sources`](crate::Registry::with_data_sources)), the name of a
+    /// registered data source (which wins over a directory of the same name: write
+    /// `./name` for that).
     path: String,
     /// Which objects: a glob. Without a `/` it matches names at any depth (`*.csv`); with
     /// one, paths under `path` (`2024/*.csv`, `**/*.parquet`). Default: every object.
@@ -99,11 +104,53 @@ fn config_of(
     Ok(config)
 }
 
+/// Where `path` points and with which options: a data source registered under that name in
+/// `names` (which then carries its own settings), else a URI or a directory.
+fn locate(
+    ctx: &BuildContext<'_>,
+    path: &str,
+    file: Option<&Path>,
+    inline: &BTreeMap<String, serde_json::Value>,
+    names: Option<&DataSourceRegistry>,
+) -> Result<(String, Option<PathBuf>, ObjectStoreConfig)> {
+    if let Some(names) = names
+        && names.contains(path)
+    {
+        if file.is_some() || !inline.is_empty() {
+            return Err(Error::configuration(format!(
+                "`path` names the registered data source `{path}`, which carries its own \
+                 settings: drop `config` and `options`"
+            )));
+        }
+        let (uri, config) = object_store_config(&names.settings(path)?)?;
+        let parsed = StoreUri::parse(&uri)?;
+        let local = match parsed.scheme() {
+            StoreScheme::Local => parsed.local_root().map(Path::to_path_buf),
+            _ => None,
+        };
+        return Ok((uri, local, config));
+    }
+    let (uri, local) = resolve_uri(ctx, path)?;
+    let config = config_of(ctx, file, inline)?;
+    Ok((uri, local, config))
+}
+
 pub(crate) fn register(registry: &mut Registry) {
+    register_with(registry, None);
+}
+
+/// The `object_store` kinds, whose `path` may also name a data source of `names`.
+pub(crate) fn register_with(registry: &mut Registry, names: Option<Arc<DataSourceRegistry>>) {
+    let store_names = names.clone();
     registry
-        .source("object_store", |id, p: SourceParams, ctx| {
-            let (uri, local) = resolve_uri(ctx, &p.path)?;
-            let config = config_of(ctx, p.config.as_deref(), &p.options)?;
+        .source("object_store", move |id, p: SourceParams, ctx| {
+            let (uri, local, config) = locate(
+                ctx,
+                &p.path,
+                p.config.as_deref(),
+                &p.options,
+                names.as_deref(),
+            )?;
             let connector = Arc::new(get_connector(&uri, &config)?);
             let mut source = ObjectStoreSource::new(id, connector);
             if let Some(pattern) = &p.pattern {
@@ -134,15 +181,20 @@ pub(crate) fn register(registry: &mut Registry) {
                 reads,
             })
         })
-        .store("object_store", |id, p: StoreParams, ctx| {
-            let (uri, local) = resolve_uri(ctx, &p.path)?;
+        .store("object_store", move |id, p: StoreParams, ctx| {
+            let (uri, local, config) = locate(
+                ctx,
+                &p.path,
+                p.config.as_deref(),
+                &p.options,
+                store_names.as_deref(),
+            )?;
             if let Some(dir) = &local {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     Error::configuration(format!("`path`: cannot create {}", dir.display()))
                         .with_source(e)
                 })?;
             }
-            let config = config_of(ctx, p.config.as_deref(), &p.options)?;
             let connector = Arc::new(get_connector(&uri, &config)?);
             let store =
                 ObjectStoreStorage::new(id, connector, p.format.unwrap_or(FileFormat::Parquet))

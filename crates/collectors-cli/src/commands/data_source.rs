@@ -1,5 +1,6 @@
-//! `collectors data-source list|ingest`: browse an object store or a directory by URI, and
-//! download what a pattern selects.
+//! `collectors data-source list|ingest`: browse an object store or a directory by URI (or by
+//! the name it is registered under), and download what a pattern selects. The registry's
+//! subcommands are in `data_source_registry.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +18,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Browse and download the objects of a store.
 #[derive(Debug, Args)]
 pub(crate) struct DataSourceArgs {
+    /// Where registered data sources are kept (default: `COLLECTORS_DATA_DIR`, else the
+    /// platform's data directory).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     action: Action,
 }
@@ -26,7 +31,7 @@ enum Action {
     /// Lists the objects under a URI (`s3://bucket/prefix`, `gs://…`, `az://…`, `file:///…`,
     /// a directory), sorted by path.
     List {
-        /// Where to list.
+        /// Where to list (or a registered data source's name).
         uri: String,
         /// Only objects the glob selects: without a `/` it matches names at any depth
         /// (`*.csv`), with one the path under the URI (`2024/*.csv`, `**/*.parquet`).
@@ -46,7 +51,7 @@ enum Action {
     /// Downloads the objects a pattern selects into a directory, keeping their paths.
     /// A rerun skips the files already there with the same size.
     Ingest {
-        /// Where to read.
+        /// Where to read (or a registered data source's name).
         uri: String,
         /// Which objects (as for `list`); default: every object.
         #[arg(long)]
@@ -70,13 +75,17 @@ enum Action {
         #[arg(long)]
         quiet: bool,
     },
+    #[command(flatten)]
+    Registry(super::data_source_registry::RegistryAction),
 }
 
 /// Exit code when some objects could not be downloaded.
 const EXIT_FAILED: u8 = 1;
 
 pub(crate) async fn run(args: DataSourceArgs) -> Result<ExitCode> {
+    let data_dir = args.data_dir.as_deref();
     match args.action {
+        Action::Registry(action) => super::data_source_registry::run(action, data_dir).await,
         Action::List {
             uri,
             pattern,
@@ -84,7 +93,7 @@ pub(crate) async fn run(args: DataSourceArgs) -> Result<ExitCode> {
             json,
             config,
         } => {
-            let connector = connect(&uri, config.as_deref()).await?;
+            let connector = connect(&uri, config.as_deref(), data_dir).await?;
             let items = connector.list_items(&options(pattern)).await?;
             print_list(&items, long, json)?;
             Ok(ExitCode::SUCCESS)
@@ -104,7 +113,7 @@ pub(crate) async fn run(args: DataSourceArgs) -> Result<ExitCode> {
                     "--concurrency must be from 1 to 256, not {concurrency}"
                 )));
             }
-            let connector = connect(&uri, config.as_deref()).await?;
+            let connector = connect(&uri, config.as_deref(), data_dir).await?;
             let items = connector.list_items(&options(pattern)).await?;
             let policy = if overwrite {
                 Existing::Overwrite
@@ -132,7 +141,17 @@ fn options(pattern: Option<String>) -> ListOptions {
     options
 }
 
-async fn connect(uri: &str, config: Option<&Path>) -> Result<ObjectStoreConnector> {
+async fn connect(
+    uri: &str,
+    config: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> Result<ObjectStoreConnector> {
+    if let Some(connector) =
+        super::data_source_registry::registered_connector(uri, data_dir, config).await?
+    {
+        connector.test_connection().await?;
+        return Ok(connector);
+    }
     let config = match config {
         Some(path) => ObjectStoreConfig::from_path(path)?,
         None => ObjectStoreConfig::new(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use collectors_backends::{JsonlDeadLetterSink, read_dead_letters};
 use collectors_core::{DeadLetter, DeadLetterStore, Result};
-use collectors_pipeline::{Components, PipelineSpec, Registry, replay_dead_letters};
+use collectors_pipeline::{Components, PipelineSpec, replay_dead_letters};
 
 /// Inspect or replay dead letters.
 #[derive(Debug, Args)]
@@ -53,7 +53,7 @@ pub(crate) async fn run(args: DeadLetterArgs) -> Result<ExitCode> {
             pipeline: Some(pipeline),
             ..
         } => {
-            let components = components(&pipeline)?;
+            let components = components(&pipeline).await?;
             let letters = components.dead_letters().await?;
             list(&letters.letters(&components.spec().name).await?)
         }
@@ -64,8 +64,8 @@ pub(crate) async fn run(args: DeadLetterArgs) -> Result<ExitCode> {
     }
 }
 
-fn components(pipeline: &Path) -> Result<Components> {
-    PipelineSpec::from_path(pipeline)?.components(&Registry::standard())
+async fn components(pipeline: &Path) -> Result<Components> {
+    PipelineSpec::from_path(pipeline)?.components(&super::pipeline_registry().await)
 }
 
 fn list(letters: &[DeadLetter]) -> Result<ExitCode> {
@@ -115,7 +115,7 @@ fn preview(raw: &[u8], complete: bool) -> String {
 }
 
 async fn replay(file: Option<&Path>, pipeline: &Path) -> Result<ExitCode> {
-    let components = components(pipeline)?;
+    let components = components(pipeline).await?;
     let (letters, location): (Arc<dyn DeadLetterStore>, String) = match file {
         Some(file) => (
             Arc::new(JsonlDeadLetterSink::new(file)),

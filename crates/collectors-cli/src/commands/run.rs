@@ -9,7 +9,7 @@ use collectors_core::{
     CancellationToken, CheckpointStore, EventBus, InMemoryCheckpointStore, Result, ResumeMode,
     RunOutcome,
 };
-use collectors_pipeline::{Components, PipelineSpec, Registry};
+use collectors_pipeline::{Components, PipelineSpec};
 
 use crate::{progress, summary};
 
@@ -44,7 +44,7 @@ const EXIT_CANCELLED: u8 = 130;
 
 pub(crate) async fn run(args: RunArgs) -> Result<ExitCode> {
     let spec = PipelineSpec::from_path(&args.pipeline)?;
-    let components = spec.components(&Registry::standard())?;
+    let components = spec.components(&super::pipeline_registry().await)?;
     let mode = if args.restart {
         ResumeMode::Restart
     } else {
