@@ -94,6 +94,8 @@ pub mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod checkpoint_row;
 mod fs_util;
+#[cfg(any(feature = "object-store", feature = "registry"))]
+mod settings_file;
 
 #[cfg(feature = "object-store")]
 pub use self::object_store::{ObjectStoreConfig, ObjectStoreConnector, get_connector};
@@ -106,6 +108,8 @@ pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 pub use postgres::PostgresCheckpointStore;
 #[cfg(feature = "registry")]
 pub use registry::{ConnectorFactories, DataSourceRegistry};
+#[cfg(any(feature = "object-store", feature = "registry"))]
+pub use settings_file::read_settings_file;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{
     SqliteCheckpointStore, SqliteQualityHistory, SqliteStorage, SqliteStorageBuilder,

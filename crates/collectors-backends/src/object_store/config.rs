@@ -7,7 +7,8 @@ use std::path::Path;
 
 use collectors_core::{Error, Result};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+
+use crate::settings_file::{Format, parse_settings, read_settings_file};
 
 /// The options a connector is built with: object_store's configuration keys and their
 /// values, e.g. `aws_access_key_id`, `aws_secret_access_key`, `aws_region`, `aws_endpoint`,
@@ -21,8 +22,8 @@ use serde::Deserialize;
 ///
 /// Every value is kept as a [`SecretString`]: `Debug` shows the keys only.
 ///
-/// A configuration file is a flat TOML table (or a JSON object) of keys and values; strings,
-/// booleans and numbers are accepted:
+/// A configuration file is a flat TOML table, YAML mapping or JSON object of keys and values;
+/// strings, booleans and numbers are accepted:
 ///
 /// ```toml
 /// # my_s3_config.toml
@@ -33,9 +34,13 @@ use serde::Deserialize;
 /// allow_http = true
 /// ```
 ///
-/// YAML is not accepted: `serde_yaml` is archived and `serde_yml` unsound, and no maintained
-/// YAML crate has been vetted for this workspace yet. A `.yaml`/`.yml` file is an
-/// [`Error::Configuration`] saying so.
+/// The same as `my_s3_config.yaml` (read with `serde-saphyr`, pure Rust, no unsafe code):
+///
+/// ```yaml
+/// aws_access_key_id: AKIA…
+/// aws_region: eu-west-1
+/// allow_http: true
+/// ```
 ///
 /// ```
 /// use collectors_backends::object_store::ObjectStoreConfig;
@@ -52,27 +57,6 @@ use serde::Deserialize;
 #[derive(Clone, Default)]
 pub struct ObjectStoreConfig {
     options: BTreeMap<String, SecretString>,
-}
-
-/// One value of a configuration file.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawValue {
-    Text(String),
-    Flag(bool),
-    Integer(i64),
-    Float(f64),
-}
-
-impl RawValue {
-    fn into_string(self) -> String {
-        match self {
-            Self::Text(s) => s,
-            Self::Flag(b) => b.to_string(),
-            Self::Integer(i) => i.to_string(),
-            Self::Float(f) => f.to_string(),
-        }
-    }
 }
 
 impl ObjectStoreConfig {
@@ -138,77 +122,65 @@ impl ObjectStoreConfig {
     /// [`Error::Configuration`] with the line of the problem; the message never quotes the
     /// file's text, which may hold a secret.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let raw: BTreeMap<String, RawValue> = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-            Error::configuration(match line {
-                Some(line) => format!(
-                    "store configuration, line {line}: {} (values must be strings, booleans \
-                     or numbers)",
-                    e.message()
-                ),
-                None => format!("store configuration: {}", e.message()),
-            })
-        })?;
-        Ok(Self::from_raw(raw))
+        Self::parse(text, Format::Toml)
     }
 
     /// Parses a JSON object of options.
     ///
     /// # Errors
     ///
-    /// [`Error::Configuration`] with the line and column of the problem.
+    /// [`Error::Configuration`] with the line of the problem.
     pub fn from_json_str(text: &str) -> Result<Self> {
-        let raw: BTreeMap<String, RawValue> = serde_json::from_str(text).map_err(|e| {
-            Error::configuration(format!(
-                "store configuration, line {} column {}: expected an object of strings, \
-                 booleans or numbers",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        Ok(Self::from_raw(raw))
+        Self::parse(text, Format::Json)
     }
 
-    /// Reads a configuration file: `.json` is JSON, anything else TOML; `.yaml`/`.yml` are
-    /// refused (see the type's documentation).
+    /// Parses a YAML mapping of options.
     ///
     /// # Errors
     ///
-    /// [`Error::Configuration`] naming the file: unreadable, YAML, or not a flat table.
-    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let in_file = |e: Error| {
-            Error::configuration(format!("{}: {}", path.display(), e.message()))
-                .with_operation("read store configuration")
-        };
-        if matches!(extension.as_deref(), Some("yaml" | "yml")) {
-            return Err(in_file(Error::configuration(
-                "YAML store configurations are not supported (no maintained, sound YAML \
-                 crate is vetted here); write the same keys as TOML or JSON",
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::configuration(format!("cannot read {}: {e}", path.display())).with_source(e)
-        })?;
-        match extension.as_deref() {
-            Some("json") => Self::from_json_str(&text),
-            _ => Self::from_toml_str(&text),
-        }
-        .map_err(in_file)
+    /// [`Error::Configuration`] with the line of the problem.
+    pub fn from_yaml_str(text: &str) -> Result<Self> {
+        Self::parse(text, Format::Yaml)
     }
 
-    fn from_raw(raw: BTreeMap<String, RawValue>) -> Self {
+    /// Reads a configuration file: `.toml`, `.yaml`/`.yml` or `.json` (see
+    /// [`read_settings_file`](crate::read_settings_file)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] naming the file: unreadable, another extension, or not a
+    /// flat table of strings, booleans and numbers.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        Self::from_settings(read_settings_file(path)?).map_err(|e| {
+            Error::configuration(format!("{}: {}", path.display(), e.message()))
+                .with_operation("read store configuration")
+        })
+    }
+
+    fn parse(text: &str, format: Format) -> Result<Self> {
+        let settings = parse_settings(text, format)
+            .map_err(|why| Error::configuration(format!("store configuration: {why}")))?;
+        Self::from_settings(settings)
+    }
+
+    /// The options of a flat mapping; a nested value is refused by its key, never shown.
+    fn from_settings(settings: collectors_core::Metadata) -> Result<Self> {
         let mut out = Self::new();
-        for (key, value) in raw {
-            out.set(key, value.into_string());
+        for (key, value) in settings {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(Error::configuration(format!(
+                        "store configuration: `{key}` must be a string, a boolean or a number"
+                    )));
+                }
+            };
+            out.set(key, text);
         }
-        out
+        Ok(out)
     }
 
     /// Adds the options of `other`, which win over these.
@@ -253,9 +225,14 @@ mod tests {
         assert_eq!(config.expose("aws_region"), Some("eu-west-1"));
         assert_eq!(config.expose("allow_http"), Some("true"));
         let yaml = dir.path().join("c.yaml");
-        std::fs::write(&yaml, "a: b").unwrap();
+        std::fs::write(&yaml, "aws_region: eu-west-2\nallow_http: true\n").unwrap();
+        let config = ObjectStoreConfig::from_path(&yaml).unwrap();
+        assert_eq!(config.expose("aws_region"), Some("eu-west-2"));
+        assert_eq!(config.expose("allow_http"), Some("true"));
+        std::fs::write(&yaml, "nested:\n  aws_secret_access_key: hunter2\n").unwrap();
         let err = ObjectStoreConfig::from_path(&yaml).unwrap_err();
-        assert!(err.to_string().contains("YAML"), "{err}");
+        assert!(err.to_string().contains("`nested`"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         let missing = ObjectStoreConfig::from_path(dir.path().join("none.toml")).unwrap_err();
         assert!(missing.to_string().contains("none.toml"), "{missing}");
     }

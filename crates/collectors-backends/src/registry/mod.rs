@@ -19,8 +19,8 @@ mod metadata_cache;
 #[cfg(feature = "object-store")]
 mod object_store_factories;
 mod settings;
-mod settings_file;
 
+pub use crate::settings_file::read_settings_file;
 pub use data_dir::{DATA_DIR_ENV, REGISTRY_DB_FILE, resolve_data_dir};
 pub use data_source_registry::{DEFAULT_METADATA_TTL, DataSourceRegistry};
 pub use factory::ConnectorFactories;
@@ -28,4 +28,3 @@ pub use metadata_cache::MetadataCache;
 #[cfg(feature = "object-store")]
 pub use object_store_factories::object_store_config;
 pub use settings::SourceSettings;
-pub use settings_file::read_settings_file;

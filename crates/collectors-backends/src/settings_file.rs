@@ -12,7 +12,7 @@ use collectors_core::{Error, Metadata, Result};
 /// when the connector is built from the settings.
 ///
 /// ```
-/// use collectors_backends::registry::read_settings_file;
+/// use collectors_backends::read_settings_file;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("s3.yaml");
@@ -51,7 +51,7 @@ pub fn read_settings_file(path: &Path) -> Result<Metadata> {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Format {
+pub(crate) enum Format {
     Toml,
     Yaml,
     Json,
@@ -59,7 +59,8 @@ enum Format {
 
 const SHAPE: &str = "expected a mapping of setting names to values";
 
-fn parse_settings(text: &str, format: Format) -> std::result::Result<Metadata, String> {
+/// The settings in `text`; the error says where, never what.
+pub(crate) fn parse_settings(text: &str, format: Format) -> std::result::Result<Metadata, String> {
     let value: serde_json::Value = match format {
         Format::Toml => toml::from_str(text).map_err(|e| {
             let line = e
