@@ -8,6 +8,8 @@
 //! | [`local`] | [`LocalDirectorySource`] | [`DataSource`] (listed), [`Connector`] | `local` |
 //! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
+//! | [`postgres`] | [`PostgresConnector`] (tables and views; exports as Parquet or CSV) | [`Connector`] | `postgres` |
+//! | [`postgres`] | [`PostgresSource`] (a table or query in cursor chunks, incremental) | [`DataSource`] (listed) | `postgres` |
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
@@ -50,7 +52,8 @@
 //!   and `globset`.
 //! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
 //!   a bundled SQLite.
-//! - `postgres`: [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet).
+//! - `postgres`: [`PostgresConnector`], [`PostgresSource`] and [`PostgresCheckpointStore`],
+//!   through `sqlx` (plain TCP, no TLS yet), `arrow` and `parquet`.
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
@@ -92,6 +95,6 @@ pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 #[cfg(feature = "local")]
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresCheckpointStore;
+pub use postgres::{PostgresCheckpointStore, PostgresConnector, PostgresSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteCheckpointStore, SqliteStorage, SqliteStorageBuilder};
