@@ -33,7 +33,7 @@ const COMPONENT: &str = "postgres-connector";
 /// - `list_items` lists tables and views sorted by `schema.name`: the name is the
 ///   relation's, the path `schema.name`, the size `pg_total_relation_size` (data, indexes,
 ///   TOAST), and the metadata has `schema`, `kind`, `estimated_rows` (`pg_class.reltuples`,
-///   null until analyzed) and `size_bytes`. `options.path` keeps one schema;
+///   null until analyzed), `size_bytes` and `file_name` (what `fetch_data` writes). `options.path` keeps one schema;
 ///   `options.pattern` is a glob on the name (`read*`), or on `schema.name` when it holds a
 ///   `.` (`sales.*`).
 /// - `get_metadata(table)` gives `columns` (name, type, nullable), `primary_key`,
@@ -350,6 +350,10 @@ impl Connector for PostgresConnector {
             .map(|r| {
                 let mut item = DataItem::new(r.name.clone(), r.qualified(), r.size_bytes);
                 item.metadata = describe(r);
+                item.metadata.insert(
+                    "file_name".into(),
+                    format!("{}.{}", file_safe(&r.qualified()), self.format.extension()).into(),
+                );
                 item
             })
             .collect();
