@@ -621,10 +621,12 @@ async fn a_query_source_and_bad_cursors() {
         ),
     )
     .await;
+    // A long query (its text is far larger than a key can hold): its bounds are keyed by MD5.
+    let long = "x".repeat(5000);
     let source = PostgresSource::query(
         "odd",
         &url,
-        &format!("SELECT id, v FROM {s}.t WHERE v = 1"),
+        &format!("SELECT id, v FROM {s}.t WHERE v = 1 AND '{long}' <> ''"),
         "id",
     )
     .unwrap()

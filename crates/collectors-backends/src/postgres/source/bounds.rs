@@ -15,17 +15,17 @@ pub const BOUNDS_TABLE: &str = "_collectors_source_chunks";
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS _collectors_source_chunks (
     source_id TEXT NOT NULL,
-    target TEXT NOT NULL,
+    target_md5 TEXT NOT NULL,
     cursor_column TEXT NOT NULL,
     seq BIGINT NOT NULL,
     through TEXT NOT NULL,
-    PRIMARY KEY (source_id, target, cursor_column, seq)
+    PRIMARY KEY (source_id, target_md5, cursor_column, seq)
 )";
 
 /// Which chunks: a source reading a target by a cursor column.
 pub(crate) struct BoundsKey<'a> {
     pub(crate) source_id: &'a str,
-    /// `schema.name`, or the query's text.
+    /// `schema.name`, or the query's text (kept as its MD5: a long query fits the key).
     pub(crate) target: &'a str,
     pub(crate) cursor: &'a str,
 }
@@ -78,7 +78,7 @@ pub(crate) async fn list_bounds(
         .map_err(|e| from_sqlx(e, what))?;
     let mut bounds: Vec<String> = sqlx::query_scalar(
         "SELECT through FROM _collectors_source_chunks \
-         WHERE source_id = $1 AND target = $2 AND cursor_column = $3 ORDER BY seq",
+         WHERE source_id = $1 AND target_md5 = md5($2) AND cursor_column = $3 ORDER BY seq",
     )
     .bind(key.source_id)
     .bind(key.target)
@@ -91,8 +91,9 @@ pub(crate) async fn list_bounds(
     if bounds.len() > stored {
         let seqs: Vec<i64> = (stored + 1..=bounds.len()).map(|s| s as i64).collect();
         sqlx::query(
-            "INSERT INTO _collectors_source_chunks (source_id, target, cursor_column, seq, through) \
-             SELECT $1, $2, $3, s, t FROM UNNEST($4::INT8[], $5::TEXT[]) AS u(s, t)",
+            "INSERT INTO _collectors_source_chunks \
+             (source_id, target_md5, cursor_column, seq, through) \
+             SELECT $1, md5($2), $3, s, t FROM UNNEST($4::INT8[], $5::TEXT[]) AS u(s, t)",
         )
         .bind(key.source_id)
         .bind(key.target)
