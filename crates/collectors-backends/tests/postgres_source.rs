@@ -201,7 +201,7 @@ async fn fetch_data_streams_a_table_into_parquet_in_batches_keeping_types() {
              SELECT i, i * 0.25, TIMESTAMPTZ '2026-01-01T00:00:00Z' + i * INTERVAL '1 second',
                     i / 3.0, CASE WHEN i % 10 = 0 THEN NULL ELSE 'tag' || i END, i % 2 = 0,
                     DATE '2026-01-01' + i % 30, decode('00ff', 'hex')
-             FROM generate_series(1, 25000) i;"
+             FROM generate_series(1, 150000) i;"
         ),
     )
     .await;
@@ -217,10 +217,17 @@ async fn fetch_data_streams_a_table_into_parquet_in_batches_keeping_types() {
         files_in(workspace.path()),
         [format!("{s}.readings.parquet")]
     );
-    let batches = parquet_batches(std::fs::read(&path).unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes.clone())).unwrap();
+    assert_eq!(
+        reader.metadata().num_row_groups(),
+        3,
+        "row groups of 64 Ki rows were written as they filled"
+    );
+    let batches = parquet_batches(bytes);
     let ids = ids_of(&batches);
-    assert_eq!(ids.len(), 25000);
-    assert_eq!(ids.iter().sum::<i64>(), 25000 * 25001 / 2);
+    assert_eq!(ids.len(), 150_000);
+    assert_eq!(ids.iter().sum::<i64>(), 150_000 * 150_001 / 2);
     let first = &batches[0];
     let schema = first.schema();
     assert_eq!(
