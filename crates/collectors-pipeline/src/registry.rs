@@ -67,6 +67,16 @@ impl<'a> BuildContext<'a> {
     pub fn pipeline_name(&self) -> &str {
         &self.spec.name
     }
+
+    /// The `format` (decoder name) of the spec's source `id`, so a source that encodes its
+    /// own items (a database table) can encode them for that decoder.
+    pub fn source_format(&self, id: &str) -> Option<&str> {
+        self.spec
+            .sources
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.format.as_str())
+    }
 }
 
 /// A built source, and what it reads (so the spec can refuse outputs that are inputs).

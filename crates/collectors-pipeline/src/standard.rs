@@ -58,6 +58,8 @@ fn columns_of(schema: Option<&Vec<ColumnSpec>>) -> Option<Vec<String>> {
 }
 
 pub(crate) fn register(registry: &mut Registry) {
+    #[cfg(feature = "postgres")]
+    crate::standard_postgres::register(registry);
     #[cfg(feature = "object-store")]
     crate::standard_object_store::register(registry);
     #[cfg(feature = "scripts")]

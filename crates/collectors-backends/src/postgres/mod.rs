@@ -1,6 +1,8 @@
-//! PostgreSQL: [`PostgresCheckpointStore`], the engine's checkpoints and item leases in a
-//! PostgreSQL database, so that several `collectors run` processes on several machines share
-//! one pipeline's items with PostgreSQL as the only coordinator.
+//! PostgreSQL: [`PostgresConnector`] (browse tables and views, export a table or a query as
+//! Parquet or CSV), [`PostgresSource`] (a table or query read in cursor chunks,
+//! incrementally), and [`PostgresCheckpointStore`], the engine's checkpoints and item leases
+//! in a PostgreSQL database, so that several `collectors run` processes on several machines
+//! share one pipeline's items with PostgreSQL as the only coordinator.
 //!
 //! Lease times come from the server's clock (`now()`), never from the runs' own clocks, so
 //! machines whose clocks disagree still agree on when a lease has expired.
@@ -17,8 +19,16 @@
 //!
 //! Connection URLs carry passwords: they are never shown in `Debug`, logs or errors.
 
+mod catalog;
 mod checkpoint;
+mod connector;
 mod error;
+mod export;
+mod lazy_pool;
+mod source;
 mod url;
 
 pub use checkpoint::PostgresCheckpointStore;
+pub use connector::PostgresConnector;
+pub use export::ExportFormat;
+pub use source::{BOUNDS_TABLE, DEFAULT_CHUNK_ROWS, PostgresSource};

@@ -1,6 +1,7 @@
-//! `collectors data-source list|ingest`: browse an object store or a directory by URI (or by
-//! the name it is registered under), and download what a pattern selects. The registry's
-//! subcommands are in `data_source_registry.rs`.
+//! `collectors data-source list|ingest`: browse an object store, a directory or (feature
+//! `postgres`) a PostgreSQL database by URI (or an object store by the name it is
+//! registered under), and download what a pattern selects. The registry's subcommands are
+//! in `data_source_registry.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use chrono::SecondsFormat;
 use clap::{Args, Subcommand};
-use collectors_backends::object_store::{ObjectStoreConfig, ObjectStoreConnector, get_connector};
+use collectors_backends::object_store::{ObjectStoreConfig, get_connector};
 use collectors_core::{Connector, DataItem, Error, ListOptions, Result};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -29,7 +30,8 @@ pub(crate) struct DataSourceArgs {
 #[derive(Debug, Subcommand)]
 enum Action {
     /// Lists the objects under a URI (`s3://bucket/prefix`, `gs://…`, `az://…`, `file:///…`,
-    /// a directory), sorted by path.
+    /// a directory), sorted by path; or the tables and views of `postgres://…` (as
+    /// `schema.name`).
     List {
         /// Where to list (or a registered data source's name).
         uri: String,
@@ -49,7 +51,8 @@ enum Action {
         config: Option<PathBuf>,
     },
     /// Downloads the objects a pattern selects into a directory, keeping their paths.
-    /// A rerun skips the files already there with the same size.
+    /// A rerun skips the files already there with the same size. From `postgres://…`,
+    /// exports each table a pattern selects as `schema.name.parquet`.
     Ingest {
         /// Where to read (or a registered data source's name).
         uri: String,
@@ -122,15 +125,7 @@ pub(crate) async fn run(args: DataSourceArgs) -> Result<ExitCode> {
             } else {
                 Existing::SkipSameSize
             };
-            ingest(
-                Arc::new(connector),
-                items,
-                &output_dir,
-                concurrency,
-                policy,
-                quiet,
-            )
-            .await
+            ingest(connector, items, &output_dir, concurrency, policy, quiet).await
         }
     }
 }
@@ -141,16 +136,29 @@ fn options(pattern: Option<String>) -> ListOptions {
     options
 }
 
+/// The connector of `uri`'s scheme (or of the data source registered under that name), its
+/// connection tested.
 async fn connect(
     uri: &str,
     config: Option<&Path>,
     data_dir: Option<&Path>,
-) -> Result<ObjectStoreConnector> {
+) -> Result<Arc<dyn Connector>> {
+    #[cfg(feature = "postgres")]
+    if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
+        if config.is_some() {
+            return Err(Error::configuration(
+                "--config is for object stores: a PostgreSQL URL carries its own settings",
+            ));
+        }
+        let connector = collectors_backends::postgres::PostgresConnector::new(uri)?;
+        connector.test_connection().await?;
+        return Ok(Arc::new(connector));
+    }
     if let Some(connector) =
         super::data_source_registry::registered_connector(uri, data_dir, config).await?
     {
         connector.test_connection().await?;
-        return Ok(connector);
+        return Ok(Arc::new(connector));
     }
     let config = match config {
         Some(path) => ObjectStoreConfig::from_path(path)?,
@@ -158,7 +166,7 @@ async fn connect(
     };
     let connector = get_connector(uri, &config)?;
     connector.test_connection().await?;
-    Ok(connector)
+    Ok(Arc::new(connector))
 }
 
 fn print_list(items: &[DataItem], long: bool, json: bool) -> Result<()> {
@@ -221,7 +229,7 @@ enum Outcome {
 }
 
 async fn ingest(
-    connector: Arc<ObjectStoreConnector>,
+    connector: Arc<dyn Connector>,
     items: Vec<DataItem>,
     output_dir: &Path,
     concurrency: usize,
@@ -251,7 +259,7 @@ async fn ingest(
             let (connector, bar, files_done) = (connector.clone(), bar.clone(), files_done.clone());
             let output_dir = output_dir.to_path_buf();
             async move {
-                let outcome = fetch_one(&connector, &item, &output_dir, policy).await;
+                let outcome = fetch_one(connector.as_ref(), &item, &output_dir, policy).await;
                 bar.inc(item.size);
                 let done = files_done.fetch_add(1, Ordering::Relaxed) + 1;
                 bar.set_message(format!("files {done}/{count}"));
@@ -294,12 +302,18 @@ async fn ingest(
 }
 
 async fn fetch_one(
-    connector: &ObjectStoreConnector,
+    connector: &dyn Connector,
     item: &DataItem,
     output_dir: &Path,
     policy: Existing,
 ) -> Outcome {
-    let target = match collectors_core::resolve_in_workspace(output_dir, &item.path) {
+    // A table is exported under a file name of its own; an object keeps its path.
+    let local = item
+        .metadata
+        .get("file_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&item.path);
+    let target = match collectors_core::resolve_in_workspace(output_dir, local) {
         Ok(target) => target,
         Err(e) => return Outcome::Failed(item.path.clone(), e),
     };
