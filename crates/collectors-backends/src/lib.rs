@@ -9,6 +9,7 @@
 //! | [`sqlite`] | [`SqliteStorage`] (with its ledger: checkpoints and dead letters) | [`StorageBackend`] | `sqlite` |
 //! | [`sqlite`] | [`SqliteCheckpointStore`] | [`CheckpointStore`] | `sqlite` |
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
+//! | [`postgres`] | [`PostgresStorage`] (`COPY` bulk loads, with its ledger) | [`StorageBackend`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
@@ -50,7 +51,8 @@
 //!   and `globset`.
 //! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
 //!   a bundled SQLite.
-//! - `postgres`: [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet).
+//! - `postgres`: [`PostgresCheckpointStore`] and [`PostgresStorage`], through `sqlx` (plain
+//!   TCP, no TLS yet).
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
@@ -92,6 +94,6 @@ pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 #[cfg(feature = "local")]
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresCheckpointStore;
+pub use postgres::{PostgresCheckpointStore, PostgresStorage};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteCheckpointStore, SqliteStorage, SqliteStorageBuilder};

@@ -1,4 +1,6 @@
-//! PostgreSQL: [`PostgresCheckpointStore`], the engine's checkpoints and item leases in a
+//! PostgreSQL: [`PostgresStorage`], a store that bulk-loads rows with `COPY` and keeps its
+//! checkpoints and dead letters in the same transactions, and [`PostgresCheckpointStore`],
+//! the engine's checkpoints and item leases in a
 //! PostgreSQL database, so that several `collectors run` processes on several machines share
 //! one pipeline's items with PostgreSQL as the only coordinator.
 //!
@@ -19,6 +21,8 @@
 
 mod checkpoint;
 mod error;
+mod storage;
 mod url;
 
 pub use checkpoint::PostgresCheckpointStore;
+pub use storage::{CopyFormat, PostgresStorage, PostgresStorageBuilder};
