@@ -26,6 +26,8 @@ mod spec;
 mod standard;
 #[cfg(feature = "object-store")]
 mod standard_object_store;
+#[cfg(feature = "postgres")]
+mod standard_postgres;
 
 pub use build::{BoundSource, Components};
 pub use defaults::{EngineSpec, RetrySpec};

@@ -79,6 +79,8 @@ pub struct BuiltStore {
     /// The SQLite database where the store keeps its
     /// [`ledger`](collectors_core::StorageBackend::ledger) (checkpoints and dead letters),
     /// when it has one: a dry run reads the checkpoints there without connecting the store.
+    /// `None` for a store whose ledger is in a server's database (PostgreSQL): a lone store
+    /// with a ledger keeps the checkpoints and dead letters there, like a SQLite store.
     pub ledger_db: Option<PathBuf>,
 }
 

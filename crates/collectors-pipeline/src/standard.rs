@@ -59,6 +59,8 @@ fn columns_of(schema: Option<&Vec<ColumnSpec>>) -> Option<Vec<String>> {
 pub(crate) fn register(registry: &mut Registry) {
     #[cfg(feature = "object-store")]
     crate::standard_object_store::register(registry);
+    #[cfg(feature = "postgres")]
+    crate::standard_postgres::register(registry);
     registry
         .source("local", |id, p: LocalParams, ctx| {
             let dir = ctx.resolve(&p.path);
