@@ -29,6 +29,11 @@ struct PostgresParams {
     /// The most connections the store opens (default 4).
     #[serde(default)]
     max_connections: Option<u32>,
+    /// Send the rows of new keys through the staging table too (default `false`: only
+    /// replaced keys are staged and upserted; new keys' rows are copied straight into the
+    /// table, which is safe and writes them once).
+    #[serde(default)]
+    stage_new_records: bool,
 }
 
 #[derive(Deserialize, JsonSchema, Clone, Copy)]
@@ -42,6 +47,7 @@ pub(crate) fn register(registry: &mut Registry) {
     registry.store("postgres", |id, p: PostgresParams, _ctx| {
         let mut builder = PostgresStorage::builder(id, p.url)
             .table(p.table)
+            .stage_new_records(p.stage_new_records)
             .copy_format(match p.copy_format {
                 Some(CopyFormatParam::Csv) => CopyFormat::Csv,
                 Some(CopyFormatParam::Binary) | None => CopyFormat::Binary,
