@@ -71,7 +71,7 @@ use crate::postgres::error::from_sqlx;
 /// - [`ledger`](StorageBackend::ledger): checkpoints commit in the same transaction as the
 ///   records of the batch that completes them; dead letters are in the same database.
 /// - Calls before `connect` or after `disconnect` are an [`Error::Connection`]; see the
-///   [module docs](super) for how database failures are classified. The URL's password is
+///   [module docs](crate::postgres) for how database failures are classified. The URL's password is
 ///   never shown: `Debug`, logs and errors carry `user:***@host`.
 ///
 /// ```no_run
