@@ -873,3 +873,40 @@ async fn an_engine_killed_half_way_stores_every_record_exactly_once_on_rerun() {
     );
     store.disconnect().await.unwrap();
 }
+
+#[tokio::test]
+async fn two_stores_on_one_database_keep_their_keys_apart() {
+    let Some(url) = server() else { return };
+    let (a, b) = (
+        store(&url, &fresh_table(), CopyFormat::Binary),
+        store(&url, &fresh_table(), CopyFormat::Csv),
+    );
+    a.connect().await.unwrap();
+    b.connect().await.unwrap();
+    // Two pipelines whose sources name their items alike.
+    let key = "incoming/a.csv#0";
+    a.store(Record::keyed(key, Payload::Table(readings(0, 4))).unwrap())
+        .await
+        .unwrap();
+    b.store(Record::keyed(key, Payload::Table(readings(100, 2))).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.row_count().await.unwrap(), b.row_count().await.unwrap()),
+        (4, 2)
+    );
+    let found = a.query(&QueryCriteria::new().key(key)).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].record.payload, Payload::Table(readings(0, 4)));
+    assert!(b.delete(key).await.unwrap());
+    assert_eq!(
+        (a.row_count().await.unwrap(), b.row_count().await.unwrap()),
+        (4, 0)
+    );
+    assert_eq!(
+        a.query(&QueryCriteria::new().key(key)).await.unwrap().len(),
+        1
+    );
+    a.disconnect().await.unwrap();
+    b.disconnect().await.unwrap();
+}

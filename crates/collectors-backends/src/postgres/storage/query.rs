@@ -31,8 +31,9 @@ impl PostgresStorage {
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT id, key, kind, metadata::TEXT AS metadata, \
              (EXTRACT(EPOCH FROM created_at) * 1000000)::BIGINT AS created_us, payload, \
-             data_table FROM _collectors_records WHERE TRUE",
+             data_table FROM _collectors_records WHERE scope = ",
         );
+        q.push_bind(self.table.clone());
         if let Some(key) = &criteria.key {
             q.push(" AND key = ").push_bind(key.clone());
         }

@@ -44,7 +44,8 @@ use crate::postgres::error::from_sqlx;
 ///   [`Error::Validation`].
 /// - Column names are always quoted: any text is one identifier, never SQL. Table names are
 ///   plain identifiers, checked by the builder.
-/// - Every record has a row in `_collectors_records` (id, key, kind, metadata as JSONB,
+/// - Every record has a row in `_collectors_records` (id, scope = the data table's name, key
+///   unique per scope, kind, metadata as JSONB,
 ///   created_at, the payload of non-table records as bytes, the data table and row count of
 ///   table records); `_collectors_tables` keeps each data table's Arrow schema, so `query`
 ///   rebuilds batches with their exact types. `created_at` is kept to the microsecond.
@@ -55,7 +56,7 @@ use crate::postgres::error::from_sqlx;
 /// # Behaviour
 ///
 /// - A `store_batch` is one transaction: all of it is stored or none. Its record rows are
-///   upserted in one statement (`INSERT … SELECT FROM UNNEST(…) ON CONFLICT (key) DO UPDATE`),
+///   upserted in one statement (`INSERT … SELECT FROM UNNEST(…) ON CONFLICT (scope, key) DO UPDATE`),
 ///   then every table row of the batch is sent with one `COPY … FROM STDIN`
 ///   ([`CopyFormat::Binary`] by default, or CSV).
 /// - Storing a key again **replaces** the record: its rows are copied into a temporary
@@ -64,6 +65,8 @@ use crate::postgres::error::from_sqlx;
 ///   are deleted. A redone item never duplicates a row. The rows of keys new to the store go
 ///   straight into the table unless [`PostgresStorageBuilder::stage_new_records`] is set
 ///   (see there why that is safe).
+/// - Stores with different tables share one database without sharing keys: each sees the
+///   records of its own table (`scope`) only.
 /// - `query` filters in SQL with bound parameters only (key, key prefix, created_at range,
 ///   metadata equality on JSONB), ordered by key byte by byte, paged, from one
 ///   `REPEATABLE READ` snapshot; `delete` takes the key (the

@@ -135,10 +135,10 @@ impl PostgresStorage {
         }
         let returned: Vec<(String, i64, bool)> = sqlx::query_as(
             "INSERT INTO _collectors_records \
-             (key, kind, metadata, created_at, payload, data_table, row_count) \
-             SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]::JSONB[], \
+             (scope, key, kind, metadata, created_at, payload, data_table, row_count) \
+             SELECT $8, * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]::JSONB[], \
              $4::TEXT[]::TIMESTAMPTZ[], $5::BYTEA[], $6::TEXT[], $7::INT8[]) \
-             ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, \
+             ON CONFLICT (scope, key) DO UPDATE SET kind = excluded.kind, \
              metadata = excluded.metadata, created_at = excluded.created_at, \
              payload = excluded.payload, data_table = excluded.data_table, \
              row_count = excluded.row_count \
@@ -151,6 +151,7 @@ impl PostgresStorage {
         .bind(&columns.payloads)
         .bind(&columns.tables)
         .bind(&columns.row_counts)
+        .bind(&self.table)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| self.sqlx(e, op, "writing records"))?;
@@ -394,8 +395,10 @@ impl PostgresStorage {
             .await
             .map_err(|e| self.sqlx(e, op, "starting a transaction"))?;
         let found: Option<(i64, Option<String>)> = sqlx::query_as(
-            "DELETE FROM _collectors_records WHERE key = $1 RETURNING id, data_table",
+            "DELETE FROM _collectors_records WHERE scope = $1 AND key = $2 \
+             RETURNING id, data_table",
         )
+        .bind(&self.table)
         .bind(location_id)
         .fetch_optional(&mut *tx)
         .await
