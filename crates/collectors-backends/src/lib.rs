@@ -12,6 +12,7 @@
 //! | [`postgres`] | [`PostgresConnector`] (tables and views; exports as Parquet or CSV) | [`Connector`] | `postgres` |
 //! | [`postgres`] | [`PostgresSource`] (a table or query in cursor chunks, incremental) | [`DataSource`] (listed) | `postgres` |
 //! | [`postgres`] | [`PostgresCheckpointStore`] (leases for runs on several machines) | [`CheckpointStore`] | `postgres` |
+//! | [`postgres`] | [`PostgresStorage`] (`COPY` bulk loads, with its ledger) | [`StorageBackend`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
 //! | [`registry`] | [`DataSourceRegistry`] (sources by name, encrypted credentials, SQLite) | [`Connector`] factories | `registry` |
@@ -54,8 +55,8 @@
 //!   and `globset`.
 //! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
 //!   a bundled SQLite.
-//! - `postgres`: [`PostgresConnector`], [`PostgresSource`] and [`PostgresCheckpointStore`],
-//!   through `sqlx` (plain TCP, no TLS yet), `arrow` and `parquet`.
+//! - `postgres`: [`PostgresConnector`], [`PostgresSource`], [`PostgresStorage`] and
+//!   [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet), `arrow` and `parquet`.
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the
@@ -108,7 +109,7 @@ pub use file_sink::{FileFormat, FileSink, FileSinkBuilder};
 #[cfg(feature = "local")]
 pub use local::{LocalDirectorySource, LocalDirectorySourceBuilder};
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresCheckpointStore, PostgresConnector, PostgresSource};
+pub use postgres::{PostgresCheckpointStore, PostgresConnector, PostgresSource, PostgresStorage};
 #[cfg(feature = "registry")]
 pub use registry::{ConnectorFactories, DataSourceRegistry};
 #[cfg(any(feature = "object-store", feature = "registry"))]

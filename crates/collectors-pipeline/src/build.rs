@@ -175,6 +175,10 @@ impl PipelineSpec {
             })
             .collect::<Result<Vec<_>>>()?;
         let checkpoint_url = self.checkpoints.as_ref().and_then(|c| c.url.clone());
+        // A lone store with a ledger keeps what is not configured elsewhere: in its local
+        // database file (SQLite), or in its server's database (PostgreSQL: no file).
+        let lone_ledger = replicas.is_empty() && store.store.ledger().is_some();
+        let server_ledger = lone_ledger && store.ledger_db.is_none();
         let checkpoint_db = match (&self.checkpoints, &store.ledger_db) {
             (Some(c), _) => match &c.path {
                 Some(path) => self.resolve(path),
@@ -182,26 +186,24 @@ impl PipelineSpec {
                 None => PathBuf::new(),
             },
             (None, Some(db)) => db.clone(),
+            (None, None) if server_ledger => PathBuf::new(),
             (None, None) => sibling(&self.store_path()?, ".checkpoints.db"),
         };
-        // Quality reports are kept beside the checkpoints (not in PostgreSQL yet).
-        let ctx = match &checkpoint_url {
-            None => {
-                ctx.with_quality_history(Arc::new(SqliteQualityHistory::new(checkpoint_db.clone())))
-            }
-            Some(_) => ctx,
+        // Quality reports are kept beside SQLite checkpoints (not in PostgreSQL yet).
+        let ctx = if checkpoint_url.is_none() && !checkpoint_db.as_os_str().is_empty() {
+            ctx.with_quality_history(Arc::new(SqliteQualityHistory::new(checkpoint_db.clone())))
+        } else {
+            ctx
         };
         let pipeline = self.pipeline(registry, &ctx, known_columns)?;
-        // A lone store with a ledger keeps what is not configured elsewhere.
-        let ledger_db = store
-            .ledger_db
-            .as_ref()
-            .filter(|_| replicas.is_empty() && store.store.ledger().is_some());
-        let checkpoints_in_store = ledger_db
-            .is_some_and(|db| outputs::normalize(db) == outputs::normalize(&checkpoint_db));
+        let ledger_db = store.ledger_db.as_ref().filter(|_| lone_ledger);
+        let checkpoints_in_store = (server_ledger && self.checkpoints.is_none())
+            || ledger_db
+                .is_some_and(|db| outputs::normalize(db) == outputs::normalize(&checkpoint_db));
         let dead_letter_file = match (&self.dead_letter, ledger_db) {
             (Some(d), _) => Some(self.resolve(&d.path)),
             (None, Some(_)) => None,
+            (None, None) if server_ledger => None,
             (None, None) => Some(sibling(&self.store_path()?, ".dead_letters.jsonl")),
         };
         let components = Components {
@@ -384,7 +386,10 @@ impl Components {
         match (&self.dead_letter_file, &self.store.ledger_db) {
             (Some(file), _) => file.display().to_string(),
             (None, Some(db)) => format!("{} (table _collectors_dead_letters)", db.display()),
-            (None, None) => format!("store `{}`", self.store.store.backend_id()),
+            (None, None) => format!(
+                "store `{}` (table _collectors_dead_letters)",
+                self.store.store.backend_id()
+            ),
         }
     }
 
@@ -470,7 +475,7 @@ impl Components {
             self.store.ledger_db.as_ref().is_some_and(|db| {
                 outputs::normalize(db) == outputs::normalize(&self.checkpoint_db)
             });
-        if !shares_store && self.checkpoint_url.is_none() {
+        if !shares_store && !self.checkpoints_in_store && self.checkpoint_url.is_none() {
             add("checkpoint database", &sqlite_files(&self.checkpoint_db));
         }
         if let Some(file) = &self.dead_letter_file {
@@ -512,7 +517,10 @@ impl Components {
             .outputs
             .iter()
             .chain(self.replicas.iter().flat_map(|r| &r.outputs))
-            .chain((self.checkpoint_url.is_none()).then_some(&self.checkpoint_db))
+            .chain(
+                (self.checkpoint_url.is_none() && !self.checkpoint_db.as_os_str().is_empty())
+                    .then_some(&self.checkpoint_db),
+            )
             .chain(&self.dead_letter_file)
         {
             ensure_parent(path)?;
@@ -538,6 +546,14 @@ impl Components {
     pub async fn existing_checkpoints(&self) -> Result<Arc<dyn CheckpointStore>> {
         if let Some(url) = &self.checkpoint_url {
             return postgres_checkpoints(url).await;
+        }
+        // In a server's database (a PostgreSQL store): reading them creates no file.
+        if self.checkpoints_in_store
+            && self.store.ledger_db.is_none()
+            && let Some(ledger) = self.store.store.ledger()
+        {
+            self.store.store.connect().await?;
+            return Ok(ledger.checkpoints);
         }
         if self.checkpoint_db.is_file() {
             Ok(Arc::new(

@@ -45,7 +45,8 @@ impl<'a> BuildContext<'a> {
     }
 
     /// Where data-quality reports are kept over time: the pipeline's checkpoint database
-    /// (`None` when the checkpoints are in PostgreSQL, which keeps no reports yet).
+    /// (`None` when the checkpoints are in PostgreSQL, `[checkpoints] url` or a PostgreSQL
+    /// store's own, which keep no reports yet).
     /// `collectors quality history` reads them back.
     pub fn quality_history(&self) -> Option<Arc<dyn QualityHistory>> {
         self.quality_history.clone()
@@ -115,6 +116,8 @@ pub struct BuiltStore {
     /// The SQLite database where the store keeps its
     /// [`ledger`](collectors_core::StorageBackend::ledger) (checkpoints and dead letters),
     /// when it has one: a dry run reads the checkpoints there without connecting the store.
+    /// `None` for a store whose ledger is in a server's database (PostgreSQL): a lone store
+    /// with a ledger keeps the checkpoints and dead letters there, like a SQLite store.
     pub ledger_db: Option<PathBuf>,
 }
 

@@ -1,21 +1,22 @@
-//! `kind = "postgres"`: a table or a query of a PostgreSQL database, read in cursor chunks,
-//! incrementally (feature `postgres`).
+//! `kind = "postgres"` (feature `postgres`): a source that reads a table or a query of a
+//! PostgreSQL database in cursor chunks, incrementally; and a store that loads rows into a
+//! table with `COPY`, with the checkpoints and dead letters in the same database.
 
 use std::sync::Arc;
 
-use collectors_backends::postgres::{ExportFormat, PostgresSource};
+use collectors_backends::postgres::{CopyFormat, ExportFormat, PostgresSource, PostgresStorage};
 use collectors_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::registry::{BuildContext, BuiltSource, Registry};
+use crate::registry::{BuildContext, BuiltSource, BuiltStore, Registry};
 
 /// `kind = "postgres"` source: the rows of a table, view or query, in chunks along a cursor
 /// column; a rerun reads only the rows added since (see `PostgresSource`). The source's
 /// `format` must be `parquet` (types kept) or `csv`: the chunks are encoded for it.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PostgresParams {
+struct PostgresSourceParams {
     /// The database: `postgres://user:password@host:port/db`. Prefer `url_env`, which
     /// keeps the password out of the file.
     #[serde(default)]
@@ -37,7 +38,7 @@ struct PostgresParams {
     chunk_rows: Option<usize>,
 }
 
-fn url_of(p: &PostgresParams) -> Result<String> {
+fn url_of(p: &PostgresSourceParams) -> Result<String> {
     match (&p.url, &p.url_env) {
         (Some(url), None) => Ok(url.clone()),
         (None, Some(var)) => std::env::var(var).map_err(|_| {
@@ -54,7 +55,7 @@ fn url_of(p: &PostgresParams) -> Result<String> {
     }
 }
 
-fn build(id: &str, p: PostgresParams, ctx: &BuildContext<'_>) -> Result<BuiltSource> {
+fn build(id: &str, p: PostgresSourceParams, ctx: &BuildContext<'_>) -> Result<BuiltSource> {
     let format = ctx.source_format(id).unwrap_or_default();
     let format = ExportFormat::from_decoder(format).ok_or_else(|| {
         Error::configuration(format!(
@@ -84,6 +85,59 @@ fn build(id: &str, p: PostgresParams, ctx: &BuildContext<'_>) -> Result<BuiltSou
     })
 }
 
+/// `[store] kind = "postgres"`: rows into a table of a PostgreSQL database. A lone PostgreSQL
+/// store keeps the checkpoints and dead letters that `[checkpoints]` and `[dead_letter]` do
+/// not send elsewhere in the same database, each item's checkpoint committed with its last
+/// rows.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PostgresStoreParams {
+    /// The database: `postgres://user@host:5432/db`. Leave the password out of the file:
+    /// like `psql`, the connection reads `PGPASSWORD` or `~/.pgpass`. It is never shown in
+    /// logs or errors.
+    url: String,
+    /// The table rows go to (created from the first batch's columns): letters, digits and
+    /// `_`, not starting with a digit.
+    table: String,
+    /// The `COPY` format rows are sent in: `binary` (default, the faster) or `csv`.
+    #[serde(default)]
+    copy_format: Option<CopyFormatParam>,
+    /// The most connections the store opens (default 4).
+    #[serde(default)]
+    max_connections: Option<u32>,
+    /// Send the rows of new keys through the staging table too (default `false`: only
+    /// replaced keys are staged and upserted; new keys' rows are copied straight into the
+    /// table, which is safe and writes them once).
+    #[serde(default)]
+    stage_new_records: bool,
+}
+
+#[derive(Deserialize, JsonSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum CopyFormatParam {
+    Binary,
+    Csv,
+}
+
 pub(crate) fn register(registry: &mut Registry) {
-    registry.source("postgres", |id, p: PostgresParams, ctx| build(id, p, ctx));
+    registry.source("postgres", |id, p: PostgresSourceParams, ctx| {
+        build(id, p, ctx)
+    });
+    registry.store("postgres", |id, p: PostgresStoreParams, _ctx| {
+        let mut builder = PostgresStorage::builder(id, p.url)
+            .table(p.table)
+            .stage_new_records(p.stage_new_records)
+            .copy_format(match p.copy_format {
+                Some(CopyFormatParam::Csv) => CopyFormat::Csv,
+                Some(CopyFormatParam::Binary) | None => CopyFormat::Binary,
+            });
+        if let Some(n) = p.max_connections {
+            builder = builder.max_connections(n);
+        }
+        Ok(BuiltStore {
+            store: Arc::new(builder.build()?),
+            outputs: Vec::new(),
+            ledger_db: None,
+        })
+    });
 }

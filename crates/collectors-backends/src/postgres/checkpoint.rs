@@ -104,13 +104,7 @@ impl PostgresCheckpointStore {
             .connect_with(options)
             .await
             .map_err(|e| sqlx_error(e, "connect", &format!("connecting to {shown}")))?;
-        let created = async {
-            for sql in SCHEMA_SQL {
-                sqlx::query(sql).execute(&pool).await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-        .await;
+        let created = create_checkpoint_tables(&pool).await;
         if let Err(e) = created {
             pool.close().await;
             return Err(sqlx_error(e, "connect", "creating the checkpoint tables"));
@@ -123,6 +117,91 @@ impl PostgresCheckpointStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A view on an open pool whose database has the tables (a store's ledger).
+    pub(super) fn on_pool(pool: PgPool, shown: String) -> Self {
+        Self { pool, shown }
+    }
+}
+
+/// Creates the checkpoint tables if missing, one creator at a time (two runs starting
+/// together would otherwise race on the catalog).
+pub(super) async fn create_checkpoint_tables(pool: &PgPool) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('_collectors_checkpoints'))")
+        .execute(&mut *tx)
+        .await?;
+    for sql in SCHEMA_SQL {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+/// Upserts `items` as done for `pipeline` and ends their leases, in the caller's
+/// transaction.
+pub(super) async fn write_checkpoints(
+    conn: &mut sqlx::PgConnection,
+    pipeline: &str,
+    items: &[ItemCheckpoint],
+) -> Result<()> {
+    let op = "mark_done";
+    let mut encoded = Vec::with_capacity(items.len());
+    for item in items {
+        encoded.push((
+            item,
+            signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+            signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+            signed(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
+            item.state.as_ref().map(serde_json::Value::to_string),
+        ));
+    }
+    for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
+             stored, skipped, dead_lettered, completed_at, state) ",
+        );
+        q.push_values(
+            chunk,
+            |mut b, (item, stored, skipped, dead_lettered, state)| {
+                b.push_bind(pipeline)
+                    .push_bind(item.source_id.as_str())
+                    .push_bind(item.item_id.as_str())
+                    .push_bind(item.version.as_str())
+                    .push_bind(*stored)
+                    .push_bind(*skipped)
+                    .push_bind(*dead_lettered)
+                    .push_bind(item.completed_at.to_rfc3339())
+                    .push_unseparated("::TIMESTAMPTZ")
+                    .push_bind(state.as_deref())
+                    .push_unseparated("::JSONB");
+            },
+        );
+        q.push(
+            " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
+             version = excluded.version, stored = excluded.stored, \
+             skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
+             completed_at = excluded.completed_at, state = excluded.state",
+        );
+        q.build()
+            .persistent(false)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
+    }
+    // A done item needs no lease any more.
+    let sources: Vec<&str> = items.iter().map(|i| i.source_id.as_str()).collect();
+    let ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM _collectors_leases l USING UNNEST($2::TEXT[], $3::TEXT[]) AS d(s, i) \
+         WHERE l.pipeline = $1 AND l.source_id = d.s AND l.item_id = d.i",
+    )
+    .bind(pipeline)
+    .bind(&sources)
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| sqlx_error(e, op, "ending leases"))?;
+    Ok(())
 }
 
 fn tag(error: Error, operation: &str) -> Error {
@@ -187,67 +266,12 @@ impl CheckpointStore for PostgresCheckpointStore {
         if items.is_empty() {
             return Ok(());
         }
-        let mut encoded = Vec::with_capacity(items.len());
-        for item in items {
-            encoded.push((
-                item,
-                signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
-                signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
-                signed(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
-                item.state.as_ref().map(serde_json::Value::to_string),
-            ));
-        }
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| sqlx_error(e, op, "starting a transaction"))?;
-        for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
-                 stored, skipped, dead_lettered, completed_at, state) ",
-            );
-            q.push_values(
-                chunk,
-                |mut b, (item, stored, skipped, dead_lettered, state)| {
-                    b.push_bind(pipeline)
-                        .push_bind(item.source_id.as_str())
-                        .push_bind(item.item_id.as_str())
-                        .push_bind(item.version.as_str())
-                        .push_bind(*stored)
-                        .push_bind(*skipped)
-                        .push_bind(*dead_lettered)
-                        .push_bind(item.completed_at.to_rfc3339())
-                        .push_unseparated("::TIMESTAMPTZ")
-                        .push_bind(state.as_deref())
-                        .push_unseparated("::JSONB");
-                },
-            );
-            q.push(
-                " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
-                 version = excluded.version, stored = excluded.stored, \
-                 skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
-                 completed_at = excluded.completed_at, state = excluded.state",
-            );
-            q.build()
-                .persistent(false)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
-        }
-        // A done item needs no lease any more.
-        let sources: Vec<&str> = items.iter().map(|i| i.source_id.as_str()).collect();
-        let ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
-        sqlx::query(
-            "DELETE FROM _collectors_leases l USING UNNEST($2::TEXT[], $3::TEXT[]) AS d(s, i) \
-             WHERE l.pipeline = $1 AND l.source_id = d.s AND l.item_id = d.i",
-        )
-        .bind(pipeline)
-        .bind(&sources)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| sqlx_error(e, op, "ending leases"))?;
+        write_checkpoints(&mut tx, pipeline, items).await?;
         tx.commit()
             .await
             .map_err(|e| sqlx_error(e, op, "committing checkpoints"))?;

@@ -1,8 +1,10 @@
 //! PostgreSQL: [`PostgresConnector`] (browse tables and views, export a table or a query as
 //! Parquet or CSV), [`PostgresSource`] (a table or query read in cursor chunks,
-//! incrementally), and [`PostgresCheckpointStore`], the engine's checkpoints and item leases
-//! in a PostgreSQL database, so that several `collectors run` processes on several machines
-//! share one pipeline's items with PostgreSQL as the only coordinator.
+//! incrementally), [`PostgresStorage`] (a store that bulk-loads rows with `COPY` and keeps its
+//! checkpoints and dead letters in the same transactions), and [`PostgresCheckpointStore`],
+//! the engine's checkpoints and item leases in a PostgreSQL database, so that several
+//! `collectors run` processes on several machines share one pipeline's items with
+//! PostgreSQL as the only coordinator.
 //!
 //! Lease times come from the server's clock (`now()`), never from the runs' own clocks, so
 //! machines whose clocks disagree still agree on when a lease has expired.
@@ -26,9 +28,11 @@ mod error;
 mod export;
 mod lazy_pool;
 mod source;
+mod storage;
 mod url;
 
 pub use checkpoint::PostgresCheckpointStore;
 pub use connector::PostgresConnector;
 pub use export::ExportFormat;
 pub use source::{BOUNDS_TABLE, DEFAULT_CHUNK_ROWS, PostgresSource};
+pub use storage::{CopyFormat, PostgresStorage, PostgresStorageBuilder};

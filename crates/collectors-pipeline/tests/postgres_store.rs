@@ -1,0 +1,152 @@
+//! `[store] kind = "postgres"` in a pipeline file: CSV files in, rows in PostgreSQL, the
+//! checkpoints and dead letters in the same database; a rerun adds nothing and a restart
+//! duplicates nothing. Against the throwaway cluster `scripts/postgres` starts
+//! (`COLLECTORS_TEST_POSTGRES_URL`); with `CI=true` a missing server fails.
+#![cfg(feature = "postgres")]
+
+use collectors_core::{CancellationToken, ResumeMode};
+use collectors_pipeline::{PipelineSpec, Registry};
+
+/// The test server's URL, or `None` (skipped) outside CI.
+fn server() -> Option<String> {
+    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
+            );
+            None
+        }
+    }
+}
+
+fn spec(dir: &std::path::Path, url: &str, table: &str) -> PipelineSpec {
+    let text = format!(
+        r#"
+name = "pg-{table}"
+[[source]]
+id = "sensors"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+schema = [
+  {{ name = "ts", type = "timestamp" }},
+  {{ name = "sensor_id", type = "utf8" }},
+  {{ name = "value", type = "float64" }},
+]
+[store]
+kind = "postgres"
+url = "{url}"
+table = "{table}"
+copy_format = "csv"
+"#
+    );
+    PipelineSpec::from_toml_str(&text, dir).unwrap()
+}
+
+async fn rows(url: &str, table: &str) -> (i64, i64) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let counts = sqlx::query_as(&format!(
+        "SELECT count(*), count(DISTINCT (ts, sensor_id, value)) FROM {table}"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    counts
+}
+
+#[tokio::test]
+async fn a_csv_to_postgres_pipeline_reruns_without_duplicates() {
+    let Some(url) = server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for f in 0..3 {
+        let mut text = String::from("ts,sensor_id,value\n");
+        for r in 0..400 {
+            text.push_str(&format!(
+                "2026-03-01T10:{:02}:{:02}Z,s-{f},{r}.5\n",
+                r / 60,
+                r % 60
+            ));
+        }
+        // One malformed row per file: dead-lettered into the store's database.
+        text.push_str("not a time,s-x,1\n");
+        std::fs::write(dir.path().join(format!("data/part-{f}.csv")), text).unwrap();
+    }
+    let table = format!("readings_{}", uuid::Uuid::new_v4().simple());
+    // (`scripts/bench-postgres` runs the CLI with the password in PGPASSWORD only.)
+    let password = url
+        .rsplit_once('@')
+        .and_then(|(userinfo, _)| userinfo.rsplit_once(':'))
+        .map(|(_, password)| password.to_owned())
+        .unwrap();
+    let spec = spec(dir.path(), &url, &table);
+    let registry = Registry::standard();
+    assert!(
+        registry.schemas()["stores"]["postgres"]["properties"]["url"].is_object(),
+        "the postgres store has a JSON Schema of its parameters"
+    );
+    let components = spec.components(&registry).unwrap();
+    assert!(
+        components
+            .dead_letter_location()
+            .contains("_collectors_dead_letters"),
+        "{}",
+        components.dead_letter_location()
+    );
+    assert!(!format!("{components:?}").contains(&password));
+
+    let first = spec.build(&registry).await.unwrap();
+    let report = first.run(CancellationToken::new()).await.unwrap();
+    assert!(report.counts.adds_up(), "{:?}", report.counts);
+    assert_eq!(report.counts.stored, 1200, "{:?}", report.counts);
+    assert_eq!(report.counts.dead_lettered, 3, "{:?}", report.counts);
+    assert_eq!(rows(&url, &table).await, (1200, 1200));
+    // A dry run reads the checkpoints in the store's database.
+    let done = spec
+        .components(&registry)
+        .unwrap()
+        .existing_checkpoints()
+        .await
+        .unwrap()
+        .done(&spec.name)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 3);
+
+    // Nothing new: every file is skipped, nothing is written again.
+    let again = spec.build(&registry).await.unwrap();
+    let report = again.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(report.counts.stored, 0, "{:?}", report.counts);
+    assert_eq!(rows(&url, &table).await, (1200, 1200));
+
+    // A restart redoes every file: the upserts replace, they do not duplicate.
+    let restart = spec
+        .engine_builder(&registry)
+        .await
+        .unwrap()
+        .resume(ResumeMode::Restart)
+        .build()
+        .unwrap();
+    let report = restart.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(report.counts.stored, 1200, "{:?}", report.counts);
+    assert_eq!(rows(&url, &table).await, (1200, 1200));
+
+    // The letters are in the store's database, one per malformed row (rewritten, not
+    // added, by the restart).
+    let letters = spec
+        .components(&registry)
+        .unwrap()
+        .dead_letters()
+        .await
+        .unwrap();
+    assert_eq!(letters.letters(&spec.name).await.unwrap().len(), 3);
+}
