@@ -100,6 +100,8 @@ mod checkpoint_row;
 mod fs_util;
 #[cfg(any(feature = "object-store", feature = "registry"))]
 mod settings_file;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_table;
 
 #[cfg(feature = "object-store")]
 pub use self::object_store::{ObjectStoreConfig, ObjectStoreConnector, get_connector};

@@ -5,8 +5,8 @@ use std::time::Duration;
 use collectors_core::{Error, Result};
 
 use super::connection::Database;
-use super::schema::check_table_name;
 use super::storage::SqliteStorage;
+use crate::sql_table::check_table_name;
 
 /// The data table records with a table payload are written to, unless set: `records`.
 pub(crate) const DEFAULT_TABLE: &str = "records";
@@ -141,7 +141,7 @@ impl SqliteStorageBuilder {
                 "max_database_size must be at least {MIN_DATABASE_SIZE} bytes, not {bytes}"
             ))));
         }
-        check_table_name(&self.table).map_err(tag)?;
+        check_table_name(&self.table, MAX_TABLE_NAME_LEN, "sqlite_").map_err(tag)?;
         let database = Database::parse(
             &self.path_or_url,
             self.busy_timeout,

@@ -8,11 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use collectors_core::{Payload, Result};
 use sqlx::sqlite::SqliteConnection;
 
-use super::schema::schema_from_json;
 use super::storage::SqliteStorage;
-
-/// The table every record has a row in.
-pub(super) const RECORDS_TABLE: &str = "_collectors_records";
+use crate::sql_table::schema_from_json;
 
 /// The bookkeeping tables and index, created if missing by `connect`.
 pub(super) const CATALOG_SQL: [&str; 3] = [

@@ -5,8 +5,6 @@ use std::collections::HashSet;
 use arrow_schema::{DataType, Schema};
 use collectors_core::{Error, Result};
 
-use super::builder::MAX_TABLE_NAME_LEN;
-
 /// The row id of a data table: the record's id in `_collectors_records` times 2^32, plus
 /// the row's 0-based index in its record. A record's rows are one contiguous range of the
 /// table's own b-tree: appended in order, replaced by one range delete, and no text key is
@@ -111,54 +109,11 @@ pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
     sql
 }
 
-/// The schema as stored in `_collectors_tables`.
-pub(crate) fn schema_to_json(schema: &Schema) -> Result<String> {
-    serde_json::to_string(schema).map_err(|e| {
-        Error::validation(format!("the Arrow schema cannot be serialized: {e}")).with_source(e)
-    })
-}
-
-/// A schema read back from `_collectors_tables`.
-pub(crate) fn schema_from_json(table: &str, json: &str) -> Result<Schema> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::invalid_state(format!(
-            "the stored Arrow schema of table {table:?} is unreadable: {e}"
-        ))
-        .with_source(e)
-    })
-}
-
-/// Checks a data table name: a plain SQL identifier, not too long, not one of ours.
-pub(crate) fn check_table_name(name: &str) -> Result<()> {
-    if name.len() > MAX_TABLE_NAME_LEN {
-        return Err(Error::configuration(format!(
-            "table name {}… is {} bytes long; at most {MAX_TABLE_NAME_LEN} are allowed",
-            name.chars().take(32).collect::<String>(),
-            name.len()
-        )));
-    }
-    let mut chars = name.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !plain {
-        return Err(Error::configuration(format!(
-            "table name {name:?} must be letters, digits and `_`, not starting with a digit"
-        )));
-    }
-    let folded = name.to_ascii_lowercase();
-    if folded.starts_with("_collectors") || folded.starts_with("sqlite_") {
-        return Err(Error::configuration(format!(
-            "table name {name:?} is reserved (`_collectors*` and `sqlite_*` are internal)"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql_table::{check_table_name, schema_from_json, schema_to_json};
+    use crate::sqlite::builder::MAX_TABLE_NAME_LEN;
     use arrow_schema::{Field, TimeUnit};
 
     #[test]
@@ -193,7 +148,7 @@ mod tests {
 
     #[test]
     fn table_names_are_plain_identifiers() {
-        check_table_name("readings_2024").unwrap();
+        check_table_name("readings_2024", MAX_TABLE_NAME_LEN, "sqlite_").unwrap();
         for bad in [
             "",
             "1x",
@@ -204,7 +159,10 @@ mod tests {
             "x\"",
             &"t".repeat(MAX_TABLE_NAME_LEN + 1),
         ] {
-            assert!(check_table_name(bad).is_err(), "{bad:?}");
+            assert!(
+                check_table_name(bad, MAX_TABLE_NAME_LEN, "sqlite_").is_err(),
+                "{bad:?}"
+            );
         }
     }
 

@@ -11,12 +11,13 @@ use collectors_core::{
 use sqlx::sqlite::SqlitePool;
 
 use super::builder::SqliteStorageBuilder;
-use super::catalog::{CATALOG_SQL, RECORDS_TABLE, check_layout, kind_name};
+use super::catalog::{CATALOG_SQL, check_layout, kind_name};
 use super::checkpoint::{SqliteCheckpointStore, create_checkpoint_tables};
 use super::connection::{Database, PoolSlot};
 use super::dead_letters::{SqliteDeadLetterStore, create_dead_letter_table};
 use super::error::from_sqlx;
 use super::schema::quote_ident;
+use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a SQLite database file.
 ///
@@ -196,22 +197,7 @@ impl SqliteStorage {
     /// The location of a stored record: in the data table (with its row count) or in the
     /// records table.
     pub(super) fn location(&self, key: &str, kind: &str, rows: Option<u64>) -> StorageLocation {
-        let mut location = StorageLocation::new(
-            self.backend_id.clone(),
-            key,
-            match rows {
-                Some(_) => format!("{}/{key}", self.table),
-                None => format!("{RECORDS_TABLE}/{key}"),
-            },
-        );
-        location.metadata.insert("kind".into(), kind.into());
-        if let Some(rows) = rows {
-            location
-                .metadata
-                .insert("table".into(), self.table.clone().into());
-            location.metadata.insert("rows".into(), rows.into());
-        }
-        location
+        record_location(&self.backend_id, &self.table, key, kind, rows)
     }
 }
 

@@ -12,10 +12,11 @@ use super::catalog::{kind_name, timestamp_text};
 use super::checkpoint::{create_checkpoint_tables, write_checkpoints};
 use super::rows::{TableRows, insert_rows};
 use super::schema::{
-    ID_COLUMN, check_schema, create_table_sql, id_range, quote_ident, same_fields, schema_to_json,
+    ID_COLUMN, check_schema, create_table_sql, id_range, quote_ident, same_fields,
 };
 use super::storage::SqliteStorage;
 use super::transaction::{BEGIN_WRITE, Transaction};
+use crate::sql_table::schema_to_json;
 
 /// Keys per `DELETE … IN (…)` and records per multi-row upsert.
 const KEYS_PER_STATEMENT: usize = 500;

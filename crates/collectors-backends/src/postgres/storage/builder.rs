@@ -6,9 +6,10 @@ use collectors_core::{Error, Result};
 use sqlx::postgres::PgConnectOptions;
 
 use super::copy::CopyFormat;
-use super::schema::check_table_name;
+use super::schema::MAX_IDENT_LEN;
 use super::store::PostgresStorage;
 use crate::postgres::url::redacted;
+use crate::sql_table::check_table_name;
 
 /// The data table records with a table payload are written to, unless set: `records`.
 pub(crate) const DEFAULT_TABLE: &str = "records";
@@ -115,7 +116,7 @@ impl PostgresStorageBuilder {
         if self.backend_id.trim().is_empty() {
             return Err(Error::configuration("the backend id must not be empty"));
         }
-        check_table_name(&self.table)?;
+        check_table_name(&self.table, MAX_IDENT_LEN, "pg_")?;
         if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
             return Err(Error::configuration(format!(
                 "max_connections must be 1 to {MAX_CONNECTIONS}, not {}",

@@ -6,9 +6,6 @@
 use collectors_core::Payload;
 use sqlx::PgPool;
 
-/// The table every record has a row in.
-pub(crate) const RECORDS_TABLE: &str = "_collectors_records";
-
 /// Created if missing, in this order. Keys compare byte by byte (`COLLATE "C"`), so the
 /// order of `query` and its prefix ranges do not depend on the database's locale. Keys are
 /// unique per `scope`, the store's data table: stores of several pipelines share one

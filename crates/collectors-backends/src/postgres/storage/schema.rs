@@ -133,55 +133,10 @@ pub(crate) fn column_list(schema: &Schema) -> String {
     list
 }
 
-/// The schema as stored in `_collectors_tables`.
-pub(crate) fn schema_to_json(schema: &Schema) -> Result<String> {
-    serde_json::to_string(schema).map_err(|e| {
-        Error::validation(format!("the Arrow schema cannot be serialized: {e}")).with_source(e)
-    })
-}
-
-/// A schema read back from `_collectors_tables`.
-pub(crate) fn schema_from_json(table: &str, json: &str) -> Result<Schema> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::invalid_state(format!(
-            "the stored Arrow schema of table {table:?} is unreadable: {e}"
-        ))
-        .with_source(e)
-    })
-}
-
-/// Checks a data table name: a plain identifier (letters, digits, `_`, not starting with
-/// a digit), at most 63 bytes, not `_collectors*` or `pg_*`.
-pub(crate) fn check_table_name(name: &str) -> Result<()> {
-    if name.len() > MAX_IDENT_LEN {
-        return Err(Error::configuration(format!(
-            "table name {}… is {} bytes long; PostgreSQL keeps at most {MAX_IDENT_LEN}",
-            name.chars().take(32).collect::<String>(),
-            name.len()
-        )));
-    }
-    let mut chars = name.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !plain {
-        return Err(Error::configuration(format!(
-            "table name {name:?} must be letters, digits and `_`, not starting with a digit"
-        )));
-    }
-    let folded = name.to_ascii_lowercase();
-    if folded.starts_with("_collectors") || folded.starts_with("pg_") {
-        return Err(Error::configuration(format!(
-            "table name {name:?} is reserved (`_collectors*` and `pg_*` are internal)"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql_table::check_table_name;
     use arrow_schema::Field;
 
     #[test]
@@ -234,7 +189,7 @@ mod tests {
 
     #[test]
     fn table_names_are_plain_identifiers() {
-        check_table_name("readings_2024").unwrap();
+        check_table_name("readings_2024", MAX_IDENT_LEN, "pg_").unwrap();
         for bad in [
             "",
             "1x",
@@ -245,7 +200,7 @@ mod tests {
             "pg_class",
             &"t".repeat(MAX_IDENT_LEN + 1),
         ] {
-            let err = check_table_name(bad).unwrap_err();
+            let err = check_table_name(bad, MAX_IDENT_LEN, "pg_").unwrap_err();
             assert_eq!(
                 err.error_type(),
                 collectors_core::ErrorType::Configuration,

@@ -13,13 +13,14 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::builder::PostgresStorageBuilder;
-use super::catalog::{RECORDS_TABLE, create_catalog, kind_name};
+use super::catalog::{create_catalog, kind_name};
 use super::copy::CopyFormat;
 use super::dead_letters::PostgresDeadLetterStore;
 use super::ledger::{PoolSlot, StoreCheckpoints};
 use super::schema::quote_ident;
 use crate::postgres::checkpoint::create_checkpoint_tables;
 use crate::postgres::error::from_sqlx;
+use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a PostgreSQL database, loading rows with `COPY`.
 ///
@@ -237,22 +238,7 @@ impl PostgresStorage {
     /// The location of a stored record: in the data table (with its row count) or in the
     /// records table.
     pub(super) fn location(&self, key: &str, kind: &str, rows: Option<u64>) -> StorageLocation {
-        let mut location = StorageLocation::new(
-            self.backend_id.clone(),
-            key,
-            match rows {
-                Some(_) => format!("{}/{key}", self.table),
-                None => format!("{RECORDS_TABLE}/{key}"),
-            },
-        );
-        location.metadata.insert("kind".into(), kind.into());
-        if let Some(rows) = rows {
-            location
-                .metadata
-                .insert("table".into(), self.table.clone().into());
-            location.metadata.insert("rows".into(), rows.into());
-        }
-        location
+        record_location(&self.backend_id, &self.table, key, kind, rows)
     }
 }
 

@@ -14,10 +14,10 @@ use super::catalog::kind_name;
 use super::copy::{RecordRows, copy_rows};
 use super::schema::{
     ID_COLUMN, ROW_BITS, check_schema, column_list, create_table_sql, quote_ident, same_fields,
-    schema_from_json, schema_to_json,
 };
 use super::store::PostgresStorage;
 use crate::postgres::checkpoint::write_checkpoints;
+use crate::sql_table::{schema_from_json, schema_to_json};
 
 /// The temporary table replaced records' rows are copied into.
 const STAGING: &str = "_collectors_staging";
