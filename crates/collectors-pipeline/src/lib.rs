@@ -20,6 +20,7 @@ mod build;
 mod defaults;
 mod locate;
 mod outputs;
+mod redact;
 mod registry;
 mod replay;
 mod spec;

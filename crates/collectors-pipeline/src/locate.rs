@@ -21,12 +21,24 @@ enum Syntax {
 }
 
 /// The text of a spec, its name for messages, and the directory its paths are relative to.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Origin {
     name: String,
     base: PathBuf,
     text: String,
     syntax: Syntax,
+}
+
+/// The text may hold a secret (a URL with a password): `Debug` shows its size only.
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .field("text_bytes", &self.text.len())
+            .field("syntax", &self.syntax)
+            .finish()
+    }
 }
 
 impl Origin {

@@ -1,5 +1,6 @@
 //! [`PipelineSpec`]: a whole pipeline as data, read from TOML or JSON with the same structure.
 
+use crate::redact::{Redacted, redact_url_password};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -98,7 +99,7 @@ pub struct PipelineSpec {
 }
 
 /// One source of items and the format of its items.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SourceSpec {
     /// The source's unique id (part of every storage key).
     pub id: String,
@@ -113,7 +114,7 @@ pub struct SourceSpec {
 }
 
 /// One processor: its `type`, a name in the registry, and its parameters.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessorSpec {
     /// The processor type (`filter`, `map`, `rolling_mean`, `peak_detection`, `data_quality`,
     /// `validate`, `infer_schema`, or one a host app registered).
@@ -125,7 +126,7 @@ pub struct ProcessorSpec {
 }
 
 /// A store: its `kind`, a name in the registry, and its parameters.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StoreSpec {
     /// The store kind (`sqlite`, `file`).
     pub kind: String,
@@ -136,7 +137,7 @@ pub struct StoreSpec {
 
 /// `[checkpoints]`: where item acknowledgements (and the runs' leases) are kept: `path` or
 /// `url`, one of the two.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointsSpec {
     /// A SQLite file, relative to the pipeline file. The same file as a SQLite store: records
@@ -363,4 +364,44 @@ pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_default();
     name.push(suffix);
     path.with_file_name(name)
+}
+
+// Parameters may hold secrets (a store's `url` with a password, a script's params): `Debug`
+// shows them redacted.
+impl std::fmt::Debug for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceSpec")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("format", &self.format)
+            .field("params", &Redacted(&self.params))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ProcessorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessorSpec")
+            .field("kind", &self.kind)
+            .field("params", &Redacted(&self.params))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StoreSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSpec")
+            .field("kind", &self.kind)
+            .field("params", &Redacted(&self.params))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CheckpointsSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointsSpec")
+            .field("path", &self.path)
+            .field("url", &self.url.as_deref().map(redact_url_password))
+            .finish()
+    }
 }

@@ -347,3 +347,37 @@ fn checkpoints_need_exactly_one_of_a_path_or_a_url() {
     ));
     assert_eq!(error, None);
 }
+
+#[test]
+fn a_spec_shown_with_debug_hides_passwords_and_secret_parameters() {
+    let spec = collectors_pipeline::PipelineSpec::from_toml_str(
+        r#"
+name = "secrets"
+[[source]]
+id = "in"
+kind = "object_store"
+path = "s3://bucket/raw/"
+format = "csv"
+aws_secret_access_key = "hunter2-source"
+[[processor]]
+type = "script"
+name = "s"
+params = { api_token = "hunter2-script", target_column = "v" }
+[store]
+kind = "postgres"
+url = "postgres://loader:hunter2-store@db:5432/warehouse"
+table = "readings"
+[checkpoints]
+url = "postgres://runs:hunter2-checkpoints@db/state"
+"#,
+        "/srv",
+    )
+    .unwrap();
+    let shown = format!("{spec:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("postgres://loader:***@db:5432/warehouse"),
+        "{shown}"
+    );
+    assert!(shown.contains("target_column"), "{shown}");
+}
