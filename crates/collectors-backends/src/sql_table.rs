@@ -2,7 +2,7 @@
 //! name, table names users choose, the Arrow schema kept in `_collectors_tables`, and where a
 //! stored record is.
 
-use arrow_schema::Schema;
+use arrow_schema::{DataType, Schema};
 use collectors_core::{Error, Result, StorageLocation};
 
 /// The table of record keys, kinds, metadata and non-table payloads.
@@ -36,6 +36,46 @@ pub(crate) fn check_table_name(name: &str, max_len: usize, reserved: &str) -> Re
         )));
     }
     Ok(())
+}
+
+/// `"name"`, with embedded quotes doubled: any text is one identifier, never SQL (a name
+/// like `x"; DROP TABLE t; --` stays one identifier).
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether a batch with schema `batch` fits a table created from `stored`: the same fields
+/// (names, types, nullability, field metadata) in the same order. Schema-level metadata is
+/// not compared.
+pub(crate) fn same_fields(stored: &Schema, batch: &Schema) -> bool {
+    stored.fields() == batch.fields()
+}
+
+/// The `CREATE TABLE` of data table `table` for `schema`: the row id `id_column` of type
+/// `id_type` as primary key, then one column per field of the type `column_type` gives
+/// (no `IF NOT EXISTS`: a table of that name the store did not create is an error, not
+/// silently reused).
+pub(crate) fn create_table_sql(
+    table: &str,
+    schema: &Schema,
+    (id_column, id_type): (&str, &str),
+    column_type: impl Fn(&DataType) -> &'static str,
+) -> String {
+    let mut sql = format!(
+        "CREATE TABLE {} ({id_column} {id_type} PRIMARY KEY",
+        quote_ident(table)
+    );
+    for field in schema.fields() {
+        sql.push_str(", ");
+        sql.push_str(&quote_ident(field.name()));
+        sql.push(' ');
+        sql.push_str(column_type(field.data_type()));
+        if !field.is_nullable() {
+            sql.push_str(" NOT NULL");
+        }
+    }
+    sql.push(')');
+    sql
 }
 
 /// The schema as stored in `_collectors_tables`.

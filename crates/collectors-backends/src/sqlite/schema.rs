@@ -78,35 +78,13 @@ pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
     Ok(())
 }
 
-/// Whether a batch with schema `batch` fits a table created from `stored`: the same fields
-/// (names, types, nullability, field metadata) in the same order. Schema-level metadata is
-/// not compared.
-pub(crate) fn same_fields(stored: &Schema, batch: &Schema) -> bool {
-    stored.fields() == batch.fields()
-}
-
-/// `"name"`, with embedded quotes doubled.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use crate::sql_table::{quote_ident, same_fields};
 
 /// The `CREATE TABLE` of a data table for `schema`.
 pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
-    let mut sql = format!(
-        "CREATE TABLE {} ({ID_COLUMN} INTEGER PRIMARY KEY",
-        quote_ident(table)
-    );
-    for field in schema.fields() {
-        sql.push_str(", ");
-        sql.push_str(&quote_ident(field.name()));
-        sql.push(' ');
-        sql.push_str(sql_type(field.data_type()).unwrap_or("BLOB"));
-        if !field.is_nullable() {
-            sql.push_str(" NOT NULL");
-        }
-    }
-    sql.push(')');
-    sql
+    crate::sql_table::create_table_sql(table, schema, (ID_COLUMN, "INTEGER"), |t| {
+        sql_type(t).unwrap_or("BLOB")
+    })
 }
 
 #[cfg(test)]

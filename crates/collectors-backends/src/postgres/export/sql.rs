@@ -2,11 +2,7 @@
 
 use collectors_core::{Error, Result};
 
-/// `name` as a quoted SQL identifier: `"name"`, with `"` doubled. Any text is safe inside:
-/// a name like `x"; DROP TABLE t; --` stays one identifier.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use crate::sql_table::quote_ident;
 
 /// What an export reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,35 +92,14 @@ pub(crate) fn check_schema(schema: &Schema) -> Result<()> {
     Ok(())
 }
 
-/// Whether a batch with schema `batch` fits a table created from `stored`: the same fields
-/// (names, types, nullability, field metadata) in the same order.
-pub(crate) fn same_fields(stored: &Schema, batch: &Schema) -> bool {
-    stored.fields() == batch.fields()
-}
-
-/// `"name"`, with embedded quotes doubled: any text is one identifier, never SQL.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use crate::sql_table::{quote_ident, same_fields};
 
 /// The `CREATE TABLE` of data table `table` for `schema` (no `IF NOT EXISTS`: a table of
 /// that name this store did not create is an error, not silently reused).
 pub(crate) fn create_table_sql(table: &str, schema: &Schema) -> String {
-    let mut sql = format!(
-        "CREATE TABLE {} ({ID_COLUMN} BIGINT PRIMARY KEY",
-        quote_ident(table)
-    );
-    for field in schema.fields() {
-        sql.push_str(", ");
-        sql.push_str(&quote_ident(field.name()));
-        sql.push(' ');
-        sql.push_str(sql_type(field.data_type()).unwrap_or("BYTEA"));
-        if !field.is_nullable() {
-            sql.push_str(" NOT NULL");
-        }
-    }
-    sql.push(')');
-    sql
+    crate::sql_table::create_table_sql(table, schema, (ID_COLUMN, "BIGINT"), |t| {
+        sql_type(t).unwrap_or("BYTEA")
+    })
 }
 
 /// The quoted column list of a data table: `_id` first, then the fields.
