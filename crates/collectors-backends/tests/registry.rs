@@ -477,8 +477,11 @@ async fn unknown_settings_and_types_are_configuration_errors_naming_the_key() {
     assert_eq!(e.error_type(), ErrorType::Configuration);
     assert!(e.to_string().contains("aws_colour"), "{e}");
     assert!(!e.to_string().contains(SECRET), "{e}");
-    let pg = DataSourceConfig::new("pg", DataSourceType::Postgresql, "pg").unwrap();
-    let e = registry.register_data_source(pg, false).await.unwrap_err();
+    let lite = DataSourceConfig::new("lite", DataSourceType::Sqlite, "lite").unwrap();
+    let e = registry
+        .register_data_source(lite, false)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("no connector factory"), "{e}");
     assert!(registry.list_data_sources().is_empty());
 }

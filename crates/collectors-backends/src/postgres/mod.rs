@@ -29,7 +29,7 @@ mod export;
 mod lazy_pool;
 mod source;
 mod storage;
-mod url;
+pub(crate) mod url;
 
 pub use checkpoint::PostgresCheckpointStore;
 pub use connector::PostgresConnector;

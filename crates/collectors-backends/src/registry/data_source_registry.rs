@@ -10,7 +10,7 @@ use collectors_core::{Connector, DataSourceConfig, Error, Metadata, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::data_dir::REGISTRY_DB_FILE;
-use super::database::{RegistryDatabase, StoredSource};
+use super::database::{RegistryDatabase, RegistryLocation, StoredSource};
 use super::factory::{ConnectorFactories, type_name};
 use super::managed_connector::ManagedConnector;
 use super::metadata_cache::MetadataCache;
@@ -159,7 +159,8 @@ impl DataSourceRegistry {
         }
     }
 
-    /// Opens the registry of `data_dir` (its `registry.db`, created when missing), with the
+    /// Opens the registry of `data_dir` (its `registry.db`, created when missing; or the
+    /// PostgreSQL database [`REGISTRY_URL_ENV`](super::REGISTRY_URL_ENV) names), with the
     /// master key of `COLLECTORS_MASTER_KEY` or of `data_dir/master.key` (generated when
     /// missing, mode 0600).
     ///
@@ -172,11 +173,16 @@ impl DataSourceRegistry {
         super::data_dir::create_private_dir(data_dir)?;
         let key_file = data_dir.join(KEY_FILE_NAME);
         let from_env = std::env::var(MASTER_KEY_ENV).is_ok_and(|k| !k.trim().is_empty());
-        if !from_env && !key_file.exists() && data_dir.join(REGISTRY_DB_FILE).exists() {
+        let location = RegistryLocation::from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
+        if !from_env
+            && !key_file.exists()
+            && matches!(location, RegistryLocation::File(_))
+            && location.may_exist()
+        {
             // A new key would never open it: say what is missing instead.
             return Err(Error::authentication(format!(
                 "{} exists but its master key does not: set {MASTER_KEY_ENV} or restore {}",
-                data_dir.join(REGISTRY_DB_FILE).display(),
+                location.shown(),
                 key_file.display()
             ))
             .with_operation("open registry"));
@@ -195,7 +201,54 @@ impl DataSourceRegistry {
         key: MasterKey,
         factories: ConnectorFactories,
     ) -> Result<Self> {
-        let database = RegistryDatabase::open(&data_dir.join(REGISTRY_DB_FILE)).await?;
+        let location = RegistryLocation::from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
+        Self::open_at(&location, key, factories).await
+    }
+
+    /// The registry kept in the PostgreSQL database at `url` (its tables created when
+    /// missing), with `key`: what several machines and the service share. The `collectors`
+    /// commands open it when [`REGISTRY_URL_ENV`](super::REGISTRY_URL_ENV) names it.
+    ///
+    /// ```no_run
+    /// use collectors_backends::credentials::MasterKey;
+    /// use collectors_backends::registry::{ConnectorFactories, DataSourceRegistry};
+    ///
+    /// # async fn demo() -> collectors_core::Result<()> {
+    /// // COLLECTORS_MASTER_KEY, else the data directory's key file.
+    /// let key = MasterKey::load("state".as_ref())?;
+    /// let registry = DataSourceRegistry::open_postgres(
+    ///     "postgres://collectors@db.internal/ops",
+    ///     key,
+    ///     ConnectorFactories::standard(),
+    /// )
+    /// .await?;
+    /// println!("{} data sources", registry.list_data_sources().len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); [`Error::Configuration`] when `url` is not `postgres://…` or
+    /// the build has no `postgres` feature.
+    pub async fn open_postgres(
+        url: &str,
+        key: MasterKey,
+        factories: ConnectorFactories,
+    ) -> Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::configuration(
+                "the registry's database URL must be postgres://…",
+            ));
+        }
+        Self::open_at(&RegistryLocation::Postgres(url.to_owned()), key, factories).await
+    }
+
+    async fn open_at(
+        location: &RegistryLocation,
+        key: MasterKey,
+        factories: ConnectorFactories,
+    ) -> Result<Self> {
+        let database = RegistryDatabase::open(location).await?;
         let manager = match database
             .check_key(&CredentialManager::new(key.clone()))
             .await

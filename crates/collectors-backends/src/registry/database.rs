@@ -1,19 +1,27 @@
-//! The registry's SQLite database: one row per data source, its secrets as Fernet tokens,
-//! and a check token that tells a wrong master key at open.
+//! The registry's database: one row per data source, its secrets as Fernet tokens, and a
+//! check token that tells a wrong master key at open. SQLite under the data directory by
+//! default, or PostgreSQL ([`REGISTRY_URL_ENV`]), through sqlx's `Any` driver: the same
+//! statements run on both (`$N` parameters, no SQL functions of either dialect).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use collectors_core::{Error, Result};
 use secrecy::SecretString;
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::any::AnyPoolOptions;
 
 use crate::credentials::CredentialManager;
 
 /// The plain text of the check token.
 const KEY_CHECK: &str = "collectors registry key check v1";
+
+/// The variable naming a PostgreSQL database (`postgres://…`) that holds the registry
+/// instead of the data directory's `registry.db`, so that several machines (and the
+/// service) share one registry. The master key still comes from `COLLECTORS_MASTER_KEY` or
+/// the data directory.
+pub const REGISTRY_URL_ENV: &str = "COLLECTORS_REGISTRY_URL";
 
 /// One stored data source: its configuration without secrets (JSON of a
 /// `DataSourceConfig`) and its secrets as `{key: Fernet token}`.
@@ -24,41 +32,163 @@ pub(crate) struct StoredSource {
     pub(crate) secrets: BTreeMap<String, String>,
 }
 
+/// Where a registry database is.
 #[derive(Debug, Clone)]
-pub(crate) struct RegistryDatabase {
-    pool: SqlitePool,
-    path: PathBuf,
+pub(crate) enum RegistryLocation {
+    /// A SQLite file (created when missing).
+    File(std::path::PathBuf),
+    /// A PostgreSQL database URL.
+    Postgres(String),
 }
 
-fn db_error(path: &Path, what: &str, e: sqlx::Error) -> Error {
-    Error::storage(format!("registry database {}: {what}: {e}", path.display()))
+impl RegistryLocation {
+    /// [`REGISTRY_URL_ENV`] when set, else `default_file`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when the variable is not a `postgres://` URL.
+    pub(crate) fn from_env_or(default_file: std::path::PathBuf) -> Result<Self> {
+        match std::env::var(REGISTRY_URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => {
+                let url = url.trim();
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Ok(Self::Postgres(url.to_owned()))
+                } else {
+                    Err(Error::configuration(format!(
+                        "{REGISTRY_URL_ENV} must be a postgres:// URL, not {}",
+                        redacted(url)
+                    )))
+                }
+            }
+            _ => Ok(Self::File(default_file)),
+        }
+    }
+
+    /// Whether a registry may already be stored here (a database server always may).
+    pub(crate) fn may_exist(&self) -> bool {
+        match self {
+            Self::File(path) => path.exists(),
+            Self::Postgres(_) => true,
+        }
+    }
+
+    /// How errors name it: the path, or the URL without its password.
+    pub(crate) fn shown(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Postgres(url) => redacted(url),
+        }
+    }
+}
+
+/// A URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    #[cfg(feature = "postgres")]
+    {
+        crate::postgres::url::redacted(url)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…"),
+            None => "<not a URL>".to_owned(),
+        }
+    }
+}
+
+/// Installs sqlx's `Any` drivers of this build, once. A host app that installed its own
+/// keeps them (then a missing driver is an error at connect, never a panic).
+fn install_drivers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = sqlx::any::install_drivers(&[
+            sqlx::sqlite::any::DRIVER,
+            #[cfg(feature = "postgres")]
+            sqlx::postgres::any::DRIVER,
+        ]);
+    });
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RegistryDatabase {
+    pool: AnyPool,
+    shown: String,
+}
+
+fn db_error(shown: &str, what: &str, e: sqlx::Error) -> Error {
+    Error::storage(format!("registry database {shown}: {what}: {e}"))
         .with_source(e)
         .with_operation("registry")
 }
 
+/// The time of a change, as both databases store it (RFC 3339 text).
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 impl RegistryDatabase {
-    /// Opens (creating) the database at `path`.
-    pub(crate) async fn open(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            super::data_dir::create_private_dir(parent)?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
+    /// Opens (creating) the database at `location`, and its tables.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for a PostgreSQL URL in a build without the `postgres`
+    /// feature; [`Error::Storage`] when it cannot be opened (a URL's password is never in
+    /// the message).
+    pub(crate) async fn open(location: &RegistryLocation) -> Result<Self> {
+        install_drivers();
+        let shown = location.shown();
+        let url = match location {
+            RegistryLocation::File(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    super::data_dir::create_private_dir(parent)?;
+                }
+                sqlite_url(path)?
+            }
+            RegistryLocation::Postgres(url) => {
+                if cfg!(not(feature = "postgres")) {
+                    return Err(Error::configuration(format!(
+                        "registry database {shown}: this build has no PostgreSQL support \
+                         (feature `postgres`)"
+                    )));
+                }
+                url.clone()
+            }
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            // A registry that cannot be reached says so soon (sqlx retries until then).
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    if connection.backend_name() == "SQLite" {
+                        // Concurrent commands wait for each other instead of failing.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *connection)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 30000")
+                            .execute(&mut *connection)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await
-            .map_err(|e| db_error(path, "cannot open", e))?;
+            .map_err(|e| {
+                // sqlx's connect errors may repeat the URL: keep only what they say of it.
+                Error::storage(format!(
+                    "registry database {shown}: cannot open: {}",
+                    redact_error(&e, &url, &shown)
+                ))
+                .with_operation("registry")
+            })?;
         for statement in [
             "CREATE TABLE IF NOT EXISTS _collectors_data_sources (
                 id TEXT PRIMARY KEY NOT NULL,
                 source_type TEXT NOT NULL,
                 config TEXT NOT NULL,
                 secrets TEXT NOT NULL,
-                updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                updated_at TEXT NOT NULL
             )",
             "CREATE TABLE IF NOT EXISTS _collectors_registry_key (
                 id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -68,12 +198,9 @@ impl RegistryDatabase {
             sqlx::query(statement)
                 .execute(&pool)
                 .await
-                .map_err(|e| db_error(path, "cannot create its tables", e))?;
+                .map_err(|e| db_error(&shown, "cannot create its tables", e))?;
         }
-        Ok(Self {
-            pool,
-            path: path.to_owned(),
-        })
+        Ok(Self { pool, shown })
     }
 
     /// Checks that `manager`'s key is the one the database was written with (the first key
@@ -81,22 +208,22 @@ impl RegistryDatabase {
     pub(crate) async fn check_key(&self, manager: &CredentialManager) -> Result<()> {
         let token = manager.encrypt(&SecretString::from(KEY_CHECK));
         sqlx::query(
-            "INSERT INTO _collectors_registry_key (id, check_token) VALUES (1, ?)
+            "INSERT INTO _collectors_registry_key (id, check_token) VALUES (1, $1)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&token)
         .execute(&self.pool)
         .await
-        .map_err(|e| db_error(&self.path, "cannot store the key check", e))?;
+        .map_err(|e| db_error(&self.shown, "cannot store the key check", e))?;
         let stored: String = sqlx::query_scalar("SELECT check_token FROM _collectors_registry_key")
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| db_error(&self.path, "cannot read the key check", e))?;
+            .map_err(|e| db_error(&self.shown, "cannot read the key check", e))?;
         manager.decrypt(&stored).map(|_| ()).map_err(|_| {
             Error::authentication(format!(
                 "the master key is not the one the registry {} was encrypted with (check \
                  COLLECTORS_MASTER_KEY or the data directory's master.key)",
-                self.path.display()
+                self.shown
             ))
             .with_operation("open registry")
         })
@@ -108,7 +235,7 @@ impl RegistryDatabase {
             sqlx::query("SELECT id, config, secrets FROM _collectors_data_sources ORDER BY id")
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|e| db_error(&self.path, "cannot read the data sources", e))?;
+                .map_err(|e| db_error(&self.shown, "cannot read the data sources", e))?;
         rows.into_iter()
             .map(|row| {
                 let id: String = row.get(0);
@@ -116,7 +243,7 @@ impl RegistryDatabase {
                 let secrets = serde_json::from_str(&secrets).map_err(|e| {
                     Error::storage(format!(
                         "registry database {}: the secrets of `{id}` are not a JSON object",
-                        self.path.display()
+                        self.shown
                     ))
                     .with_source(e)
                 })?;
@@ -133,13 +260,14 @@ impl RegistryDatabase {
     pub(crate) async fn insert(&self, source_type: &str, source: &StoredSource) -> Result<()> {
         let secrets = serde_json::to_string(&source.secrets).unwrap_or_else(|_| "{}".to_owned());
         let result = sqlx::query(
-            "INSERT INTO _collectors_data_sources (id, source_type, config, secrets)
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO _collectors_data_sources (id, source_type, config, secrets, updated_at)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&source.id)
         .bind(source_type)
         .bind(&source.config_json)
         .bind(secrets)
+        .bind(now())
         .execute(&self.pool)
         .await;
         match result {
@@ -147,17 +275,17 @@ impl RegistryDatabase {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::invalid_state(
                 format!("a data source `{}` is already registered", source.id),
             )),
-            Err(e) => Err(db_error(&self.path, "cannot store the data source", e)),
+            Err(e) => Err(db_error(&self.shown, "cannot store the data source", e)),
         }
     }
 
     /// Removes a data source; whether it was there.
     pub(crate) async fn delete(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM _collectors_data_sources WHERE id = ?")
+        let done = sqlx::query("DELETE FROM _collectors_data_sources WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await
-            .map_err(|e| db_error(&self.path, "cannot remove the data source", e))?;
+            .map_err(|e| db_error(&self.shown, "cannot remove the data source", e))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -168,7 +296,7 @@ impl RegistryDatabase {
         old: &CredentialManager,
         new: &CredentialManager,
     ) -> Result<usize> {
-        let failed = |what: &str, e: sqlx::Error| db_error(&self.path, what, e);
+        let failed = |what: &str, e: sqlx::Error| db_error(&self.shown, what, e);
         let mut tx = self
             .pool
             .begin()
@@ -190,15 +318,18 @@ impl RegistryDatabase {
                 rotated.insert(key, new.encrypt(&secret));
             }
             let text = serde_json::to_string(&rotated).unwrap_or_else(|_| "{}".to_owned());
-            sqlx::query("UPDATE _collectors_data_sources SET secrets = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
-                .bind(text)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| failed("cannot store a re-encrypted secret", e))?;
+            sqlx::query(
+                "UPDATE _collectors_data_sources SET secrets = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(text)
+            .bind(now())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| failed("cannot store a re-encrypted secret", e))?;
             count += 1;
         }
-        sqlx::query("UPDATE _collectors_registry_key SET check_token = ? WHERE id = 1")
+        sqlx::query("UPDATE _collectors_registry_key SET check_token = $1 WHERE id = 1")
             .bind(new.encrypt(&SecretString::from(KEY_CHECK)))
             .execute(&mut *tx)
             .await
@@ -213,4 +344,25 @@ impl RegistryDatabase {
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The `sqlite://` URL of `path` for sqlx's `Any` driver, created when missing (sqlx
+/// percent-decodes the path, so `%`, `?` and `#` are encoded).
+fn sqlite_url(path: &Path) -> Result<String> {
+    let text = path.to_str().ok_or_else(|| {
+        Error::configuration(format!(
+            "registry database {}: the path is not UTF-8",
+            path.display()
+        ))
+    })?;
+    let encoded = text
+        .replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23");
+    Ok(format!("sqlite://{encoded}?mode=rwc"))
+}
+
+/// `e`'s text with `url` (which may hold a password) replaced by `shown`.
+fn redact_error(e: &sqlx::Error, url: &str, shown: &str) -> String {
+    e.to_string().replace(url, shown)
 }

@@ -86,12 +86,15 @@ impl ConnectorFactories {
 
     /// The factories of this crate: with the `object-store` feature, `local_file` (`file://`,
     /// plain paths), `memory`, `s3`, `gcs` and `azure_blob` (their schemes need the `aws`,
-    /// `gcp` and `azure` features to connect).
+    /// `gcp` and `azure` features to connect); with `postgres`, `postgresql` (`postgres://`,
+    /// its `password` setting secret).
     pub fn standard() -> Self {
         #[allow(unused_mut)]
         let mut factories = Self::new();
         #[cfg(feature = "object-store")]
         super::object_store_factories::register(&mut factories);
+        #[cfg(feature = "postgres")]
+        super::postgres_factory::register(&mut factories);
         factories
     }
 

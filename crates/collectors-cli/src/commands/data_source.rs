@@ -158,7 +158,7 @@ async fn connect(
         super::data_source_registry::registered_connector(uri, data_dir, config).await?
     {
         connector.test_connection().await?;
-        return Ok(Arc::new(connector));
+        return Ok(connector);
     }
     let config = match config {
         Some(path) => ObjectStoreConfig::from_path(path)?,

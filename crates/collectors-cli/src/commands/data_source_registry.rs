@@ -5,14 +5,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
-use collectors_backends::object_store::{ObjectStoreConnector, get_connector};
 use collectors_backends::registry::{
-    ConnectorFactories, DataSourceRegistry, REGISTRY_DB_FILE, object_store_config,
-    read_settings_file, resolve_data_dir,
+    ConnectorFactories, DataSourceRegistry, REGISTRY_DB_FILE, REGISTRY_URL_ENV, read_settings_file,
+    resolve_data_dir,
 };
-use collectors_core::{DataSourceConfig, DataSourceType, Error, Result};
+use collectors_core::{Connector, DataSourceConfig, DataSourceType, Error, Result};
 
 /// The registry's subcommands of `collectors data-source`.
 #[derive(Debug, Subcommand)]
@@ -55,6 +55,7 @@ pub(crate) enum RegistryAction {
 
 fn registry_exists(data_dir: &Path) -> bool {
     data_dir.join(REGISTRY_DB_FILE).is_file()
+        || std::env::var(REGISTRY_URL_ENV).is_ok_and(|url| !url.trim().is_empty())
 }
 
 /// Whether `name` can be a registered name: never a path or a URI.
@@ -229,7 +230,7 @@ pub(crate) async fn registered_connector(
     name: &str,
     data_dir: Option<&Path>,
     config: Option<&Path>,
-) -> Result<Option<ObjectStoreConnector>> {
+) -> Result<Option<Arc<dyn Connector>>> {
     if check_name(name).is_err() {
         return Ok(None);
     }
@@ -249,8 +250,7 @@ pub(crate) async fn registered_connector(
              (or `data-source remove {name}` and configure it again)"
         )));
     }
-    let (uri, options) = object_store_config(&settings)?;
-    Ok(Some(get_connector(&uri, &options)?))
+    Ok(Some(ConnectorFactories::standard().build(&settings)?))
 }
 
 /// Gives `registry` the data directory's data sources, so pipeline files can name them; a
