@@ -98,6 +98,8 @@ pub mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod checkpoint_row;
 mod fs_util;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod quality_row;
 #[cfg(any(feature = "object-store", feature = "registry"))]
 mod settings_file;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -189,11 +189,24 @@ impl PipelineSpec {
             (None, None) if server_ledger => PathBuf::new(),
             (None, None) => sibling(&self.store_path()?, ".checkpoints.db"),
         };
-        // Quality reports are kept beside SQLite checkpoints (not in PostgreSQL yet).
-        let ctx = if checkpoint_url.is_none() && !checkpoint_db.as_os_str().is_empty() {
-            ctx.with_quality_history(Arc::new(SqliteQualityHistory::new(checkpoint_db.clone())))
-        } else {
-            ctx
+        // Quality reports are kept where the checkpoints are: in the PostgreSQL database of
+        // `[checkpoints] url`, in a lone PostgreSQL store's, or beside SQLite checkpoints.
+        let history: Option<Arc<dyn QualityHistory>> = match &checkpoint_url {
+            #[cfg(feature = "postgres")]
+            Some(url) => Some(Arc::new(
+                collectors_backends::postgres::PostgresQualityHistory::new(url)?,
+            )),
+            #[cfg(not(feature = "postgres"))]
+            Some(_) => None,
+            None if server_ledger => store.quality_history.clone(),
+            None if !checkpoint_db.as_os_str().is_empty() => {
+                Some(Arc::new(SqliteQualityHistory::new(checkpoint_db.clone())))
+            }
+            None => None,
+        };
+        let ctx = match history {
+            Some(history) => ctx.with_quality_history(history),
+            None => ctx,
         };
         let pipeline = self.pipeline(registry, &ctx, known_columns)?;
         let ledger_db = store.ledger_db.as_ref().filter(|_| lone_ledger);

@@ -119,6 +119,9 @@ pub struct BuiltStore {
     /// `None` for a store whose ledger is in a server's database (PostgreSQL): a lone store
     /// with a ledger keeps the checkpoints and dead letters there, like a SQLite store.
     pub ledger_db: Option<PathBuf>,
+    /// Where a lone store whose ledger is in a server's database keeps data-quality reports
+    /// too (PostgreSQL); `None` otherwise (reports then go beside SQLite checkpoints).
+    pub quality_history: Option<Arc<dyn QualityHistory>>,
 }
 
 /// The columns flowing into a processor, so a factory can check the columns it needs before

@@ -224,6 +224,7 @@ pub(crate) fn register(registry: &mut Registry) {
             Ok(BuiltStore {
                 outputs: sqlite_files(&path),
                 ledger_db: Some(path),
+                quality_history: None,
                 store,
             })
         })
@@ -236,6 +237,7 @@ pub(crate) fn register(registry: &mut Registry) {
                 store: Arc::new(sink),
                 outputs: vec![path],
                 ledger_db: None,
+                quality_history: None,
             })
         });
     #[cfg(feature = "parquet")]

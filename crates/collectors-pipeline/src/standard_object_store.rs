@@ -203,6 +203,7 @@ pub(crate) fn register_with(registry: &mut Registry, names: Option<Arc<DataSourc
                 store: Arc::new(store),
                 outputs: local.into_iter().collect(),
                 ledger_db: None,
+                quality_history: None,
             })
         });
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use collectors_backends::postgres::{CopyFormat, ExportFormat, PostgresSource, PostgresStorage};
+use collectors_backends::postgres::{
+    CopyFormat, ExportFormat, PostgresQualityHistory, PostgresSource, PostgresStorage,
+};
 use collectors_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -124,6 +126,7 @@ pub(crate) fn register(registry: &mut Registry) {
         build(id, p, ctx)
     });
     registry.store("postgres", |id, p: PostgresStoreParams, _ctx| {
+        let quality_history = Arc::new(PostgresQualityHistory::new(&p.url)?);
         let mut builder = PostgresStorage::builder(id, p.url)
             .table(p.table)
             .stage_new_records(p.stage_new_records)
@@ -138,6 +141,7 @@ pub(crate) fn register(registry: &mut Registry) {
             store: Arc::new(builder.build()?),
             outputs: Vec::new(),
             ledger_db: None,
+            quality_history: Some(quality_history),
         })
     });
 }

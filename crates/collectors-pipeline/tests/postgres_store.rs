@@ -150,3 +150,60 @@ async fn a_csv_to_postgres_pipeline_reruns_without_duplicates() {
         .unwrap();
     assert_eq!(letters.letters(&spec.name).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn quality_reports_of_a_postgres_pipeline_are_kept_in_its_database() {
+    let Some(url) = server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/a.csv"), "id,v\na,1\nb,2\n").unwrap();
+    std::fs::write(dir.path().join("data/b.csv"), "id,v\nc,\nd,4\n").unwrap();
+    let table = format!("watched_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("quality-{table}");
+    let text = format!(
+        r#"
+name = "{name}"
+[[source]]
+id = "in"
+kind = "local"
+path = "data"
+pattern = "*.csv"
+format = "csv"
+[source.csv]
+schema = [{{ name = "id", type = "utf8" }}, {{ name = "v", type = "float64" }}]
+[[processor]]
+type = "data_quality"
+columns = ["v"]
+[store]
+kind = "postgres"
+url = "{url}"
+table = "{table}"
+"#
+    );
+    let spec = PipelineSpec::from_toml_str(&text, dir.path()).unwrap();
+    let registry = Registry::standard();
+    let engine = spec.build(&registry).await.unwrap();
+    let report = engine.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(report.counts.stored, 4, "{:?}", report.counts);
+
+    // Read back through a fresh build, as `collectors quality history` does.
+    let history = spec
+        .components(&registry)
+        .unwrap()
+        .quality_history()
+        .expect("a PostgreSQL pipeline keeps a quality history");
+    let entries = history.entries(&name, None, 10).await.unwrap();
+    let items: Vec<&str> = entries.iter().map(|e| e.item_id.as_str()).collect();
+    assert_eq!(items, ["a.csv", "b.csv"]);
+    assert_eq!(entries[0].score, Some(1.0));
+    // b.csv brings one null: 1 bad cell of 4 so far.
+    assert_eq!(entries[1].score, Some(0.75));
+    assert_eq!(entries[1].report["columns"][0]["nulls"], 1);
+    assert!(
+        history
+            .entries("another-pipeline", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

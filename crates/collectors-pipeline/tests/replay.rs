@@ -165,6 +165,7 @@ fn registry_with_broken_store() -> Registry {
             store,
             outputs: Vec::new(),
             ledger_db: None,
+            quality_history: None,
         })
     });
     registry

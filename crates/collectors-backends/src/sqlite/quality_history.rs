@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use collectors_core::{Error, QualityEntry, QualityHistory, Result, async_trait};
-use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::OnceCell;
 
 use super::connection::Database;
 use super::error::from_sqlx;
+use crate::quality_row::{QualityRow, entry_of, report_text};
 
 const COMPONENT: &str = "sqlite-quality-history";
 
@@ -104,12 +103,7 @@ fn tag(error: Error, operation: &str) -> Error {
 #[async_trait]
 impl QualityHistory for SqliteQualityHistory {
     async fn record(&self, entry: &QualityEntry) -> Result<()> {
-        let report = serde_json::to_string(&entry.report).map_err(|e| {
-            tag(
-                Error::validation(format!("the quality report cannot be encoded: {e}")),
-                "record",
-            )
-        })?;
+        let report = report_text(entry).map_err(|e| tag(e, "record"))?;
         let pool = self.pool("record").await?;
         sqlx::query(
             "INSERT INTO _collectors_quality \
@@ -140,7 +134,7 @@ impl QualityHistory for SqliteQualityHistory {
             return Ok(Vec::new());
         }
         let pool = self.pool("entries").await?;
-        let rows = sqlx::query(
+        let rows: Vec<QualityRow> = sqlx::query_as(
             "SELECT processor, source_id, item_id, recorded_at, rows, score, report \
              FROM _collectors_quality WHERE pipeline = ?1 AND (?2 IS NULL OR processor = ?2) \
              ORDER BY id DESC LIMIT ?3",
@@ -151,30 +145,9 @@ impl QualityHistory for SqliteQualityHistory {
         .fetch_all(pool)
         .await
         .map_err(|e| tag(from_sqlx(e, "reading quality reports"), "entries"))?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in rows.iter().rev() {
-            let corrupt = |what: &str| {
-                tag(
-                    Error::invalid_state(format!("a kept quality report has a bad {what}")),
-                    "entries",
-                )
-            };
-            let recorded_at: String = row.get(3);
-            let report: String = row.get(6);
-            let rows: i64 = row.get(4);
-            entries.push(QualityEntry {
-                pipeline: pipeline.to_owned(),
-                processor: row.get(0),
-                source_id: row.get(1),
-                item_id: row.get(2),
-                recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
-                    .map_err(|_| corrupt("time"))?
-                    .with_timezone(&Utc),
-                rows: u64::try_from(rows).map_err(|_| corrupt("row count"))?,
-                score: row.get(5),
-                report: serde_json::from_str(&report).map_err(|_| corrupt("report"))?,
-            });
-        }
-        Ok(entries)
+        rows.into_iter()
+            .rev()
+            .map(|row| entry_of(pipeline, row).map_err(|e| tag(e, "entries")))
+            .collect()
     }
 }

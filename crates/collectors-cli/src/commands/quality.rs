@@ -44,8 +44,8 @@ pub(crate) async fn run(args: QualityArgs) -> Result<ExitCode> {
     let components = PipelineSpec::from_path(&pipeline)?.components(&Registry::standard())?;
     let Some(history) = components.quality_history() else {
         return Err(Error::configuration(
-            "this pipeline keeps its checkpoints in PostgreSQL, where no quality history is kept yet \
-             (it is kept beside SQLite checkpoints)",
+            "this pipeline keeps no quality history: its checkpoints are neither in SQLite nor \
+             in PostgreSQL",
         ));
     };
     let name = &components.spec().name;
