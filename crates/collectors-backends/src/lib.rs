@@ -15,6 +15,7 @@
 //! | [`postgres`] | [`PostgresStorage`] (`COPY` bulk loads, with its ledger) | [`StorageBackend`] | `postgres` |
 //! | [`file_sink`] | [`FileSink`] | [`StorageBackend`] | `file-sink` (JSON lines), `parquet` |
 //! | [`object_store`](mod@object_store) | [`ObjectStoreConnector`] (`get_connector`: `file://`, `memory://`, `s3://`, `gs://`, `az://`) | [`Connector`] | `object-store`, `aws`, `gcp`, `azure` |
+//! | [`pool`] | [`ConnectionPool`](pool::ConnectionPool), [`ConnectionPoolManager`](pool::ConnectionPoolManager) (deadpool) | pools of [`Connector`]s | `pool` |
 //! | [`registry`] | [`DataSourceRegistry`] (sources by name, encrypted credentials, SQLite) | [`Connector`] factories | `registry` |
 //! | [`dead_letter`] | [`JsonlDeadLetterSink`] | [`DeadLetterSink`], [`DeadLetterStore`](collectors_core::DeadLetterStore) | always |
 //!
@@ -64,6 +65,8 @@
 //! - `object-store` (implies `parquet`): [`object_store`](mod@object_store) — `get_connector`
 //!   for `file://`, plain paths and `memory://`, [`ObjectStoreConnector`], the object-store
 //!   source and store.
+//! - `pool` (implied by `postgres`): [`pool::ConnectionPool`] and
+//!   [`pool::ConnectionPoolManager`] on `deadpool`, configured by [`pool::PoolConfig`].
 //! - `credentials`: [`credentials::CredentialManager`], Fernet encryption of secret settings
 //!   (the `fernet` crate's pure-Rust crypto, no OpenSSL) under a master key from
 //!   `COLLECTORS_MASTER_KEY` or a 0600 key file.
@@ -88,6 +91,8 @@ pub mod file_sink;
 pub mod local;
 #[cfg(feature = "object-store")]
 pub mod object_store;
+#[cfg(feature = "pool")]
+pub mod pool;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "registry")]

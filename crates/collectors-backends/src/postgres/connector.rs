@@ -16,6 +16,7 @@ use super::export::{
 };
 use super::lazy_pool::LazyPool;
 use crate::fs_util::AtomicFile;
+use crate::pool::{PoolConfig, PoolStats};
 
 const COMPONENT: &str = "postgres-connector";
 
@@ -128,6 +129,45 @@ impl PostgresConnector {
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
         self
+    }
+
+    /// Uses `config` for the connector's sqlx pool (instead of 4 connections, 10 s to
+    /// acquire, the other [`PoolConfig`] defaults): `max_size`, `min_size` (kept open by
+    /// sqlx), `acquire_timeout_ms`, `idle_timeout_ms`, `max_lifetime_ms`, and with
+    /// `health_check` a ping of every idle connection before use (one that fails is closed
+    /// and counted). Takes effect from the next `connect`.
+    ///
+    /// ```
+    /// use collectors_backends::pool::PoolConfig;
+    /// use collectors_backends::postgres::PostgresConnector;
+    ///
+    /// let db = PostgresConnector::new("postgres://reader@db.internal/sensors")?
+    ///     .with_pool_config(PoolConfig::new().max_size(8).min_size(2))?;
+    /// assert_eq!(db.pool_stats().max_size, 8);
+    /// assert_eq!(db.pool_stats().total, 0); // nothing connected yet
+    /// # Ok::<(), collectors_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for a config [`PoolConfig::validate`] refuses.
+    pub fn with_pool_config(mut self, config: PoolConfig) -> Result<Self> {
+        self.pool = self.pool.with_config(config).map_err(|e| tag(e, "new"))?;
+        Ok(self)
+    }
+
+    /// The pool's limits.
+    pub fn pool_config(&self) -> &PoolConfig {
+        self.pool.config()
+    }
+
+    /// The connections of the sqlx pool now (all zero before the first use or after
+    /// `disconnect`) and the counters since the connector was built: `created`, `recycled`
+    /// (idle connections handed out again), `failed_health_checks`. `expired` and `waiters`
+    /// are not counted here: sqlx closes expired connections itself without saying so, and
+    /// does not expose its waiters (`waiters` is `None`).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
     }
 
     /// The database URL, without its password.

@@ -16,7 +16,7 @@ pub(crate) fn from_sqlx(e: sqlx::Error, what: &str) -> Error {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
             Error::connection(message)
         }
-        sqlx::Error::PoolTimedOut => Error::storage(message),
+        sqlx::Error::PoolTimedOut => Error::timeout(message),
         sqlx::Error::Configuration(_) => Error::configuration(message),
         _ => Error::invalid_state(message),
     };

@@ -1,24 +1,38 @@
 //! [`LazyPool`]: a PostgreSQL pool opened on first use, closed by `disconnect` and opened
-//! again by the next use: what a connector or a source built before any I/O needs.
+//! again by the next use: what a connector or a source built before any I/O needs. Its
+//! limits are a [`PoolConfig`], and it counts what sqlx does not (created, recycled, failed
+//! health checks) for [`PoolStats`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use collectors_core::{Error, Result};
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 use super::error::from_sqlx;
 use super::url::redacted;
+use crate::pool::{PoolConfig, PoolCounters, PoolStats};
 
-/// Connections of one pool.
-const MAX_CONNECTIONS: u32 = 4;
+/// The limits of a connector's pool unless it is given others: 4 connections, 10 s to
+/// acquire.
+pub(crate) fn default_pool_config() -> PoolConfig {
+    PoolConfig::new()
+        .max_size(4)
+        .acquire_timeout(Duration::from_secs(10))
+}
 
 /// The options of a URL and the pool made from them, once used.
 pub(crate) struct LazyPool {
     options: PgConnectOptions,
     /// The URL without its password, for errors and `Debug`.
     shown: String,
+    config: PoolConfig,
+    counters: Arc<PoolCounters>,
     pool: Mutex<Option<PgPool>>,
+    /// The open pool, readable without waiting (for `stats`).
+    open: std::sync::RwLock<Option<PgPool>>,
 }
 
 impl LazyPool {
@@ -41,8 +55,86 @@ impl LazyPool {
         Ok(Self {
             options,
             shown,
+            config: default_pool_config(),
+            counters: Arc::new(PoolCounters::default()),
             pool: Mutex::new(None),
+            open: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Uses `config` for the pool (from the next connection on).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when [`PoolConfig::validate`] refuses it, or `max_size`
+    /// exceeds what sqlx takes (`u32`).
+    pub(crate) fn with_config(mut self, config: PoolConfig) -> Result<Self> {
+        config.validate()?;
+        if u32::try_from(config.max_size).is_err() {
+            return Err(Error::configuration("max_size is too large for sqlx"));
+        }
+        self.config = config;
+        Ok(self)
+    }
+
+    /// The pool's limits.
+    pub(crate) fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// The sqlx pool now (zeros when it is not open) and the counters. sqlx does not count
+    /// the tasks waiting for a connection: `waiters` is `None`.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let open = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|p| !p.is_closed());
+        let (total, idle) = open.map_or((0, 0), |p| (p.size() as usize, p.num_idle()));
+        self.counters.fill(PoolStats {
+            max_size: self.config.max_size,
+            total,
+            in_use: total.saturating_sub(idle),
+            idle,
+            waiters: None,
+            ..PoolStats::default()
+        })
+    }
+
+    /// sqlx's pool options from the [`PoolConfig`]: the health check is a ping in
+    /// `before_acquire` (sqlx's own `test_before_acquire` does not say when it fails), so
+    /// that failures are counted.
+    fn pool_options(&self) -> PgPoolOptions {
+        let config = &self.config;
+        let created = self.counters.clone();
+        let recycled = self.counters.clone();
+        let health_check = config.health_check;
+        let shown = self.shown.clone();
+        PgPoolOptions::new()
+            .max_connections(u32::try_from(config.max_size).unwrap_or(u32::MAX))
+            .min_connections(u32::try_from(config.min_size).unwrap_or(u32::MAX))
+            .acquire_timeout(config.acquire_timeout_duration())
+            .idle_timeout(config.idle_timeout_duration())
+            .max_lifetime(config.max_lifetime_duration())
+            .test_before_acquire(false)
+            .after_connect(move |_, _| {
+                created.created();
+                Box::pin(async { Ok(()) })
+            })
+            .before_acquire(move |conn, _| {
+                let counters = recycled.clone();
+                let shown = shown.clone();
+                Box::pin(async move {
+                    if health_check && let Err(e) = conn.ping().await {
+                        counters.failed_health_check();
+                        tracing::info!(database = %shown, error = %e, "a pooled connection failed its health check; replacing it");
+                        return Ok(false);
+                    }
+                    counters.recycled();
+                    Ok(true)
+                })
+            })
     }
 
     /// The URL without its password.
@@ -61,19 +153,20 @@ impl LazyPool {
         if let Some(pool) = slot.as_ref().filter(|p| !p.is_closed()) {
             return Ok(pool.clone());
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
+        let pool = self
+            .pool_options()
             .connect_with(self.options.clone())
             .await
             .map_err(|e| from_sqlx(e, &format!("connecting to {}", self.shown)))?;
         *slot = Some(pool.clone());
+        *self.open.write().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
         Ok(pool)
     }
 
     /// Closes the pool, if open. The next [`get`](Self::get) opens a new one.
     pub(crate) async fn close(&self) {
         let pool = self.pool.lock().await.take();
+        self.open.write().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(pool) = pool {
             pool.close().await;
         }

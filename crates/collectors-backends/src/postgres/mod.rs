@@ -13,7 +13,8 @@
 //!
 //! | failure | error | retryable |
 //! |---|---|---|
-//! | connection lost or refused, server shutting down, too many connections, pool timeout | [`Error::Connection`](collectors_core::Error::Connection) / [`Error::Storage`](collectors_core::Error::Storage) | yes |
+//! | connection lost or refused, server shutting down, too many connections | [`Error::Connection`](collectors_core::Error::Connection) / [`Error::Storage`](collectors_core::Error::Storage) | yes |
+//! | no pooled connection free within the acquire timeout | [`Error::Timeout`](collectors_core::Error::Timeout) | yes |
 //! | serialization failure, deadlock, lock timeout, disk full | [`Error::Storage`](collectors_core::Error::Storage) | yes |
 //! | wrong password, no such role | [`Error::Authentication`](collectors_core::Error::Authentication) | no |
 //! | constraint and data errors | [`Error::Validation`](collectors_core::Error::Validation) | no |

@@ -102,6 +102,9 @@ pub struct DataSourceRegistry {
     cache: MetadataCache,
     /// Serializes registration, removal and rotation (check, persist, insert as one step).
     writes: tokio::sync::Mutex<()>,
+    /// A connection pool per source, opened by `get_pooled_connector`.
+    #[cfg(feature = "pool")]
+    pools: crate::pool::ConnectionPoolManager,
 }
 
 impl std::fmt::Debug for DataSourceRegistry {
@@ -156,6 +159,8 @@ impl DataSourceRegistry {
             entries: RwLock::new(BTreeMap::new()),
             cache: MetadataCache::new(DEFAULT_METADATA_TTL),
             writes: tokio::sync::Mutex::new(()),
+            #[cfg(feature = "pool")]
+            pools: crate::pool::ConnectionPoolManager::default(),
         }
     }
 
@@ -459,6 +464,68 @@ impl DataSourceRegistry {
         Ok(entry.connector.clone())
     }
 
+    /// A connector of `id` from its own connection pool: each pooled connector is a new
+    /// connector built by the source's factory (a connection of its own), connected when
+    /// created, health-checked when reused, returned to the pool when dropped. The pool is
+    /// opened on first use with [`with_pool_config`](Self::with_pool_config)'s limits
+    /// (default [`PoolConfig`](crate::pool::PoolConfig)'s); `unregister` and
+    /// `disconnect_all` close it. [`get_connector`](Self::get_connector) is the single
+    /// shared connector instead.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use collectors_backends::pool::PoolConfig;
+    /// use collectors_backends::registry::{ConnectorFactories, DataSourceRegistry};
+    /// use collectors_core::{DataSourceConfig, DataSourceType, ListOptions};
+    ///
+    /// let files = tempfile::tempdir().unwrap();
+    /// std::fs::write(files.path().join("a.csv"), "x\n1\n").unwrap();
+    /// let registry = DataSourceRegistry::in_memory(ConnectorFactories::standard())
+    ///     .with_pool_config(PoolConfig::new().max_size(2))
+    ///     .unwrap();
+    /// let config = DataSourceConfig::new("inbox", DataSourceType::LocalFile, "Inbox")
+    ///     .unwrap()
+    ///     .with_setting("uri", files.path().to_str().unwrap());
+    /// registry.register_data_source(config, false).await.unwrap();
+    ///
+    /// let connector = registry.get_pooled_connector("inbox").await.unwrap();
+    /// assert_eq!(connector.list_items(&ListOptions::new()).await.unwrap().len(), 1);
+    /// assert_eq!(registry.pool_stats()["inbox"].in_use, 1);
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; the pool's errors
+    /// ([`Error::Timeout`] when none is free in time) and the connection's.
+    #[cfg(feature = "pool")]
+    pub async fn get_pooled_connector(&self, id: &str) -> Result<crate::pool::PooledConnector> {
+        let entry = self.entry(id)?;
+        if let Some(pool) = self.pools.open_pool(id) {
+            return pool.get().await;
+        }
+        let build = self.factories.builder(entry.settings())?;
+        self.pools.get(id, build).await
+    }
+
+    /// Opens the pools of [`get_pooled_connector`](Self::get_pooled_connector) with
+    /// `config` (closing none that is open).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for an invalid `config`.
+    #[cfg(feature = "pool")]
+    pub fn with_pool_config(mut self, config: crate::pool::PoolConfig) -> Result<Self> {
+        self.pools = crate::pool::ConnectionPoolManager::new(config)?;
+        Ok(self)
+    }
+
+    /// The stats of each source's open pool, by id.
+    #[cfg(feature = "pool")]
+    pub fn pool_stats(&self) -> BTreeMap<String, crate::pool::PoolStats> {
+        self.pools.stats()
+    }
+
     /// Every registered data source, sanitized (secrets as `***`), sorted by id.
     pub fn list_data_sources(&self) -> Vec<DataSourceConfig> {
         read(&self.entries)
@@ -531,6 +598,8 @@ impl DataSourceRegistry {
         }
         // Late users get NotFound instead of a connection to a removed source.
         let _ = entry.connector.close(true).await;
+        #[cfg(feature = "pool")]
+        self.pools.close(id).await;
         write(&self.entries).remove(id);
         self.cache.clear(Some(id));
         tracing::info!(data_source = %id, "unregistered a data source");
@@ -539,6 +608,8 @@ impl DataSourceRegistry {
 
     /// Disconnects every connector (they reconnect on next use).
     pub async fn disconnect_all(&self) {
+        #[cfg(feature = "pool")]
+        self.pools.close_all().await;
         let entries: Vec<Arc<Entry>> = read(&self.entries).values().cloned().collect();
         for entry in entries {
             if let Err(e) = entry.connector.close(false).await {

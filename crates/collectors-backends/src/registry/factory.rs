@@ -17,7 +17,7 @@ struct Factory {
     schemes: Vec<String>,
     secret_fields: SecretFields,
     schema: serde_json::Value,
-    build: Box<BuildFn>,
+    build: Arc<BuildFn>,
 }
 
 /// The factories a [`DataSourceRegistry`](super::DataSourceRegistry) builds connectors with:
@@ -128,7 +128,7 @@ impl ConnectorFactories {
                 schemes,
                 secret_fields,
                 schema,
-                build: Box::new(build),
+                build: Arc::new(build),
             },
         );
         self
@@ -168,6 +168,31 @@ impl ConnectorFactories {
             out.insert(type_name(*t), f.schema.clone());
         }
         serde_json::to_value(out).unwrap_or_default()
+    }
+
+    /// A function that builds a new connector of `settings` at each call (what a
+    /// connection pool makes its connectors with).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when no factory serves the type.
+    #[cfg(feature = "pool")]
+    pub(crate) fn builder(
+        &self,
+        settings: SourceSettings,
+    ) -> Result<impl Fn() -> Result<Arc<dyn Connector>> + Send + Sync + 'static> {
+        let build = self
+            .by_type
+            .get(&settings.source_type())
+            .map(|f| f.build.clone())
+            .ok_or_else(|| {
+                Error::configuration(format!(
+                    "no connector factory for type `{}`",
+                    type_name(settings.source_type())
+                ))
+                .with_component(settings.id())
+            })?;
+        Ok(move || build(&settings))
     }
 
     /// Builds the connector of `settings` (not connected).
