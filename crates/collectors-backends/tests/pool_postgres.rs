@@ -15,23 +15,7 @@ use collectors_backends::postgres::PostgresConnector;
 use collectors_core::{Connector, ErrorType, ListOptions};
 use sqlx::PgPool;
 
-/// The test server's URL, or `None` (skipped) outside CI.
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 /// A test's connections: its URL with an `application_name` of its own, and an admin pool
 /// to look at them from the server's side.

@@ -19,23 +19,7 @@ use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sqlx::PgPool;
 
-/// The test server's URL, or `None` (skipped) outside CI (as in `tests/postgres.rs`).
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 /// A fresh schema of its own for one test, and a pool to set it up.
 async fn schema(url: &str) -> (PgPool, String) {

@@ -11,23 +11,7 @@ use collectors_backends::registry::{ConnectorFactories, DataSourceRegistry};
 use collectors_core::{DataSourceConfig, DataSourceType, ErrorType, ListOptions};
 use sqlx::{PgPool, Row};
 
-/// The test server's URL, or `None` (skipped) outside CI (as in `tests/postgres.rs`).
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 /// A fresh database of its own for one test: its URL with and without the password, and
 /// the password.

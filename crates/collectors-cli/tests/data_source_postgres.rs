@@ -10,22 +10,7 @@ mod common;
 
 use common::collectors;
 
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -15,22 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 /// CSV files → keep `status = ok` → a PostgreSQL table, with its checkpoints and leases in
 /// the same database; small store batches so that a run commits often, a short lease.

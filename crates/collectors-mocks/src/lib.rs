@@ -44,6 +44,7 @@ mod task_tracker;
 
 #[cfg(feature = "mockall")]
 pub mod auto;
+pub mod services;
 
 pub use checkpoint_store::MockCheckpointStore;
 pub use connector::MockConnector;

@@ -7,23 +7,7 @@
 use collectors_core::{CancellationToken, ResumeMode};
 use collectors_pipeline::{PipelineSpec, Registry};
 
-/// The test server's URL, or `None` (skipped) outside CI.
-fn server() -> Option<String> {
-    match std::env::var("COLLECTORS_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true and COLLECTORS_TEST_POSTGRES_URL is unset: scripts/postgres must start PostgreSQL"
-            )
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: no PostgreSQL (run through scripts/test, or set COLLECTORS_TEST_POSTGRES_URL)"
-            );
-            None
-        }
-    }
-}
+use collectors_mocks::services::postgres_url as server;
 
 fn spec(dir: &std::path::Path, url: &str, table: &str) -> PipelineSpec {
     let text = format!(

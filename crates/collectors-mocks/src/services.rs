@@ -1,0 +1,37 @@
+//! Where the real services of the integration tests are: the README's test command
+//! (`scripts/test`) starts them on loopback and exports their addresses.
+
+/// The variable `scripts/postgres` exports: the throwaway cluster's URL, password included.
+pub const POSTGRES_URL_ENV: &str = "COLLECTORS_TEST_POSTGRES_URL";
+
+/// The URL of the test PostgreSQL server, or `None` when it is not running, in which case
+/// the test says it was skipped and returns. With `CI=true` a missing server is a failure:
+/// this panics, so the suite cannot pass without the tests that need it.
+///
+/// ```
+/// fn needs_postgres() {
+///     let Some(url) = collectors_mocks::services::postgres_url() else { return };
+///     assert!(url.starts_with("postgres"));
+/// }
+/// # if std::env::var("CI").as_deref() != Ok("true") { needs_postgres() }
+/// ```
+///
+/// # Panics
+///
+/// When `CI=true` and [`POSTGRES_URL_ENV`] is not set.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_ENV) {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "CI=true and {POSTGRES_URL_ENV} is unset: scripts/postgres must start PostgreSQL"
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: no PostgreSQL (run through scripts/test, or set {POSTGRES_URL_ENV})"
+            );
+            None
+        }
+    }
+}
