@@ -44,6 +44,7 @@ mod schema;
 mod storage;
 mod transaction;
 mod write;
+mod writer;
 
 pub use builder::SqliteStorageBuilder;
 pub use checkpoint::SqliteCheckpointStore;

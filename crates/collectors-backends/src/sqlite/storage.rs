@@ -17,6 +17,7 @@ use super::connection::{Database, PoolSlot};
 use super::dead_letters::{SqliteDeadLetterStore, create_dead_letter_table};
 use super::error::from_sqlx;
 use super::schema::quote_ident;
+use super::writer::WriterSlot;
 use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a SQLite database file.
@@ -105,6 +106,8 @@ pub struct SqliteStorage {
     pub(super) database: Database,
     /// Shared by the clones the ledger hands out.
     pool: PoolSlot,
+    /// The write connection (rusqlite) of `store_batch`, shared the same way.
+    writer: WriterSlot,
     /// The data table's stored schema, once known to exist (set only after a commit).
     schema: Arc<Mutex<Option<SchemaRef>>>,
 }
@@ -126,6 +129,7 @@ impl SqliteStorage {
             table,
             database,
             pool: PoolSlot::default(),
+            writer: WriterSlot::default(),
             schema: Arc::new(Mutex::new(None)),
         }
     }
@@ -171,6 +175,10 @@ impl SqliteStorage {
             .get(&self.database.display)
             .await
             .map_err(|e| self.tag(e, operation))
+    }
+
+    pub(super) fn writer(&self) -> &WriterSlot {
+        &self.writer
     }
 
     pub(super) fn tag(&self, error: Error, operation: &str) -> Error {
@@ -221,6 +229,11 @@ impl StorageBackend for SqliteStorage {
             opened.close().await;
             return Err(self.tag(e, "connect"));
         }
+        // After the pool: an in-memory database exists while the pool's connection does.
+        if let Err(e) = self.writer.open(&self.database).await {
+            opened.close().await;
+            return Err(self.tag(e, "connect"));
+        }
         self.cache_schema(None);
         *pool = Some(opened);
         tracing::debug!(backend = %self.backend_id, database = %self.database.display, "connected");
@@ -229,6 +242,7 @@ impl StorageBackend for SqliteStorage {
 
     async fn disconnect(&self) -> Result<()> {
         let pool = self.pool.lock().write().await.take();
+        self.writer.close().await;
         if let Some(pool) = pool {
             pool.close().await;
             tracing::debug!(backend = %self.backend_id, "disconnected");
