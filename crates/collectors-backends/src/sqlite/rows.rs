@@ -394,9 +394,17 @@ pub(crate) fn insert_rows(conn: &Connection, table: &str, records: &[TableRows<'
     }
     let failed = |e| from_rusqlite(e, &format!("inserting rows into {table}"));
     let full = per_statement.min(total);
-    let mut cursor = prepared
-        .iter()
-        .flat_map(|p| (0..p.rows).map(move |row| (p.first_id | row as i64, row, &p.columns)));
+    // Appending: when every record's rows go above all rows already there, in order (new
+    // records get ids above the largest), only a record's first row names its `_id`; the
+    // others leave it NULL, which SQLite fills with one more than the largest, the same
+    // value, without the uniqueness seek an explicit row id costs per row.
+    let append = appends(conn, table, &prepared)?;
+    let mut cursor = prepared.iter().flat_map(|p| {
+        (0..p.rows).map(move |row| {
+            let id = (row == 0 || !append).then_some(p.first_id | row as i64);
+            (id, row, &p.columns)
+        })
+    });
     let mut text = String::with_capacity(32);
     let mut statement = conn
         .prepare_cached(&insert_sql(table, &names, full))
@@ -419,10 +427,26 @@ pub(crate) fn insert_rows(conn: &Connection, table: &str, records: &[TableRows<'
     Ok(total as u64)
 }
 
-/// Binds the next `rows` rows of `cursor` (`_id`, row index, columns) to `statement`.
+/// Whether the rows of `records` all go above the rows of `table`, in order.
+fn appends(conn: &Connection, table: &str, records: &[Prepared<'_>]) -> Result<bool> {
+    let ascending = records
+        .windows(2)
+        .all(|pair| pair[0].first_id < pair[1].first_id);
+    let Some(first) = records.iter().find(|p| p.rows > 0) else {
+        return Ok(false);
+    };
+    let largest: Option<i64> = conn
+        .prepare_cached(&format!("SELECT MAX({ID_COLUMN}) FROM {}", quote_ident(table)))
+        .and_then(|mut q| q.query_row([], |row| row.get(0)))
+        .map_err(|e| from_rusqlite(e, &format!("reading the largest row id of {table}")))?;
+    Ok(ascending && largest.is_none_or(|largest| largest < first.first_id))
+}
+
+/// Binds the next `rows` rows of `cursor` (`_id` or NULL for the next one, row index,
+/// columns) to `statement`.
 fn bind_rows<'a, 'c: 'a>(
     statement: &mut Statement<'_>,
-    cursor: &mut impl Iterator<Item = (i64, usize, &'a Vec<Bound<'c>>)>,
+    cursor: &mut impl Iterator<Item = (Option<i64>, usize, &'a Vec<Bound<'c>>)>,
     rows: usize,
     text: &mut String,
 ) -> Result<()> {
@@ -630,6 +654,29 @@ mod tests {
                 .unwrap();
             assert_eq!(count as usize, rows, "record {i}");
             assert_eq!(max, rows.checked_sub(1).map(|m| m as i64));
+        }
+    }
+
+    /// Rows that do not go above the table's last row (a record id below one already
+    /// there) name every `_id`: nothing lands under another record's id.
+    #[test]
+    fn rows_below_the_last_row_keep_their_own_ids() {
+        let conn = table("CREATE TABLE t (_id INTEGER PRIMARY KEY, v INTEGER)");
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..3));
+        let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
+        for id in [9, 2, 5] {
+            insert_rows(&conn, "t", &[TableRows { id, batch: &batch }]).unwrap();
+        }
+        for id in [2, 5, 9] {
+            let (first, last) = id_range(id);
+            let count: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM t WHERE _id BETWEEN ? AND ? AND v = _id - ?",
+                    [first, last, first],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(count, 3, "record {id}");
         }
     }
 

@@ -19,14 +19,15 @@ use super::storage::SqliteStorage;
 use super::transaction::{BEGIN_WRITE, Transaction};
 use crate::sql_table::{schema_from_json, schema_to_json};
 
-/// Upserts one record and answers its id (kept when the key was there already).
-const UPSERT_RECORD_SQL: &str = "INSERT INTO _collectors_records \
+/// Removes a record that is stored again, answering its id and data table: its rows go
+/// with it, and the new record gets a new id.
+const REMOVE_RECORD_SQL: &str =
+    "DELETE FROM _collectors_records WHERE key = ?1 RETURNING id, data_table";
+/// Adds a record and answers its id: one above the largest, so its rows are appended at the
+/// end of the data table (see `rows::insert_rows`).
+const INSERT_RECORD_SQL: &str = "INSERT INTO _collectors_records \
      (key, kind, metadata, created_at, payload, data_table, row_count) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-     ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, \
-     metadata = excluded.metadata, created_at = excluded.created_at, \
-     payload = excluded.payload, data_table = excluded.data_table, \
-     row_count = excluded.row_count RETURNING id";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
 
 impl SqliteStorage {
     /// One `BEGIN IMMEDIATE` transaction on the write connection: the records and, when
@@ -163,7 +164,7 @@ impl WriteJob {
             Some(schema) => Some(schema.clone()),
             None => self.load_schema(conn)?,
         };
-        let (table_schema, created) = match (stored, batch_schema) {
+        let table_schema = match (stored, batch_schema) {
             (Some(stored), Some(batch)) => {
                 if !same_fields(&stored, &batch) {
                     return Err(Error::validation(format!(
@@ -171,28 +172,58 @@ impl WriteJob {
                         self.table
                     )));
                 }
-                (Some(stored), false)
+                Some(stored)
             }
             (None, Some(batch)) => {
                 self.create_table(conn, &batch)?;
-                (Some(batch), true)
+                Some(batch)
             }
-            (stored, None) => (stored, false),
+            (stored, None) => stored,
         };
 
-        // The records first: their ids place their rows.
-        let mut upsert = conn
-            .prepare_cached(UPSERT_RECORD_SQL)
+        // The records first: their ids place their rows. A key stored again is removed
+        // with its rows, then added anew.
+        let mut remove = conn
+            .prepare_cached(REMOVE_RECORD_SQL)
+            .map_err(|e| from_rusqlite(e, "replacing records"))?;
+        let mut insert = conn
+            .prepare_cached(INSERT_RECORD_SQL)
             .map_err(|e| from_rusqlite(e, "writing records"))?;
+        let delete_rows = format!(
+            "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ?1 AND ?2",
+            quote_ident(&self.table)
+        );
         let mut ids = Vec::with_capacity(kept.len());
         for record in &kept {
+            let removed: Option<(i64, Option<String>)> = remove
+                .query_row([&record.key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+                .map_err(|e| from_rusqlite(e, "replacing records"))?;
+            if let Some((old, Some(data_table))) = removed {
+                let (first, last) = id_range(old);
+                let deleted = if data_table == self.table {
+                    conn.prepare_cached(&delete_rows)
+                        .and_then(|mut q| q.execute([first, last]))
+                } else {
+                    conn.execute(
+                        &format!(
+                            "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ?1 AND ?2",
+                            quote_ident(&data_table)
+                        ),
+                        [first, last],
+                    )
+                };
+                deleted.map_err(|e| from_rusqlite(e, "deleting replaced rows"))?;
+            }
             let r = EncodedRecord::of(record, &self.table)?;
             let payload = match &r.payload {
                 EncodedPayload::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-                EncodedPayload::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+                EncodedPayload::Text(text) => {
+                    ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))
+                }
                 EncodedPayload::Blob(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
             };
-            let id: i64 = upsert
+            let id: i64 = insert
                 .query_row(
                     rusqlite::params![
                         r.key,
@@ -207,23 +238,6 @@ impl WriteJob {
                 )
                 .map_err(|e| from_rusqlite(e, "writing records"))?;
             ids.push(id);
-        }
-
-        // Replace: drop every kept key's old rows (a fresh table has none): one range of
-        // the table's row ids per record.
-        if table_schema.is_some() && !created {
-            let mut delete = conn
-                .prepare_cached(&format!(
-                    "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ?1 AND ?2",
-                    quote_ident(&self.table)
-                ))
-                .map_err(|e| from_rusqlite(e, "deleting replaced rows"))?;
-            for id in &ids {
-                let (first, last) = id_range(*id);
-                delete
-                    .execute([first, last])
-                    .map_err(|e| from_rusqlite(e, "deleting replaced rows"))?;
-            }
         }
 
         let tables: Vec<TableRows<'_>> = kept
