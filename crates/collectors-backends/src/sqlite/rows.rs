@@ -14,7 +14,7 @@ use arrow_array::{
     UInt8Array, UInt16Array, UInt32Array, UInt64Array, cast::AsArray,
 };
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use collectors_core::{Error, Result};
 use rusqlite::types::Null;
 use rusqlite::{Connection, Statement};
@@ -230,14 +230,15 @@ fn push_timestamp(text: &mut String, value: i64, unit: TimeUnit, utc: bool) -> O
         ),
     };
     let nanos = u32::try_from(nanos).ok()?;
-    let time = DateTime::from_timestamp(secs, nanos)?.naive_utc();
-    push_date(text, time.date())?;
+    push_civil_date(text, secs.div_euclid(SECONDS_PER_DAY))?;
+    // In 0..86_400.
+    let time = u32::try_from(secs.rem_euclid(SECONDS_PER_DAY)).ok()?;
     text.push('T');
-    push_padded(text, time.hour(), 2);
+    push_two(text, time / 3_600);
     text.push(':');
-    push_padded(text, time.minute(), 2);
+    push_two(text, time / 60 % 60);
     text.push(':');
-    push_padded(text, time.second(), 2);
+    push_two(text, time % 60);
     if digits > 0 {
         text.push('.');
         push_padded(text, nanos / 10u32.pow(9 - digits), digits);
@@ -248,15 +249,47 @@ fn push_timestamp(text: &mut String, value: i64, unit: TimeUnit, utc: bool) -> O
     Some(())
 }
 
-/// `YYYY-MM-DD`; `None` for years outside 0000..=9999 (not representable in that form).
-fn push_date(text: &mut String, date: NaiveDate) -> Option<()> {
-    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-    push_padded(text, year, 4);
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// `YYYY-MM-DD` of the day `days` after 1970-01-01; `None` for years outside 0000..=9999
+/// (not representable in that form).
+///
+/// Howard Hinnant's `civil_from_days`: integer arithmetic only, no calendar lookups, as it
+/// runs once per timestamp cell.
+fn push_civil_date(text: &mut String, days: i64) -> Option<()> {
+    let z = days.checked_add(719_468)?;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era.checked_mul(400)? + i64::from(month <= 2);
+    let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+    push_two(text, year / 100);
+    push_two(text, year % 100);
     text.push('-');
-    push_padded(text, date.month(), 2);
+    push_two(text, u32::try_from(month).ok()?);
     text.push('-');
-    push_padded(text, date.day(), 2);
+    push_two(text, u32::try_from(day).ok()?);
     Some(())
+}
+
+/// "00" to "99".
+const PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+                     40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+                     8081828384858687888990919293949596979899";
+
+/// `value` (below 100) as two digits.
+fn push_two(text: &mut String, value: u32) {
+    let i = (value % 100) as usize * 2;
+    text.push_str(&PAIRS[i..i + 2]);
 }
 
 /// `value` in decimal, left-padded with zeros to `width` digits.
@@ -300,8 +333,7 @@ fn format_date32(days: i32) -> Option<String> {
 
 /// Appends days since the epoch as `YYYY-MM-DD`; `None` when out of range.
 fn push_date32(text: &mut String, days: i32) -> Option<()> {
-    let date = NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)?;
-    push_date(text, date)
+    push_civil_date(text, i64::from(days))
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date.
@@ -725,6 +757,29 @@ mod tests {
             format_timestamp(i64::MAX / 1_000, TimeUnit::Millisecond, false),
             None
         );
+    }
+
+    /// The hand-written calendar agrees with chrono's on every day of years 0 to 9999,
+    /// and refuses the days just outside.
+    #[test]
+    fn civil_dates_match_chrono() {
+        let first = NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut text = String::new();
+        let mut date = first;
+        while date <= last {
+            let days = (date - epoch).num_days();
+            text.clear();
+            push_civil_date(&mut text, days).unwrap();
+            assert_eq!(text, date.format("%Y-%m-%d").to_string());
+            date = date.succ_opt().unwrap();
+        }
+        for days in [(first - epoch).num_days() - 1, (last - epoch).num_days() + 1] {
+            assert_eq!(push_civil_date(&mut String::new(), days), None, "{days}");
+        }
+        assert_eq!(push_civil_date(&mut String::new(), i64::MAX), None);
+        assert_eq!(push_civil_date(&mut String::new(), i64::MIN), None);
     }
 
     #[test]
