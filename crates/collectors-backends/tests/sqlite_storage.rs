@@ -992,7 +992,11 @@ async fn a_batch_that_fails_half_way_leaves_the_table_as_it_was() {
     assert!(err.message().contains("column \"n\" row 1"), "{err}");
     assert_eq!(store.row_count().await.unwrap(), 4);
     let found = store.query(&QueryCriteria::new().key("a")).await.unwrap();
-    assert_eq!(found[0].record.payload, Payload::Table(a), "a keeps its rows");
+    assert_eq!(
+        found[0].record.payload,
+        Payload::Table(a),
+        "a keeps its rows"
+    );
     for key in ["c", "d"] {
         let found = store.query(&QueryCriteria::new().key(key)).await.unwrap();
         assert!(found.is_empty(), "{key} was not stored");
@@ -1007,7 +1011,10 @@ async fn a_batch_that_fails_half_way_leaves_the_table_as_it_was() {
         .await
         .unwrap();
     assert_eq!(store.row_count().await.unwrap(), 4);
-    let found = store.query(&QueryCriteria::new().key_prefix("")).await.unwrap();
+    let found = store
+        .query(&QueryCriteria::new().key_prefix(""))
+        .await
+        .unwrap();
     let stored: Vec<(&str, usize)> = found
         .iter()
         .map(|s| (s.record.key.as_str(), s.record.payload.num_rows().unwrap()))

@@ -8,8 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use collectors_core::{
     CheckpointStore, Claim, Error, ItemCheckpoint, Result, SourceItem, async_trait,
 };
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::builder::MIN_DATABASE_SIZE;
 use super::connection::{Database, PoolSlot};
@@ -304,7 +304,11 @@ pub(crate) fn write_checkpoints_with_records(
             ])
             .map_err(fail("writing checkpoints"))?;
         end_lease
-            .execute(rusqlite::params![pipeline, c.item.source_id, c.item.item_id])
+            .execute(rusqlite::params![
+                pipeline,
+                c.item.source_id,
+                c.item.item_id
+            ])
             .map_err(fail("ending leases"))?;
     }
     Ok(())

@@ -384,7 +384,11 @@ struct Prepared<'a> {
 /// transaction, with multi-row `INSERT`s that span records, so many small records cost as
 /// few statements as one large one. The full-size statement is prepared once per connection;
 /// values are bound straight from the arrays. Returns the rows written.
-pub(crate) fn insert_rows(conn: &Connection, table: &str, records: &[TableRows<'_>]) -> Result<u64> {
+pub(crate) fn insert_rows(
+    conn: &Connection,
+    table: &str,
+    records: &[TableRows<'_>],
+) -> Result<u64> {
     let Some(first) = records.first() else {
         return Ok(0);
     };
@@ -468,7 +472,10 @@ fn appends(conn: &Connection, table: &str, records: &[Prepared<'_>]) -> Result<b
         return Ok(false);
     };
     let largest: Option<i64> = conn
-        .prepare_cached(&format!("SELECT MAX({ID_COLUMN}) FROM {}", quote_ident(table)))
+        .prepare_cached(&format!(
+            "SELECT MAX({ID_COLUMN}) FROM {}",
+            quote_ident(table)
+        ))
         .and_then(|mut q| q.query_row([], |row| row.get(0)))
         .map_err(|e| from_rusqlite(e, &format!("reading the largest row id of {table}")))?;
     Ok(ascending && largest.is_none_or(|largest| largest < first.first_id))
@@ -660,8 +667,7 @@ mod tests {
         let batches: Vec<RecordBatch> = sizes
             .iter()
             .map(|&rows| {
-                let values: ArrayRef =
-                    Arc::new(Int64Array::from_iter_values(0..rows as i64));
+                let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows as i64));
                 RecordBatch::try_from_iter([("v", values)]).unwrap()
             })
             .collect();
@@ -718,7 +724,15 @@ mod tests {
         let conn = table("CREATE TABLE t (_id INTEGER PRIMARY KEY, \"big\" INTEGER)");
         let values: ArrayRef = Arc::new(UInt64Array::from(vec![1, u64::MAX]));
         let batch = RecordBatch::try_from_iter([("big", values)]).unwrap();
-        let err = insert_rows(&conn, "t", &[TableRows { id: 1, batch: &batch }]).unwrap_err();
+        let err = insert_rows(
+            &conn,
+            "t",
+            &[TableRows {
+                id: 1,
+                batch: &batch,
+            }],
+        )
+        .unwrap_err();
         assert_eq!(err.error_type(), collectors_core::ErrorType::Validation);
         assert!(err.message().contains("column \"big\" row 1"), "{err}");
     }
@@ -775,7 +789,10 @@ mod tests {
             assert_eq!(text, date.format("%Y-%m-%d").to_string());
             date = date.succ_opt().unwrap();
         }
-        for days in [(first - epoch).num_days() - 1, (last - epoch).num_days() + 1] {
+        for days in [
+            (first - epoch).num_days() - 1,
+            (last - epoch).num_days() + 1,
+        ] {
             assert_eq!(push_civil_date(&mut String::new(), days), None, "{days}");
         }
         assert_eq!(push_civil_date(&mut String::new(), i64::MAX), None);

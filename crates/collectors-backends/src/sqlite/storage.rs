@@ -57,10 +57,12 @@ use crate::sql_table::record_location;
 ///
 /// # Behaviour
 ///
-/// - Storing a key again **replaces** the record: its old rows are deleted and the new ones
-///   inserted. A `store_batch` is one `BEGIN IMMEDIATE` transaction: all of it is stored or
-///   none. Rows are inserted with multi-row `INSERT`s that span records, bound straight from
-///   the Arrow arrays.
+/// - Storing a key again **replaces** the record: its old rows are deleted and it is added
+///   anew, under a new id, so that new rows always go at the end of the data table. A
+///   `store_batch` is one `BEGIN IMMEDIATE` transaction on the store's write connection
+///   (see [Two drivers, one SQLite](super#two-drivers-one-sqlite)): all of it is stored or
+///   none, also when the caller stops waiting for it. Rows are inserted with multi-row
+///   `INSERT`s that span records, prepared once and bound straight from the Arrow arrays.
 /// - `query` filters in SQL (key, key prefix, created_at range, metadata equality through
 ///   `json_each`), ordered by key and paged, and reads table rows back in `_row` order.
 /// - A batch that fails — a validation error, a busy database, a full disk — keeps nothing

@@ -176,9 +176,9 @@ fn open(database: &Database) -> Result<Connection> {
 
 /// Runs `f` on tokio's blocking threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        Error::invalid_state(format!("the SQLite write task did not finish: {e}"))
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::invalid_state(format!("the SQLite write task did not finish: {e}")))?
 }
 
 #[cfg(test)]
@@ -188,12 +188,7 @@ mod tests {
     use super::*;
 
     fn file_database(dir: &tempfile::TempDir) -> Database {
-        Database::file(
-            &dir.path().join("w.db"),
-            Duration::from_secs(5),
-            true,
-            1,
-        )
+        Database::file(&dir.path().join("w.db"), Duration::from_secs(5), true, 1)
     }
 
     fn count(conn: &Connection) -> Result<i64> {
@@ -222,7 +217,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.message(), "the batch is refused");
-        let rows = writer.transaction(|conn| count(conn)).await.unwrap();
+        let rows = writer.transaction(count).await.unwrap();
         assert_eq!(rows, 0, "the refused insert was rolled back");
     }
 
@@ -248,7 +243,7 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(writer.transaction(|conn| count(conn)).await.unwrap(), 1);
+        assert_eq!(writer.transaction(count).await.unwrap(), 1);
     }
 
     #[tokio::test]
