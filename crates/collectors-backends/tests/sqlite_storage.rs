@@ -959,3 +959,66 @@ async fn a_records_rows_are_one_range_of_row_ids() {
     );
     store.disconnect().await.unwrap();
 }
+
+/// A batch that fails half-way through its rows (a value that does not fit, after a record
+/// was already replaced) leaves the table as it was, names the column, and the store goes on.
+#[tokio::test]
+async fn a_batch_that_fails_half_way_leaves_the_table_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = storage(&dir, "counts");
+    store.connect().await.unwrap();
+    let counts = |values: Vec<u64>| {
+        let n: ArrayRef = Arc::new(UInt64Array::from(values));
+        RecordBatch::try_from_iter([("n", n)]).unwrap()
+    };
+    let a = counts(vec![1, 2, 3]);
+    store
+        .store_batch(&[
+            Record::keyed("a", Payload::Table(a.clone())).unwrap(),
+            Record::keyed("b", Payload::Table(counts(vec![4]))).unwrap(),
+        ])
+        .await
+        .unwrap();
+
+    let err = store
+        .store_batch(&[
+            Record::keyed("a", Payload::Table(counts(vec![10, 11, 12, 13]))).unwrap(),
+            Record::keyed("c", Payload::Table(counts(vec![5]))).unwrap(),
+            Record::keyed("d", Payload::Table(counts(vec![6, u64::MAX]))).unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
+    assert!(err.message().contains("column \"n\" row 1"), "{err}");
+    assert_eq!(store.row_count().await.unwrap(), 4);
+    let found = store.query(&QueryCriteria::new().key("a")).await.unwrap();
+    assert_eq!(
+        found[0].record.payload,
+        Payload::Table(a),
+        "a keeps its rows"
+    );
+    for key in ["c", "d"] {
+        let found = store.query(&QueryCriteria::new().key(key)).await.unwrap();
+        assert!(found.is_empty(), "{key} was not stored");
+    }
+
+    // The write connection is usable again; replacing a record below others keeps both.
+    store
+        .store_batch(&[
+            Record::keyed("a", Payload::Table(counts(vec![7, 8]))).unwrap(),
+            Record::keyed("c", Payload::Table(counts(vec![5]))).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.row_count().await.unwrap(), 4);
+    let found = store
+        .query(&QueryCriteria::new().key_prefix(""))
+        .await
+        .unwrap();
+    let stored: Vec<(&str, usize)> = found
+        .iter()
+        .map(|s| (s.record.key.as_str(), s.record.payload.num_rows().unwrap()))
+        .collect();
+    assert_eq!(stored, [("a", 2), ("b", 1), ("c", 1)]);
+    store.disconnect().await.unwrap();
+}

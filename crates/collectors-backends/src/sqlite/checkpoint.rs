@@ -8,12 +8,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use collectors_core::{
     CheckpointStore, Claim, Error, ItemCheckpoint, Result, SourceItem, async_trait,
 };
+use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::builder::MIN_DATABASE_SIZE;
 use super::connection::{Database, PoolSlot};
-use super::error::from_sqlx;
+use super::error::{from_rusqlite, from_sqlx};
 use super::transaction::{BEGIN_WRITE, Transaction};
 use crate::checkpoint_row::{CheckpointRow, signed};
 
@@ -67,8 +67,6 @@ fn millis(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Checkpoints per upsert statement (9 variables each).
-const CHECKPOINTS_PER_STATEMENT: usize = 500;
 const COMPONENT: &str = "sqlite-checkpoints";
 
 /// A [`CheckpointStore`] in a SQLite file: which items each pipeline has fully handled, and
@@ -202,67 +200,116 @@ pub(crate) async fn create_checkpoint_tables(conn: &mut SqliteConnection) -> Res
     add_state_column(conn).await.map_err(fail)
 }
 
-/// Upserts checkpoints on the caller's connection or transaction, so they can commit
-/// together with the records they acknowledge.
-pub(crate) async fn write_checkpoints(
+/// Upserts one checkpoint (`?1` the pipeline).
+const UPSERT_CHECKPOINT_SQL: &str = "INSERT INTO _collectors_checkpoints (pipeline, source_id, \
+     item_id, version, stored, skipped, dead_lettered, completed_at, state) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+     ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
+     version = excluded.version, stored = excluded.stored, \
+     skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
+     completed_at = excluded.completed_at, state = excluded.state";
+/// A done item needs no lease any more.
+const END_LEASE_SQL: &str =
+    "DELETE FROM _collectors_leases WHERE pipeline = ?1 AND source_id = ?2 AND item_id = ?3";
+
+/// A checkpoint's column values, checked and encoded once for either driver.
+struct EncodedCheckpoint<'a> {
+    item: &'a ItemCheckpoint,
+    stored: i64,
+    skipped: i64,
+    dead_lettered: i64,
+    completed_at: String,
+    state: Option<String>,
+}
+
+fn encode(items: &[ItemCheckpoint]) -> Result<Vec<EncodedCheckpoint<'_>>> {
+    let op = "mark_done";
+    items
+        .iter()
+        .map(|item| {
+            Ok(EncodedCheckpoint {
+                item,
+                stored: signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
+                skipped: signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
+                dead_lettered: signed(item.dead_lettered, "dead_lettered", item)
+                    .map_err(|e| tag(e, op))?,
+                completed_at: item
+                    .completed_at
+                    .to_rfc3339_opts(SecondsFormat::Nanos, true),
+                state: item.state.as_ref().map(serde_json::Value::to_string),
+            })
+        })
+        .collect()
+}
+
+/// Upserts checkpoints (and ends their leases) in a transaction of the pool.
+async fn write_checkpoints(
     conn: &mut SqliteConnection,
     pipeline: &str,
     items: &[ItemCheckpoint],
 ) -> Result<()> {
     let op = "mark_done";
-    let mut encoded = Vec::with_capacity(items.len());
-    for item in items {
-        encoded.push((
-            item,
-            signed(item.stored, "stored", item).map_err(|e| tag(e, op))?,
-            signed(item.skipped, "skipped", item).map_err(|e| tag(e, op))?,
-            signed(item.dead_lettered, "dead_lettered", item).map_err(|e| tag(e, op))?,
-            item.completed_at
-                .to_rfc3339_opts(SecondsFormat::Nanos, true),
-            item.state.as_ref().map(serde_json::Value::to_string),
-        ));
-    }
-    for chunk in encoded.chunks(CHECKPOINTS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO _collectors_checkpoints (pipeline, source_id, item_id, version, \
-             stored, skipped, dead_lettered, completed_at, state) ",
-        );
-        q.push_values(
-            chunk,
-            |mut b, (item, stored, skipped, dead_lettered, completed_at, state)| {
-                b.push_bind(pipeline)
-                    .push_bind(item.source_id.as_str())
-                    .push_bind(item.item_id.as_str())
-                    .push_bind(item.version.as_str())
-                    .push_bind(*stored)
-                    .push_bind(*skipped)
-                    .push_bind(*dead_lettered)
-                    .push_bind(completed_at.as_str())
-                    .push_bind(state.as_deref());
-            },
-        );
-        q.push(
-            " ON CONFLICT (pipeline, source_id, item_id) DO UPDATE SET \
-             version = excluded.version, stored = excluded.stored, \
-             skipped = excluded.skipped, dead_lettered = excluded.dead_lettered, \
-             completed_at = excluded.completed_at, state = excluded.state",
-        );
-        q.build()
+    for c in encode(items)? {
+        sqlx::query(UPSERT_CHECKPOINT_SQL)
+            .bind(pipeline)
+            .bind(c.item.source_id.as_str())
+            .bind(c.item.item_id.as_str())
+            .bind(c.item.version.as_str())
+            .bind(c.stored)
+            .bind(c.skipped)
+            .bind(c.dead_lettered)
+            .bind(c.completed_at.as_str())
+            .bind(c.state.as_deref())
             .execute(&mut *conn)
             .await
             .map_err(|e| sqlx_error(e, op, "writing checkpoints"))?;
+        sqlx::query(END_LEASE_SQL)
+            .bind(pipeline)
+            .bind(c.item.source_id.as_str())
+            .bind(c.item.item_id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| sqlx_error(e, op, "ending leases"))?;
     }
-    // A done item needs no lease any more.
-    for item in items {
-        sqlx::query(
-            "DELETE FROM _collectors_leases WHERE pipeline = ? AND source_id = ? AND item_id = ?",
-        )
-        .bind(pipeline)
-        .bind(item.source_id.as_str())
-        .bind(item.item_id.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| sqlx_error(e, op, "ending leases"))?;
+    Ok(())
+}
+
+/// Upserts checkpoints (and ends their leases) in the open transaction of a store's write
+/// connection, so they commit together with the records they acknowledge.
+pub(crate) fn write_checkpoints_with_records(
+    conn: &rusqlite::Connection,
+    pipeline: &str,
+    items: &[ItemCheckpoint],
+) -> Result<()> {
+    let op = "mark_done";
+    let fail = |what: &'static str| move |e| tag(from_rusqlite(e, what), op);
+    let mut upsert = conn
+        .prepare_cached(UPSERT_CHECKPOINT_SQL)
+        .map_err(fail("writing checkpoints"))?;
+    let mut end_lease = conn
+        .prepare_cached(END_LEASE_SQL)
+        .map_err(fail("ending leases"))?;
+    for c in encode(items)? {
+        upsert
+            .execute(rusqlite::params![
+                pipeline,
+                c.item.source_id,
+                c.item.item_id,
+                c.item.version,
+                c.stored,
+                c.skipped,
+                c.dead_lettered,
+                c.completed_at,
+                c.state,
+            ])
+            .map_err(fail("writing checkpoints"))?;
+        end_lease
+            .execute(rusqlite::params![
+                pipeline,
+                c.item.source_id,
+                c.item.item_id
+            ])
+            .map_err(fail("ending leases"))?;
     }
     Ok(())
 }

@@ -51,6 +51,9 @@ pub(crate) struct Database {
     pub(crate) display: String,
     /// The most bytes the database may grow to (`PRAGMA max_page_count` on every connection).
     pub(crate) max_size: Option<u64>,
+    /// For the write connection, which is opened apart from the pool (see `writer.rs`).
+    pub(crate) busy_timeout: Duration,
+    pub(crate) create_if_missing: bool,
 }
 
 impl Database {
@@ -115,9 +118,11 @@ impl Database {
             .busy_timeout(busy_timeout)
             .create_if_missing(create_if_missing)
             .synchronous(SqliteSynchronous::Normal);
-        // An in-memory database has no WAL; it lives while one connection holds it.
+        // An in-memory database has no WAL; it lives while one connection holds it. Its cache
+        // is shared, so the store's write connection (rusqlite) opens the same database by
+        // name.
         let (options, max_connections) = if in_memory {
-            (options, 1)
+            (options.shared_cache(true), 1)
         } else {
             (
                 options.journal_mode(SqliteJournalMode::Wal),
@@ -130,6 +135,8 @@ impl Database {
             in_memory,
             display,
             max_size: None,
+            busy_timeout,
+            create_if_missing,
         }
     }
 
@@ -160,6 +167,8 @@ impl Database {
 }
 
 /// Caps the database `conn` is on at `max_size` bytes.
+///
+/// The write connection does the same in `writer.rs`, with [`max_pages`].
 async fn cap_size(conn: &mut SqliteConnection, max_size: u64) -> sqlx::Result<()> {
     let row = conn.fetch_one("PRAGMA page_size").await?;
     let pages = max_pages(max_size, row.try_get(0)?);
@@ -172,7 +181,7 @@ async fn cap_size(conn: &mut SqliteConnection, max_size: u64) -> sqlx::Result<()
 const MAX_PAGE_COUNT: u64 = 4_294_967_294;
 
 /// Whole pages of `page_size` bytes in `bytes`, at least 1 and at most SQLite's limit.
-fn max_pages(bytes: u64, page_size: i64) -> u64 {
+pub(crate) fn max_pages(bytes: u64, page_size: i64) -> u64 {
     let page_size = u64::try_from(page_size).unwrap_or(4096).max(1);
     (bytes / page_size).clamp(1, MAX_PAGE_COUNT)
 }

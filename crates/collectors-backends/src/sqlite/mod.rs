@@ -1,15 +1,27 @@
 //! SQLite, embedded: [`SqliteStorage`] (a [`StorageBackend`](collectors_core::StorageBackend)
 //! that writes tables as rows) and [`SqliteCheckpointStore`] (the engine's
-//! [`CheckpointStore`](collectors_core::CheckpointStore)), both through `sqlx` with a bundled
-//! SQLite, so nothing has to be installed.
+//! [`CheckpointStore`](collectors_core::CheckpointStore)), on a bundled SQLite, so nothing
+//! has to be installed.
 //!
 //! Both open their database in WAL mode with `synchronous=NORMAL` and a busy timeout, so they
 //! can share one file (each with its own pool) and readers never block the writer.
 //!
+//! # Two drivers, one SQLite
+//!
+//! `store_batch` — the records, their rows and, through the
+//! [`ledger`](collectors_core::StorageBackend::ledger), the checkpoints they complete — runs
+//! as one transaction on the store's own write connection, on `rusqlite`, on a blocking
+//! thread: statements prepared once, values bound straight from the Arrow arrays. Queries,
+//! `delete`, dead letters, leases and the stand-alone checkpoint store use `sqlx`'s pool.
+//! Both link the same `libsqlite3-sys`. A file database is shared through WAL and the busy
+//! timeout; an in-memory database (`sqlite::memory:`) is opened by name in shared-cache mode
+//! by both, so the write connection and the pool see one database, which lives while the
+//! store is connected.
+//!
 //! # Errors
 //!
 //! Failures of the database become the framework's [`Error`](collectors_core::Error) with the
-//! `sqlx` error attached as the source, classified by whether a retry can help:
+//! `sqlx` or `rusqlite` error attached as the source, classified by whether a retry can help:
 //!
 //! | failure | error | retryable |
 //! |---|---|---|
@@ -44,6 +56,7 @@ mod schema;
 mod storage;
 mod transaction;
 mod write;
+mod writer;
 
 pub use builder::SqliteStorageBuilder;
 pub use checkpoint::SqliteCheckpointStore;

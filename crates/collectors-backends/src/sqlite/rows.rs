@@ -1,5 +1,6 @@
-//! Arrow columns to SQLite rows and back: multi-row `INSERT`s bound straight from the arrays
-//! (no per-row maps), and arrays rebuilt from the rows of a `SELECT`.
+//! Arrow columns to SQLite rows and back: multi-row `INSERT`s on the write connection
+//! (rusqlite), bound straight from the arrays (no per-row maps, no copy per value on our
+//! side), and arrays rebuilt from the rows of a `SELECT` (sqlx).
 
 use std::sync::Arc;
 
@@ -13,56 +14,24 @@ use arrow_array::{
     UInt8Array, UInt16Array, UInt32Array, UInt64Array, cast::AsArray,
 };
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use collectors_core::{Error, Result};
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
-use sqlx::{Row, Sqlite};
+use rusqlite::types::Null;
+use rusqlite::{Connection, Statement};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
-use super::error::from_sqlx;
+use super::error::{from_rusqlite, from_sqlx};
 use super::schema::{ID_COLUMN, ROW_BITS, id_range, quote_ident};
 
 /// SQLite's default limit of bound variables per statement (since 3.32).
 const MAX_VARIABLES: usize = 32_766;
 /// Rows per `INSERT`: large enough to amortize the per-statement cost, small enough to keep
 /// the statement text and its bindings modest. Full chunks reuse one cached prepared statement.
-const MAX_ROWS_PER_STATEMENT: usize = 512;
+const ROWS_PER_STATEMENT: usize = 512;
 
 /// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
-
-type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
-
-/// Text formatted once per column (timestamps, dates), every cell in one buffer, so binding
-/// borrows slices instead of allocating a string per cell.
-struct Texts {
-    text: String,
-    /// Row `i`'s text is `text[bounds[i]..bounds[i + 1]]`.
-    bounds: Vec<usize>,
-    nulls: Vec<bool>,
-}
-
-impl Texts {
-    fn format(rows: usize, mut cell: impl FnMut(usize) -> Result<Option<String>>) -> Result<Self> {
-        let mut texts = Self {
-            text: String::new(),
-            bounds: Vec::with_capacity(rows + 1),
-            nulls: Vec::with_capacity(rows),
-        };
-        texts.bounds.push(0);
-        for row in 0..rows {
-            let value = cell(row)?;
-            texts.nulls.push(value.is_none());
-            texts.text.push_str(value.as_deref().unwrap_or_default());
-            texts.bounds.push(texts.text.len());
-        }
-        Ok(texts)
-    }
-
-    fn get(&self, row: usize) -> Option<&str> {
-        (!self.nulls[row]).then(|| &self.text[self.bounds[row]..self.bounds[row + 1]])
-    }
-}
 
 /// One column of a batch, downcast once so rows are bound without dynamic dispatch per cell.
 enum Column<'a> {
@@ -73,19 +42,32 @@ enum Column<'a> {
     UInt8(&'a UInt8Array),
     UInt16(&'a UInt16Array),
     UInt32(&'a UInt32Array),
-    UInt64(&'a UInt64Array, &'a str),
+    UInt64(&'a UInt64Array),
     Float32(&'a Float32Array),
     Float64(&'a Float64Array),
     Utf8(&'a StringArray),
     LargeUtf8(&'a LargeStringArray),
     Boolean(&'a BooleanArray),
-    /// Timestamps and dates, as their text.
-    Text(Texts),
+    /// Timestamps, bound as their RFC 3339 text.
+    Timestamp {
+        array: &'a dyn Array,
+        values: &'a [i64],
+        unit: TimeUnit,
+        utc: bool,
+    },
+    /// Dates, bound as `YYYY-MM-DD`.
+    Date32(&'a PrimitiveArray<Date32Type>),
 }
 
-impl<'a> Column<'a> {
+/// A column of a batch and its name, for messages.
+struct Bound<'a> {
+    column: Column<'a>,
+    name: &'a str,
+}
+
+impl<'a> Bound<'a> {
     fn of(array: &'a ArrayRef, name: &'a str) -> Result<Self> {
-        Ok(match array.data_type() {
+        let column = match array.data_type() {
             DataType::Int8 => Column::Int8(array.as_primitive()),
             DataType::Int16 => Column::Int16(array.as_primitive()),
             DataType::Int32 => Column::Int32(array.as_primitive()),
@@ -93,7 +75,7 @@ impl<'a> Column<'a> {
             DataType::UInt8 => Column::UInt8(array.as_primitive()),
             DataType::UInt16 => Column::UInt16(array.as_primitive()),
             DataType::UInt32 => Column::UInt32(array.as_primitive()),
-            DataType::UInt64 => Column::UInt64(array.as_primitive(), name),
+            DataType::UInt64 => Column::UInt64(array.as_primitive()),
             DataType::Float32 => Column::Float32(array.as_primitive()),
             DataType::Float64 => Column::Float64(array.as_primitive()),
             DataType::Utf8 => Column::Utf8(array.as_string()),
@@ -112,121 +94,123 @@ impl<'a> Column<'a> {
                         array.as_primitive::<TimestampNanosecondType>().values()
                     }
                 };
-                let utc = tz.is_some();
-                Column::Text(Texts::format(array.len(), |row| {
-                    if array.is_null(row) {
-                        return Ok(None);
-                    }
-                    let value = values[row];
-                    format_timestamp(value, *unit, utc)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            Error::validation(format!(
-                                "column {name:?} row {row}: timestamp {value} is out of range"
-                            ))
-                        })
-                })?)
+                Column::Timestamp {
+                    array: array.as_ref(),
+                    values,
+                    unit: *unit,
+                    utc: tz.is_some(),
+                }
             }
-            DataType::Date32 => {
-                let dates = array.as_primitive::<Date32Type>();
-                Column::Text(Texts::format(array.len(), |row| {
-                    if dates.is_null(row) {
-                        return Ok(None);
-                    }
-                    let days = dates.value(row);
-                    format_date32(days).map(Some).ok_or_else(|| {
-                        Error::validation(format!(
-                            "column {name:?} row {row}: date {days} is out of range"
-                        ))
-                    })
-                })?)
-            }
+            DataType::Date32 => Column::Date32(array.as_primitive()),
             other => {
                 return Err(Error::validation(format!(
                     "column {name:?} has unsupported type {other}"
                 )));
             }
-        })
+        };
+        Ok(Self { column, name })
     }
 
-    /// Binds the value at `row` (NULL when null).
-    fn bind<'q>(&'q self, q: SqliteQuery<'q>, row: usize) -> Result<SqliteQuery<'q>> {
-        macro_rules! int {
-            ($array:expr) => {
+    /// Binds the value at `row` (NULL when null) to parameter `index` of `statement`.
+    /// SQLite copies what it is given, so texts are borrowed from the array, and timestamps
+    /// and dates are formatted into `text`, one buffer reused for every cell.
+    fn bind(
+        &self,
+        statement: &mut Statement<'_>,
+        index: usize,
+        row: usize,
+        text: &mut String,
+    ) -> Result<()> {
+        macro_rules! value {
+            ($array:expr, $value:expr) => {
                 if $array.is_null(row) {
-                    q.bind(None::<i64>)
+                    statement.raw_bind_parameter(index, Null)
                 } else {
-                    q.bind(i64::from($array.value(row)))
+                    statement.raw_bind_parameter(index, $value)
                 }
             };
         }
-        Ok(match self {
-            Column::Int8(a) => int!(a),
-            Column::Int16(a) => int!(a),
-            Column::Int32(a) => int!(a),
-            Column::Int64(a) => int!(a),
-            Column::UInt8(a) => int!(a),
-            Column::UInt16(a) => int!(a),
-            Column::UInt32(a) => int!(a),
-            Column::UInt64(a, name) => {
+        let bound = match &self.column {
+            Column::Int8(a) => value!(a, i64::from(a.value(row))),
+            Column::Int16(a) => value!(a, i64::from(a.value(row))),
+            Column::Int32(a) => value!(a, i64::from(a.value(row))),
+            Column::Int64(a) => value!(a, a.value(row)),
+            Column::UInt8(a) => value!(a, i64::from(a.value(row))),
+            Column::UInt16(a) => value!(a, i64::from(a.value(row))),
+            Column::UInt32(a) => value!(a, i64::from(a.value(row))),
+            Column::UInt64(a) => {
                 if a.is_null(row) {
-                    q.bind(None::<i64>)
+                    statement.raw_bind_parameter(index, Null)
                 } else {
                     let value = a.value(row);
                     let value = i64::try_from(value).map_err(|_| {
                         Error::validation(format!(
-                            "column {name:?} row {row}: {value} does not fit SQLite's 64-bit \
-                             signed INTEGER"
+                            "column {:?} row {row}: {value} does not fit SQLite's 64-bit \
+                             signed INTEGER",
+                            self.name
                         ))
                     })?;
-                    q.bind(value)
+                    statement.raw_bind_parameter(index, value)
                 }
             }
-            Column::Float32(a) => {
-                if a.is_null(row) {
-                    q.bind(None::<f64>)
+            Column::Float32(a) => value!(a, f64::from(a.value(row))),
+            Column::Float64(a) => value!(a, a.value(row)),
+            Column::Utf8(a) => value!(a, a.value(row)),
+            Column::LargeUtf8(a) => value!(a, a.value(row)),
+            Column::Boolean(a) => value!(a, i64::from(a.value(row))),
+            Column::Timestamp {
+                array,
+                values,
+                unit,
+                utc,
+            } => {
+                if array.is_null(row) {
+                    statement.raw_bind_parameter(index, Null)
                 } else {
-                    q.bind(f64::from(a.value(row)))
+                    let value = values[row];
+                    text.clear();
+                    push_timestamp(text, value, *unit, *utc).ok_or_else(|| {
+                        Error::validation(format!(
+                            "column {:?} row {row}: timestamp {value} is out of range",
+                            self.name
+                        ))
+                    })?;
+                    statement.raw_bind_parameter(index, text.as_str())
                 }
             }
-            Column::Float64(a) => {
+            Column::Date32(a) => {
                 if a.is_null(row) {
-                    q.bind(None::<f64>)
+                    statement.raw_bind_parameter(index, Null)
                 } else {
-                    q.bind(a.value(row))
+                    let days = a.value(row);
+                    text.clear();
+                    push_date32(text, days).ok_or_else(|| {
+                        Error::validation(format!(
+                            "column {:?} row {row}: date {days} is out of range",
+                            self.name
+                        ))
+                    })?;
+                    statement.raw_bind_parameter(index, text.as_str())
                 }
             }
-            Column::Utf8(a) => {
-                if a.is_null(row) {
-                    q.bind(None::<&str>)
-                } else {
-                    q.bind(a.value(row))
-                }
-            }
-            Column::LargeUtf8(a) => {
-                if a.is_null(row) {
-                    q.bind(None::<&str>)
-                } else {
-                    q.bind(a.value(row))
-                }
-            }
-            Column::Boolean(a) => {
-                if a.is_null(row) {
-                    q.bind(None::<i64>)
-                } else {
-                    q.bind(i64::from(a.value(row)))
-                }
-            }
-            Column::Text(texts) => q.bind(texts.get(row)),
-        })
+        };
+        bound.map_err(|e| from_rusqlite(e, &format!("binding column {:?}", self.name)))
     }
 }
 
 /// A timestamp as RFC 3339 text with the unit's fraction digits, `Z` when `utc`.
+#[cfg(test)]
+fn format_timestamp(value: i64, unit: TimeUnit, utc: bool) -> Option<String> {
+    let mut text = String::with_capacity(32);
+    push_timestamp(&mut text, value, unit, utc).map(|()| text)
+}
+
+/// Appends a timestamp as RFC 3339 text with the unit's fraction digits, `Z` when `utc`;
+/// `None` (leaving `text` part-written) when it is out of range.
 ///
 /// Hand-formatted: this runs once per cell on the store path, where `chrono`'s `format`
 /// (which parses its pattern on every call) dominated the profile.
-pub(crate) fn format_timestamp(value: i64, unit: TimeUnit, utc: bool) -> Option<String> {
+fn push_timestamp(text: &mut String, value: i64, unit: TimeUnit, utc: bool) -> Option<()> {
     let (secs, nanos, digits) = match unit {
         TimeUnit::Second => (value, 0, 0),
         TimeUnit::Millisecond => (
@@ -246,34 +230,66 @@ pub(crate) fn format_timestamp(value: i64, unit: TimeUnit, utc: bool) -> Option<
         ),
     };
     let nanos = u32::try_from(nanos).ok()?;
-    let time = DateTime::from_timestamp(secs, nanos)?.naive_utc();
-    let mut text = String::with_capacity(32);
-    push_date(&mut text, time.date())?;
+    push_civil_date(text, secs.div_euclid(SECONDS_PER_DAY))?;
+    // In 0..86_400.
+    let time = u32::try_from(secs.rem_euclid(SECONDS_PER_DAY)).ok()?;
     text.push('T');
-    push_padded(&mut text, time.hour(), 2);
+    push_two(text, time / 3_600);
     text.push(':');
-    push_padded(&mut text, time.minute(), 2);
+    push_two(text, time / 60 % 60);
     text.push(':');
-    push_padded(&mut text, time.second(), 2);
+    push_two(text, time % 60);
     if digits > 0 {
         text.push('.');
-        push_padded(&mut text, nanos / 10u32.pow(9 - digits), digits);
+        push_padded(text, nanos / 10u32.pow(9 - digits), digits);
     }
     if utc {
         text.push('Z');
     }
-    Some(text)
+    Some(())
 }
 
-/// `YYYY-MM-DD`; `None` for years outside 0000..=9999 (not representable in that form).
-fn push_date(text: &mut String, date: NaiveDate) -> Option<()> {
-    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-    push_padded(text, year, 4);
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// `YYYY-MM-DD` of the day `days` after 1970-01-01; `None` for years outside 0000..=9999
+/// (not representable in that form).
+///
+/// Howard Hinnant's `civil_from_days`: integer arithmetic only, no calendar lookups, as it
+/// runs once per timestamp cell.
+fn push_civil_date(text: &mut String, days: i64) -> Option<()> {
+    let z = days.checked_add(719_468)?;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era.checked_mul(400)? + i64::from(month <= 2);
+    let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+    push_two(text, year / 100);
+    push_two(text, year % 100);
     text.push('-');
-    push_padded(text, date.month(), 2);
+    push_two(text, u32::try_from(month).ok()?);
     text.push('-');
-    push_padded(text, date.day(), 2);
+    push_two(text, u32::try_from(day).ok()?);
     Some(())
+}
+
+/// "00" to "99".
+const PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+                     40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+                     8081828384858687888990919293949596979899";
+
+/// `value` (below 100) as two digits.
+fn push_two(text: &mut String, value: u32) {
+    let i = (value % 100) as usize * 2;
+    text.push_str(&PAIRS[i..i + 2]);
 }
 
 /// `value` in decimal, left-padded with zeros to `width` digits.
@@ -309,11 +325,15 @@ pub(crate) fn parse_timestamp(text: &str, unit: TimeUnit) -> Option<i64> {
 }
 
 /// Days since the epoch as `YYYY-MM-DD`.
-pub(crate) fn format_date32(days: i32) -> Option<String> {
-    let date = NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)?;
+#[cfg(test)]
+fn format_date32(days: i32) -> Option<String> {
     let mut text = String::with_capacity(10);
-    push_date(&mut text, date)?;
-    Some(text)
+    push_date32(&mut text, days).map(|()| text)
+}
+
+/// Appends days since the epoch as `YYYY-MM-DD`; `None` when out of range.
+fn push_date32(text: &mut String, days: i32) -> Option<()> {
+    push_civil_date(text, i64::from(days))
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date.
@@ -353,55 +373,19 @@ pub(crate) struct TableRows<'a> {
     pub(crate) batch: &'a RecordBatch,
 }
 
-/// Where the next statement's rows start: a record, a row in it, and the rows left.
-struct Cursor {
-    record: usize,
-    row: usize,
-    remaining: usize,
+/// One record's rows, ready to bind: its first `_id`, its row count, its columns.
+struct Prepared<'a> {
+    first_id: i64,
+    rows: usize,
+    columns: Vec<Bound<'a>>,
 }
 
-impl Cursor {
-    /// The next statement (`full` rows, or the remainder), its values bound; `None` at the end.
-    fn statement<'q>(
-        &mut self,
-        prepared: &'q [(i64, usize, Vec<Column<'q>>)],
-        full: usize,
-        full_sql: &'q str,
-        remainder_sql: Option<&'q str>,
-    ) -> Result<Option<SqliteQuery<'q>>> {
-        if self.remaining == 0 {
-            return Ok(None);
-        }
-        let n = self.remaining.min(full);
-        // Only the remainder differs in size; it is not cached: its size changes from batch
-        // to batch, and caching each would fill every connection's statement cache with
-        // large programs used once (memory that grows for the whole run).
-        let (sql, cached) = match remainder_sql {
-            Some(sql) if n != full => (sql, false),
-            _ => (full_sql, true),
-        };
-        let mut q = sqlx::query(sql).persistent(cached);
-        for _ in 0..n {
-            while self.row >= prepared[self.record].1 {
-                self.record += 1;
-                self.row = 0;
-            }
-            let (first, _, columns) = &prepared[self.record];
-            q = q.bind(first | self.row as i64);
-            for column in columns {
-                q = column.bind(q, self.row)?;
-            }
-            self.row += 1;
-        }
-        self.remaining -= n;
-        Ok(Some(q))
-    }
-}
-
-/// Inserts the rows of every record into `table` with multi-row `INSERT`s that span records,
-/// so many small records cost as few statements as one large one. Returns the rows written.
-pub(crate) async fn insert_rows(
-    conn: &mut SqliteConnection,
+/// Inserts the rows of every record into `table` on the write connection, in its open
+/// transaction, with multi-row `INSERT`s that span records, so many small records cost as
+/// few statements as one large one. The full-size statement is prepared once per connection;
+/// values are bound straight from the arrays. Returns the rows written.
+pub(crate) fn insert_rows(
+    conn: &Connection,
     table: &str,
     records: &[TableRows<'_>],
 ) -> Result<u64> {
@@ -414,8 +398,8 @@ pub(crate) async fn insert_rows(
         .iter()
         .map(|f| quote_ident(f.name()))
         .collect();
-    let per_statement = (MAX_VARIABLES / (names.len() + 1)).clamp(1, MAX_ROWS_PER_STATEMENT);
-    let prepared: Vec<(i64, usize, Vec<Column<'_>>)> = records
+    let per_statement = (MAX_VARIABLES / (names.len() + 1)).clamp(1, ROWS_PER_STATEMENT);
+    let prepared: Vec<Prepared<'_>> = records
         .iter()
         .map(|r| {
             let rows = r.batch.num_rows();
@@ -431,40 +415,92 @@ pub(crate) async fn insert_rows(
                 .columns()
                 .iter()
                 .zip(schema.fields())
-                .map(|(array, field)| Column::of(array, field.name()))
+                .map(|(array, field)| Bound::of(array, field.name()))
                 .collect::<Result<Vec<_>>>()?;
-            Ok((id_range(r.id).0, rows, columns))
+            Ok(Prepared {
+                first_id: id_range(r.id).0,
+                rows,
+                columns,
+            })
         })
         .collect::<Result<_>>()?;
-    let total: usize = prepared.iter().map(|(_, rows, _)| rows).sum();
+    let total: usize = prepared.iter().map(|p| p.rows).sum();
     if total == 0 {
         return Ok(0);
     }
+    let failed = |e| from_rusqlite(e, &format!("inserting rows into {table}"));
     let full = per_statement.min(total);
-    let full_sql = insert_sql(table, &names, full);
-    let remainder = total % full;
-    let failed = |e: sqlx::Error| from_sqlx(e, &format!("inserting rows into {table}"));
-    let remainder_sql = (remainder > 0).then(|| insert_sql(table, &names, remainder));
-    let mut cursor = Cursor {
-        record: 0,
-        row: 0,
-        remaining: total,
-    };
-    let mut next = cursor.statement(&prepared, full, &full_sql, remainder_sql.as_deref())?;
-    // SQLite runs each statement on the driver's worker thread: the next statement's values
-    // are bound here while the previous one executes there.
-    while let Some(q) = next.take() {
-        let mut execution = Box::pin(q.execute(&mut *conn));
-        // The first poll hands the statement to the worker.
-        let dispatched = futures::poll!(execution.as_mut());
-        next = cursor.statement(&prepared, full, &full_sql, remainder_sql.as_deref())?;
-        match dispatched {
-            std::task::Poll::Ready(done) => done,
-            std::task::Poll::Pending => execution.await,
-        }
+    // Appending: when every record's rows go above all rows already there, in order (new
+    // records get ids above the largest), only a record's first row names its `_id`; the
+    // others leave it NULL, which SQLite fills with one more than the largest, the same
+    // value, without the uniqueness seek an explicit row id costs per row.
+    let append = appends(conn, table, &prepared)?;
+    let mut cursor = prepared.iter().flat_map(|p| {
+        (0..p.rows).map(move |row| {
+            let id = (row == 0 || !append).then_some(p.first_id | row as i64);
+            (id, row, &p.columns)
+        })
+    });
+    let mut text = String::with_capacity(32);
+    let mut statement = conn
+        .prepare_cached(&insert_sql(table, &names, full))
         .map_err(failed)?;
+    let mut remaining = total;
+    while remaining >= full {
+        bind_rows(&mut statement, &mut cursor, full, &mut text)?;
+        statement.raw_execute().map_err(failed)?;
+        remaining -= full;
+    }
+    if remaining > 0 {
+        // The remainder's size changes from batch to batch: prepared for this use only, so
+        // the connection's cache keeps one large program, not one per size.
+        let mut statement = conn
+            .prepare(&insert_sql(table, &names, remaining))
+            .map_err(failed)?;
+        bind_rows(&mut statement, &mut cursor, remaining, &mut text)?;
+        statement.raw_execute().map_err(failed)?;
     }
     Ok(total as u64)
+}
+
+/// Whether the rows of `records` all go above the rows of `table`, in order.
+fn appends(conn: &Connection, table: &str, records: &[Prepared<'_>]) -> Result<bool> {
+    let ascending = records
+        .windows(2)
+        .all(|pair| pair[0].first_id < pair[1].first_id);
+    let Some(first) = records.iter().find(|p| p.rows > 0) else {
+        return Ok(false);
+    };
+    let largest: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT MAX({ID_COLUMN}) FROM {}",
+            quote_ident(table)
+        ))
+        .and_then(|mut q| q.query_row([], |row| row.get(0)))
+        .map_err(|e| from_rusqlite(e, &format!("reading the largest row id of {table}")))?;
+    Ok(ascending && largest.is_none_or(|largest| largest < first.first_id))
+}
+
+/// Binds the next `rows` rows of `cursor` (`_id` or NULL for the next one, row index,
+/// columns) to `statement`.
+fn bind_rows<'a, 'c: 'a>(
+    statement: &mut Statement<'_>,
+    cursor: &mut impl Iterator<Item = (Option<i64>, usize, &'a Vec<Bound<'c>>)>,
+    rows: usize,
+    text: &mut String,
+) -> Result<()> {
+    let mut index = 1;
+    for (id, row, columns) in cursor.take(rows) {
+        statement
+            .raw_bind_parameter(index, id)
+            .map_err(|e| from_rusqlite(e, "binding the row id"))?;
+        index += 1;
+        for column in columns {
+            column.bind(statement, index, row, text)?;
+            index += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Rebuilds a batch of `schema` from rows selected in the schema's column order.
@@ -615,35 +651,90 @@ pub(crate) fn read_batch(
 mod tests {
     use super::*;
 
-    /// Batches of every size leave one insert statement cached, not one per remainder size:
-    /// the cache held up to 100 large programs per connection, and memory grew all run.
-    #[tokio::test]
-    async fn only_the_full_size_insert_is_cached() {
-        use sqlx::Connection;
-        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("CREATE TABLE t (_id INTEGER PRIMARY KEY, v INTEGER)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let per_statement = (MAX_VARIABLES / 2).min(MAX_ROWS_PER_STATEMENT);
-        for rows in [
-            per_statement + 1,
-            per_statement + 7,
-            2 * per_statement + 3,
-            5,
-            9,
-        ] {
-            let values: ArrayRef =
-                Arc::new(arrow_array::Int64Array::from_iter_values(0..rows as i64));
-            let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
-            let id = rows as i64;
-            insert_rows(&mut conn, "t", &[TableRows { id, batch: &batch }])
-                .await
+    fn table(sql: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(sql).unwrap();
+        conn
+    }
+
+    /// Full statements, a remainder, and records smaller than a statement all land, each
+    /// row under its record's id and its index.
+    #[test]
+    fn rows_of_every_size_land_under_their_ids() {
+        let conn = table("CREATE TABLE t (_id INTEGER PRIMARY KEY, v INTEGER)");
+        let per_statement = (MAX_VARIABLES / 2).min(ROWS_PER_STATEMENT);
+        let sizes = [per_statement + 1, 2 * per_statement + 3, 5, 0, 9];
+        let batches: Vec<RecordBatch> = sizes
+            .iter()
+            .map(|&rows| {
+                let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows as i64));
+                RecordBatch::try_from_iter([("v", values)]).unwrap()
+            })
+            .collect();
+        let records: Vec<TableRows<'_>> = batches
+            .iter()
+            .enumerate()
+            .map(|(i, batch)| TableRows {
+                id: i as i64 + 1,
+                batch,
+            })
+            .collect();
+        let written = insert_rows(&conn, "t", &records).unwrap();
+        assert_eq!(written, sizes.iter().sum::<usize>() as u64);
+        for (i, &rows) in sizes.iter().enumerate() {
+            let (first, last) = id_range(i as i64 + 1);
+            let (count, max): (i64, Option<i64>) = conn
+                .query_row(
+                    "SELECT COUNT(*), MAX(v) FROM t WHERE _id BETWEEN ? AND ? AND v = _id - ?",
+                    [first, last, first],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
                 .unwrap();
+            assert_eq!(count as usize, rows, "record {i}");
+            assert_eq!(max, rows.checked_sub(1).map(|m| m as i64));
         }
-        // CREATE TABLE, the full-size insert, and the 5- and 9-row batches (each smaller
-        // than a statement, so its own full size); the remainders of 1, 7 and 3 rows are not.
-        assert_eq!(conn.cached_statements_size(), 4);
+    }
+
+    /// Rows that do not go above the table's last row (a record id below one already
+    /// there) name every `_id`: nothing lands under another record's id.
+    #[test]
+    fn rows_below_the_last_row_keep_their_own_ids() {
+        let conn = table("CREATE TABLE t (_id INTEGER PRIMARY KEY, v INTEGER)");
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(0..3));
+        let batch = RecordBatch::try_from_iter([("v", values)]).unwrap();
+        for id in [9, 2, 5] {
+            insert_rows(&conn, "t", &[TableRows { id, batch: &batch }]).unwrap();
+        }
+        for id in [2, 5, 9] {
+            let (first, last) = id_range(id);
+            let count: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM t WHERE _id BETWEEN ? AND ? AND v = _id - ?",
+                    [first, last, first],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(count, 3, "record {id}");
+        }
+    }
+
+    /// A value SQLite cannot hold is a validation error naming the column and the row.
+    #[test]
+    fn a_value_that_does_not_fit_names_its_column() {
+        let conn = table("CREATE TABLE t (_id INTEGER PRIMARY KEY, \"big\" INTEGER)");
+        let values: ArrayRef = Arc::new(UInt64Array::from(vec![1, u64::MAX]));
+        let batch = RecordBatch::try_from_iter([("big", values)]).unwrap();
+        let err = insert_rows(
+            &conn,
+            "t",
+            &[TableRows {
+                id: 1,
+                batch: &batch,
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), collectors_core::ErrorType::Validation);
+        assert!(err.message().contains("column \"big\" row 1"), "{err}");
     }
 
     #[test]
@@ -680,6 +771,32 @@ mod tests {
             format_timestamp(i64::MAX / 1_000, TimeUnit::Millisecond, false),
             None
         );
+    }
+
+    /// The hand-written calendar agrees with chrono's on every day of years 0 to 9999,
+    /// and refuses the days just outside.
+    #[test]
+    fn civil_dates_match_chrono() {
+        let first = NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut text = String::new();
+        let mut date = first;
+        while date <= last {
+            let days = (date - epoch).num_days();
+            text.clear();
+            push_civil_date(&mut text, days).unwrap();
+            assert_eq!(text, date.format("%Y-%m-%d").to_string());
+            date = date.succ_opt().unwrap();
+        }
+        for days in [
+            (first - epoch).num_days() - 1,
+            (last - epoch).num_days() + 1,
+        ] {
+            assert_eq!(push_civil_date(&mut String::new(), days), None, "{days}");
+        }
+        assert_eq!(push_civil_date(&mut String::new(), i64::MAX), None);
+        assert_eq!(push_civil_date(&mut String::new(), i64::MIN), None);
     }
 
     #[test]

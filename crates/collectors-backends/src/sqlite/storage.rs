@@ -17,6 +17,7 @@ use super::connection::{Database, PoolSlot};
 use super::dead_letters::{SqliteDeadLetterStore, create_dead_letter_table};
 use super::error::from_sqlx;
 use super::schema::quote_ident;
+use super::writer::WriterSlot;
 use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a SQLite database file.
@@ -56,10 +57,12 @@ use crate::sql_table::record_location;
 ///
 /// # Behaviour
 ///
-/// - Storing a key again **replaces** the record: its old rows are deleted and the new ones
-///   inserted. A `store_batch` is one `BEGIN IMMEDIATE` transaction: all of it is stored or
-///   none. Rows are inserted with multi-row `INSERT`s that span records, bound straight from
-///   the Arrow arrays.
+/// - Storing a key again **replaces** the record: its old rows are deleted and it is added
+///   anew, under a new id, so that new rows always go at the end of the data table. A
+///   `store_batch` is one `BEGIN IMMEDIATE` transaction on the store's write connection
+///   (see [Two drivers, one SQLite](super#two-drivers-one-sqlite)): all of it is stored or
+///   none, also when the caller stops waiting for it. Rows are inserted with multi-row
+///   `INSERT`s that span records, prepared once and bound straight from the Arrow arrays.
 /// - `query` filters in SQL (key, key prefix, created_at range, metadata equality through
 ///   `json_each`), ordered by key and paged, and reads table rows back in `_row` order.
 /// - A batch that fails — a validation error, a busy database, a full disk — keeps nothing
@@ -105,6 +108,8 @@ pub struct SqliteStorage {
     pub(super) database: Database,
     /// Shared by the clones the ledger hands out.
     pool: PoolSlot,
+    /// The write connection (rusqlite) of `store_batch`, shared the same way.
+    writer: WriterSlot,
     /// The data table's stored schema, once known to exist (set only after a commit).
     schema: Arc<Mutex<Option<SchemaRef>>>,
 }
@@ -126,6 +131,7 @@ impl SqliteStorage {
             table,
             database,
             pool: PoolSlot::default(),
+            writer: WriterSlot::default(),
             schema: Arc::new(Mutex::new(None)),
         }
     }
@@ -171,6 +177,10 @@ impl SqliteStorage {
             .get(&self.database.display)
             .await
             .map_err(|e| self.tag(e, operation))
+    }
+
+    pub(super) fn writer(&self) -> &WriterSlot {
+        &self.writer
     }
 
     pub(super) fn tag(&self, error: Error, operation: &str) -> Error {
@@ -221,6 +231,11 @@ impl StorageBackend for SqliteStorage {
             opened.close().await;
             return Err(self.tag(e, "connect"));
         }
+        // After the pool: an in-memory database exists while the pool's connection does.
+        if let Err(e) = self.writer.open(&self.database).await {
+            opened.close().await;
+            return Err(self.tag(e, "connect"));
+        }
         self.cache_schema(None);
         *pool = Some(opened);
         tracing::debug!(backend = %self.backend_id, database = %self.database.display, "connected");
@@ -229,6 +244,7 @@ impl StorageBackend for SqliteStorage {
 
     async fn disconnect(&self) -> Result<()> {
         let pool = self.pool.lock().write().await.take();
+        self.writer.close().await;
         if let Some(pool) = pool {
             pool.close().await;
             tracing::debug!(backend = %self.backend_id, "disconnected");

@@ -1,219 +1,64 @@
 //! Writing: `store_batch` (with or without checkpoints) as one `BEGIN IMMEDIATE`
-//! transaction, and `delete`.
+//! transaction on the store's write connection (rusqlite, see `writer.rs`), and `delete`.
 
 use std::collections::HashMap;
 
 use arrow_schema::{Schema, SchemaRef};
 use collectors_core::{Error, ItemCheckpoint, Payload, Record, Result};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::catalog::{kind_name, timestamp_text};
-use super::checkpoint::{create_checkpoint_tables, write_checkpoints};
+use super::checkpoint::write_checkpoints_with_records;
+use super::error::from_rusqlite;
 use super::rows::{TableRows, insert_rows};
 use super::schema::{
     ID_COLUMN, check_schema, create_table_sql, id_range, quote_ident, same_fields,
 };
 use super::storage::SqliteStorage;
 use super::transaction::{BEGIN_WRITE, Transaction};
-use crate::sql_table::schema_to_json;
+use crate::sql_table::{schema_from_json, schema_to_json};
 
-/// Keys per `DELETE … IN (…)` and records per multi-row upsert.
-const KEYS_PER_STATEMENT: usize = 500;
+/// Removes a record that is stored again, answering its id and data table: its rows go
+/// with it, and the new record gets a new id.
+const REMOVE_RECORD_SQL: &str =
+    "DELETE FROM _collectors_records WHERE key = ?1 RETURNING id, data_table";
+/// Adds a record and answers its id: one above the largest, so its rows are appended at the
+/// end of the data table (see `rows::insert_rows`).
+const INSERT_RECORD_SQL: &str = "INSERT INTO _collectors_records \
+     (key, kind, metadata, created_at, payload, data_table, row_count) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
 
 impl SqliteStorage {
-    /// One `BEGIN IMMEDIATE` transaction: the records and, when given, the checkpoints they
-    /// complete.
+    /// One `BEGIN IMMEDIATE` transaction on the write connection: the records and, when
+    /// given, the checkpoints they complete.
     pub(super) async fn store_in_transaction(
         &self,
         records: &[Record],
         checkpoints: Option<(&str, &[ItemCheckpoint])>,
     ) -> Result<()> {
-        let pool = self.pool("store_batch").await?;
-        if records.is_empty() && checkpoints.is_none_or(|(_, c)| c.is_empty()) {
+        let op = "store_batch";
+        self.pool(op).await?;
+        let checkpoints = checkpoints.filter(|(_, c)| !c.is_empty());
+        if records.is_empty() && checkpoints.is_none() {
             return Ok(());
         }
-        let mut tx = Transaction::begin(&pool, BEGIN_WRITE)
+        // Owned, for the blocking thread: the arrays are shared, not copied.
+        let job = WriteJob {
+            table: self.table.clone(),
+            cached_schema: self.cached_schema(),
+            records: records.to_vec(),
+            checkpoints: checkpoints.map(|(pipeline, c)| (pipeline.to_owned(), c.to_vec())),
+        };
+        let schema = self
+            .writer()
+            .transaction(move |conn| job.run(conn))
             .await
-            .map_err(|e| self.sqlx(e, "store_batch", "starting a transaction"))?;
-        let written = async {
-            let conn = tx.conn();
-            let written = self.write(conn, records).await?;
-            if let Some((pipeline, checkpoints)) = checkpoints.filter(|(_, c)| !c.is_empty()) {
-                create_checkpoint_tables(conn).await?;
-                write_checkpoints(conn, pipeline, checkpoints).await?;
-            }
-            Ok(written)
-        }
-        .await;
-        let schema = tx
-            .finish(written, |e| self.sqlx(e, "store_batch", "committing"))
-            .await?;
+            .map_err(|e| self.tag(e, op))?;
         if schema.is_some() {
             self.cache_schema(schema);
         }
         tracing::trace!(backend = %self.backend_id, records = records.len(), "stored batch");
-        Ok(())
-    }
-
-    /// Writes `records` in the open transaction; returns the table schema it created, if any.
-    async fn write(
-        &self,
-        conn: &mut SqliteConnection,
-        records: &[Record],
-    ) -> Result<Option<SchemaRef>> {
-        let op = "store_batch";
-        // Check the tables before writing anything: one schema per batch, supported types.
-        let mut batch_schema: Option<SchemaRef> = None;
-        for record in records {
-            if let Payload::Table(batch) = &record.payload {
-                match &batch_schema {
-                    None => {
-                        check_schema(batch.schema_ref()).map_err(|e| self.tag(e, op))?;
-                        batch_schema = Some(batch.schema());
-                    }
-                    Some(first) if !same_fields(first, batch.schema_ref()) => {
-                        return Err(self.tag(
-                            Error::validation(format!(
-                                "record {:?} has schema {} but an earlier record of the batch has {}",
-                                record.key,
-                                batch.schema(),
-                                first
-                            )),
-                            op,
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-
-        // The last record of each key wins; earlier ones are replaced within the batch.
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-        for (i, record) in records.iter().enumerate() {
-            last.insert(record.key.as_str(), i);
-        }
-        let kept: Vec<&Record> = records
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| last.get(r.key.as_str()) == Some(i))
-            .map(|(_, r)| r)
-            .collect();
-
-        let stored = match self.cached_schema() {
-            Some(schema) => Some(schema),
-            None => self.load_schema(conn, &self.table, op).await?,
-        };
-        let (table_schema, created) = match (stored, batch_schema) {
-            (Some(stored), Some(batch)) => {
-                if !same_fields(&stored, &batch) {
-                    return Err(self.tag(
-                        Error::validation(format!(
-                            "table {:?} has schema {stored} but the batch has {batch}",
-                            self.table
-                        )),
-                        op,
-                    ));
-                }
-                (Some(stored), false)
-            }
-            (None, Some(batch)) => {
-                self.create_table(conn, &batch).await?;
-                (Some(batch), true)
-            }
-            (stored, None) => (stored, false),
-        };
-
-        // The records first: their ids place their rows.
-        let encoded: Vec<EncodedRecord<'_>> = kept
-            .iter()
-            .map(|r| EncodedRecord::of(r, &self.table))
-            .collect::<Result<_>>()
-            .map_err(|e| self.tag(e, op))?;
-        let mut ids: HashMap<String, i64> = HashMap::with_capacity(encoded.len());
-        for chunk in encoded.chunks(KEYS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO _collectors_records \
-                 (key, kind, metadata, created_at, payload, data_table, row_count) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.key)
-                    .push_bind(r.kind)
-                    .push_bind(r.metadata.as_str())
-                    .push_bind(r.created_at.as_str());
-                match &r.payload {
-                    EncodedPayload::Null => b.push_bind(None::<&[u8]>),
-                    EncodedPayload::Text(text) => b.push_bind(text.as_str()),
-                    EncodedPayload::Blob(bytes) => b.push_bind(*bytes),
-                };
-                b.push_bind(r.data_table).push_bind(r.row_count);
-            });
-            q.push(
-                " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, \
-                 metadata = excluded.metadata, created_at = excluded.created_at, \
-                 payload = excluded.payload, data_table = excluded.data_table, \
-                 row_count = excluded.row_count RETURNING key, id",
-            );
-            let returned: Vec<(String, i64)> = q
-                .build_query_as()
-                .persistent(chunk.len() == KEYS_PER_STATEMENT)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| self.sqlx(e, op, "writing records"))?;
-            ids.extend(returned);
-        }
-
-        // Replace: drop every kept key's old rows (a fresh table has none): one range of
-        // the table's row ids per record.
-        if table_schema.is_some() && !created {
-            let delete = format!(
-                "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ? AND ?",
-                quote_ident(&self.table)
-            );
-            for id in ids.values() {
-                let (first, last) = id_range(*id);
-                sqlx::query(&delete)
-                    .bind(first)
-                    .bind(last)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| self.sqlx(e, op, "deleting replaced rows"))?;
-            }
-        }
-
-        let mut tables: Vec<TableRows<'_>> = Vec::new();
-        for r in &kept {
-            if let Payload::Table(batch) = &r.payload {
-                let id = ids.get(r.key.as_str()).copied().ok_or_else(|| {
-                    self.tag(
-                        Error::invalid_state(format!("record {:?} got no id", r.key)),
-                        op,
-                    )
-                })?;
-                tables.push(TableRows { id, batch });
-            }
-        }
-        insert_rows(conn, &self.table, &tables)
-            .await
-            .map_err(|e| self.tag(e, op))?;
-
-        Ok(table_schema)
-    }
-
-    async fn create_table(&self, conn: &mut SqliteConnection, schema: &Schema) -> Result<()> {
-        let op = "store_batch";
-        let json = schema_to_json(schema).map_err(|e| self.tag(e, op))?;
-        sqlx::query(&create_table_sql(&self.table, schema))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| self.sqlx(e, op, &format!("creating table {}", self.table)))?;
-        sqlx::query("INSERT INTO _collectors_tables (name, schema) VALUES (?, ?)")
-            .bind(&self.table)
-            .bind(json)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| self.sqlx(e, op, "recording the table schema"))?;
-        tracing::info!(backend = %self.backend_id, table = %self.table, %schema, "created data table");
         Ok(())
     }
 
@@ -256,6 +101,178 @@ impl SqliteStorage {
         .await;
         tx.finish(deleted, |e| self.sqlx(e, "delete", "committing"))
             .await
+    }
+}
+
+/// What one `store_batch` writes, owned so that it can run on the blocking thread.
+struct WriteJob {
+    table: String,
+    /// The data table's schema, when the store knows it exists.
+    cached_schema: Option<SchemaRef>,
+    records: Vec<Record>,
+    checkpoints: Option<(String, Vec<ItemCheckpoint>)>,
+}
+
+impl WriteJob {
+    /// Writes everything in the open transaction of `conn`; returns the data table's
+    /// schema when there is one.
+    fn run(self, conn: &Connection) -> Result<Option<SchemaRef>> {
+        let schema = self.write_records(conn)?;
+        if let Some((pipeline, checkpoints)) = &self.checkpoints {
+            write_checkpoints_with_records(conn, pipeline, checkpoints)?;
+        }
+        Ok(schema)
+    }
+
+    fn write_records(&self, conn: &Connection) -> Result<Option<SchemaRef>> {
+        let records = &self.records;
+        // Check the tables before writing anything: one schema per batch, supported types.
+        let mut batch_schema: Option<SchemaRef> = None;
+        for record in records {
+            if let Payload::Table(batch) = &record.payload {
+                match &batch_schema {
+                    None => {
+                        check_schema(batch.schema_ref())?;
+                        batch_schema = Some(batch.schema());
+                    }
+                    Some(first) if !same_fields(first, batch.schema_ref()) => {
+                        return Err(Error::validation(format!(
+                            "record {:?} has schema {} but an earlier record of the batch has {}",
+                            record.key,
+                            batch.schema(),
+                            first
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+
+        // The last record of each key wins; earlier ones are replaced within the batch.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            last.insert(record.key.as_str(), i);
+        }
+        let kept: Vec<&Record> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.key.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+
+        let stored = match &self.cached_schema {
+            Some(schema) => Some(schema.clone()),
+            None => self.load_schema(conn)?,
+        };
+        let table_schema = match (stored, batch_schema) {
+            (Some(stored), Some(batch)) => {
+                if !same_fields(&stored, &batch) {
+                    return Err(Error::validation(format!(
+                        "table {:?} has schema {stored} but the batch has {batch}",
+                        self.table
+                    )));
+                }
+                Some(stored)
+            }
+            (None, Some(batch)) => {
+                self.create_table(conn, &batch)?;
+                Some(batch)
+            }
+            (stored, None) => stored,
+        };
+
+        // The records first: their ids place their rows. A key stored again is removed
+        // with its rows, then added anew.
+        let mut remove = conn
+            .prepare_cached(REMOVE_RECORD_SQL)
+            .map_err(|e| from_rusqlite(e, "replacing records"))?;
+        let mut insert = conn
+            .prepare_cached(INSERT_RECORD_SQL)
+            .map_err(|e| from_rusqlite(e, "writing records"))?;
+        let delete_rows = format!(
+            "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ?1 AND ?2",
+            quote_ident(&self.table)
+        );
+        let mut ids = Vec::with_capacity(kept.len());
+        for record in &kept {
+            let removed: Option<(i64, Option<String>)> = remove
+                .query_row([&record.key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+                .map_err(|e| from_rusqlite(e, "replacing records"))?;
+            if let Some((old, Some(data_table))) = removed {
+                let (first, last) = id_range(old);
+                let deleted = if data_table == self.table {
+                    conn.prepare_cached(&delete_rows)
+                        .and_then(|mut q| q.execute([first, last]))
+                } else {
+                    conn.execute(
+                        &format!(
+                            "DELETE FROM {} WHERE {ID_COLUMN} BETWEEN ?1 AND ?2",
+                            quote_ident(&data_table)
+                        ),
+                        [first, last],
+                    )
+                };
+                deleted.map_err(|e| from_rusqlite(e, "deleting replaced rows"))?;
+            }
+            let r = EncodedRecord::of(record, &self.table)?;
+            let payload = match &r.payload {
+                EncodedPayload::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+                EncodedPayload::Text(text) => {
+                    ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))
+                }
+                EncodedPayload::Blob(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            };
+            let id: i64 = insert
+                .query_row(
+                    rusqlite::params![
+                        r.key,
+                        r.kind,
+                        r.metadata,
+                        r.created_at,
+                        payload,
+                        r.data_table,
+                        r.row_count
+                    ],
+                    |row| row.get(0),
+                )
+                .map_err(|e| from_rusqlite(e, "writing records"))?;
+            ids.push(id);
+        }
+
+        let tables: Vec<TableRows<'_>> = kept
+            .iter()
+            .zip(&ids)
+            .filter_map(|(r, &id)| match &r.payload {
+                Payload::Table(batch) => Some(TableRows { id, batch }),
+                _ => None,
+            })
+            .collect();
+        insert_rows(conn, &self.table, &tables)?;
+        Ok(table_schema)
+    }
+
+    /// The stored Arrow schema of the data table, if it exists.
+    fn load_schema(&self, conn: &Connection) -> Result<Option<SchemaRef>> {
+        let json: Option<String> = conn
+            .prepare_cached("SELECT schema FROM _collectors_tables WHERE name = ?1")
+            .and_then(|mut q| q.query_row([&self.table], |row| row.get(0)).optional())
+            .map_err(|e| from_rusqlite(e, "reading the table schema"))?;
+        json.map(|json| schema_from_json(&self.table, &json).map(std::sync::Arc::new))
+            .transpose()
+    }
+
+    fn create_table(&self, conn: &Connection, schema: &Schema) -> Result<()> {
+        let json = schema_to_json(schema)?;
+        conn.execute(&create_table_sql(&self.table, schema), [])
+            .map_err(|e| from_rusqlite(e, &format!("creating table {}", self.table)))?;
+        conn.execute(
+            "INSERT INTO _collectors_tables (name, schema) VALUES (?1, ?2)",
+            [&self.table, &json],
+        )
+        .map_err(|e| from_rusqlite(e, "recording the table schema"))?;
+        tracing::info!(table = %self.table, %schema, "created data table");
+        Ok(())
     }
 }
 
