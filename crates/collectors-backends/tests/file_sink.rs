@@ -53,7 +53,11 @@ fn files_under(dir: &Path) -> Vec<String> {
                 walk(root, &entry.path(), out);
             } else {
                 let rel = entry.path().strip_prefix(root).unwrap().to_owned();
-                out.push(rel.to_str().unwrap().replace(std::path::MAIN_SEPARATOR, "/"));
+                out.push(
+                    rel.to_str()
+                        .unwrap()
+                        .replace(std::path::MAIN_SEPARATOR, "/"),
+                );
             }
         }
     }
@@ -306,8 +310,10 @@ async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
             assert_eq!(location.location_id, key);
             let path = Path::new(&location.path);
             assert!(
-                path.components()
-                    .all(|c| !matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)),
+                path.components().all(|c| !matches!(
+                    c,
+                    std::path::Component::ParentDir | std::path::Component::CurDir
+                )),
                 "{key:?}: {path:?} has no `..` or `.`"
             );
             assert!(
@@ -327,8 +333,17 @@ async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
             assert!(name.ends_with(&format!(".{}", format.extension())));
         }
         // Readable where nothing needs encoding.
-        assert!(names.contains(&format!("sensor-files/a.csv/part-00000.{}", format.extension())), "{names:?}");
-        assert!(names.contains(&format!("ünïcødé/🦀 key.{}", format.extension())), "{names:?}");
+        assert!(
+            names.contains(&format!(
+                "sensor-files/a.csv/part-00000.{}",
+                format.extension()
+            )),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&format!("ünïcødé/🦀 key.{}", format.extension())),
+            "{names:?}"
+        );
 
         let found = sink.query(&QueryCriteria::new()).await.unwrap();
         let mut expected: Vec<&str> = keys.to_vec();
@@ -361,7 +376,10 @@ async fn an_empty_or_overlong_key_is_a_validation_error() {
         let long = Record::keyed(key, Payload::Empty).unwrap();
         let err = sink.store_batch(&[long]).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::Validation);
-        assert!(err.to_string().contains("too long") || err.to_string().contains("at most"), "{err}");
+        assert!(
+            err.to_string().contains("too long") || err.to_string().contains("at most"),
+            "{err}"
+        );
     }
     assert!(entries(sink.dir()).is_empty());
 }
@@ -530,12 +548,20 @@ async fn a_changed_file_is_skipped_not_a_panic() {
     assert!(text.contains(&rows), "{text}");
     // A header claiming more rows than the file holds must not size an allocation.
     let claims_more = text.replacen(&rows, "\"rows\":1000000000000", 1);
-    for garbage in [&b""[..], b"{\"version\":1", b"\xff\xfe", claims_more.as_bytes()] {
+    for garbage in [
+        &b""[..],
+        b"{\"version\":1",
+        b"\xff\xfe",
+        claims_more.as_bytes(),
+    ] {
         std::fs::write(&location.path, garbage).unwrap();
         let found = sink.query(&QueryCriteria::new()).await.unwrap();
         let keys: Vec<&str> = found.iter().map(|s| s.record.key.as_str()).collect();
         assert_eq!(keys, vec!["other"], "the changed file is skipped");
-        assert!(!sink.delete("k").await.unwrap(), "nothing of ours to delete");
+        assert!(
+            !sink.delete("k").await.unwrap(),
+            "nothing of ours to delete"
+        );
     }
 }
 

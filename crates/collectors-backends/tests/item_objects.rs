@@ -12,8 +12,8 @@ use bytes::Bytes;
 use collectors_backends::object_store::{ObjectStoreConfig, ObjectStoreStorage, get_connector};
 use collectors_backends::{FileFormat, FileSink};
 use collectors_core::{
-    CancellationToken, Connector, DataSource, Engine, EngineConfig, Error, ErrorType, InMemorySource,
-    Payload, QueryCriteria, Record, Result, RunOutcome, SourceItem, StorageBackend,
+    CancellationToken, Connector, DataSource, Engine, EngineConfig, Error, ErrorType,
+    InMemorySource, Payload, QueryCriteria, Record, Result, RunOutcome, SourceItem, StorageBackend,
     StorageLocation, StoredRecord, async_trait,
 };
 use collectors_mocks::MockDecoder;
@@ -61,7 +61,11 @@ fn files_under(dir: &Path) -> Vec<String> {
                 walk(root, &entry.path(), out);
             } else {
                 let rel = entry.path().strip_prefix(root).unwrap().to_owned();
-                out.push(rel.to_str().unwrap().replace(std::path::MAIN_SEPARATOR, "/"));
+                out.push(
+                    rel.to_str()
+                        .unwrap()
+                        .replace(std::path::MAIN_SEPARATOR, "/"),
+                );
             }
         }
     }
@@ -137,7 +141,11 @@ async fn three_items_become_three_parquet_files_in_a_directory() {
         .unwrap();
     assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
     assert_eq!(summary.counts.stored, (ITEMS * ROWS) as u64);
-    assert_eq!(files_under(&out), expected_names("parquet"), "exactly one file per item, no temp left");
+    assert_eq!(
+        files_under(&out),
+        expected_names("parquet"),
+        "exactly one file per item, no temp left"
+    );
     for i in 0..ITEMS {
         let bytes = std::fs::read(out.join(format!("files/part-{i:02}.csv.parquet"))).unwrap();
         check_item_parquet(Bytes::from(bytes), i);
@@ -180,13 +188,18 @@ async fn three_items_become_three_parquet_files_in_a_directory() {
     let bytes = std::fs::read(out.join("files/part-01.csv.parquet")).unwrap();
     let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
     assert_eq!(builder.metadata().num_row_groups(), ROWS / BATCH);
-    assert_eq!(files_under(&out), expected_names("parquet"), "rewritten in place");
+    assert_eq!(
+        files_under(&out),
+        expected_names("parquet"),
+        "rewritten in place"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_items_become_three_objects_in_a_store() {
     for format in [FileFormat::Parquet, FileFormat::Jsonl] {
-        let connector = Arc::new(get_connector("memory:///lake/out", &ObjectStoreConfig::new()).unwrap());
+        let connector =
+            Arc::new(get_connector("memory:///lake/out", &ObjectStoreConfig::new()).unwrap());
         let store = Arc::new(ObjectStoreStorage::new("lake", connector.clone(), format));
         let summary = engine(store.clone())
             .run(CancellationToken::new())
@@ -238,7 +251,10 @@ fn item_record(item: &str, batch: u64, first: i64) -> Record {
             "key",
             Arc::new(StringArray::from(vec!["k", "k"])) as arrow_array::ArrayRef,
         ),
-        ("value", Arc::new(Int64Array::from(vec![first, first + 1])) as _),
+        (
+            "value",
+            Arc::new(Int64Array::from(vec![first, first + 1])) as _,
+        ),
     ])
     .unwrap();
     Record::keyed(format!("files/{item}#{batch}"), Payload::Table(table))
@@ -261,12 +277,17 @@ async fn a_retried_batch_is_written_once_and_an_unfinished_item_stays_invisible(
     sink.store_batch(&first).await.unwrap();
     // The engine retries a whole store batch: what is already in the item is not repeated.
     sink.store_batch(&first).await.unwrap();
-    sink.store_batch(&[item_record("a.csv", 1, 2)]).await.unwrap();
+    sink.store_batch(&[item_record("a.csv", 1, 2)])
+        .await
+        .unwrap();
     let visible: Vec<String> = files_under(&out)
         .into_iter()
         .filter(|n| !n.split('/').any(|s| s.starts_with('.')))
         .collect();
-    assert!(visible.is_empty(), "nothing visible before finish_item: {visible:?}");
+    assert!(
+        visible.is_empty(),
+        "nothing visible before finish_item: {visible:?}"
+    );
     assert!(
         sink.query(&QueryCriteria::new()).await.unwrap().is_empty(),
         "nor queryable"
@@ -277,10 +298,18 @@ async fn a_retried_batch_is_written_once_and_an_unfinished_item_stays_invisible(
         .unwrap();
     sink.abandon_item(&SourceItem::listed("files", "b.csv", "v1"))
         .await;
-    assert_eq!(files_under(&out), vec!["files/a.csv.parquet"], "b left no temp file");
+    assert_eq!(
+        files_under(&out),
+        vec!["files/a.csv.parquet"],
+        "b left no temp file"
+    );
     let bytes = std::fs::read(out.join("files/a.csv.parquet")).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
-    assert_eq!(reader.metadata().num_row_groups(), 2, "batch 0 once, then batch 1");
+    assert_eq!(
+        reader.metadata().num_row_groups(),
+        2,
+        "batch 0 once, then batch 1"
+    );
 
     // A second schema in one item's Parquet file is refused before anything is written.
     let other = Record::keyed(
@@ -297,7 +326,9 @@ async fn a_retried_batch_is_written_once_and_an_unfinished_item_stays_invisible(
     .with_metadata("source_id", "files")
     .with_metadata("item_id", "c.csv")
     .with_metadata("batch", 1u64);
-    sink.store_batch(&[item_record("c.csv", 0, 0)]).await.unwrap();
+    sink.store_batch(&[item_record("c.csv", 0, 0)])
+        .await
+        .unwrap();
     let err = sink.store_batch(&[other]).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
     sink.finish_item(&SourceItem::listed("files", "c.csv", "v1"))
@@ -305,7 +336,11 @@ async fn a_retried_batch_is_written_once_and_an_unfinished_item_stays_invisible(
         .unwrap();
     let bytes = std::fs::read(out.join("files/c.csv.parquet")).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
-    assert_eq!(reader.metadata().num_row_groups(), 1, "the good batch is published");
+    assert_eq!(
+        reader.metadata().num_row_groups(),
+        1,
+        "the good batch is published"
+    );
 
     // An item with nothing stored publishes nothing.
     sink.finish_item(&SourceItem::listed("files", "empty.csv", "v1"))
@@ -323,7 +358,12 @@ async fn hostile_item_ids_stay_inside_the_directory() {
         .build()
         .unwrap();
     sink.connect().await.unwrap();
-    for item in ["../../escape.csv", "/abs.csv", "./x/../../y.csv", "nul\0.csv"] {
+    for item in [
+        "../../escape.csv",
+        "/abs.csv",
+        "./x/../../y.csv",
+        "nul\0.csv",
+    ] {
         sink.store_batch(&[item_record(item, 0, 0)]).await.unwrap();
         sink.finish_item(&SourceItem::listed("files", item, "v1"))
             .await
@@ -336,7 +376,10 @@ async fn hostile_item_ids_stay_inside_the_directory() {
     );
     let names = files_under(&out);
     assert_eq!(names.len(), 4, "{names:?}");
-    assert!(names.contains(&"files/%2E%2E/%2E%2E/escape.csv.jsonl".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"files/%2E%2E/%2E%2E/escape.csv.jsonl".to_owned()),
+        "{names:?}"
+    );
     let found = sink.query(&QueryCriteria::new()).await.unwrap();
     assert_eq!(found.len(), 4);
 
@@ -419,7 +462,11 @@ async fn an_item_that_cannot_be_published_is_not_checkpointed_and_its_rows_fail(
         .run(CancellationToken::new())
         .await
         .unwrap();
-    assert_eq!(store.calls.load(Ordering::SeqCst), 1, "a validation error is not retried");
+    assert_eq!(
+        store.calls.load(Ordering::SeqCst),
+        1,
+        "a validation error is not retried"
+    );
     let counts = summary.counts;
     assert_eq!(counts.stored, (2 * ROWS) as u64, "{summary:?}");
     assert_eq!(counts.failed, ROWS as u64, "{summary:?}");
@@ -437,14 +484,18 @@ async fn an_item_that_cannot_be_published_is_not_checkpointed_and_its_rows_fail(
         .unwrap();
     let mut ids: Vec<String> = done.keys().map(|(_, item)| item.clone()).collect();
     ids.sort();
-    assert_eq!(ids, ["part-00.csv", "part-02.csv"], "part-01 is redone by the next run");
+    assert_eq!(
+        ids,
+        ["part-00.csv", "part-02.csv"],
+        "part-01 is redone by the next run"
+    );
 }
 
 #[tokio::test]
 async fn create_only_redoes_the_same_version_and_refuses_another() {
     let connector = Arc::new(get_connector("memory:///lake", &ObjectStoreConfig::new()).unwrap());
-    let store = ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet)
-        .create_only(true);
+    let store =
+        ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet).create_only(true);
     store.connect().await.unwrap();
     let publish = |version: &'static str, first: i64| {
         let store = &store;
@@ -468,4 +519,128 @@ async fn create_only_redoes_the_same_version_and_refuses_another() {
         connector.read_file("files/a.csv.parquet").await.unwrap(),
         original
     );
+}
+
+/// A file sink that notes, at each `finish_item`, whether the item was already checkpointed.
+struct WatchesOrder {
+    inner: FileSink,
+    checkpoints: Arc<collectors_core::InMemoryCheckpointStore>,
+    finished: std::sync::Mutex<Vec<(String, bool)>>,
+}
+
+#[async_trait]
+impl StorageBackend for WatchesOrder {
+    fn backend_id(&self) -> &str {
+        self.inner.backend_id()
+    }
+    async fn connect(&self) -> Result<()> {
+        self.inner.connect().await
+    }
+    async fn disconnect(&self) -> Result<()> {
+        self.inner.disconnect().await
+    }
+    async fn store_batch(&self, records: &[Record]) -> Result<()> {
+        self.inner.store_batch(records).await
+    }
+    async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
+        self.inner.query(criteria).await
+    }
+    async fn delete(&self, location_id: &str) -> Result<bool> {
+        self.inner.delete(location_id).await
+    }
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        let done = collectors_core::CheckpointStore::done(self.checkpoints.as_ref(), "items")
+            .await
+            .unwrap();
+        let already = done.contains_key(&(item.source_id.clone(), item.item_id.clone()));
+        self.finished
+            .lock()
+            .unwrap()
+            .push((item.item_id.clone(), already));
+        self.inner.finish_item(item).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_is_published_before_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = Arc::new(collectors_core::InMemoryCheckpointStore::new());
+    let store = Arc::new(WatchesOrder {
+        inner: FileSink::builder("out", dir.path().join("out"))
+            .format(FileFormat::Parquet)
+            .build()
+            .unwrap(),
+        checkpoints: checkpoints.clone(),
+        finished: std::sync::Mutex::new(Vec::new()),
+    });
+    let summary = Engine::builder("items")
+        .source(source(), Arc::new(MockDecoder::new(BATCH)))
+        .store(store.clone())
+        .checkpoints(checkpoints.clone())
+        .dead_letters(Arc::new(collectors_core::InMemoryDeadLetterSink::new()))
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Completed);
+    let mut finished = store.finished.lock().unwrap().clone();
+    finished.sort();
+    assert_eq!(
+        finished,
+        (0..ITEMS)
+            .map(|i| (format!("part-{i:02}.csv"), false))
+            .collect::<Vec<_>>(),
+        "finish_item once per item, each before its checkpoint"
+    );
+    let done = collectors_core::CheckpointStore::done(checkpoints.as_ref(), "items")
+        .await
+        .unwrap();
+    assert_eq!(done.len(), ITEMS, "and then every item is checkpointed");
+}
+
+#[tokio::test]
+async fn an_item_above_the_multipart_threshold_goes_up_in_parts() {
+    for create_only in [false, true] {
+        let connector = Arc::new(
+            get_connector("memory:///lake", &ObjectStoreConfig::new())
+                .unwrap()
+                .with_multipart_threshold(1),
+        );
+        let temp = tempfile::tempdir().unwrap();
+        let store = ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet)
+            .create_only(create_only)
+            .with_temp_dir(temp.path());
+        store.connect().await.unwrap();
+        let records: Vec<Record> = (0..5)
+            .map(|b| item_record("big.csv", b, 2 * b as i64))
+            .collect();
+        store.store_batch(&records).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(temp.path()).unwrap().count(),
+            1,
+            "the item streams to one temp file"
+        );
+        let item = SourceItem::listed("files", "big.csv", "v1");
+        store.finish_item(&item).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(temp.path()).unwrap().count(),
+            0,
+            "and it is gone"
+        );
+        let bytes = connector.read_file("files/big.csv.parquet").await.unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 5);
+        if create_only {
+            // The multipart path checks first: the same version is a redo, another refused.
+            store.store_batch(&records).await.unwrap();
+            store.finish_item(&item).await.unwrap();
+            store.store_batch(&records).await.unwrap();
+            let err = store
+                .finish_item(&SourceItem::listed("files", "big.csv", "v2"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
+        }
+    }
 }

@@ -217,7 +217,9 @@ async fn run_with_file_store(format: &str, kind: collectors_backends::FileFormat
     outputs.sort();
     assert_eq!(outputs, inputs);
     assert_eq!(
-        std::fs::read_dir(dir.path().join("out/readings")).unwrap().count(),
+        std::fs::read_dir(dir.path().join("out/readings"))
+            .unwrap()
+            .count(),
         1,
         "nothing but the source's folder"
     );

@@ -80,10 +80,7 @@ async fn csv_objects_in_parquet_objects_out(
     assert_eq!(first.counts.stored, 3, "{:?}", first.counts);
     assert_eq!(
         outputs(&output).await,
-        [
-            "raw/2024/01/b.csv.parquet",
-            "raw/2024/a.csv.parquet"
-        ],
+        ["raw/2024/01/b.csv.parquet", "raw/2024/a.csv.parquet"],
         "one object per source object, readable names"
     );
     let rows = output

@@ -63,7 +63,9 @@ pub(crate) fn read_file_index(format: FileFormat, path: &Path) -> Result<Option<
         return Ok(None);
     };
     match format {
-        FileFormat::Jsonl => super::jsonl::read_sections(file, path, &[]).map(|(index, _)| Some(index)),
+        FileFormat::Jsonl => {
+            super::jsonl::read_sections(file, path, &[]).map(|(index, _)| Some(index))
+        }
         FileFormat::Parquet => {
             #[cfg(feature = "parquet")]
             {
@@ -93,9 +95,8 @@ pub(crate) fn read_file_records(
             #[cfg(feature = "parquet")]
             {
                 drop(file);
-                let reopen = || {
-                    File::open(path).map_err(|e| io_error(Error::storage, "opening", path, e))
-                };
+                let reopen =
+                    || File::open(path).map_err(|e| io_error(Error::storage, "opening", path, e));
                 super::parquet_file::read_records(&reopen, path, wanted)
             }
             #[cfg(not(feature = "parquet"))]
@@ -109,11 +110,14 @@ pub(crate) fn read_file_records(
 
 /// As [`read_file_index`], for an object held in memory.
 #[cfg(feature = "object-store")]
-pub(crate) fn bytes_index(format: FileFormat, bytes: bytes::Bytes, name: &Path) -> Result<Vec<IndexEntry>> {
+pub(crate) fn bytes_index(
+    format: FileFormat,
+    bytes: bytes::Bytes,
+    name: &Path,
+) -> Result<Vec<IndexEntry>> {
     match format {
-        FileFormat::Jsonl => {
-            super::jsonl::read_sections(bytes::Buf::reader(bytes), name, &[]).map(|(index, _)| index)
-        }
+        FileFormat::Jsonl => super::jsonl::read_sections(bytes::Buf::reader(bytes), name, &[])
+            .map(|(index, _)| index),
         FileFormat::Parquet => super::parquet_file::read_index(bytes, name),
     }
 }

@@ -116,8 +116,9 @@ impl ItemFileWriter {
         let row_groups = match &mut self.inner {
             Inner::Jsonl(out) => {
                 let bytes = super::jsonl::encode(record)?;
-                out.write_all(&bytes)
-                    .map_err(|e| Error::storage(format!("writing the item file: {e}")).with_source(e))?;
+                out.write_all(&bytes).map_err(|e| {
+                    Error::storage(format!("writing the item file: {e}")).with_source(e)
+                })?;
                 0
             }
             #[cfg(feature = "parquet")]
@@ -168,8 +169,7 @@ impl ItemFileWriter {
         match self.inner {
             Inner::Jsonl(out) => {
                 let _ = stamp; // JSON lines keep no item stamp.
-                out
-                .into_inner()
+                out.into_inner()
                     .map_err(|e| failed(e.into_error()))
                     .map(Some)
             }

@@ -145,7 +145,10 @@ pub(crate) fn read_sections<R: Read>(
                         .read_until(b'\n', &mut body)
                         .map_err(|e| io_error(Error::storage, "reading", path, e))?;
                     if body.len() == before {
-                        return Err(corrupt(path, format!("a section of {rows} rows ends early")));
+                        return Err(corrupt(
+                            path,
+                            format!("a section of {rows} rows ends early"),
+                        ));
                     }
                     if !decode {
                         body.clear();

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use collectors_core::{Error, Record, Result, SourceItem};
 use tempfile::NamedTempFile;
 
-use super::codec;
 use super::format::FileFormat;
 use super::item_file::{ItemFileWriter, ItemStamp};
 
@@ -47,8 +46,9 @@ pub(crate) struct OpenItem {
 }
 
 impl OpenItem {
-    /// Closes the file (flushed and synced) for publishing; `None` when it holds no record.
-    pub(crate) fn close(self, item: &SourceItem) -> Result<Option<NamedTempFile>> {
+    /// Closes the file (flushed, and synced when `sync`) for publishing; `None` when it holds
+    /// no record.
+    pub(crate) fn close(self, item: &SourceItem, sync: bool) -> Result<Option<NamedTempFile>> {
         let stamp = ItemStamp {
             source_id: item.source_id.clone(),
             item_id: item.item_id.clone(),
@@ -58,9 +58,11 @@ impl OpenItem {
         let Some(file) = self.writer.finish(&stamp)? else {
             return Ok(None);
         };
-        file.sync_all().map_err(|e| {
-            Error::storage(format!("syncing {}: {e}", temp.path().display())).with_source(e)
-        })?;
+        if sync {
+            file.sync_all().map_err(|e| {
+                Error::storage(format!("syncing {}: {e}", temp.path().display())).with_source(e)
+            })?;
+        }
         Ok(Some(temp))
     }
 }
@@ -79,6 +81,8 @@ pub(crate) type MakeTemp = dyn Fn(&str) -> Result<NamedTempFile> + Send + Sync;
 /// The items in flight, by item path.
 pub(crate) struct OpenItems {
     format: FileFormat,
+    /// Whether a closed file is fsynced (it is renamed into place) or not (it is uploaded).
+    sync: bool,
     slots: Mutex<HashMap<String, Slot>>,
     make_temp: Arc<MakeTemp>,
 }
@@ -93,9 +97,10 @@ impl std::fmt::Debug for OpenItems {
 }
 
 impl OpenItems {
-    pub(crate) fn new(format: FileFormat, make_temp: Arc<MakeTemp>) -> Self {
+    pub(crate) fn new(format: FileFormat, sync: bool, make_temp: Arc<MakeTemp>) -> Self {
         Self {
             format,
+            sync,
             slots: Mutex::new(HashMap::new()),
             make_temp,
         }
@@ -191,8 +196,8 @@ impl OpenItems {
                 "item {path:?} is finished while a batch of it is being written"
             ))),
             Some(Slot::Open(open)) => {
-                let item = item.clone();
-                tokio::task::spawn_blocking(move || open.close(&item))
+                let (item, sync) = (item.clone(), self.sync);
+                tokio::task::spawn_blocking(move || open.close(&item, sync))
                     .await
                     .map_err(|e| Error::invalid_state(format!("the closing task failed: {e}")))?
             }
@@ -236,8 +241,7 @@ fn write_records(
         None => {
             let opened = make_temp(path).and_then(|temp| {
                 let file: File = temp.reopen().map_err(|e| {
-                    Error::storage(format!("opening {}: {e}", temp.path().display()))
-                        .with_source(e)
+                    Error::storage(format!("opening {}: {e}", temp.path().display())).with_source(e)
                 })?;
                 Ok(Box::new(OpenItem {
                     writer: ItemFileWriter::new(format, file)?,
@@ -248,9 +252,10 @@ fn write_records(
             opened.map_err(|e| (None, e, false))?
         }
     };
-    // Check all first: a record that does not fit fails the batch before anything is written.
+    // Check all first (the sink ran `codec::check`): a record that does not fit fails the
+    // batch before anything is written.
     for record in records {
-        if let Err(e) = codec::check(format, record).and_then(|()| open.writer.check(record)) {
+        if let Err(e) = open.writer.check(record) {
             return Err((Some(open), e, false));
         }
     }
@@ -261,7 +266,8 @@ fn write_records(
         let before = open.writer.records();
         if let Err(e) = open.writer.append(record) {
             // Nothing of it written (a schema check, say): the file is still good.
-            let poisoned = open.writer.records() != before || e.error_type() != collectors_core::ErrorType::Validation;
+            let poisoned = open.writer.records() != before
+                || e.error_type() != collectors_core::ErrorType::Validation;
             return Err((Some(open), e, poisoned));
         }
         open.keys.insert(record.key.clone());
@@ -292,9 +298,18 @@ mod tests {
             Some("src/a.csv")
         );
         // The key disagrees with the metadata, or a field is missing: stored on its own.
-        assert_eq!(item_of(&engine_record("src/a.csv#1", "src", "a.csv", 0)), None);
-        assert_eq!(item_of(&engine_record("src/b.csv#0", "src", "a.csv", 0)), None);
-        assert_eq!(item_of(&engine_record("src/a.csv#01", "src", "a.csv", 1)), None);
+        assert_eq!(
+            item_of(&engine_record("src/a.csv#1", "src", "a.csv", 0)),
+            None
+        );
+        assert_eq!(
+            item_of(&engine_record("src/b.csv#0", "src", "a.csv", 0)),
+            None
+        );
+        assert_eq!(
+            item_of(&engine_record("src/a.csv#01", "src", "a.csv", 1)),
+            None
+        );
         let plain = Record::keyed("src/a.csv#0", Payload::Empty).unwrap();
         assert_eq!(item_of(&plain), None);
     }

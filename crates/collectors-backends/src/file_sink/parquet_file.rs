@@ -206,13 +206,16 @@ pub(crate) fn finish_item_writer(
     let index = serde_json::to_string(index)
         .map_err(|e| Error::validation(format!("record index: {e}")).with_source(e))?;
     writer.append_key_value_metadata(KeyValue::new(RECORDS.to_owned(), index));
-    writer.into_inner().map_err(|e| {
-        Error::storage(format!("finishing the Parquet file: {e}")).with_source(e)
-    })
+    writer
+        .into_inner()
+        .map_err(|e| Error::storage(format!("finishing the Parquet file: {e}")).with_source(e))
 }
 
 /// The records of a Parquet file of either layout, in order, without their rows.
-pub(crate) fn read_index<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Vec<IndexEntry>> {
+pub(crate) fn read_index<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+) -> Result<Vec<IndexEntry>> {
     let builder = open(file, path)?;
     index_of(&builder, path)
 }
@@ -245,7 +248,8 @@ fn index_of<R: ChunkReader + 'static>(
             row_groups: builder.metadata().num_row_groups(),
         }]);
     }
-    let index = kv(builder, RECORDS).ok_or_else(|| corrupt(path, "an item file without its record index"))?;
+    let index = kv(builder, RECORDS)
+        .ok_or_else(|| corrupt(path, "an item file without its record index"))?;
     let index: Vec<IndexEntry> = serde_json::from_str(index)
         .map_err(|e| corrupt(path, format!("unreadable record index: {e}")).with_source(e))?;
     let groups: usize = index.iter().map(|e| e.row_groups).sum();
@@ -291,26 +295,29 @@ pub(crate) fn read_records<R: ChunkReader + 'static>(
     };
     let mut out = Vec::with_capacity(wanted.len());
     for &position in wanted {
-        let Some(entry) = index.get(position) else { continue };
-        let groups: Vec<usize> = (starts[position]..starts[position] + entry.row_groups).collect();
-        let batch = if groups.is_empty() {
-            arrow_array::RecordBatch::new_empty(schema.clone())
-        } else {
-            let rows = usize::try_from(entry.rows).unwrap_or(MAX_BATCH_ROWS);
-            let reader = open(file()?, path)?
-                .with_row_groups(groups)
-                .with_batch_size(rows.clamp(1, MAX_BATCH_ROWS))
-                .build()
-                .map_err(unreadable)?;
-            let mut batches = Vec::with_capacity(1);
-            for batch in reader {
-                batches.push(batch.map_err(|e| {
-                    corrupt(path, format!("unreadable rows: {e}")).with_source(e)
-                })?);
-            }
-            arrow_select::concat::concat_batches(&schema, &batches)
-                .map_err(|e| corrupt(path, format!("unreadable rows: {e}")).with_source(e))?
+        let Some(entry) = index.get(position) else {
+            continue;
         };
+        let groups: Vec<usize> = (starts[position]..starts[position] + entry.row_groups).collect();
+        let batch =
+            if groups.is_empty() {
+                arrow_array::RecordBatch::new_empty(schema.clone())
+            } else {
+                let rows = usize::try_from(entry.rows).unwrap_or(MAX_BATCH_ROWS);
+                let reader = open(file()?, path)?
+                    .with_row_groups(groups)
+                    .with_batch_size(rows.clamp(1, MAX_BATCH_ROWS))
+                    .build()
+                    .map_err(unreadable)?;
+                let mut batches = Vec::with_capacity(1);
+                for batch in reader {
+                    batches.push(batch.map_err(|e| {
+                        corrupt(path, format!("unreadable rows: {e}")).with_source(e)
+                    })?);
+                }
+                arrow_select::concat::concat_batches(&schema, &batches)
+                    .map_err(|e| corrupt(path, format!("unreadable rows: {e}")).with_source(e))?
+            };
         out.push((
             position,
             Record {
@@ -325,7 +332,10 @@ pub(crate) fn read_records<R: ChunkReader + 'static>(
 }
 
 /// The item a Parquet item file holds; `None` for a single-record file.
-pub(crate) fn read_stamp<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Option<ItemStamp>> {
+pub(crate) fn read_stamp<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+) -> Result<Option<ItemStamp>> {
     let builder = open(file, path)?;
     match kv(&builder, ITEM) {
         Some(stamp) => serde_json::from_str(stamp)

@@ -153,7 +153,7 @@ impl FileSink {
             dir,
             format,
             connected: AtomicBool::new(false),
-            items: OpenItems::new(format, Arc::new(make_temp)),
+            items: OpenItems::new(format, true, Arc::new(make_temp)),
         }
     }
 
@@ -317,8 +317,8 @@ fn prepare_parent(root: &Path, target: &Path) -> Result<PathBuf> {
         .ok_or_else(|| Error::invalid_state(format!("{} has no folder", target.display())))?;
     std::fs::create_dir_all(parent)
         .map_err(|e| io_error(Error::storage, "creating directory", parent, e))?;
-    let real_root = std::fs::canonicalize(root)
-        .map_err(|e| io_error(Error::storage, "resolving", root, e))?;
+    let real_root =
+        std::fs::canonicalize(root).map_err(|e| io_error(Error::storage, "resolving", root, e))?;
     let real_parent = std::fs::canonicalize(parent)
         .map_err(|e| io_error(Error::storage, "resolving", parent, e))?;
     if !real_parent.starts_with(&real_root) {
@@ -522,7 +522,9 @@ fn walk(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) -> Result<()> {
     let suffix = format!(".{extension}");
     for entry in entries {
         let entry = entry.map_err(|e| io_error(Error::storage, "listing", dir, e))?;
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if name.starts_with('.') {
@@ -542,7 +544,11 @@ type Found = (PathBuf, usize, Record, Option<u64>);
 
 /// The matching records of `files`, sorted by key and paged; reads only the payloads of the
 /// page.
-fn query_files(files: Vec<PathBuf>, format: FileFormat, criteria: &QueryCriteria) -> Result<Vec<Found>> {
+fn query_files(
+    files: Vec<PathBuf>,
+    format: FileFormat,
+    criteria: &QueryCriteria,
+) -> Result<Vec<Found>> {
     let mut matching: Vec<(String, PathBuf, usize)> = Vec::new();
     for path in files {
         let index = match codec::read_file_index(format, &path) {

@@ -423,18 +423,19 @@ impl ObjectStoreConnector {
         use tokio::io::AsyncReadExt;
         let op = "upload_file";
         let local = |what: &str, e: std::io::Error| {
-            self.tag(
-                crate::fs_util::io_error(Error::storage, what, file, e),
-                op,
-            )
+            self.tag(crate::fs_util::io_error(Error::storage, what, file, e), op)
         };
         let size = tokio::fs::metadata(file)
             .await
             .map_err(|e| local("reading", e))?
             .len();
         if size <= self.multipart_threshold as u64 {
-            let bytes = tokio::fs::read(file).await.map_err(|e| local("reading", e))?;
-            return self.write_file(identifier, Bytes::from(bytes), options).await;
+            let bytes = tokio::fs::read(file)
+                .await
+                .map_err(|e| local("reading", e))?;
+            return self
+                .write_file(identifier, Bytes::from(bytes), options)
+                .await;
         }
         let location = self.object_path(identifier)?;
         if options.create_only {

@@ -123,7 +123,7 @@ impl ObjectStoreStorage {
             format,
             create_only: false,
             connected: AtomicBool::new(false),
-            items: OpenItems::new(format, temp_maker(temp_dir.clone())),
+            items: OpenItems::new(format, false, temp_maker(temp_dir.clone())),
             temp_dir,
         }
     }
@@ -140,7 +140,7 @@ impl ObjectStoreStorage {
     #[must_use]
     pub fn with_temp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.temp_dir = dir.into();
-        self.items = OpenItems::new(self.format, temp_maker(self.temp_dir.clone()));
+        self.items = OpenItems::new(self.format, false, temp_maker(self.temp_dir.clone()));
         self
     }
 
@@ -276,7 +276,10 @@ impl ObjectStoreStorage {
     }
 
     /// The record index of an object; `None` when it is gone or not a file of this store.
-    async fn index_of(&self, name: &str) -> Result<Option<Vec<crate::file_sink::item_file::IndexEntry>>> {
+    async fn index_of(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<crate::file_sink::item_file::IndexEntry>>> {
         let Some(bytes) = self.read_bytes(name, "query").await? else {
             return Ok(None);
         };
@@ -370,7 +373,9 @@ impl ObjectStoreStorage {
         };
         let (format, shown) = (self.format, name.to_owned());
         let held = bytes.clone();
-        let index = match blocking(move || codec::bytes_index(format, held, Path::new(&shown))).await? {
+        let index = match blocking(move || codec::bytes_index(format, held, Path::new(&shown)))
+            .await?
+        {
             Ok(index) => index,
             Err(e) => {
                 tracing::warn!(backend = %self.backend_id, object = %name, error = %e, "not deleting from an object that is not a file of this store");
@@ -381,7 +386,11 @@ impl ObjectStoreStorage {
             return Ok(false);
         };
         if index.len() == 1 {
-            return self.connector.delete(name).await.map_err(|e| self.tag(e, op));
+            return self
+                .connector
+                .delete(name)
+                .await
+                .map_err(|e| self.tag(e, op));
         }
         let (shown, dir) = (name.to_owned(), self.temp_dir.clone());
         let temp = blocking(move || {
@@ -389,18 +398,24 @@ impl ObjectStoreStorage {
                 .prefix(".collectors-rewrite-")
                 .suffix(".tmp")
                 .tempfile_in(&dir)
-                .map_err(|e| Error::storage(format!("creating a temp file in {}: {e}", dir.display())).with_source(e))?;
-            let file = temp.reopen().map_err(|e| Error::storage(format!("opening a temp file: {e}")).with_source(e))?;
-            let stamp = codec::bytes_stamp(format, bytes.clone(), Path::new(&shown))?.unwrap_or_else(|| {
-                crate::file_sink::item_file::ItemStamp {
+                .map_err(|e| {
+                    Error::storage(format!("creating a temp file in {}: {e}", dir.display()))
+                        .with_source(e)
+                })?;
+            let file = temp
+                .reopen()
+                .map_err(|e| Error::storage(format!("opening a temp file: {e}")).with_source(e))?;
+            let stamp = codec::bytes_stamp(format, bytes.clone(), Path::new(&shown))?
+                .unwrap_or_else(|| crate::file_sink::item_file::ItemStamp {
                     source_id: String::new(),
                     item_id: String::new(),
                     version: String::new(),
-                }
-            });
+                });
             let mut writer = crate::file_sink::item_file::ItemFileWriter::new(format, file)?;
             for position in (0..index.len()).filter(|p| *p != target) {
-                for (_, record) in codec::bytes_records(format, bytes.clone(), Path::new(&shown), &[position])? {
+                for (_, record) in
+                    codec::bytes_records(format, bytes.clone(), Path::new(&shown), &[position])?
+                {
                     writer.append(&record)?;
                 }
             }
@@ -488,7 +503,8 @@ impl StorageBackend for ObjectStoreStorage {
             codec::check(self.format, record).map_err(|e| self.tag(e, op))?;
             match item_of(record) {
                 Some(item) => {
-                    item_object_name(&item, self.format.extension()).map_err(|e| self.tag(e, op))?;
+                    item_object_name(&item, self.format.extension())
+                        .map_err(|e| self.tag(e, op))?;
                     match groups.iter_mut().find(|(path, _)| *path == item) {
                         Some((_, group)) => group.push(record.clone()),
                         None => groups.push((item, vec![record.clone()])),
@@ -498,7 +514,10 @@ impl StorageBackend for ObjectStoreStorage {
             }
         }
         if !groups.is_empty() {
-            self.items.append(groups).await.map_err(|e| self.tag(e, op))?;
+            self.items
+                .append(groups)
+                .await
+                .map_err(|e| self.tag(e, op))?;
         }
         let writes: Vec<_> = own
             .iter()
