@@ -54,7 +54,7 @@ enum Inner {
     Parquet {
         /// Opened with the first record's schema.
         file: Option<File>,
-        writer: Option<parquet::arrow::ArrowWriter<File>>,
+        writer: Option<Box<parquet::arrow::ArrowWriter<File>>>,
     },
 }
 
@@ -130,7 +130,10 @@ impl ItemFileWriter {
                     let file = file
                         .take()
                         .ok_or_else(|| Error::invalid_state("the item file is gone"))?;
-                    *writer = Some(super::parquet_file::item_writer(file, batch.schema())?);
+                    *writer = Some(Box::new(super::parquet_file::item_writer(
+                        file,
+                        batch.schema(),
+                    )?));
                     self.schema = Some(batch.schema());
                 }
                 let Some(writer) = writer.as_mut() else {
@@ -178,7 +181,7 @@ impl ItemFileWriter {
                 let Some(writer) = writer else {
                     return Err(Error::invalid_state("records but no Parquet writer"));
                 };
-                super::parquet_file::finish_item_writer(writer, &self.index, stamp).map(Some)
+                super::parquet_file::finish_item_writer(*writer, &self.index, stamp).map(Some)
             }
         }
     }

@@ -109,14 +109,13 @@ pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The index of every section of a file, and the records decoded (with their positions).
+pub(crate) type Sections = (Vec<IndexEntry>, Vec<(usize, Record)>);
+
 /// Reads the sections of a JSON-lines file of records (one section: a single-record file;
 /// several: an item file) in order: the index of every section, and the records at
 /// `wanted` (positions, ascending) decoded.
-pub(crate) fn read_sections<R: Read>(
-    file: R,
-    path: &Path,
-    wanted: &[usize],
-) -> Result<(Vec<IndexEntry>, Vec<(usize, Record)>)> {
+pub(crate) fn read_sections<R: Read>(file: R, path: &Path, wanted: &[usize]) -> Result<Sections> {
     let mut reader = BufReader::new(file);
     let (mut index, mut records) = (Vec::new(), Vec::new());
     loop {
