@@ -202,6 +202,27 @@ async fn run_with_file_store(format: &str, kind: collectors_backends::FileFormat
         expected
     );
     assert!(dir.path().join("out/readings.checkpoints.db").exists());
+    // One file per input file, named after it, under the source's folder.
+    let mut inputs: Vec<String> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".csv"))
+        .map(|n| format!("{n}.{format}"))
+        .collect();
+    inputs.sort();
+    let mut outputs: Vec<String> = std::fs::read_dir(dir.path().join("out/readings/sensor-files"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    outputs.sort();
+    assert_eq!(outputs, inputs);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out/readings"))
+            .unwrap()
+            .count(),
+        1,
+        "nothing but the source's folder"
+    );
     // Rerun with --restart: the same keys, the same files, no duplicates.
     assert!(
         collectors(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::engine::StoreLedger;
 use crate::error::Result;
-use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
+use crate::models::{QueryCriteria, Record, SourceItem, StorageLocation, StoredRecord};
 
 /// A place records are written to and read back from: a database, a file tree, a bucket.
 ///
@@ -27,6 +27,17 @@ use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
 /// - A database that can commit checkpoints and dead letters in its own transactions says
 ///   so through [`ledger`](Self::ledger); an engine with that store alone then uses it by
 ///   itself. Wrappers that add behaviour (retry, metrics) hand the inner store's ledger on.
+/// - **Items.** The engine stores the records of a source item keyed
+///   `{source_id}/{item_id}#{batch}`, with the metadata `source_id`, `item_id` (strings) and
+///   `batch` (an integer), in batch order. Once every record of an item that ended complete
+///   (listed or live) is stored, it calls [`finish_item`](Self::finish_item), and only after
+///   that returns `Ok` does it checkpoint the item (or, for a live item, tell its source).
+///   An item that ended incomplete or failed gets [`abandon_item`](Self::abandon_item)
+///   instead, and is redone by a later run. A store that writes one file or object per item
+///   holds an item's records until `finish_item` and publishes them there; a store that
+///   writes as it goes keeps the default no-op hooks. A store with a [`ledger`](Self::ledger)
+///   commits an item's checkpoint with its last records, before `finish_item`: it keeps the
+///   no-op hooks. Wrappers hand both hooks on.
 ///
 /// The shared behaviour suite is
 /// `collectors_core::conformance::storage_backend` (feature `conformance`).
@@ -67,5 +78,30 @@ pub trait StorageBackend: Send + Sync {
     /// checkpoint store and a dead-letter sink of its own.
     fn ledger(&self) -> Option<StoreLedger> {
         None
+    }
+
+    /// Every record of `item` is stored: make them durable and visible (close and publish
+    /// what the store holds for the item). Called once per item that ended complete, before
+    /// its checkpoint; an `Err` is retried as the error handler decides, and an item whose
+    /// hook gives up is not checkpointed (its stored rows count as failed). The default:
+    /// nothing to do, the records were written by `store_batch`.
+    ///
+    /// ```
+    /// # use collectors_core::{SourceItem, StorageBackend};
+    /// # async fn finish(store: &dyn StorageBackend) -> collectors_core::Result<()> {
+    /// let item = SourceItem::listed("files", "2024/a.csv", "v1");
+    /// store.finish_item(&item).await?; // publishes `files/2024/a.csv.parquet` in a file sink
+    /// # Ok(()) }
+    /// ```
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        let _ = item;
+        Ok(())
+    }
+
+    /// `item` ended without being complete (stopped, failed): drop what the store holds for
+    /// it, publishing nothing. Best effort, so it returns nothing; the item is redone by a
+    /// later run. The default: nothing to do.
+    async fn abandon_item(&self, item: &SourceItem) {
+        let _ = item;
     }
 }

@@ -41,7 +41,7 @@ struct SqliteParams {
     table: String,
 }
 
-/// `kind = "file"`: one file per record batch in a directory.
+/// `kind = "file"`: one file per source item in a directory (`{source}/{item}.{ext}`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileParams {

@@ -43,7 +43,8 @@ struct SourceParams {
     options: BTreeMap<String, serde_json::Value>,
 }
 
-/// `kind = "object_store"` store: one object per record batch under a URI.
+/// `kind = "object_store"` store: one object per source item under a URI
+/// (`{source}/{item}.{ext}`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StoreParams {
@@ -54,7 +55,8 @@ struct StoreParams {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     format: Option<FileFormat>,
-    /// Never replace an object: a replayed batch whose object exists is left as it was.
+    /// Never replace an object: a redone item whose object exists (same item version) is left
+    /// as it was; one written for another version of the item fails the item.
     #[serde(default)]
     create_only: bool,
     /// As the source's `config`.

@@ -80,14 +80,11 @@ async fn csv_objects_in_parquet_objects_out(
     assert_eq!(first.counts.stored, 3, "{:?}", first.counts);
     assert_eq!(
         outputs(&output).await,
-        [
-            "raw/2024/01/b.csv/part-00000.parquet",
-            "raw/2024/a.csv/part-00000.parquet"
-        ],
-        "one folder per source object, readable names"
+        ["raw/2024/01/b.csv.parquet", "raw/2024/a.csv.parquet"],
+        "one object per source object, readable names"
     );
     let rows = output
-        .read_dataframe("raw/2024/a.csv/part-00000.parquet", None)
+        .read_dataframe("raw/2024/a.csv.parquet", None)
         .await
         .unwrap();
     assert_eq!(rows[0].num_rows(), 2);

@@ -306,7 +306,7 @@ name = "from-parquet"
 id = "files"
 kind = "local"
 path = "parquet"
-pattern = "*.parquet"
+pattern = "**/*.parquet"   # the file store writes {source}/{item}.parquet
 format = "parquet"
 [source.parquet]
 batch_size = 7

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use collectors_core::{Error, Metadata, PayloadKind, Record, Result};
 
 use super::format::FileFormat;
+use super::item_file::IndexEntry;
 use crate::fs_util::io_error;
 
 /// What a query filters on, read without decoding the payload.
@@ -55,17 +56,20 @@ pub(crate) fn encode(format: FileFormat, record: &Record) -> Result<Vec<u8>> {
     }
 }
 
-/// The header of the file at `path`; `None` when it is gone (deleted meanwhile).
-pub(crate) fn read_header(format: FileFormat, path: &Path) -> Result<Option<Header>> {
+/// The records a file holds (one for a single-record file, each of an item's batches for an
+/// item file), without their payloads; `None` when it is gone (deleted meanwhile).
+pub(crate) fn read_file_index(format: FileFormat, path: &Path) -> Result<Option<Vec<IndexEntry>>> {
     let Some(file) = open(path)? else {
         return Ok(None);
     };
     match format {
-        FileFormat::Jsonl => super::jsonl::read_header(file, path).map(Some),
+        FileFormat::Jsonl => {
+            super::jsonl::read_sections(file, path, &[]).map(|(index, _)| Some(index))
+        }
         FileFormat::Parquet => {
             #[cfg(feature = "parquet")]
             {
-                super::parquet_file::read_header(file, path).map(Some)
+                super::parquet_file::read_index(file, path).map(Some)
             }
             #[cfg(not(feature = "parquet"))]
             {
@@ -76,44 +80,100 @@ pub(crate) fn read_header(format: FileFormat, path: &Path) -> Result<Option<Head
     }
 }
 
-/// The record in the file at `path`; `None` when it is gone (deleted meanwhile).
-pub(crate) fn read_record(format: FileFormat, path: &Path) -> Result<Option<Record>> {
+/// The records at `wanted` (index positions, ascending) of the file at `path`.
+pub(crate) fn read_file_records(
+    format: FileFormat,
+    path: &Path,
+    wanted: &[usize],
+) -> Result<Vec<(usize, Record)>> {
     let Some(file) = open(path)? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let len = file
-        .metadata()
-        .map_err(|e| io_error(Error::storage, "reading", path, e))?
-        .len();
     match format {
-        FileFormat::Jsonl => super::jsonl::read_record(file, len, path).map(Some),
+        FileFormat::Jsonl => super::jsonl::read_sections(file, path, wanted).map(|(_, r)| r),
         FileFormat::Parquet => {
             #[cfg(feature = "parquet")]
             {
-                super::parquet_file::read_record(file, path).map(Some)
+                drop(file);
+                let reopen =
+                    || File::open(path).map_err(|e| io_error(Error::storage, "opening", path, e));
+                super::parquet_file::read_records(&reopen, path, wanted)
             }
             #[cfg(not(feature = "parquet"))]
             {
-                drop(file);
+                let _ = (file, wanted);
                 Err(parquet_disabled())
             }
         }
     }
 }
 
-/// A record held in memory (an object read from a store), named `name` in errors.
+/// As [`read_file_index`], for an object held in memory.
 #[cfg(feature = "object-store")]
-pub(crate) fn record_from_bytes(
+pub(crate) fn bytes_index(
     format: FileFormat,
     bytes: bytes::Bytes,
     name: &Path,
-) -> Result<Record> {
+) -> Result<Vec<IndexEntry>> {
+    match format {
+        FileFormat::Jsonl => super::jsonl::read_sections(bytes::Buf::reader(bytes), name, &[])
+            .map(|(index, _)| index),
+        FileFormat::Parquet => super::parquet_file::read_index(bytes, name),
+    }
+}
+
+/// As [`read_file_records`], for an object held in memory.
+#[cfg(feature = "object-store")]
+pub(crate) fn bytes_records(
+    format: FileFormat,
+    bytes: bytes::Bytes,
+    name: &Path,
+    wanted: &[usize],
+) -> Result<Vec<(usize, Record)>> {
     match format {
         FileFormat::Jsonl => {
-            let len = bytes.len() as u64;
-            super::jsonl::read_record(bytes::Buf::reader(bytes), len, name)
+            super::jsonl::read_sections(bytes::Buf::reader(bytes), name, wanted).map(|(_, r)| r)
         }
-        FileFormat::Parquet => super::parquet_file::read_record(bytes, name),
+        FileFormat::Parquet => {
+            let reopen = || Ok(bytes.clone());
+            super::parquet_file::read_records(&reopen, name, wanted)
+        }
+    }
+}
+
+/// The item stamp of an item file held in memory (Parquet only; `None` otherwise).
+#[cfg(feature = "object-store")]
+pub(crate) fn bytes_stamp(
+    format: FileFormat,
+    bytes: bytes::Bytes,
+    name: &Path,
+) -> Result<Option<super::item_file::ItemStamp>> {
+    match format {
+        FileFormat::Jsonl => Ok(None),
+        FileFormat::Parquet => super::parquet_file::read_stamp(bytes, name),
+    }
+}
+
+/// The item stamp of an item file (Parquet only; `None` otherwise or when it is gone).
+pub(crate) fn file_stamp(
+    format: FileFormat,
+    path: &Path,
+) -> Result<Option<super::item_file::ItemStamp>> {
+    match format {
+        FileFormat::Jsonl => Ok(None),
+        FileFormat::Parquet => {
+            #[cfg(feature = "parquet")]
+            {
+                match open(path)? {
+                    Some(file) => super::parquet_file::read_stamp(file, path),
+                    None => Ok(None),
+                }
+            }
+            #[cfg(not(feature = "parquet"))]
+            {
+                Err(parquet_disabled())
+            }
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use collectors_core::{Error, Metadata, Payload, PayloadKind, Record, Result};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{Header, corrupt, kind_name};
+use super::item_file::IndexEntry;
 use crate::fs_util::io_error;
 
 /// The version of the layout, in every header.
@@ -108,54 +109,97 @@ pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub(crate) fn read_header<R: Read>(file: R, path: &Path) -> Result<Header> {
-    let line = first_line(&mut BufReader::new(file), path)?;
-    let header: HeaderIn = serde_json::from_slice(&line)
-        .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
-    into_header(header, path)
-}
+/// The index of every section of a file, and the records decoded (with their positions).
+pub(crate) type Sections = (Vec<IndexEntry>, Vec<(usize, Record)>);
 
-/// The record in `file`, whose length is `len` bytes.
-pub(crate) fn read_record<R: Read>(file: R, len: u64, path: &Path) -> Result<Record> {
+/// Reads the sections of a JSON-lines file of records (one section: a single-record file;
+/// several: an item file) in order: the index of every section, and the records at
+/// `wanted` (positions, ascending) decoded.
+pub(crate) fn read_sections<R: Read>(file: R, path: &Path, wanted: &[usize]) -> Result<Sections> {
     let mut reader = BufReader::new(file);
-    let line = first_line(&mut reader, path)?;
-    let full: FullHeaderIn = serde_json::from_slice(&line)
-        .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
-    let header = into_header(full.header, path)?;
-    let payload = match header.kind {
-        PayloadKind::Table => {
-            let (Some(schema), Some(rows)) = (full.schema, full.rows) else {
-                return Err(corrupt(path, "a table header without schema or rows"));
-            };
-            Payload::Table(read_rows(reader, Arc::new(schema), rows, len, path)?)
+    let (mut index, mut records) = (Vec::new(), Vec::new());
+    loop {
+        let mut line = Vec::new();
+        reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io_error(Error::storage, "reading", path, e))?;
+        if line.is_empty() {
+            break;
         }
-        kind => match full.payload {
-            Some(payload) if payload.kind() == kind => payload,
-            _ => {
-                return Err(corrupt(
-                    path,
-                    format!("the header holds no {} payload", kind_name(kind)),
-                ));
+        let position = index.len();
+        let full: FullHeaderIn = serde_json::from_slice(&line)
+            .map_err(|e| corrupt(path, format!("unreadable header: {e}")).with_source(e))?;
+        let header = into_header(full.header, path)?;
+        let decode = wanted.binary_search(&position).is_ok();
+        let (payload, rows) = match header.kind {
+            PayloadKind::Table => {
+                let (Some(schema), Some(rows)) = (full.schema, full.rows) else {
+                    return Err(corrupt(path, "a table header without schema or rows"));
+                };
+                let lines = if schema.fields().is_empty() { 0 } else { rows };
+                let mut body = Vec::new();
+                for _ in 0..lines {
+                    let before = body.len();
+                    reader
+                        .read_until(b'\n', &mut body)
+                        .map_err(|e| io_error(Error::storage, "reading", path, e))?;
+                    if body.len() == before {
+                        return Err(corrupt(
+                            path,
+                            format!("a section of {rows} rows ends early"),
+                        ));
+                    }
+                    if !decode {
+                        body.clear();
+                    }
+                }
+                let payload = if decode {
+                    let len = body.len() as u64;
+                    Some(Payload::Table(read_rows(
+                        BufReader::new(&body[..]),
+                        Arc::new(schema),
+                        rows,
+                        len.max(2 * rows as u64),
+                        path,
+                    )?))
+                } else {
+                    None
+                };
+                (payload, rows as u64)
             }
-        },
-    };
-    Ok(Record {
-        key: header.key,
-        payload,
-        metadata: header.metadata,
-        created_at: header.created_at,
-    })
-}
-
-fn first_line<R: Read>(reader: &mut BufReader<R>, path: &Path) -> Result<Vec<u8>> {
-    let mut line = Vec::new();
-    reader
-        .read_until(b'\n', &mut line)
-        .map_err(|e| io_error(Error::storage, "reading", path, e))?;
-    if line.is_empty() {
+            kind => match full.payload {
+                Some(payload) if payload.kind() == kind => (decode.then_some(payload), 1),
+                _ => {
+                    return Err(corrupt(
+                        path,
+                        format!("the header holds no {} payload", kind_name(kind)),
+                    ));
+                }
+            },
+        };
+        if let Some(payload) = payload {
+            records.push((
+                position,
+                Record {
+                    key: header.key.clone(),
+                    payload,
+                    metadata: header.metadata.clone(),
+                    created_at: header.created_at,
+                },
+            ));
+        }
+        index.push(IndexEntry {
+            key: header.key,
+            metadata: header.metadata,
+            created_at: header.created_at,
+            rows,
+            row_groups: 0,
+        });
+    }
+    if index.is_empty() {
         return Err(corrupt(path, "empty file"));
     }
-    Ok(line)
+    Ok((index, records))
 }
 
 fn into_header(header: HeaderIn, path: &Path) -> Result<Header> {

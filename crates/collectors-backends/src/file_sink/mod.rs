@@ -1,16 +1,20 @@
 //! Records as files: [`FileSink`], a [`StorageBackend`](collectors_core::StorageBackend) that
-//! writes each record as one JSON-lines or Parquet file under a directory, atomically
-//! (temp file, fsync, rename).
+//! writes one JSON-lines or Parquet file per source item (its batches in order) under a
+//! directory, published atomically (temp file, fsync, rename) when the item is finished.
 //!
 //! # File formats
 //!
-//! - [`FileFormat::Jsonl`] (feature `file-sink`): a header line
+//! - [`FileFormat::Jsonl`] (feature `file-sink`): one section per record: a header line
 //!   `{"version":1,"key":…,"kind":…,"metadata":{…},"created_at":…}`; a table adds its Arrow
 //!   `schema` and `rows` to the header and follows it with one JSON object per row (written
 //!   and read by `arrow-json`); any other payload is the header's `payload` field, as the
-//!   payload's serde JSON. Every payload kind fits.
-//! - [`FileFormat::Parquet`] (feature `parquet`): table payloads only; the key, metadata and
-//!   created_at are in the file's key-value metadata under `collectors.*`.
+//!   payload's serde JSON. Every payload kind fits. An item's file is its records' sections
+//!   one after another (so it is not a plain table of rows: use Parquet for datasets).
+//! - [`FileFormat::Parquet`] (feature `parquet`): table payloads only. An item's file holds
+//!   plain rows, one row group per record, one schema; the records' keys, metadata and
+//!   created_at and the item (source, id, version) are in the file's key-value metadata
+//!   under `collectors.*`, which dataset readers ignore. A record stored on its own is a
+//!   file of one record (layout version 1).
 //!
 //! # NaN and infinities
 //!
@@ -24,8 +28,10 @@
 mod builder;
 pub(crate) mod codec;
 mod format;
+pub(crate) mod item_file;
 mod jsonl;
-mod name;
+pub(crate) mod layout;
+pub(crate) mod open_items;
 #[cfg(feature = "parquet")]
 mod parquet_file;
 mod sink;
@@ -33,3 +39,4 @@ mod sink;
 pub use builder::FileSinkBuilder;
 pub use format::FileFormat;
 pub use sink::FileSink;
+pub(crate) use sink::probe as sink_probe;

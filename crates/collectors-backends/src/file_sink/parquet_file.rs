@@ -1,7 +1,10 @@
-//! The Parquet layout: the table as the file's rows, the rest of the record in the file's
-//! key-value metadata (`collectors.key`, `collectors.metadata` as JSON, `collectors.created_at`
-//! in RFC 3339, `collectors.version`). The Arrow writer also embeds the Arrow schema, so
-//! types Parquet lacks (time zones, second timestamps) come back exactly.
+//! The Parquet layouts. Version 1, one record per file: the table as the file's rows, the
+//! rest of the record in the file's key-value metadata (`collectors.key`,
+//! `collectors.metadata` as JSON, `collectors.created_at` in RFC 3339,
+//! `collectors.version`). Version 2, one source item per file: its records' batches as row
+//! groups, and their keys, metadata and row groups in `collectors.records` (see
+//! [`super::item_file`]). The Arrow writer also embeds the Arrow schema, so types Parquet
+//! lacks (time zones, second timestamps) come back exactly.
 
 use std::path::Path;
 
@@ -16,6 +19,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::reader::ChunkReader;
 
 use super::codec::{Header, corrupt, kind_name};
+use super::item_file::{IndexEntry, ItemStamp};
 
 /// The prefix of our key-value metadata entries (kept out of the schema read back).
 const PREFIX: &str = "collectors.";
@@ -24,6 +28,9 @@ const METADATA: &str = "collectors.metadata";
 const CREATED_AT: &str = "collectors.created_at";
 const VERSION_KEY: &str = "collectors.version";
 const VERSION: &str = "1";
+const ITEM_VERSION: &str = "2";
+const ITEM: &str = "collectors.item";
+const RECORDS: &str = "collectors.records";
 /// Rows decoded per batch when reading a file back; the batches are then concatenated.
 const MAX_BATCH_ROWS: usize = 64 * 1024;
 
@@ -83,11 +90,6 @@ pub(crate) fn encode(record: &Record) -> Result<Vec<u8>> {
     writer
         .into_inner()
         .map_err(|e| invalid("finishing the Parquet file", e))
-}
-
-pub(crate) fn read_header<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Header> {
-    let builder = open(file, path)?;
-    header_of(&builder, path)
 }
 
 pub(crate) fn read_record<R: ChunkReader + 'static>(file: R, path: &Path) -> Result<Record> {
@@ -170,4 +172,175 @@ fn schema_without_ours(schema: &Schema) -> std::sync::Arc<Schema> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     std::sync::Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata))
+}
+
+/// A Parquet writer for one item's records into `file` (see [`super::item_file`]).
+pub(crate) fn item_writer(
+    file: std::fs::File,
+    schema: arrow_schema::SchemaRef,
+) -> Result<ArrowWriter<std::fs::File>> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        // One record, one row group: never split a batch.
+        .set_max_row_group_row_count(None)
+        .set_max_row_group_bytes(None)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            VERSION_KEY.to_owned(),
+            ITEM_VERSION.to_owned(),
+        )]))
+        .build();
+    ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| {
+        Error::validation(format!("the schema cannot be written as Parquet: {e}")).with_source(e)
+    })
+}
+
+/// Writes the index and the footer; the file is flushed, not synced.
+pub(crate) fn finish_item_writer(
+    mut writer: ArrowWriter<std::fs::File>,
+    index: &[IndexEntry],
+    stamp: &ItemStamp,
+) -> Result<std::fs::File> {
+    let stamp = serde_json::to_string(stamp)
+        .map_err(|e| Error::validation(format!("item stamp: {e}")).with_source(e))?;
+    writer.append_key_value_metadata(KeyValue::new(ITEM.to_owned(), stamp));
+    let index = serde_json::to_string(index)
+        .map_err(|e| Error::validation(format!("record index: {e}")).with_source(e))?;
+    writer.append_key_value_metadata(KeyValue::new(RECORDS.to_owned(), index));
+    writer
+        .into_inner()
+        .map_err(|e| Error::storage(format!("finishing the Parquet file: {e}")).with_source(e))
+}
+
+/// The records of a Parquet file of either layout, in order, without their rows.
+pub(crate) fn read_index<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+) -> Result<Vec<IndexEntry>> {
+    let builder = open(file, path)?;
+    index_of(&builder, path)
+}
+
+fn kv<'a, R: ChunkReader + 'static>(
+    builder: &'a ParquetRecordBatchReaderBuilder<R>,
+    name: &str,
+) -> Option<&'a str> {
+    builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == name))
+        .and_then(|e| e.value.as_deref())
+}
+
+fn index_of<R: ChunkReader + 'static>(
+    builder: &ParquetRecordBatchReaderBuilder<R>,
+    path: &Path,
+) -> Result<Vec<IndexEntry>> {
+    if kv(builder, VERSION_KEY) != Some(ITEM_VERSION) {
+        let header = header_of(builder, path)?;
+        let rows = u64::try_from(builder.metadata().file_metadata().num_rows())
+            .map_err(|_| corrupt(path, "a negative row count"))?;
+        return Ok(vec![IndexEntry {
+            key: header.key,
+            metadata: header.metadata,
+            created_at: header.created_at,
+            rows,
+            row_groups: builder.metadata().num_row_groups(),
+        }]);
+    }
+    let index = kv(builder, RECORDS)
+        .ok_or_else(|| corrupt(path, "an item file without its record index"))?;
+    let index: Vec<IndexEntry> = serde_json::from_str(index)
+        .map_err(|e| corrupt(path, format!("unreadable record index: {e}")).with_source(e))?;
+    let groups: usize = index.iter().map(|e| e.row_groups).sum();
+    if groups != builder.metadata().num_row_groups() {
+        return Err(corrupt(
+            path,
+            format!(
+                "the index names {groups} row groups, the file has {}",
+                builder.metadata().num_row_groups()
+            ),
+        ));
+    }
+    Ok(index)
+}
+
+/// The records at `wanted` (positions in the index, ascending) of a Parquet file of either
+/// layout, each with its position. Reads only their row groups.
+pub(crate) fn read_records<R: ChunkReader + 'static>(
+    file: &dyn Fn() -> Result<R>,
+    path: &Path,
+    wanted: &[usize],
+) -> Result<Vec<(usize, Record)>> {
+    let builder = open(file()?, path)?;
+    let index = index_of(&builder, path)?;
+    if kv(&builder, VERSION_KEY) != Some(ITEM_VERSION) {
+        drop(builder);
+        return if wanted.contains(&0) {
+            Ok(vec![(0, read_record(file()?, path)?)])
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    let schema = schema_without_ours(builder.schema());
+    drop(builder);
+    let mut starts = Vec::with_capacity(index.len());
+    let mut next = 0;
+    for entry in &index {
+        starts.push(next);
+        next += entry.row_groups;
+    }
+    let unreadable = |e: parquet::errors::ParquetError| {
+        corrupt(path, format!("unreadable rows: {e}")).with_source(e)
+    };
+    let mut out = Vec::with_capacity(wanted.len());
+    for &position in wanted {
+        let Some(entry) = index.get(position) else {
+            continue;
+        };
+        let groups: Vec<usize> = (starts[position]..starts[position] + entry.row_groups).collect();
+        let batch =
+            if groups.is_empty() {
+                arrow_array::RecordBatch::new_empty(schema.clone())
+            } else {
+                let rows = usize::try_from(entry.rows).unwrap_or(MAX_BATCH_ROWS);
+                let reader = open(file()?, path)?
+                    .with_row_groups(groups)
+                    .with_batch_size(rows.clamp(1, MAX_BATCH_ROWS))
+                    .build()
+                    .map_err(unreadable)?;
+                let mut batches = Vec::with_capacity(1);
+                for batch in reader {
+                    batches.push(batch.map_err(|e| {
+                        corrupt(path, format!("unreadable rows: {e}")).with_source(e)
+                    })?);
+                }
+                arrow_select::concat::concat_batches(&schema, &batches)
+                    .map_err(|e| corrupt(path, format!("unreadable rows: {e}")).with_source(e))?
+            };
+        out.push((
+            position,
+            Record {
+                key: entry.key.clone(),
+                payload: Payload::Table(batch),
+                metadata: entry.metadata.clone(),
+                created_at: entry.created_at,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// The item a Parquet item file holds; `None` for a single-record file.
+pub(crate) fn read_stamp<R: ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+) -> Result<Option<ItemStamp>> {
+    let builder = open(file, path)?;
+    match kv(&builder, ITEM) {
+        Some(stamp) => serde_json::from_str(stamp)
+            .map(Some)
+            .map_err(|e| corrupt(path, format!("unreadable item stamp: {e}")).with_source(e)),
+        None => Ok(None),
+    }
 }

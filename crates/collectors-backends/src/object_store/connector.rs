@@ -404,6 +404,111 @@ impl ObjectStoreConnector {
         })
     }
 
+    /// Uploads the local file at `file` as the object `identifier`, streaming it: one `PUT`
+    /// up to the multipart threshold, a multipart upload of parts read one at a time above
+    /// it (aborted on failure), so memory holds a few parts whatever the size. With
+    /// `options.create_only`, a file up to the threshold is one conditional `PUT`
+    /// (`PutMode::Create`); a larger one is checked with a `HEAD` first and then uploaded,
+    /// which is not atomic (object_store's multipart uploads cannot be conditional).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_file`](Self::write_file); a local read failure is an [`Error::Storage`].
+    pub async fn upload_file(
+        &self,
+        identifier: &str,
+        file: &Path,
+        options: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        use tokio::io::AsyncReadExt;
+        let op = "upload_file";
+        let local = |what: &str, e: std::io::Error| {
+            self.tag(crate::fs_util::io_error(Error::storage, what, file, e), op)
+        };
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|e| local("reading", e))?
+            .len();
+        if size <= self.multipart_threshold as u64 {
+            let bytes = tokio::fs::read(file)
+                .await
+                .map_err(|e| local("reading", e))?;
+            return self
+                .write_file(identifier, Bytes::from(bytes), options)
+                .await;
+        }
+        let location = self.object_path(identifier)?;
+        if options.create_only {
+            match self.store.head(&location).await {
+                Ok(_) => {
+                    return Err(self.tag(
+                        Error::invalid_state(format!(
+                            "{} exists and the write is create-only",
+                            self.display(&location)
+                        )),
+                        op,
+                    ));
+                }
+                Err(::object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.failed(e, Op::Write, "checking", &location, op)),
+            }
+        }
+        let upload = self
+            .store
+            .put_multipart_opts(
+                &location,
+                PutMultipartOptions {
+                    attributes: self.attributes(identifier, options),
+                    ..PutMultipartOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| self.failed(e, Op::Write, "starting the upload of", &location, op))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let mut input = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| local("opening", e))?;
+        let mut sent = 0u64;
+        loop {
+            let mut part = vec![0u8; self.part_size];
+            let mut filled = 0;
+            while filled < part.len() {
+                let n = match input.read(&mut part[filled..]).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        writer.abort().await.ok();
+                        return Err(local("reading", e));
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            part.truncate(filled);
+            sent += filled as u64;
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                return Err(self.failed(e, Op::Write, "uploading", &location, op));
+            }
+            writer.put(Bytes::from(part));
+        }
+        let result = writer
+            .finish()
+            .await
+            .map_err(|e| self.failed(e, Op::Write, "completing the upload of", &location, op))?;
+        tracing::debug!(object = %self.display(&location), bytes = sent, multipart = true, "uploaded");
+        Ok(WriteOutcome {
+            identifier: identifier.to_owned(),
+            uri: self.display(&location),
+            size: sent,
+            e_tag: result.e_tag,
+            multipart: true,
+        })
+    }
+
     fn attributes(&self, identifier: &str, options: &WriteOptions) -> Attributes {
         let mut attributes = Attributes::new();
         // The local file system keeps no attributes and refuses writes that set any.

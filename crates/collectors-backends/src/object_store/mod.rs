@@ -8,7 +8,7 @@
 //! - [`ObjectStoreSource`] is a listed [`DataSource`](collectors_core::DataSource) over the
 //!   objects (version = e-tag, so reruns take only new or changed objects);
 //!   [`ObjectStoreStorage`] a [`StorageBackend`](collectors_core::StorageBackend) writing one
-//!   Parquet or JSON-lines object per record under readable names.
+//!   Parquet or JSON-lines object per source item under readable names.
 //! - [`StoreUri`] is the parsed URI; [`NamePattern`] the glob of listings;
 //!   [`DataFrameFormat`] the table formats; [`WriteOptions`] how a write goes.
 //!
@@ -31,7 +31,6 @@ mod dataframe;
 mod error;
 mod factory;
 mod format;
-mod layout;
 mod pattern;
 mod source;
 mod storage;

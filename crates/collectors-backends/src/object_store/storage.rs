@@ -1,55 +1,74 @@
-//! [`ObjectStoreStorage`]: records as objects, one per record, under readable names.
+//! [`ObjectStoreStorage`]: one object per source item (and per record stored on its own),
+//! under readable names.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use collectors_core::{
-    Connector, Error, ErrorType, ListOptions, QueryCriteria, Record, Result, StorageBackend,
-    StorageLocation, StoredRecord, async_trait,
+    Connector, Error, ErrorType, ListOptions, QueryCriteria, Record, Result, SourceItem,
+    StorageBackend, StorageLocation, StoredRecord, async_trait,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::connector::ObjectStoreConnector;
-use super::layout::{folder_of_prefix, object_name};
 use super::write::WriteOptions;
 use crate::file_sink::FileFormat;
 use crate::file_sink::codec;
+use crate::file_sink::layout::{folder_of_prefix, item_object_name, item_path_of_key, object_name};
+use crate::file_sink::open_items::{OpenItems, item_of, path_of};
 
 /// Objects written at once by `store_batch`.
 const WRITES_IN_FLIGHT: usize = 8;
 
-/// A [`StorageBackend`] that writes each record as one object of a store (any
+/// A [`StorageBackend`] that writes **one object per source item** to a store (any
 /// [`ObjectStoreConnector`]: S3, GCS, Azure, a local directory, memory), in the layouts of
-/// [`FileSink`](crate::FileSink): Parquet (table payloads; key, metadata and created_at in
-/// the file's key-value metadata, so any Parquet reader sees plain rows) or JSON lines (a
-/// header line, then one object per row; every payload kind).
+/// [`FileSink`](crate::FileSink): Parquet (table payloads; plain rows, one row group per
+/// batch, so any Parquet reader sees a dataset) or JSON lines (a header line, then one
+/// object per row, per record; every payload kind).
 ///
 /// # Layout
 ///
-/// The engine's keys `{source}/{item}#{batch}` become
-/// `{prefix}/{source}/{item}/part-{batch:05}.{ext}`: each source item is a folder of its
-/// batches, in order, so `s3://bucket/out/**/*.parquet` reads as one dataset in DuckDB,
-/// pyarrow or Spark. Other keys become `{prefix}/{key}.{ext}`. Only `%`, control
-/// characters, empty, `.` and `..` folders are percent-encoded. A key whose name would pass
-/// 1 024 bytes is an [`Error::Validation`].
+/// - The records the engine makes for a source item (see [`StorageBackend`]'s contract) go
+///   to one object, `{prefix}/{source}/{item}.{ext}`, its row groups the item's batches in
+///   order: `s3://bucket/out/raw/2024/01/readings.csv.parquet` for object
+///   `2024/01/readings.csv` of source `raw`. `s3://bucket/out/**/*.parquet` reads as one
+///   dataset in DuckDB, pyarrow or Spark.
+/// - Any other record (stored by `store`, or a key without an item) is one object named
+///   after its key: `a/b` → `a/b.jsonl`; `src/x.csv#3` → `src/x.csv/part-00003.jsonl`.
+/// - Only `%`, control characters, empty, `.` and `..` segments are percent-encoded (see
+///   [`FileSink`](crate::FileSink)). A name over 1 024 bytes is an [`Error::Validation`].
 ///
 /// # Behaviour
 ///
-/// - `store_batch` checks every record (key, kind) before writing any, then writes up to 8
-///   objects at once. Each object is written whole or not at all (a `PUT`, or a multipart
-///   upload completed only at the end); a failed batch leaves the records before the
-///   failure stored, and re-running it is safe.
-/// - Storing a key again replaces its object, unless [`create_only`](Self::create_only) is
-///   set: then an existing object is left as it is and counts as stored (`PutMode::Create`,
-///   so a replay is a no-op and never overwrites).
-/// - `query` by `key` reads one object; by `key_prefix` it lists the prefix's folder; it
-///   reads each candidate's record, filters on metadata and time, sorts by key and pages.
-///   Objects of the other format or foreign objects that do not decode are skipped with a
-///   warning.
-/// - `delete` removes the object of a key (`location_id` is the key); `Ok(false)` when there
-///   is none.
+/// - `store_batch` checks every record (kind, one schema per item for Parquet) before
+///   writing any. An item's records are appended to a temp file on local disk (in
+///   [`temp_dir`](Self::temp_dir), default the system's), one row group each, so memory
+///   holds one batch at a time whatever the item's size; a key the item's file already holds
+///   is not written again (a retried batch). Records stored on their own go up at once, up
+///   to 8 objects at a time, each whole or not at all.
+/// - `finish_item` closes the item's file and uploads it to its name (one `PUT` up to the
+///   connector's multipart threshold, a streamed multipart upload above it): nothing is
+///   visible before, and a redone item writes the same name. An item with no stored record
+///   writes no object. `abandon_item` and `disconnect` drop the temp files of items in
+///   flight.
+/// - Storing again replaces an object, unless [`create_only`](Self::create_only) is set:
+///   then an existing object is never replaced. A record of its own whose object exists
+///   counts as stored (a replay is a no-op). An item whose object exists counts as stored
+///   when the object was written for the same version of the item (a redo after a crash
+///   between the upload and the checkpoint), or holds no stamp to tell (JSON lines); when
+///   it was written for another version (the input changed) `finish_item` fails with
+///   [`Error::InvalidState`], not retried, and the item is not checkpointed.
+/// - `query` by `key` reads the key's item object and its own object; by `key_prefix` it
+///   lists the prefix's folder. It reads each candidate's record index, filters on key,
+///   metadata and time, sorts by key, pages, then reads the page's records. Objects of the
+///   other format or foreign objects that do not decode are skipped with a warning. Each
+///   object read is held in memory while it is read.
+/// - `delete` removes the record of a key (`location_id` is the key): its own object is
+///   deleted; a record of an item object is taken out by uploading the object again
+///   without it (or deleting it, when it was the last); `Ok(false)` when there is none.
 /// - Calls before `connect` or after `disconnect` are an [`Error::Connection`]; `connect`
 ///   checks the store.
 ///
@@ -57,17 +76,25 @@ const WRITES_IN_FLIGHT: usize = 8;
 /// use std::sync::Arc;
 /// use collectors_backends::FileFormat;
 /// use collectors_backends::object_store::{get_connector, ObjectStoreConfig, ObjectStoreStorage};
-/// use collectors_core::{Payload, QueryCriteria, Record, StorageBackend};
+/// use collectors_core::{Payload, QueryCriteria, Record, SourceItem, StorageBackend};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let store = Arc::new(get_connector("memory:///out", &ObjectStoreConfig::new())?);
 /// let sink = ObjectStoreStorage::new("lake", store.clone(), FileFormat::Jsonl);
 /// sink.connect().await?;
-/// let record = Record::keyed("incoming/a.csv#0", Payload::Json(serde_json::json!({"n": 1})))?;
+/// // A record of its own is one object at once.
+/// let record = Record::keyed("notes/a", Payload::Json(serde_json::json!({"n": 1})))?;
 /// let location = sink.store(record).await?;
-/// assert_eq!(location.path, "memory:///out/incoming/a.csv/part-00000.jsonl");
+/// assert_eq!(location.path, "memory:///out/notes/a.jsonl");
+/// // An item's records become one object when the item is finished.
+/// let batch = Record::keyed("incoming/a.csv#0", Payload::Json(serde_json::json!({"n": 2})))?
+///     .with_metadata("source_id", "incoming")
+///     .with_metadata("item_id", "a.csv")
+///     .with_metadata("batch", 0);
+/// sink.store_batch(&[batch]).await?;
+/// sink.finish_item(&SourceItem::listed("incoming", "a.csv", "v1")).await?;
 /// let found = sink.query(&QueryCriteria::new().key_prefix("incoming/")).await?;
-/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].location.path, "memory:///out/incoming/a.csv.jsonl");
 /// # Ok::<(), collectors_core::Error>(())
 /// # }).unwrap();
 /// ```
@@ -78,6 +105,8 @@ pub struct ObjectStoreStorage {
     format: FileFormat,
     create_only: bool,
     connected: AtomicBool,
+    temp_dir: PathBuf,
+    items: OpenItems,
 }
 
 impl ObjectStoreStorage {
@@ -87,20 +116,37 @@ impl ObjectStoreStorage {
         connector: Arc<ObjectStoreConnector>,
         format: FileFormat,
     ) -> Self {
+        let temp_dir = std::env::temp_dir();
         Self {
             backend_id: backend_id.into(),
             connector,
             format,
             create_only: false,
             connected: AtomicBool::new(false),
+            items: OpenItems::new(format, false, temp_maker(temp_dir.clone())),
+            temp_dir,
         }
     }
 
-    /// Never replace an object: a key stored again is left as it was (and counts as stored).
+    /// Never replace an object (see the behaviour above).
     #[must_use]
     pub fn create_only(mut self, create_only: bool) -> Self {
         self.create_only = create_only;
         self
+    }
+
+    /// The local directory items in flight are written to before their upload (default:
+    /// the system's temp directory).
+    #[must_use]
+    pub fn with_temp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.temp_dir = dir.into();
+        self.items = OpenItems::new(self.format, false, temp_maker(self.temp_dir.clone()));
+        self
+    }
+
+    /// Where items in flight are written before their upload.
+    pub fn temp_dir(&self) -> &Path {
+        &self.temp_dir
     }
 
     /// The format of the objects.
@@ -113,14 +159,36 @@ impl ObjectStoreStorage {
         &self.connector
     }
 
-    /// The object name (relative to the connector's prefix) a record with `key` is stored
-    /// under.
+    /// The object name (relative to the connector's prefix) a record with `key` stored on
+    /// its own is written to.
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] for an empty key or one whose name is too long.
     pub fn object_name(&self, key: &str) -> Result<String> {
         object_name(key, self.format.extension()).map_err(|e| self.tag(e, "object_name"))
+    }
+
+    /// The object name (relative to the connector's prefix) the records of `item` are
+    /// published to: `{source}/{item}.{ext}`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use collectors_backends::FileFormat;
+    /// # use collectors_backends::object_store::{get_connector, ObjectStoreConfig, ObjectStoreStorage};
+    /// # let store = Arc::new(get_connector("memory:///", &ObjectStoreConfig::new())?);
+    /// let sink = ObjectStoreStorage::new("lake", store, FileFormat::Parquet);
+    /// let item = collectors_core::SourceItem::listed("raw", "2024/part-00.csv", "v1");
+    /// assert_eq!(sink.item_object_name(&item)?, "raw/2024/part-00.csv.parquet");
+    /// # Ok::<(), collectors_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for a name that is too long.
+    pub fn item_object_name(&self, item: &SourceItem) -> Result<String> {
+        item_object_name(&path_of(item), self.format.extension())
+            .map_err(|e| self.tag(e, "item_object_name"))
     }
 
     fn tag(&self, error: Error, operation: &str) -> Error {
@@ -198,27 +266,191 @@ impl ObjectStoreStorage {
         Ok(self.location(record, name, Some(size)))
     }
 
-    async fn read(&self, name: &str) -> Result<Option<Record>> {
-        let bytes = match self.connector.read_file(name).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.error_type() == ErrorType::NotFound => return Ok(None),
-            Err(e) => return Err(self.tag(e, "query")),
+    /// The bytes of an object; `None` when there is none.
+    async fn read_bytes(&self, name: &str, operation: &str) -> Result<Option<Bytes>> {
+        match self.connector.read_file(name).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.error_type() == ErrorType::NotFound => Ok(None),
+            Err(e) => Err(self.tag(e, operation)),
+        }
+    }
+
+    /// The record index of an object; `None` when it is gone or not a file of this store.
+    async fn index_of(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<crate::file_sink::item_file::IndexEntry>>> {
+        let Some(bytes) = self.read_bytes(name, "query").await? else {
+            return Ok(None);
         };
-        let format = self.format;
-        let shown = name.to_owned();
-        let decoded = tokio::task::spawn_blocking(move || {
-            codec::record_from_bytes(format, bytes, Path::new(&shown))
-        })
-        .await
-        .map_err(|e| Error::invalid_state(format!("the decoding task failed: {e}")))?;
-        match decoded {
-            Ok(record) => Ok(Some(record)),
+        let (format, shown) = (self.format, name.to_owned());
+        let index = blocking(move || codec::bytes_index(format, bytes, Path::new(&shown))).await?;
+        match index {
+            Ok(index) => Ok(Some(index)),
             Err(e) => {
-                tracing::warn!(backend = %self.backend_id, object = %name, error = %e, "skipping an object that is not a record of this store");
+                tracing::warn!(backend = %self.backend_id, object = %name, error = %e, "skipping an object that is not a file of this store");
                 Ok(None)
             }
         }
     }
+
+    /// The records at `positions` (ascending) of an object.
+    async fn records_of(&self, name: &str, positions: Vec<usize>) -> Result<Vec<(usize, Record)>> {
+        let Some(bytes) = self.read_bytes(name, "query").await? else {
+            return Ok(Vec::new());
+        };
+        let (format, shown) = (self.format, name.to_owned());
+        blocking(move || codec::bytes_records(format, bytes, Path::new(&shown), &positions))
+            .await?
+            .map_err(|e| self.tag(e, "query"))
+    }
+
+    /// The objects that can hold `key`: its item's object and its own.
+    fn objects_of_key(&self, key: &str) -> Vec<String> {
+        let extension = self.format.extension();
+        let mut names = Vec::with_capacity(2);
+        if let Some(path) = item_path_of_key(key)
+            && let Ok(name) = item_object_name(path, extension)
+        {
+            names.push(name);
+        }
+        if let Ok(name) = object_name(key, extension) {
+            names.push(name);
+        }
+        names
+    }
+
+    /// Uploads an item's closed file to `name`, as the create-only rule says.
+    async fn publish(&self, item: &SourceItem, name: &str, file: &Path) -> Result<()> {
+        let op = "finish_item";
+        let options = if self.create_only {
+            WriteOptions::create_only()
+        } else {
+            WriteOptions::overwrite()
+        }
+        .content_type(self.content_type());
+        match self.connector.upload_file(name, file, &options).await {
+            Ok(_) => Ok(()),
+            Err(e) if self.create_only && e.error_type() == ErrorType::InvalidState => {
+                let Some(bytes) = self.read_bytes(name, op).await? else {
+                    return Err(self.tag(e, op)); // gone again: let the retry write it
+                };
+                let (format, shown) = (self.format, name.to_owned());
+                let stamp = blocking(move || codec::bytes_stamp(format, bytes, Path::new(&shown)))
+                    .await?
+                    .map_err(|e| self.tag(e, op))?;
+                match stamp {
+                    Some(stamp) if stamp.version != item.version => Err(self.tag(
+                        Error::invalid_state(format!(
+                            "{name} exists, written for version {:?} of item {:?}; the store is \
+                             create-only and does not replace it with version {:?}",
+                            stamp.version, item.item_id, item.version
+                        )),
+                        op,
+                    )),
+                    _ => {
+                        tracing::debug!(backend = %self.backend_id, object = %name, "item already stored (create-only)");
+                        Ok(())
+                    }
+                }
+            }
+            Err(e) => Err(self.tag(e, op)),
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self.format {
+            FileFormat::Parquet => "application/vnd.apache.parquet",
+            _ => "application/x-ndjson",
+        }
+    }
+
+    /// Takes the record `key` out of the object `name` (see `delete`).
+    async fn delete_from(&self, name: &str, key: &str) -> Result<bool> {
+        let op = "delete";
+        let Some(bytes) = self.read_bytes(name, op).await? else {
+            return Ok(false);
+        };
+        let (format, shown) = (self.format, name.to_owned());
+        let held = bytes.clone();
+        let index = match blocking(move || codec::bytes_index(format, held, Path::new(&shown)))
+            .await?
+        {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::warn!(backend = %self.backend_id, object = %name, error = %e, "not deleting from an object that is not a file of this store");
+                return Ok(false);
+            }
+        };
+        let Some(target) = index.iter().position(|e| e.key == key) else {
+            return Ok(false);
+        };
+        if index.len() == 1 {
+            return self
+                .connector
+                .delete(name)
+                .await
+                .map_err(|e| self.tag(e, op));
+        }
+        let (shown, dir) = (name.to_owned(), self.temp_dir.clone());
+        let temp = blocking(move || {
+            let temp = tempfile::Builder::new()
+                .prefix(".collectors-rewrite-")
+                .suffix(".tmp")
+                .tempfile_in(&dir)
+                .map_err(|e| {
+                    Error::storage(format!("creating a temp file in {}: {e}", dir.display()))
+                        .with_source(e)
+                })?;
+            let file = temp
+                .reopen()
+                .map_err(|e| Error::storage(format!("opening a temp file: {e}")).with_source(e))?;
+            let stamp = codec::bytes_stamp(format, bytes.clone(), Path::new(&shown))?
+                .unwrap_or_else(|| crate::file_sink::item_file::ItemStamp {
+                    source_id: String::new(),
+                    item_id: String::new(),
+                    version: String::new(),
+                });
+            let mut writer = crate::file_sink::item_file::ItemFileWriter::new(format, file)?;
+            for position in (0..index.len()).filter(|p| *p != target) {
+                for (_, record) in
+                    codec::bytes_records(format, bytes.clone(), Path::new(&shown), &[position])?
+                {
+                    writer.append(&record)?;
+                }
+            }
+            writer.finish(&stamp)?;
+            Ok(temp)
+        })
+        .await?
+        .map_err(|e| self.tag(e, op))?;
+        let options = WriteOptions::overwrite().content_type(self.content_type());
+        self.connector
+            .upload_file(name, temp.path(), &options)
+            .await
+            .map_err(|e| self.tag(e, op))?;
+        Ok(true)
+    }
+}
+
+/// Makes the temp file of an item in flight in `dir`.
+fn temp_maker(dir: PathBuf) -> Arc<crate::file_sink::open_items::MakeTemp> {
+    Arc::new(move |_path: &str| {
+        tempfile::Builder::new()
+            .prefix(".collectors-item-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                Error::storage(format!("creating a temp file in {}: {e}", dir.display()))
+                    .with_source(e)
+            })
+    })
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::invalid_state(format!("the blocking task failed: {e}")))
 }
 
 #[async_trait]
@@ -241,9 +473,11 @@ impl StorageBackend for ObjectStoreStorage {
 
     async fn disconnect(&self) -> Result<()> {
         self.connected.store(false, Ordering::Release);
+        self.items.clear();
         Ok(())
     }
 
+    /// Writes the record as an object of its own, whatever its key (see the layout).
     async fn store(&self, record: Record) -> Result<StorageLocation> {
         self.ensure_connected("store")?;
         let name = self.object_name(&record.key)?;
@@ -252,23 +486,41 @@ impl StorageBackend for ObjectStoreStorage {
     }
 
     fn location_of(&self, record: &Record) -> StorageLocation {
-        let name = self
-            .object_name(&record.key)
-            .unwrap_or_else(|_| record.key.clone());
+        let name = match item_of(record) {
+            Some(item) => item_object_name(&item, self.format.extension()),
+            None => self.object_name(&record.key),
+        };
+        let name = name.unwrap_or_else(|_| record.key.clone());
         self.location(record, &name, None)
     }
 
     async fn store_batch(&self, records: &[Record]) -> Result<()> {
         let op = "store_batch";
         self.ensure_connected(op)?;
-        let mut names = Vec::with_capacity(records.len());
+        let mut own = Vec::new();
+        let mut groups: Vec<(String, Vec<Record>)> = Vec::new();
         for record in records {
-            names.push(self.object_name(&record.key)?);
             codec::check(self.format, record).map_err(|e| self.tag(e, op))?;
+            match item_of(record) {
+                Some(item) => {
+                    item_object_name(&item, self.format.extension())
+                        .map_err(|e| self.tag(e, op))?;
+                    match groups.iter_mut().find(|(path, _)| *path == item) {
+                        Some((_, group)) => group.push(record.clone()),
+                        None => groups.push((item, vec![record.clone()])),
+                    }
+                }
+                None => own.push((record, self.object_name(&record.key)?)),
+            }
         }
-        let writes: Vec<_> = records
+        if !groups.is_empty() {
+            self.items
+                .append(groups)
+                .await
+                .map_err(|e| self.tag(e, op))?;
+        }
+        let writes: Vec<_> = own
             .iter()
-            .zip(&names)
             .map(|(record, name)| self.write(record, name))
             .collect();
         stream::iter(writes)
@@ -277,13 +529,26 @@ impl StorageBackend for ObjectStoreStorage {
             .await
     }
 
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        let op = "finish_item";
+        self.ensure_connected(op)?;
+        let name = self.item_object_name(item)?;
+        let Some(temp) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
+            return Ok(());
+        };
+        self.publish(item, &name, temp.path()).await?;
+        tracing::debug!(backend = %self.backend_id, object = %name, "published item");
+        Ok(())
+    }
+
+    async fn abandon_item(&self, item: &SourceItem) {
+        self.items.abandon(item);
+    }
+
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
         self.ensure_connected("query")?;
         let names: Vec<String> = match &criteria.key {
-            Some(key) => match self.object_name(key) {
-                Ok(name) => vec![name],
-                Err(_) => Vec::new(),
-            },
+            Some(key) => self.objects_of_key(key),
             None => {
                 let mut options = ListOptions::new();
                 options.path = criteria.key_prefix.as_deref().and_then(folder_of_prefix);
@@ -298,34 +563,47 @@ impl StorageBackend for ObjectStoreStorage {
                     .collect()
             }
         };
-        let mut found = Vec::new();
+        let mut matching: Vec<(String, String, usize)> = Vec::new();
         for name in names {
-            let Some(record) = self.read(&name).await? else {
+            let Some(index) = self.index_of(&name).await? else {
                 continue;
             };
-            if criteria.matches(&record) {
-                found.push((name, record));
+            for (position, entry) in index.into_iter().enumerate() {
+                if criteria.matches(&crate::file_sink::sink_probe(entry.clone())) {
+                    matching.push((entry.key, name.clone(), position));
+                }
             }
         }
-        found.sort_by(|a, b| a.1.key.cmp(&b.1.key));
-        Ok(criteria
-            .page(found)
+        matching.sort_by(|a, b| a.0.cmp(&b.0));
+        let page = criteria.page(matching);
+        let mut by_object: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (_, name, position) in &page {
+            by_object.entry(name.clone()).or_default().push(*position);
+        }
+        let mut read: BTreeMap<(String, usize), Record> = BTreeMap::new();
+        for (name, mut positions) in by_object {
+            positions.sort_unstable();
+            for (position, record) in self.records_of(&name, positions).await? {
+                read.insert((name.clone(), position), record);
+            }
+        }
+        Ok(page
             .into_iter()
-            .map(|(name, record)| StoredRecord {
-                location: self.location(&record, &name, None),
-                record,
+            .filter_map(|(_, name, position)| {
+                let record = read.remove(&(name.clone(), position))?;
+                let mut location = self.location(&record, &name, None);
+                location.metadata.insert("record".into(), position.into());
+                Some(StoredRecord { location, record })
             })
             .collect())
     }
 
     async fn delete(&self, location_id: &str) -> Result<bool> {
         self.ensure_connected("delete")?;
-        let Ok(name) = self.object_name(location_id) else {
-            return Ok(false);
-        };
-        self.connector
-            .delete(&name)
-            .await
-            .map_err(|e| self.tag(e, "delete"))
+        let mut deleted = false;
+        for name in self.objects_of_key(location_id) {
+            deleted |= self.delete_from(&name, location_id).await?;
+        }
+        Ok(deleted)
     }
 }

@@ -1,8 +1,10 @@
 //! The store stage: gathers records into store batches, writes them, and acknowledges items
 //! once every record from them reached a terminal state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use futures::future::join_all;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -10,7 +12,7 @@ use tokio::time::Instant;
 use crate::data_source::DataSource;
 use crate::engine::checkpoint_store::{CheckpointStore, ItemCheckpoint, TransactionalCheckpoints};
 use crate::engine::config::EngineConfig;
-use crate::engine::counters::{EngineCounters, add};
+use crate::engine::counters::{EngineCounters, add, sub};
 use crate::engine::item_key::ItemKey;
 use crate::engine::run_context::RunContext;
 use crate::error_handler::ErrorDecision;
@@ -382,6 +384,8 @@ impl StoreStage {
         if finished.is_empty() {
             return;
         }
+        // Before any checkpoint: the store publishes what it holds for complete items.
+        let unpublished = self.finish_items(&finished).await;
         let mut checkpoints = Vec::new();
         let mut failed = 0;
         let mut committed = 0;
@@ -391,7 +395,7 @@ impl StoreStage {
         let mut checkpointing: Vec<&SourceItem> = Vec::new();
         for (key, state) in &finished {
             let Some(end) = &state.end else { continue };
-            let complete = end.complete && !state.failed;
+            let complete = end.complete && !state.failed && !unpublished.contains(key);
             if state.checkpointed || (complete && end.item.is_live()) {
                 committed += 1;
                 acknowledged.push(&end.item);
@@ -431,6 +435,52 @@ impl StoreStage {
         self.tell_sources(&acknowledged).await;
         // Dropping the states releases their in-flight slots.
         drop(finished);
+    }
+
+    /// Calls the store's [`finish_item`](crate::StorageBackend::finish_item) for each
+    /// complete item of `finished` (at once, each retried as the handler decides) and
+    /// [`abandon_item`](crate::StorageBackend::abandon_item) for the others. Returns the
+    /// items whose records could not be published: they are not checkpointed, and their
+    /// rows move from stored to failed. A give-up the handler calls `Abort` aborts the run.
+    async fn finish_items(&self, finished: &[(ItemKey, ItemState)]) -> HashSet<ItemKey> {
+        let store = self.run.store.as_ref();
+        let calls = finished.iter().filter_map(|(key, state)| {
+            let end = state.end.as_ref()?;
+            let complete = end.complete && !state.failed;
+            Some(async move {
+                if !complete {
+                    store.abandon_item(&end.item).await;
+                    return None;
+                }
+                let finished = self
+                    .run
+                    .retry(store.backend_id())
+                    .run(&mut (store, &end.item), |s, _| {
+                        let (store, item) = *s;
+                        Box::pin(async move {
+                            store
+                                .finish_item(item)
+                                .await
+                                .map_err(|e| e.with_operation("finish_item"))
+                        })
+                    })
+                    .await;
+                let gave_up = finished.err()?;
+                if state.checkpointed {
+                    // Committed with its records already: nothing to take back.
+                    tracing::warn!(item = %key.item_id, error = %gave_up.error, "finish_item failed after the checkpoint");
+                    return None;
+                }
+                tracing::warn!(item = %key.item_id, error = %gave_up.error, "the item's records could not be published; it is redone by a later run");
+                self.run.gave_up_aborts(&gave_up);
+                store.abandon_item(&end.item).await;
+                let counters = &self.run.counters;
+                sub(&counters.stored, state.stored);
+                add(&counters.failed, state.stored);
+                Some(key.clone())
+            })
+        });
+        join_all(calls).await.into_iter().flatten().collect()
     }
 
     /// Tells the sources of acknowledged items ([`DataSource::commit`]). A failure there is

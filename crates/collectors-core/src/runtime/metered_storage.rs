@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
+use crate::models::{QueryCriteria, Record, SourceItem, StorageLocation, StoredRecord};
 use crate::storage_backend::StorageBackend;
 
 /// What a [`MeteredStorage`] counted. Shared: read it while the store is in use.
@@ -129,6 +129,14 @@ impl<S: StorageBackend + ?Sized> StorageBackend for MeteredStorage<S> {
 
     fn location_of(&self, record: &Record) -> StorageLocation {
         self.inner.location_of(record)
+    }
+
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        self.counted(self.inner.finish_item(item).await)
+    }
+
+    async fn abandon_item(&self, item: &SourceItem) {
+        self.inner.abandon_item(item).await;
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {

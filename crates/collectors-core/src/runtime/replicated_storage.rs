@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 
 use crate::error::{Error, Result};
-use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
+use crate::models::{QueryCriteria, Record, SourceItem, StorageLocation, StoredRecord};
 use crate::storage_backend::StorageBackend;
 
 /// Writes every record to all of its backends at once; reads from the first (the primary).
@@ -112,6 +112,18 @@ impl StorageBackend for ReplicatedStorage {
 
     fn location_of(&self, record: &Record) -> StorageLocation {
         self.backends[0].location_of(record)
+    }
+
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        self.on_all("finish_item", |b| async move { b.finish_item(item).await })
+            .await
+            .map(drop)
+    }
+
+    async fn abandon_item(&self, item: &SourceItem) {
+        for backend in &self.backends {
+            backend.abandon_item(item).await;
+        }
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::error_handler::ErrorHandler;
-use crate::models::{QueryCriteria, Record, StorageLocation, StoredRecord};
+use crate::models::{QueryCriteria, Record, SourceItem, StorageLocation, StoredRecord};
 use crate::runtime::retry::Retry;
 use crate::storage_backend::StorageBackend;
 
@@ -71,6 +71,20 @@ impl<S: StorageBackend + ?Sized> StorageBackend for RetryingStorage<S> {
 
     fn location_of(&self, record: &Record) -> StorageLocation {
         self.inner.location_of(record)
+    }
+
+    async fn finish_item(&self, item: &SourceItem) -> Result<()> {
+        self.retry()
+            .run(&mut (self.inner.as_ref(), item), |s, _| {
+                let (inner, item) = *s;
+                Box::pin(inner.finish_item(item))
+            })
+            .await
+            .map_err(|g| g.error)
+    }
+
+    async fn abandon_item(&self, item: &SourceItem) {
+        self.inner.abandon_item(item).await;
     }
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
