@@ -54,8 +54,9 @@
 //!
 //! - `local` (default): [`LocalDirectorySource`], through `object_store`'s local file system
 //!   and `globset`.
-//! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], through `sqlx` with
-//!   a bundled SQLite.
+//! - `sqlite` (default): [`SqliteStorage`] and [`SqliteCheckpointStore`], on a bundled
+//!   SQLite: writes through one `rusqlite` connection (prepared statements bound straight
+//!   from Arrow), reads and bookkeeping through `sqlx`.
 //! - `postgres`: [`PostgresConnector`], [`PostgresSource`], [`PostgresStorage`] and
 //!   [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet), `arrow` and `parquet`.
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
