@@ -3,13 +3,36 @@
 //! respect `batch_size`, and a file that decodes gives as many rows as its row groups say.
 #![no_main]
 
+use std::sync::Once;
+
 use bytes::Bytes;
 use collectors_fuzz::{chunks, decode_in_chunks, parquet_options, split_input};
 use collectors_processors::ParquetDecoder;
 use libfuzzer_sys::fuzz_target;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
+/// libFuzzer's panic hook aborts on every panic, even one that is caught. The decoder turns
+/// a panic of the parquet crate (or the arrow crates under it) into a failed item with
+/// `catch_unwind`, so a panic raised in a registry crate is left to unwind to it; any other
+/// panic, and any panic that escapes the decoder, still aborts and is reported.
+static DEFER_DEPENDENCY_PANICS: Once = Once::new();
+
+fn defer_dependency_panics() {
+    DEFER_DEPENDENCY_PANICS.call_once(|| {
+        let abort = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_dependency = info
+                .location()
+                .is_some_and(|l| l.file().contains("/registry/src/"));
+            if !in_dependency {
+                abort(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|input: &[u8]| {
+    defer_dependency_panics();
     let Some((config, chunking, data)) = split_input(input) else {
         return;
     };

@@ -200,6 +200,12 @@ impl ItemDecoder for ParquetItemDecoder {
 /// Reads a whole Parquet file into `batches`.
 fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBatch>) -> Result<()> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(not_parquet)?;
+    let expected: i64 = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|group| group.num_rows())
+        .sum();
     let builder = match &options.columns {
         None => builder,
         Some(columns) => {
@@ -223,8 +229,19 @@ fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBat
         .with_batch_size(options.batch_size)
         .build()
         .map_err(not_parquet)?;
+    let mut read = 0u64;
     for batch in reader {
-        batches.push(batch.map_err(not_parquet)?);
+        let batch = batch.map_err(not_parquet)?;
+        read += batch.num_rows() as u64;
+        batches.push(batch);
+    }
+    // A corrupt file can hold fewer values than its footer says, and the reader then stops
+    // early without an error: such a file fails rather than losing rows silently.
+    if u64::try_from(expected).ok() != Some(read) {
+        return Err(Error::validation(format!(
+            "not a readable Parquet file: its row groups hold {expected} rows, {read} could be read"
+        ))
+        .with_component("parquet"));
     }
     Ok(())
 }
@@ -248,6 +265,21 @@ mod tests {
             err.message().starts_with("not a readable Parquet file"),
             "{err}"
         );
+        assert!(out.batches.is_empty());
+    }
+
+    /// Found by the `parquet_decoder` fuzz target: a file whose pages hold fewer values than
+    /// its row groups claim (9 of 17) decoded without an error, the missing rows silently
+    /// lost.
+    #[test]
+    fn a_file_with_fewer_rows_than_its_footer_says_fails_the_item() {
+        let file = include_bytes!("../../tests/fixtures/parquet-row-count-mismatch.parquet");
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(err.message().contains("row groups hold 17 rows"), "{err}");
         assert!(out.batches.is_empty());
     }
 }
