@@ -13,17 +13,18 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 
 /// libFuzzer's panic hook aborts on every panic, even one that is caught. The decoder turns
 /// a panic of the parquet crate (or the arrow crates under it) into a failed item with
-/// `catch_unwind`, so a panic raised in a registry crate is left to unwind to it; any other
-/// panic, and any panic that escapes the decoder, still aborts and is reported.
+/// `catch_unwind`, so a panic raised in a registry crate, or in the standard library on its
+/// behalf (an overflow check in an iterator's `sum`), is left to unwind to it; a panic raised
+/// in our own code, and any panic that escapes the decoder, still aborts and is reported.
 static DEFER_DEPENDENCY_PANICS: Once = Once::new();
 
 fn defer_dependency_panics() {
     DEFER_DEPENDENCY_PANICS.call_once(|| {
         let abort = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let in_dependency = info
-                .location()
-                .is_some_and(|l| l.file().contains("/registry/src/"));
+            let in_dependency = info.location().is_some_and(|l| {
+                l.file().contains("/registry/src/") || l.file().starts_with("/rustc/")
+            });
             if !in_dependency {
                 abort(info);
             }

@@ -200,11 +200,12 @@ impl ItemDecoder for ParquetItemDecoder {
 /// Reads a whole Parquet file into `batches`.
 fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBatch>) -> Result<()> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(not_parquet)?;
-    let expected: i64 = builder
+    // In i128: a hostile footer's counts may overflow an i64 sum (found by fuzzing too).
+    let expected: i128 = builder
         .metadata()
         .row_groups()
         .iter()
-        .map(|group| group.num_rows())
+        .map(|group| i128::from(group.num_rows()))
         .sum();
     let builder = match &options.columns {
         None => builder,
@@ -229,15 +230,15 @@ fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBat
         .with_batch_size(options.batch_size)
         .build()
         .map_err(not_parquet)?;
-    let mut read = 0u64;
+    let mut read = 0i128;
     for batch in reader {
         let batch = batch.map_err(not_parquet)?;
-        read += batch.num_rows() as u64;
+        read += batch.num_rows() as i128;
         batches.push(batch);
     }
     // A corrupt file can hold fewer values than its footer says, and the reader then stops
     // early without an error: such a file fails rather than losing rows silently.
-    if u64::try_from(expected).ok() != Some(read) {
+    if expected != read {
         return Err(Error::validation(format!(
             "not a readable Parquet file: its row groups hold {expected} rows, {read} could be read"
         ))
@@ -280,6 +281,23 @@ mod tests {
         item.feed(file, &mut out).unwrap();
         let err = item.finish(&mut out).unwrap_err();
         assert!(err.message().contains("row groups hold 17 rows"), "{err}");
+        assert!(out.batches.is_empty());
+    }
+
+    /// Found by the `parquet_decoder` fuzz target: row counts in the footer whose sum
+    /// overflows (a panic of the parquet crate in a build with overflow checks).
+    #[test]
+    fn row_counts_that_overflow_fail_the_item() {
+        let file = include_bytes!("../../tests/fixtures/parquet-row-count-overflow.parquet");
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(
+            err.message().starts_with("not a readable Parquet file"),
+            "{err}"
+        );
         assert!(out.batches.is_empty());
     }
 }
