@@ -5,7 +5,9 @@ use collectors_core::{Error, Result};
 
 use super::{BinaryOp, Expr, Function};
 
-/// The deepest nesting accepted (so a hostile expression cannot exhaust the stack).
+/// The deepest nesting accepted (so a hostile expression cannot exhaust the stack when it is
+/// parsed, evaluated or dropped). Parentheses, function calls, `not`, unary minus and each
+/// operator of a chain count one level: `a + b + c` is two deep, as its tree is.
 pub const MAX_EXPR_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,25 +169,37 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// Enters one level more for an operator of a chain: the chain's tree is as deep as
+    /// the chain is long.
+    fn chain(&mut self, links: &mut usize) -> Result<()> {
+        *links += 1;
+        self.enter()
+    }
+
     fn or(&mut self) -> Result<Expr> {
         self.enter()?;
+        let mut links = 0;
         let mut left = self.and()?;
         while self.keyword("or") {
             self.at += 1;
+            self.chain(&mut links)?;
             let right = self.and()?;
             left = Expr::Binary(BinaryOp::Or, Box::new(left), Box::new(right));
         }
-        self.depth -= 1;
+        self.depth -= 1 + links;
         Ok(left)
     }
 
     fn and(&mut self) -> Result<Expr> {
+        let mut links = 0;
         let mut left = self.not()?;
         while self.keyword("and") {
             self.at += 1;
+            self.chain(&mut links)?;
             let right = self.not()?;
             left = Expr::Binary(BinaryOp::And, Box::new(left), Box::new(right));
         }
+        self.depth -= links;
         Ok(left)
     }
 
@@ -222,9 +236,11 @@ impl Parser<'_> {
     }
 
     fn sum(&mut self) -> Result<Expr> {
+        let mut links = 0;
         let mut left = self.product()?;
         while let Some(op) = self.op(&["+", "-"]) {
             self.at += 1;
+            self.chain(&mut links)?;
             let right = self.product()?;
             let op = if op == "+" {
                 BinaryOp::Add
@@ -233,13 +249,16 @@ impl Parser<'_> {
             };
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
+        self.depth -= links;
         Ok(left)
     }
 
     fn product(&mut self) -> Result<Expr> {
+        let mut links = 0;
         let mut left = self.unary()?;
         while let Some(op) = self.op(&["*", "/", "%"]) {
             self.at += 1;
+            self.chain(&mut links)?;
             let right = self.unary()?;
             let op = match op {
                 "*" => BinaryOp::Mul,
@@ -248,6 +267,7 @@ impl Parser<'_> {
             };
             left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
+        self.depth -= links;
         Ok(left)
     }
 

@@ -26,6 +26,8 @@ impl PendingLines {
     /// Rejects a line that comes after every pending line.
     pub(crate) fn reject(&mut self, row: RejectedRow, out: &mut Decoded) {
         if self.lines.is_empty() {
+            // Rejections held back behind lines that were rejected since come first.
+            out.rejects.append(&mut self.deferred);
             out.rejects.push(row);
         } else {
             self.deferred.push(row);
@@ -129,6 +131,23 @@ impl PendingLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `jsonl_decoder` fuzz target: when schema inference rejected every
+    /// pending line, the rejections held back behind them came out after those of later
+    /// lines.
+    #[test]
+    fn rejections_stay_in_line_order_when_every_pending_line_is_rejected() {
+        let mut pending = PendingLines::default();
+        let mut out = Decoded::default();
+        pending.push(1, b"a");
+        pending.reject(rejected_line(2, b"b", "bad".into()), &mut out);
+        pending.reject_pending(vec![(0, "does not fit".into())]);
+        assert!(pending.is_empty());
+        pending.reject(rejected_line(3, b"c", "bad".into()), &mut out);
+        pending.release_rejects(&mut out);
+        let lines: Vec<u64> = out.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [1, 2, 3]);
+    }
 
     #[test]
     fn pending_lines_drain_from_the_front() {

@@ -29,6 +29,55 @@ pub(crate) enum Line<'a> {
     },
 }
 
+/// What is kept of an over-long line while the rest of it is skipped.
+#[derive(Debug)]
+struct Skipped {
+    /// Its first bytes (at most [`MAX_RAW_BYTES`]).
+    prefix: Vec<u8>,
+    /// Its length so far.
+    len: u64,
+    /// Whether its last byte so far is a `\r` (part of a `\r\n` terminator if a `\n` comes
+    /// next).
+    ends_with_cr: bool,
+}
+
+impl Skipped {
+    fn new(start: &[u8], piece: &[u8]) -> Self {
+        let mut skipped = Self {
+            prefix: Vec::with_capacity(MAX_RAW_BYTES),
+            len: 0,
+            ends_with_cr: false,
+        };
+        skipped.extend(start);
+        skipped.extend(piece);
+        skipped
+    }
+
+    fn extend(&mut self, piece: &[u8]) {
+        keep_prefix(&mut self.prefix, piece);
+        self.len += piece.len() as u64;
+        if let Some(&last) = piece.last() {
+            self.ends_with_cr = last == b'\r';
+        }
+    }
+
+    /// The line, ended: a last `\r` is its terminator's, so it counts neither in its length
+    /// nor in its bytes (as for a line within one chunk, see [`LineSplitter::emit`]).
+    fn line(&mut self, number: u64) -> Line<'_> {
+        if self.ends_with_cr {
+            self.len -= 1;
+            if self.prefix.len() as u64 > self.len {
+                self.prefix.pop();
+            }
+        }
+        Line::TooLong {
+            number,
+            prefix: &self.prefix,
+            len: self.len,
+        }
+    }
+}
+
 /// Splits a stream of chunks into lines; see the module documentation.
 #[derive(Debug)]
 pub(crate) struct LineSplitter {
@@ -36,8 +85,8 @@ pub(crate) struct LineSplitter {
     /// The start of a line that spans chunks (at most `max_line_bytes + 1` bytes, the `+ 1`
     /// for a `\r` that may turn out to be part of the terminator).
     partial: Vec<u8>,
-    /// Set while skipping the rest of an over-long line: its first bytes and length so far.
-    skipping: Option<(Vec<u8>, u64)>,
+    /// Set while skipping the rest of an over-long line.
+    skipping: Option<Skipped>,
     /// The number the next line gets.
     next_line: u64,
     /// The most bytes `partial` ever held.
@@ -140,19 +189,14 @@ impl LineSplitter {
 
     /// Adds bytes of a line whose end is not in this chunk.
     fn extend_partial(&mut self, piece: &[u8]) {
-        if let Some((prefix, len)) = &mut self.skipping {
-            keep_prefix(prefix, piece);
-            *len += piece.len() as u64;
+        if let Some(skipped) = &mut self.skipping {
+            skipped.extend(piece);
             return;
         }
         if self.partial.len() + piece.len() > self.max_line_bytes + 1 {
             // Over the limit: keep only what a rejection needs, then skip to the newline.
-            let mut prefix = Vec::with_capacity(MAX_RAW_BYTES);
-            keep_prefix(&mut prefix, &self.partial);
-            keep_prefix(&mut prefix, piece);
-            let len = (self.partial.len() + piece.len()) as u64;
+            self.skipping = Some(Skipped::new(&self.partial, piece));
             self.partial = Vec::new();
-            self.skipping = Some((prefix, len));
             return;
         }
         self.partial.extend_from_slice(piece);
@@ -168,29 +212,17 @@ impl LineSplitter {
         let number = self.next_line;
         self.next_line += 1;
 
-        if let Some((mut prefix, len)) = self.skipping.take() {
-            keep_prefix(&mut prefix, piece);
-            let len = len + piece.len() as u64;
-            return on_line(Line::TooLong {
-                number,
-                prefix: &prefix,
-                len,
-            });
+        if let Some(mut skipped) = self.skipping.take() {
+            skipped.extend(piece);
+            return on_line(skipped.line(number));
         }
 
         if self.partial.is_empty() {
             self.emit(number, piece, on_line)
         } else if self.partial.len() + piece.len() > self.max_line_bytes + 1 {
-            let mut prefix = Vec::with_capacity(MAX_RAW_BYTES);
-            keep_prefix(&mut prefix, &self.partial);
-            keep_prefix(&mut prefix, piece);
-            let len = (self.partial.len() + piece.len()) as u64;
+            let mut skipped = Skipped::new(&self.partial, piece);
             self.partial.clear();
-            on_line(Line::TooLong {
-                number,
-                prefix: &prefix,
-                len,
-            })
+            on_line(skipped.line(number))
         } else {
             let mut line = std::mem::take(&mut self.partial);
             line.extend_from_slice(piece);
@@ -272,6 +304,46 @@ mod tests {
     fn a_crlf_split_between_chunks_is_one_terminator() {
         let (lines, _) = split(b"abc\r\ndef\r\n", &[4, 1, 5], 100);
         assert_eq!(lines, vec!["1:abc", "2:def"]);
+    }
+
+    /// Found by the `csv_decoder` fuzz target: an over-long `\r\n` line that spanned chunks
+    /// counted its `\r` in its length and kept it in its bytes, unlike the same line within
+    /// one chunk.
+    #[test]
+    fn an_over_long_crlf_line_is_the_same_whatever_the_chunking() {
+        let input = b"0123456789ab\r\nok\r\n";
+        let expected = vec!["1:too long (12) 0123456789ab", "2:ok"];
+        for sizes in [&[1000][..], &[1], &[5], &[13, 1], &[12, 1, 1], &[3, 4]] {
+            let mut splitter = LineSplitter::new(8);
+            let mut out = Vec::new();
+            let mut record = |line: Line<'_>| -> Result<(), ()> {
+                out.push(match line {
+                    Line::Complete { number, bytes } => {
+                        format!("{number}:{}", String::from_utf8_lossy(bytes))
+                    }
+                    Line::TooLong {
+                        number,
+                        prefix,
+                        len,
+                    } => {
+                        format!(
+                            "{number}:too long ({len}) {}",
+                            String::from_utf8_lossy(prefix)
+                        )
+                    }
+                });
+                Ok(())
+            };
+            let mut rest = &input[..];
+            let mut cycle = sizes.iter().cycle();
+            while !rest.is_empty() {
+                let size = (*cycle.next().unwrap_or(&1)).min(rest.len());
+                splitter.feed(&rest[..size], &mut record).unwrap();
+                rest = &rest[size..];
+            }
+            splitter.finish(&mut record).unwrap();
+            assert_eq!(out, expected, "chunk sizes {sizes:?}");
+        }
     }
 
     #[test]

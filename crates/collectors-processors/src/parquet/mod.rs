@@ -1,5 +1,8 @@
 //! [`ParquetDecoder`]: Parquet files into Arrow record batches (feature `parquet`).
 
+use std::panic::AssertUnwindSafe;
+
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use collectors_core::{Decoded, Decoder, Error, ItemDecoder, Result, SourceItem};
 use parquet::arrow::ProjectionMask;
@@ -168,34 +171,133 @@ impl ItemDecoder for ParquetItemDecoder {
 
     fn finish(&mut self, out: &mut Decoded) -> Result<()> {
         let bytes = Bytes::from(std::mem::take(&mut self.bytes));
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(not_parquet)?;
-        let builder = match &self.options.columns {
-            None => builder,
-            Some(columns) => {
-                let schema = builder.schema().clone();
-                let mut indices = Vec::with_capacity(columns.len());
-                for name in columns {
-                    let (index, _) = schema.column_with_name(name).ok_or_else(|| {
-                        let names: Vec<&String> =
-                            schema.fields().iter().map(|f| f.name()).collect();
-                        Error::validation(format!(
-                            "the Parquet file has no column {name:?} (columns: {names:?})"
-                        ))
-                        .with_component("parquet")
-                    })?;
-                    indices.push(index);
-                }
-                let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-                builder.with_projection(mask)
+        // The parquet crate panics on some malformed files (a footer with a negative column
+        // offset, found by fuzzing): such a file fails as a whole, as any unreadable one.
+        // The batches go to `out` only once the whole file is read.
+        let mut batches = Vec::new();
+        let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            read_file(bytes, &self.options, &mut batches)
+        }));
+        match read {
+            Ok(result) => result?,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the reader panicked".to_owned());
+                return Err(
+                    Error::validation(format!("not a readable Parquet file: {message}"))
+                        .with_component("parquet"),
+                );
             }
-        };
-        let reader = builder
-            .with_batch_size(self.options.batch_size)
-            .build()
-            .map_err(not_parquet)?;
-        for batch in reader {
-            out.batches.push(batch.map_err(not_parquet)?);
         }
+        out.batches.append(&mut batches);
         Ok(())
+    }
+}
+
+/// Reads a whole Parquet file into `batches`.
+fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBatch>) -> Result<()> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(not_parquet)?;
+    // In i128: a hostile footer's counts may overflow an i64 sum (found by fuzzing too).
+    let expected: i128 = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|group| i128::from(group.num_rows()))
+        .sum();
+    let builder = match &options.columns {
+        None => builder,
+        Some(columns) => {
+            let schema = builder.schema().clone();
+            let mut indices = Vec::with_capacity(columns.len());
+            for name in columns {
+                let (index, _) = schema.column_with_name(name).ok_or_else(|| {
+                    let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+                    Error::validation(format!(
+                        "the Parquet file has no column {name:?} (columns: {names:?})"
+                    ))
+                    .with_component("parquet")
+                })?;
+                indices.push(index);
+            }
+            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+            builder.with_projection(mask)
+        }
+    };
+    let reader = builder
+        .with_batch_size(options.batch_size)
+        .build()
+        .map_err(not_parquet)?;
+    let mut read = 0i128;
+    for batch in reader {
+        let batch = batch.map_err(not_parquet)?;
+        read += batch.num_rows() as i128;
+        batches.push(batch);
+    }
+    // A corrupt file can hold fewer values than its footer says, and the reader then stops
+    // early without an error: such a file fails rather than losing rows silently.
+    if expected != read {
+        return Err(Error::validation(format!(
+            "not a readable Parquet file: its row groups hold {expected} rows, {read} could be read"
+        ))
+        .with_component("parquet"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `parquet_decoder` fuzz target: a footer whose column chunk has a negative
+    /// offset made the parquet crate panic ("column start and length should not be
+    /// negative") instead of failing the item.
+    #[test]
+    fn a_footer_with_a_negative_column_offset_fails_the_item() {
+        let file = include_bytes!("../../tests/fixtures/parquet-negative-column-offset.parquet");
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(
+            err.message().starts_with("not a readable Parquet file"),
+            "{err}"
+        );
+        assert!(out.batches.is_empty());
+    }
+
+    /// Found by the `parquet_decoder` fuzz target: a file whose pages hold fewer values than
+    /// its row groups claim (9 of 17) decoded without an error, the missing rows silently
+    /// lost.
+    #[test]
+    fn a_file_with_fewer_rows_than_its_footer_says_fails_the_item() {
+        let file = include_bytes!("../../tests/fixtures/parquet-row-count-mismatch.parquet");
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(err.message().contains("row groups hold 17 rows"), "{err}");
+        assert!(out.batches.is_empty());
+    }
+
+    /// Found by the `parquet_decoder` fuzz target: row counts in the footer whose sum
+    /// overflows (a panic of the parquet crate in a build with overflow checks).
+    #[test]
+    fn row_counts_that_overflow_fail_the_item() {
+        let file = include_bytes!("../../tests/fixtures/parquet-row-count-overflow.parquet");
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(
+            err.message().starts_with("not a readable Parquet file"),
+            "{err}"
+        );
+        assert!(out.batches.is_empty());
     }
 }

@@ -339,3 +339,34 @@ fn filter_by_expression_keeps_the_rows_where_it_is_true() {
     assert_eq!(out.num_rows(), Some(0));
     let _ = BooleanArray::from(vec![true]);
 }
+
+/// Found while writing the expression fuzz target: a long flat chain (`v + v + … + v`)
+/// built a tree as deep as the chain was long without counting towards the depth limit, so
+/// evaluating or merely dropping it overflowed the stack of a worker thread (an abort, not an
+/// error). (libFuzzer's inputs of a few KiB on its 8 MiB main thread do not reach it.)
+#[test]
+fn a_long_chain_of_operators_is_refused_not_a_stack_overflow() {
+    for op in ["+", "*", "and", "or"] {
+        let chain = vec!["v"; 100_000].join(&format!(" {op} "));
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 << 20) // tokio's worker threads
+            .spawn(move || {
+                Expression::parse(&chain)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .expect("a thread")
+            .join()
+            .expect("no panic");
+        let err = outcome.expect_err("a chain deeper than the limit");
+        assert!(err.contains("nested deeper"), "{op}: {err}");
+    }
+    // A chain within the limit still parses and evaluates.
+    let batch = RecordBatch::try_from_iter([(
+        "v",
+        Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
+    )])
+    .unwrap();
+    let sum = vec!["v"; MAX_EXPR_DEPTH].join(" + ");
+    assert_eq!(ints(&sum, &batch), [Some(MAX_EXPR_DEPTH as i64), None]);
+}
