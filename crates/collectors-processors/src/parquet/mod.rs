@@ -251,22 +251,28 @@ fn read_file(bytes: Bytes, options: &ParquetOptions, batches: &mut Vec<RecordBat
 mod tests {
     use super::*;
 
+    /// Decodes `file` as one item that must fail at `finish` and emit no batch; its error.
+    fn failed_item(file: &[u8]) -> Error {
+        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
+        let mut item = decoder.item_decoder();
+        let mut out = Decoded::default();
+        item.feed(file, &mut out).unwrap();
+        let err = item.finish(&mut out).unwrap_err();
+        assert!(out.batches.is_empty(), "a failed item emits no batch");
+        err
+    }
+
     /// Found by the `parquet_decoder` fuzz target: a footer whose column chunk has a negative
     /// offset made the parquet crate panic ("column start and length should not be
     /// negative") instead of failing the item.
     #[test]
     fn a_footer_with_a_negative_column_offset_fails_the_item() {
         let file = include_bytes!("../../tests/fixtures/parquet-negative-column-offset.parquet");
-        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
-        let mut item = decoder.item_decoder();
-        let mut out = Decoded::default();
-        item.feed(file, &mut out).unwrap();
-        let err = item.finish(&mut out).unwrap_err();
+        let err = failed_item(file);
         assert!(
             err.message().starts_with("not a readable Parquet file"),
             "{err}"
         );
-        assert!(out.batches.is_empty());
     }
 
     /// Found by the `parquet_decoder` fuzz target: a file whose pages hold fewer values than
@@ -275,13 +281,8 @@ mod tests {
     #[test]
     fn a_file_with_fewer_rows_than_its_footer_says_fails_the_item() {
         let file = include_bytes!("../../tests/fixtures/parquet-row-count-mismatch.parquet");
-        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
-        let mut item = decoder.item_decoder();
-        let mut out = Decoded::default();
-        item.feed(file, &mut out).unwrap();
-        let err = item.finish(&mut out).unwrap_err();
+        let err = failed_item(file);
         assert!(err.message().contains("row groups hold 17 rows"), "{err}");
-        assert!(out.batches.is_empty());
     }
 
     /// Found by the `parquet_decoder` fuzz target: row counts in the footer whose sum
@@ -289,15 +290,10 @@ mod tests {
     #[test]
     fn row_counts_that_overflow_fail_the_item() {
         let file = include_bytes!("../../tests/fixtures/parquet-row-count-overflow.parquet");
-        let decoder = ParquetDecoder::new(ParquetOptions::default()).unwrap();
-        let mut item = decoder.item_decoder();
-        let mut out = Decoded::default();
-        item.feed(file, &mut out).unwrap();
-        let err = item.finish(&mut out).unwrap_err();
+        let err = failed_item(file);
         assert!(
             err.message().starts_with("not a readable Parquet file"),
             "{err}"
         );
-        assert!(out.batches.is_empty());
     }
 }
