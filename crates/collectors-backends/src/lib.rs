@@ -83,6 +83,8 @@
 //! [`CheckpointStore`]: collectors_core::CheckpointStore
 //! [`DeadLetterSink`]: collectors_core::DeadLetterSink
 
+#[cfg(feature = "registry")]
+pub mod any_db;
 #[cfg(feature = "credentials")]
 pub mod credentials;
 pub mod dead_letter;

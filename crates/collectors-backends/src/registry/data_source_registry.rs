@@ -10,7 +10,7 @@ use collectors_core::{Connector, DataSourceConfig, Error, Metadata, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::data_dir::REGISTRY_DB_FILE;
-use super::database::{RegistryDatabase, RegistryLocation, StoredSource};
+use super::database::{RegistryDatabase, RegistryLocation, StoredSource, location_from_env_or};
 use super::factory::{ConnectorFactories, type_name};
 use super::managed_connector::ManagedConnector;
 use super::metadata_cache::MetadataCache;
@@ -178,11 +178,10 @@ impl DataSourceRegistry {
         super::data_dir::create_private_dir(data_dir)?;
         let key_file = data_dir.join(KEY_FILE_NAME);
         let from_env = std::env::var(MASTER_KEY_ENV).is_ok_and(|k| !k.trim().is_empty());
-        let location = RegistryLocation::from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
+        let location = location_from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
         if !from_env
             && !key_file.exists()
-            && matches!(location, RegistryLocation::File(_))
-            && location.may_exist()
+            && matches!(&location, RegistryLocation::File(path) if path.exists())
         {
             // A new key would never open it: say what is missing instead.
             return Err(Error::authentication(format!(
@@ -206,7 +205,7 @@ impl DataSourceRegistry {
         key: MasterKey,
         factories: ConnectorFactories,
     ) -> Result<Self> {
-        let location = RegistryLocation::from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
+        let location = location_from_env_or(data_dir.join(REGISTRY_DB_FILE))?;
         Self::open_at(&location, key, factories).await
     }
 

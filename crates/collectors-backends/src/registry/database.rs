@@ -4,13 +4,11 @@
 //! statements run on both (`$N` parameters, no SQL functions of either dialect).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use collectors_core::{Error, Result};
 use secrecy::SecretString;
 use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::any::AnyPoolOptions;
 
 use crate::credentials::CredentialManager;
 
@@ -32,81 +30,29 @@ pub(crate) struct StoredSource {
     pub(crate) secrets: BTreeMap<String, String>,
 }
 
-/// Where a registry database is.
-#[derive(Debug, Clone)]
-pub(crate) enum RegistryLocation {
-    /// A SQLite file (created when missing).
-    File(std::path::PathBuf),
-    /// A PostgreSQL database URL.
-    Postgres(String),
-}
+/// Where a registry database is: a SQLite file or a PostgreSQL URL.
+pub(crate) use crate::any_db::AnyLocation as RegistryLocation;
 
-impl RegistryLocation {
-    /// [`REGISTRY_URL_ENV`] when set, else `default_file`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Configuration`] when the variable is not a `postgres://` URL.
-    pub(crate) fn from_env_or(default_file: std::path::PathBuf) -> Result<Self> {
-        match std::env::var(REGISTRY_URL_ENV) {
-            Ok(url) if !url.trim().is_empty() => {
-                let url = url.trim();
-                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    Ok(Self::Postgres(url.to_owned()))
-                } else {
-                    Err(Error::configuration(format!(
-                        "{REGISTRY_URL_ENV} must be a postgres:// URL, not {}",
-                        redacted(url)
-                    )))
-                }
+/// [`REGISTRY_URL_ENV`] when set, else `default_file`.
+///
+/// # Errors
+///
+/// [`Error::Configuration`] when the variable is not a `postgres://` URL.
+pub(crate) fn location_from_env_or(default_file: std::path::PathBuf) -> Result<RegistryLocation> {
+    match std::env::var(REGISTRY_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => {
+            let url = url.trim();
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(RegistryLocation::Postgres(url.to_owned()))
+            } else {
+                Err(Error::configuration(format!(
+                    "{REGISTRY_URL_ENV} must be a postgres:// URL, not {}",
+                    crate::any_db::redacted(url)
+                )))
             }
-            _ => Ok(Self::File(default_file)),
         }
+        _ => Ok(RegistryLocation::File(default_file)),
     }
-
-    /// Whether a registry may already be stored here (a database server always may).
-    pub(crate) fn may_exist(&self) -> bool {
-        match self {
-            Self::File(path) => path.exists(),
-            Self::Postgres(_) => true,
-        }
-    }
-
-    /// How errors name it: the path, or the URL without its password.
-    pub(crate) fn shown(&self) -> String {
-        match self {
-            Self::File(path) => path.display().to_string(),
-            Self::Postgres(url) => redacted(url),
-        }
-    }
-}
-
-/// A URL without its password, for messages.
-fn redacted(url: &str) -> String {
-    #[cfg(feature = "postgres")]
-    {
-        crate::postgres::url::redacted(url)
-    }
-    #[cfg(not(feature = "postgres"))]
-    {
-        match url.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://…"),
-            None => "<not a URL>".to_owned(),
-        }
-    }
-}
-
-/// Installs sqlx's `Any` drivers of this build, once. A host app that installed its own
-/// keeps them (then a missing driver is an error at connect, never a panic).
-fn install_drivers() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = sqlx::any::install_drivers(&[
-            sqlx::sqlite::any::DRIVER,
-            #[cfg(feature = "postgres")]
-            sqlx::postgres::any::DRIVER,
-        ]);
-    });
 }
 
 #[derive(Debug, Clone)]
@@ -135,53 +81,10 @@ impl RegistryDatabase {
     /// feature; [`Error::Storage`] when it cannot be opened (a URL's password is never in
     /// the message).
     pub(crate) async fn open(location: &RegistryLocation) -> Result<Self> {
-        install_drivers();
         let shown = location.shown();
-        let url = match location {
-            RegistryLocation::File(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    super::data_dir::create_private_dir(parent)?;
-                }
-                sqlite_url(path)?
-            }
-            RegistryLocation::Postgres(url) => {
-                if cfg!(not(feature = "postgres")) {
-                    return Err(Error::configuration(format!(
-                        "registry database {shown}: this build has no PostgreSQL support \
-                         (feature `postgres`)"
-                    )));
-                }
-                url.clone()
-            }
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            // A registry that cannot be reached says so soon (sqlx retries until then).
-            .acquire_timeout(std::time::Duration::from_secs(10))
-            .after_connect(|connection, _| {
-                Box::pin(async move {
-                    if connection.backend_name() == "SQLite" {
-                        // Concurrent commands wait for each other instead of failing.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *connection)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 30000")
-                            .execute(&mut *connection)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
+        let pool = crate::any_db::open_any_pool(location, 4)
             .await
-            .map_err(|e| {
-                // sqlx's connect errors may repeat the URL: keep only what they say of it.
-                Error::storage(format!(
-                    "registry database {shown}: cannot open: {}",
-                    redact_error(&e, &url, &shown)
-                ))
-                .with_operation("registry")
-            })?;
+            .map_err(|e| e.with_operation("registry"))?;
         for statement in [
             "CREATE TABLE IF NOT EXISTS _collectors_data_sources (
                 id TEXT PRIMARY KEY NOT NULL,
@@ -344,25 +247,4 @@ impl RegistryDatabase {
     pub(crate) async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// The `sqlite://` URL of `path` for sqlx's `Any` driver, created when missing (sqlx
-/// percent-decodes the path, so `%`, `?` and `#` are encoded).
-fn sqlite_url(path: &Path) -> Result<String> {
-    let text = path.to_str().ok_or_else(|| {
-        Error::configuration(format!(
-            "registry database {}: the path is not UTF-8",
-            path.display()
-        ))
-    })?;
-    let encoded = text
-        .replace('%', "%25")
-        .replace('?', "%3F")
-        .replace('#', "%23");
-    Ok(format!("sqlite://{encoded}?mode=rwc"))
-}
-
-/// `e`'s text with `url` (which may hold a password) replaced by `shown`.
-fn redact_error(e: &sqlx::Error, url: &str, shown: &str) -> String {
-    e.to_string().replace(url, shown)
 }

@@ -10,7 +10,7 @@
 //! - [`read_settings_file`]: settings from TOML, YAML or JSON; [`resolve_data_dir`]: where
 //!   the registry lives.
 
-mod data_dir;
+pub(crate) mod data_dir;
 mod data_source_registry;
 mod database;
 mod factory;
