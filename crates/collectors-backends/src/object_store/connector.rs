@@ -420,7 +420,6 @@ impl ObjectStoreConnector {
         file: &Path,
         options: &WriteOptions,
     ) -> Result<WriteOutcome> {
-        use tokio::io::AsyncReadExt;
         let op = "upload_file";
         let local = |what: &str, e: std::io::Error| {
             self.tag(crate::fs_util::io_error(Error::storage, what, file, e), op)
@@ -437,7 +436,58 @@ impl ObjectStoreConnector {
                 .write_file(identifier, Bytes::from(bytes), options)
                 .await;
         }
+        let input = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| local("opening", e))?;
+        let chunks = tokio_util::io::ReaderStream::with_capacity(input, self.part_size)
+            .map(|chunk| chunk.map_err(|e| local("reading", e)));
+        self.write_stream(identifier, chunks, options).await
+    }
+
+    /// Writes the object `identifier` from a stream of chunks (an HTTP upload, a file being
+    /// read), holding at most a few parts in memory whatever the size: a stream that ends
+    /// within the multipart threshold is one `PUT` (as [`write_file`](Self::write_file)); a
+    /// longer one is a multipart upload, aborted when the stream or the store fails, so no
+    /// object and no part is left behind. With `options.create_only`, a multipart upload is
+    /// checked with a `HEAD` first, which is not atomic (object_store's multipart uploads
+    /// cannot be conditional).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> collectors_core::Result<()> {
+    /// use bytes::Bytes;
+    /// use collectors_backends::object_store::{ObjectStoreConfig, WriteOptions, get_connector};
+    ///
+    /// let store = get_connector("memory://", &ObjectStoreConfig::new())?;
+    /// let chunks = futures::stream::iter([Ok(Bytes::from("a,b\n")), Ok(Bytes::from("1,2\n"))]);
+    /// let written = store.write_stream("t.csv", chunks, &WriteOptions::default()).await?;
+    /// assert_eq!(written.size, 8);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream, unchanged (so a caller's own "too large" error comes
+    /// back as it was raised); otherwise as [`write_file`](Self::write_file).
+    pub async fn write_stream<S>(
+        &self,
+        identifier: &str,
+        chunks: S,
+        options: &WriteOptions,
+    ) -> Result<WriteOutcome>
+    where
+        S: futures::Stream<Item = Result<Bytes>> + Send,
+    {
+        let op = "write_stream";
         let location = self.object_path(identifier)?;
+        let mut chunks = std::pin::pin!(chunks);
+        // Up to the threshold the object is one PUT: collect it first.
+        let mut head = bytes::BytesMut::new();
+        while head.len() <= self.multipart_threshold {
+            match chunks.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None => return self.write_file(identifier, head.freeze(), options).await,
+            }
+        }
         if options.create_only {
             match self.store.head(&location).await {
                 Ok(_) => {
@@ -465,35 +515,23 @@ impl ObjectStoreConnector {
             .await
             .map_err(|e| self.failed(e, Op::Write, "starting the upload of", &location, op))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
-        let mut input = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| local("opening", e))?;
-        let mut sent = 0u64;
-        loop {
-            let mut part = vec![0u8; self.part_size];
-            let mut filled = 0;
-            while filled < part.len() {
-                let n = match input.read(&mut part[filled..]).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        writer.abort().await.ok();
-                        return Err(local("reading", e));
-                    }
-                };
-                if n == 0 {
-                    break;
+        let mut sent = head.len() as u64;
+        writer.write(&head);
+        drop(head);
+        while let Some(chunk) = chunks.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    // Best effort: the caller's error is what matters.
+                    writer.abort().await.ok();
+                    return Err(e);
                 }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            part.truncate(filled);
-            sent += filled as u64;
+            };
             if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
                 return Err(self.failed(e, Op::Write, "uploading", &location, op));
             }
-            writer.put(Bytes::from(part));
+            sent += chunk.len() as u64;
+            writer.write(&chunk);
         }
         let result = writer
             .finish()

@@ -1,0 +1,338 @@
+//! [`EtlRunner`]: runs one job. A processor (or a script) over a data file is an inline
+//! pipeline — the file fetched into a scratch directory, the `local` source and the file's
+//! decoder, the processor, a JSON-lines file store — built by the same registry and engine
+//! as `collectors run`, so a job has the engine's guarantees (typed terminal state of every
+//! record, dead letters, retries). Its output is then uploaded to the object store under
+//! `results/{job id}/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use collectors_backends::ObjectStoreConnector;
+use collectors_backends::object_store::WriteOptions;
+use collectors_core::{CancellationToken, Connector, Error, Result, RunOutcome, RunSummary};
+use collectors_pipeline::{PipelineSpec, Registry};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::request::EtlPayload;
+use crate::files::FileCatalog;
+use crate::jobs::Job;
+
+/// The object a job's output rows are uploaded to (JSON lines).
+pub(crate) fn output_object(job: uuid::Uuid) -> String {
+    format!("results/{job}/output.jsonl")
+}
+
+/// Runs jobs' payloads.
+#[derive(Clone)]
+pub struct EtlRunner {
+    files: FileCatalog,
+    store: Arc<ObjectStoreConnector>,
+    registry: Arc<Registry>,
+    work_dir: PathBuf,
+    pipelines_dir: PathBuf,
+    scripts_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for EtlRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtlRunner")
+            .field("work_dir", &self.work_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a run ended, for the worker.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// Done: the job's `result_data`.
+    Completed(Value),
+    /// Stopped by its cancellation token.
+    Cancelled,
+}
+
+impl EtlRunner {
+    /// A runner reading files from `files`/`store`, building with `registry`, working in
+    /// `data_dir/work`, resolving relative paths of pipeline specs against
+    /// `data_dir/pipelines/{name}`, and reading scripts from `scripts_dir`.
+    pub fn new(
+        files: FileCatalog,
+        store: Arc<ObjectStoreConnector>,
+        registry: Arc<Registry>,
+        data_dir: &Path,
+        scripts_dir: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            files,
+            store,
+            registry,
+            work_dir: data_dir.join("work"),
+            pipelines_dir: data_dir.join("pipelines"),
+            scripts_dir,
+        }
+    }
+
+    /// Runs `job`, sending its progress (percent, message) to `progress`, until done or
+    /// `cancel` fires.
+    ///
+    /// # Errors
+    ///
+    /// The engine's or the file's errors; [`Error::Validation`] for a file whose format
+    /// cannot be told from its name, or a payload this runner does not know.
+    pub async fn run(
+        &self,
+        job: &Job,
+        progress: watch::Sender<(f64, Option<String>)>,
+        cancel: CancellationToken,
+    ) -> Result<RunEnd> {
+        let payload: EtlPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| Error::validation(format!("job {}: a bad payload: {e}", job.id)))?;
+        let (spec_json, base_dir) = match payload {
+            EtlPayload::Noop => {
+                return Ok(RunEnd::Completed(json!({"processing_type": "noop"})));
+            }
+            EtlPayload::Pipeline { name, spec } => {
+                let base = self
+                    .pipelines_dir
+                    .join(crate::files::checked_file_name(&name)?);
+                (spec, base)
+            }
+            EtlPayload::Processor { kind, parameters } => {
+                let mut step = parameters;
+                step.insert("type".into(), Value::String(kind));
+                self.file_pipeline(job, Value::Object(step)).await?
+            }
+            EtlPayload::Custom { script, params } => {
+                let dir = self.scripts_dir.clone().ok_or_else(|| {
+                    Error::configuration(
+                        "processing_type `custom`: this service has no scripts directory",
+                    )
+                })?;
+                let step = json!({
+                    "type": "script", "name": script, "params": params,
+                    "scripts_dir": dir,
+                });
+                self.file_pipeline(job, step).await?
+            }
+        };
+        let spec = PipelineSpec::from_json_str(&spec_json.to_string(), &base_dir)?;
+        let engine = spec.build(&self.registry).await?;
+        let counters = engine.counters();
+        let ticker = {
+            let done = CancellationToken::new();
+            let stop = done.clone();
+            let task = tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        _ = tick.tick() => {}
+                    }
+                    let c = counters.snapshot();
+                    // Bytes read give the percent; the last 1% is the upload of the output.
+                    let percent = if c.bytes_total > 0 {
+                        99.0 * c.bytes_read.min(c.bytes_total) as f64 / c.bytes_total as f64
+                    } else {
+                        0.0
+                    };
+                    let message = format!(
+                        "items {}/{}, {} records stored",
+                        c.items_done,
+                        c.items_listed.saturating_sub(c.items_already_done),
+                        c.stored
+                    );
+                    progress.send_replace((percent, Some(message)));
+                }
+            });
+            (done, task)
+        };
+        let summary = engine.run(cancel).await;
+        ticker.0.cancel();
+        ticker.1.await.ok();
+        let summary = summary?;
+        record_counts(&summary);
+        match summary.outcome {
+            RunOutcome::Cancelled => Ok(RunEnd::Cancelled),
+            RunOutcome::Aborted => Err(Error::processing(format!(
+                "the run was aborted: {}",
+                summary
+                    .abort_reason
+                    .as_deref()
+                    .unwrap_or("by the error policy")
+            ))),
+            RunOutcome::Completed => {
+                let output = self.upload_output(job, &base_dir, &spec_json).await?;
+                Ok(RunEnd::Completed(result_data(job, &summary, output)))
+            }
+        }
+    }
+
+    /// Removes the scratch directory of `job`'s attempt (best effort).
+    pub async fn clear_scratch(&self, job: &Job) {
+        let scratch = self.scratch(job);
+        if scratch.exists()
+            && let Err(e) = tokio::fs::remove_dir_all(&scratch).await
+        {
+            tracing::warn!(dir = %scratch.display(), error = %e, "cannot remove a job's scratch directory");
+        }
+    }
+
+    fn scratch(&self, job: &Job) -> PathBuf {
+        self.work_dir
+            .join(format!("{}-{}", job.id, job.attempts.max(1)))
+    }
+
+    /// The spec of one `step` over the job's data file, fetched into a fresh scratch
+    /// directory (its base directory).
+    async fn file_pipeline(&self, job: &Job, step: Value) -> Result<(Value, PathBuf)> {
+        let file_id = job
+            .data_file_id
+            .ok_or_else(|| Error::validation(format!("job {}: no data file", job.id)))?;
+        let file = self.files.get(file_id).await?;
+        let format = format_of(&file.name)?;
+        let scratch = self.scratch(job);
+        if scratch.exists() {
+            tokio::fs::remove_dir_all(&scratch)
+                .await
+                .map_err(|e| Error::storage(format!("clearing {}: {e}", scratch.display())))?;
+        }
+        let input = scratch.join("input");
+        tokio::fs::create_dir_all(&input)
+            .await
+            .map_err(|e| Error::storage(format!("creating {}: {e}", input.display())))?;
+        self.store
+            .fetch_data(&crate::routes::files::object_name(&file), &input)
+            .await?;
+        let spec = json!({
+            "name": format!("etl-{}", job.id),
+            "source": [{
+                "id": "data", "kind": "local", "path": "input", "pattern": "**/*",
+                "format": format,
+            }],
+            "processor": [step],
+            "store": {"kind": "file", "path": "output", "format": "jsonl"},
+            "checkpoints": {"path": "checkpoints.db"},
+            "dead_letter": {"path": "dead_letters.jsonl"},
+        });
+        Ok((spec, scratch))
+    }
+
+    /// Uploads the rows a file pipeline wrote (`output/**`, item by item) as one JSON-lines
+    /// object; `None` for a pipeline with stores of its own.
+    async fn upload_output(
+        &self,
+        job: &Job,
+        base_dir: &Path,
+        spec: &Value,
+    ) -> Result<Option<(String, String)>> {
+        let is_file_pipeline = spec["store"]["path"] == "output" && spec["store"]["kind"] == "file";
+        if !is_file_pipeline {
+            return Ok(None);
+        }
+        let mut files = Vec::new();
+        collect_files(&base_dir.join("output"), &mut files)?;
+        files.sort();
+        let chunks = futures::stream::iter(files).flat_map(|path| {
+            futures::stream::once(tokio::fs::File::open(path.clone())).flat_map(move |file| {
+                let path = path.clone();
+                match file {
+                    Ok(file) => tokio_util::io::ReaderStream::new(file)
+                        .map(move |chunk| {
+                            chunk.map_err(|e| {
+                                Error::storage(format!("reading {}: {e}", path.display()))
+                            })
+                        })
+                        .boxed(),
+                    Err(e) => futures::stream::once(async move {
+                        Err(Error::storage(format!("opening {}: {e}", path.display())))
+                    })
+                    .boxed(),
+                }
+            })
+        });
+        let object = output_object(job.id);
+        let written = self
+            .store
+            .write_stream(&object, chunks, &WriteOptions::default())
+            .await?;
+        Ok(Some((object, written.uri)))
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::storage(format!("listing {}: {e}", dir.display()))),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::storage(format!("listing {}: {e}", dir.display())))?;
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The engine's counters of a run, added to the process's metrics.
+fn record_counts(summary: &RunSummary) {
+    let c = &summary.counts;
+    for (state, n) in [
+        ("collected", c.collected),
+        ("stored", c.stored),
+        ("skipped", c.skipped),
+        ("dead_lettered", c.dead_lettered),
+        ("failed", c.failed),
+        ("retried", c.retried),
+    ] {
+        metrics::counter!("collectors_records_total", "state" => state).increment(n);
+    }
+}
+
+/// The decoder of a file, by its name.
+fn format_of(name: &str) -> Result<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "csv" => Ok("csv"),
+        "jsonl" | "ndjson" | "json" => Ok("jsonl"),
+        "parquet" => Ok("parquet"),
+        _ => Err(Error::validation(format!(
+            "cannot tell the format of {name:?} from its name (.csv, .jsonl, .ndjson, .parquet)"
+        ))),
+    }
+}
+
+fn result_data(job: &Job, summary: &RunSummary, output: Option<(String, String)>) -> Value {
+    let mut data = json!({
+        "processing_type": job.kind,
+        "summary": summary,
+        "rows": summary.counts.stored,
+        "dead_lettered": summary.counts.dead_lettered,
+    });
+    if let Some((object, uri)) = output {
+        data["output_object"] = Value::String(object);
+        data["output_uri"] = Value::String(uri);
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_names() {
+        assert_eq!(format_of("a.CSV").unwrap(), "csv");
+        assert_eq!(format_of("a.ndjson").unwrap(), "jsonl");
+        assert_eq!(format_of("a.parquet").unwrap(), "parquet");
+        assert!(format_of("a.xlsx").is_err());
+        assert!(format_of("noext").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Data files: uploaded bytes in the object store, and their records ([`DataFile`]) in the
+//! service's database.
+
+mod catalog;
+mod name;
+
+pub use catalog::{DataFile, FileCatalog, FilePage};
+pub use name::checked_file_name;

@@ -1,0 +1,223 @@
+//! `/api/data-sources`: the data-source registry over REST. Configurations always come back
+//! sanitized (secrets masked); secrets are stored encrypted by the registry.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use collectors_core::{DataSourceConfig, ListOptions};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, ApiPath};
+use super::files::store_stream;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::files::{DataFile, checked_file_name};
+use crate::state::AppState;
+
+/// A data source's configuration (`id`, `type`, `name`, `config`, `metadata`), as the
+/// registry keeps it; secret settings are masked in every answer.
+#[derive(ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)]
+pub(crate) struct DataSourceBody(serde_json::Value);
+
+/// The outcome of a connection test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestOutcome {
+    /// Whether the store answered with the configured credentials.
+    pub ok: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// Which items to ingest.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    /// Only items under this prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Only items whose name matches this glob (`*.csv`, `**/*.parquet`).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// At most this many items (1 to 1000, default 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// The files an ingest created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestOutcome {
+    /// One data file per item, in listing order.
+    pub files: Vec<DataFile>,
+}
+
+fn sanitized(config: &DataSourceConfig) -> serde_json::Value {
+    serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
+}
+
+/// Lists the registered data sources (sanitized).
+#[utoipa::path(get, path = "/api/data-sources", tag = "data-sources",
+    responses((status = 200, body = Vec<DataSourceBody>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_sources(
+    State(state): State<AppState>,
+) -> ApiResult<axum::Json<Vec<serde_json::Value>>> {
+    let mut out = Vec::new();
+    for config in state.data_sources.list_data_sources() {
+        out.push(sanitized(&state.data_sources.get_config(&config.id, true)?));
+    }
+    Ok(axum::Json(out))
+}
+
+/// Registers a data source; its settings are checked by building its connector.
+#[utoipa::path(post, path = "/api/data-sources", tag = "data-sources", request_body = DataSourceBody,
+    responses((status = 201, body = DataSourceBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_source(
+    State(state): State<AppState>,
+    ApiJson(config): ApiJson<DataSourceConfig>,
+) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
+    let id = config.id.clone();
+    state
+        .data_sources
+        .register_data_source(config, false)
+        .await?;
+    let shown = sanitized(&state.data_sources.get_config(&id, true)?);
+    Ok((StatusCode::CREATED, axum::Json(shown)))
+}
+
+/// One data source (sanitized).
+#[utoipa::path(get, path = "/api/data-sources/{id}", tag = "data-sources",
+    params(("id" = String, Path, description = "The data source's id")),
+    responses((status = 200, body = DataSourceBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_source(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    Ok(axum::Json(sanitized(
+        &state.data_sources.get_config(&id, true)?,
+    )))
+}
+
+/// Replaces a data source's configuration (the id in the body must be the path's). When
+/// the new settings are refused, the old ones stay.
+#[utoipa::path(put, path = "/api/data-sources/{id}", tag = "data-sources", request_body = DataSourceBody,
+    params(("id" = String, Path, description = "The data source's id")),
+    responses((status = 200, body = DataSourceBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn replace_source(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(config): ApiJson<DataSourceConfig>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    if config.id != id {
+        return Err(ApiError::bad_request(format!(
+            "the body's id {:?} is not the path's {id:?}",
+            config.id
+        )));
+    }
+    let old = state.data_sources.get_config(&id, false)?;
+    state.data_sources.unregister(&id).await?;
+    if let Err(e) = state.data_sources.register_data_source(config, false).await {
+        state.data_sources.register_data_source(old, false).await?;
+        return Err(e.into());
+    }
+    Ok(axum::Json(sanitized(
+        &state.data_sources.get_config(&id, true)?,
+    )))
+}
+
+/// Removes a data source.
+#[utoipa::path(delete, path = "/api/data-sources/{id}", tag = "data-sources",
+    params(("id" = String, Path, description = "The data source's id")),
+    responses((status = 204, description = "Removed"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_source(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    state.data_sources.unregister(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tests the connection of a data source.
+#[utoipa::path(post, path = "/api/data-sources/{id}/test", tag = "data-sources",
+    params(("id" = String, Path, description = "The data source's id")),
+    responses((status = 200, body = TestOutcome), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn test_source(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::Json<TestOutcome>> {
+    state.data_sources.get_config(&id, true)?;
+    Ok(axum::Json(
+        match state.data_sources.test_connection(&id).await {
+            Ok(()) => TestOutcome {
+                ok: true,
+                error: None,
+            },
+            Err(e) => TestOutcome {
+                ok: false,
+                error: Some(e.to_string()),
+            },
+        },
+    ))
+}
+
+/// Fetches the data source's matching items and stores each as a data file.
+#[utoipa::path(post, path = "/api/data-sources/{id}/ingest", tag = "data-sources",
+    request_body = IngestRequest,
+    params(("id" = String, Path, description = "The data source's id")),
+    responses((status = 201, body = IngestOutcome), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn ingest_source(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<IngestRequest>,
+) -> ApiResult<(StatusCode, axum::Json<IngestOutcome>)> {
+    let connector = state.data_sources.get_connector(&id).await?;
+    let mut options = ListOptions::new();
+    options.path = request.prefix.clone();
+    options.pattern = request.pattern.clone();
+    let limit = request.limit.unwrap_or(100).clamp(1, 1000);
+    let mut items = connector.list_items(&options).await?;
+    items.truncate(limit);
+    let scratch = state.config.data_dir.join("work").join("ingest");
+    tokio::fs::create_dir_all(&scratch)
+        .await
+        .map_err(ApiError::internal)?;
+    let workspace = tempfile::tempdir_in(&scratch).map_err(ApiError::internal)?;
+    let mut files = Vec::with_capacity(items.len());
+    for item in items {
+        let local = connector.fetch_data(&item.path, workspace.path()).await?;
+        let name = item
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&item.name)
+            .to_owned();
+        checked_file_name(&name)?;
+        let content_type = item
+            .metadata
+            .get("content_type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let file = tokio::fs::File::open(&local)
+            .await
+            .map_err(ApiError::internal)?;
+        let chunks = futures::StreamExt::map(tokio_util::io::ReaderStream::new(file), |c| {
+            c.map_err(|e| collectors_core::Error::storage(format!("reading a fetched item: {e}")))
+        });
+        files.push(store_stream(&state, &name, &content_type, chunks).await?);
+        tokio::fs::remove_file(&local).await.ok();
+    }
+    Ok((StatusCode::CREATED, axum::Json(IngestOutcome { files })))
+}

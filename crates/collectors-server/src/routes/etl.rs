@@ -1,0 +1,270 @@
+//! `/api/etl`: processing requested, followed, cancelled and exported.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::etl::{ExportFormat, ProcessAccepted, ProcessRequest, export_output};
+use crate::jobs::{Job, JobFilter, JobStatus};
+use crate::state::AppState;
+
+/// A processing result: the job that computes it, with its status and progress.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcessingResult {
+    /// The result's id.
+    pub id: Uuid,
+    /// The task's id (the same job).
+    pub task_id: Uuid,
+    /// The file processed, if any.
+    pub data_file_id: Option<Uuid>,
+    /// The processing type.
+    pub processing_type: String,
+    /// A readable name.
+    pub name: String,
+    /// `PENDING`, `PROCESSING`, `COMPLETED`, `FAILED` or `CANCELLED`.
+    pub status: JobStatus,
+    /// Percent done, 0 to 100.
+    pub progress: f64,
+    /// The last progress message.
+    pub message: Option<String>,
+    /// Runs so far.
+    pub attempts: u32,
+    /// Runs allowed.
+    pub max_attempts: u32,
+    /// Whether a cancel was asked for and the worker has not stopped yet.
+    pub cancel_requested: bool,
+    /// The request's parameters, as queued.
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+    /// The result of a completed job (counts, output object …).
+    #[schema(value_type = Option<Object>)]
+    pub result_data: Option<serde_json::Value>,
+    /// The error of a failed (or retrying) job.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<serde_json::Value>,
+    /// When it was requested.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it first started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Job> for ProcessingResult {
+    fn from(job: Job) -> Self {
+        Self {
+            id: job.id,
+            task_id: job.id,
+            data_file_id: job.data_file_id,
+            processing_type: job.kind,
+            name: job.name,
+            status: job.status,
+            progress: job.progress,
+            message: job.message,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            cancel_requested: job.cancel_requested,
+            parameters: job.payload,
+            result_data: job.result_data,
+            error: job.error,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            started_at: job.started_at,
+            completed_at: job.finished_at,
+        }
+    }
+}
+
+/// A page of results, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultPage {
+    /// The results of the page.
+    pub items: Vec<ProcessingResult>,
+    /// How many match in all.
+    pub total: u64,
+    /// The page's size.
+    pub limit: u32,
+    /// How many were skipped.
+    pub offset: u32,
+}
+
+/// Which results to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ResultQuery {
+    /// Only this status.
+    pub status: Option<JobStatus>,
+    /// Only this processing type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub processing_type: Option<String>,
+    /// Only results of this file.
+    pub data_file_id: Option<Uuid>,
+    /// At most this many (1 to 1000, default 50).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+/// The export's format.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<ExportFormat>,
+}
+
+/// Requests processing; answers at once with the result to follow.
+#[utoipa::path(post, path = "/api/etl/process", tag = "etl", request_body = ProcessRequest,
+    responses((status = 202, body = ProcessAccepted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn process(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ProcessRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
+    if let Some(id) = request.data_file_id {
+        state.files.get(id).await?;
+    }
+    let registered = match request.pipeline.as_ref().and_then(|p| p.name.as_deref()) {
+        Some(name) => Some(state.pipelines.get(name).await?.spec),
+        None => None,
+    };
+    let job = request.into_job(&state.registry, registered)?;
+    let job = state.queue.enqueue(job).await?;
+    metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone()).increment(1);
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ProcessAccepted {
+            result_id: job.id,
+            task_id: job.id,
+            status: job.status,
+        }),
+    ))
+}
+
+/// Lists results: filter by status, type and file; paginated.
+#[utoipa::path(get, path = "/api/etl/results", tag = "etl", params(ResultQuery),
+    responses((status = 200, body = ResultPage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_results(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ResultQuery>,
+) -> ApiResult<axum::Json<ResultPage>> {
+    let filter = JobFilter {
+        status: query.status,
+        kind: query.processing_type,
+        data_file_id: query.data_file_id,
+        limit: query.limit.unwrap_or(50).clamp(1, 1000),
+        offset: query.offset.unwrap_or(0),
+    };
+    let page = state.queue.list(&filter).await?;
+    Ok(axum::Json(ResultPage {
+        items: page.jobs.into_iter().map(ProcessingResult::from).collect(),
+        total: page.total,
+        limit: filter.limit,
+        offset: filter.offset,
+    }))
+}
+
+/// One result.
+#[utoipa::path(get, path = "/api/etl/results/{id}", tag = "etl",
+    params(("id" = Uuid, Path, description = "The result's id")),
+    responses((status = 200, body = ProcessingResult), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_result(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<axum::Json<ProcessingResult>> {
+    Ok(axum::Json(state.queue.get(id).await?.into()))
+}
+
+/// Cancels a result that is pending or running (202, its state), or deletes a finished
+/// one and its output (204).
+#[utoipa::path(delete, path = "/api/etl/results/{id}", tag = "etl",
+    params(("id" = Uuid, Path, description = "The result's id")),
+    responses((status = 202, body = ProcessingResult, description = "Cancelled, or cancelling"),
+        (status = 204, description = "Deleted"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_result(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let job = state.queue.get(id).await?;
+    if job.status.is_terminal() {
+        if let Some(object) = output_object(&job) {
+            state.store.delete(&object).await?;
+        }
+        state.queue.delete(id).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let job = state.queue.cancel(id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ProcessingResult::from(job)),
+    )
+        .into_response())
+}
+
+fn output_object(job: &Job) -> Option<String> {
+    job.result_data
+        .as_ref()?
+        .get("output_object")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A completed result's output rows as JSON or CSV.
+#[utoipa::path(get, path = "/api/etl/results/{id}/export", tag = "etl",
+    params(("id" = Uuid, Path, description = "The result's id"), ExportQuery),
+    responses((status = 200, description = "The rows",
+            content((Vec<Object> = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn export_result(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let job = state.queue.get(id).await?;
+    if job.status != JobStatus::Completed {
+        return Err(ApiError::conflict(format!(
+            "result {id} is {}: only a completed result can be exported",
+            job.status
+        )));
+    }
+    let object = output_object(&job)
+        .ok_or_else(|| ApiError::not_found(format!("result {id} has no output rows to export")))?;
+    let format = query.format.unwrap_or_default();
+    let scratch = state.config.data_dir.join("work").join("exports");
+    let body = export_output(&state.store, &object, &scratch, format).await?;
+    let extension = match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Csv => "csv",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"result-{id}.{extension}\""),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}

@@ -1,0 +1,265 @@
+//! `/api/files`: uploads streamed to the object store, their records, their content.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use collectors_backends::object_store::WriteOptions;
+use collectors_core::Error;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::extract::{ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::files::{DataFile, FilePage, checked_file_name};
+use crate::state::AppState;
+
+/// The object a file's bytes are stored as: `files/{id}/{name}` (the name was checked).
+pub(crate) fn object_name(file: &DataFile) -> String {
+    object_of(file.id, &file.name)
+}
+
+fn object_of(id: Uuid, name: &str) -> String {
+    format!("files/{id}/{name}")
+}
+
+/// Paging of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Paging {
+    /// At most this many (1 to 1000, default 50).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+impl Paging {
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 1000)
+    }
+}
+
+/// The form of an upload: one part named `file`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UploadForm {
+    /// The file's bytes; its part's filename is the file's name.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// Lists the uploaded files, newest first.
+#[utoipa::path(get, path = "/api/files", tag = "files", params(Paging),
+    responses((status = 200, body = FilePage), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_files(
+    State(state): State<AppState>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<axum::Json<FilePage>> {
+    let page = state
+        .files
+        .list(paging.limit(), paging.offset.unwrap_or(0))
+        .await?;
+    Ok(axum::Json(page))
+}
+
+/// Uploads a file (multipart, part `file`), streamed to the store.
+#[utoipa::path(post, path = "/api/files", tag = "files",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = DataFile), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn upload_file(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, axum::Json<DataFile>)> {
+    let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field
+            .file_name()
+            .ok_or_else(|| ApiError::bad_request("the `file` part has no filename"))?
+            .to_owned();
+        checked_file_name(&name)?;
+        let content_type = field
+            .content_type()
+            .map(str::to_owned)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let chunks =
+            field.map(|chunk| chunk.map_err(|e| Error::validation(format!("the upload: {e}"))));
+        return store_stream(&state, &name, &content_type, chunks)
+            .await
+            .map(|file| (StatusCode::CREATED, axum::Json(file)));
+    }
+    Err(ApiError::bad_request("the form has no `file` part"))
+}
+
+/// Stores `chunks` as a new data file named `name` (checked by the caller): the bytes to the
+/// object store (aborted past the upload limit), then its record. A record that cannot be
+/// written takes its object with it.
+pub(crate) async fn store_stream<S>(
+    state: &AppState,
+    name: &str,
+    content_type: &str,
+    chunks: S,
+) -> ApiResult<DataFile>
+where
+    S: futures::Stream<Item = collectors_core::Result<Bytes>> + Send,
+{
+    let limit = state.config.max_upload_bytes;
+    let id = Uuid::new_v4();
+    let object = object_of(id, name);
+    // Size and digest are taken as the bytes go by; past the limit the stream fails and
+    // the upload is aborted.
+    let tally = Arc::new(Mutex::new((0u64, Sha256::new(), false)));
+    let seen = Arc::clone(&tally);
+    let chunks = chunks.map(move |chunk| {
+        let chunk = chunk?;
+        let mut t = seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.0 += chunk.len() as u64;
+        if t.0 > limit {
+            t.2 = true;
+            return Err(Error::validation("the upload is too large"));
+        }
+        t.1.update(&chunk);
+        Ok(chunk)
+    });
+    let options = WriteOptions::overwrite().content_type(content_type);
+    let written = state.store.write_stream(&object, chunks, &options).await;
+    let (size, digest, too_large) = {
+        let t = tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (t.0, t.1.clone().finalize(), t.2)
+    };
+    if too_large {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let written = written?;
+    let checksum = format!("sha256:{}", hex(&digest));
+    match state
+        .files
+        .insert(id, name, size, content_type, &checksum, &written.uri)
+        .await
+    {
+        Ok(file) => {
+            tracing::info!(file = %file.id, name = %file.name, size, "file stored");
+            Ok(file)
+        }
+        Err(e) => {
+            state.store.delete(&object).await.ok();
+            Err(e.into())
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One file's record.
+#[utoipa::path(get, path = "/api/files/{id}", tag = "files",
+    params(("id" = Uuid, Path, description = "The file's id")),
+    responses((status = 200, body = DataFile), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_file(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<axum::Json<DataFile>> {
+    Ok(axum::Json(state.files.get(id).await?))
+}
+
+/// A file's bytes, streamed from the store.
+#[utoipa::path(get, path = "/api/files/{id}/content", tag = "files",
+    params(("id" = Uuid, Path, description = "The file's id")),
+    responses((status = 200, description = "The bytes", content_type = "application/octet-stream"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn file_content(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let file = state.files.get(id).await?;
+    let location = state.store.object_path(&object_name(&file))?;
+    let object = state
+        .store
+        .store()
+        .get(&location)
+        .await
+        .map_err(|e| match e {
+            object_store::Error::NotFound { .. } => {
+                ApiError::not_found(format!("the content of data file {id} is gone"))
+            }
+            other => ApiError::internal(other),
+        })?;
+    let body = Body::from_stream(object.into_stream().map_err(std::io::Error::other));
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type.clone()),
+            (header::CONTENT_LENGTH, file.size.to_string()),
+            (header::CONTENT_DISPOSITION, attachment(&file.name)),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `attachment; filename="…"` with only safe ASCII in the quoted name, and the exact name
+/// in `filename*` (RFC 6266).
+fn attachment(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Deletes a file: its bytes and its record.
+#[utoipa::path(delete, path = "/api/files/{id}", tag = "files",
+    params(("id" = Uuid, Path, description = "The file's id")),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_file(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let file = state.files.get(id).await?;
+    state.store.delete(&object_name(&file)).await?;
+    state.files.delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
