@@ -44,6 +44,13 @@ enum Command {
     DataSource(commands::data_source::DataSourceArgs),
     /// Generate sample data sets.
     Gen(commands::generate::GenArgs),
+    /// Run the ETL service: the REST API, WebSocket notifications and in-process workers
+    /// (SQLite and local files by default).
+    #[cfg(feature = "server")]
+    Serve(commands::serve::ServeArgs),
+    /// Run workers only, on a shared database (`--database postgres://…`) and object store.
+    #[cfg(feature = "server")]
+    Worker(commands::serve::WorkerArgs),
 }
 
 /// Exit code of a configuration or usage error.
@@ -78,6 +85,10 @@ fn main() -> ExitCode {
             #[cfg(feature = "object-store")]
             Command::DataSource(args) => commands::data_source::run(args).await,
             Command::Gen(args) => commands::generate::run(args),
+            #[cfg(feature = "server")]
+            Command::Serve(args) => commands::serve::serve(args).await,
+            #[cfg(feature = "server")]
+            Command::Worker(args) => commands::serve::worker(args).await,
         }
     });
     match result {

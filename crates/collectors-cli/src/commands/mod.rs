@@ -8,6 +8,8 @@ pub(crate) mod dead_letter;
 pub(crate) mod generate;
 pub(crate) mod quality;
 pub(crate) mod run;
+#[cfg(feature = "server")]
+pub(crate) mod serve;
 
 /// The component registry of pipeline files: the standard one, where `path =` of
 /// `kind = "object_store"` sources and stores may also name a data source registered in the
