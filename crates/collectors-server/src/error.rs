@@ -118,7 +118,7 @@ impl From<Error> for ApiError {
                     "a dependency of the service is unavailable (see the server log)",
                 )
             }
-            _ => Self::internal(e),
+            _ => Self::internal(collectors_core::Error::chain(&e).join(": ")),
         }
     }
 }

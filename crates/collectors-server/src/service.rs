@@ -64,6 +64,11 @@ impl Service {
         let files = FileCatalog::open(pool.clone()).await?;
         let pipelines = PipelineCatalog::open(pool).await?;
         let queue = JobQueue::open(&config.database, config.queue.clone()).await?;
+        if !config.store_uri.contains("://") {
+            // A local directory is created, as the data directory is.
+            std::fs::create_dir_all(&config.store_uri)
+                .map_err(|e| Error::storage(format!("creating {}: {e}", config.store_uri)))?;
+        }
         let store = Arc::new(collectors_backends::get_connector(
             &config.store_uri,
             &config.store_config,

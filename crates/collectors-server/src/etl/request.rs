@@ -30,6 +30,11 @@ pub struct ProcessRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Options of the file's decoder, as the `[source.csv]` table of a pipeline file
+    /// (`schema`, `has_header`, `delimiter` …); by default the columns are inferred.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub decoder: serde_json::Map<String, serde_json::Value>,
     /// For `custom`: the script's name in the scripts directory.
     #[serde(default)]
     pub custom_script_name: Option<String>,
@@ -79,6 +84,9 @@ pub enum EtlPayload {
         kind: String,
         /// Its parameters.
         parameters: serde_json::Map<String, serde_json::Value>,
+        /// The decoder's options.
+        #[serde(default)]
+        decoder: serde_json::Map<String, serde_json::Value>,
     },
     /// A user's script over the data file.
     Custom {
@@ -86,6 +94,9 @@ pub enum EtlPayload {
         script: String,
         /// Its parameters.
         params: serde_json::Value,
+        /// The decoder's options.
+        #[serde(default)]
+        decoder: serde_json::Map<String, serde_json::Value>,
     },
     /// A whole pipeline.
     Pipeline {
@@ -129,6 +140,7 @@ impl ProcessRequest {
                 EtlPayload::Custom {
                     script,
                     params: self.custom_params.unwrap_or(serde_json::json!({})),
+                    decoder: self.decoder,
                 }
             }
             PIPELINE => {
@@ -166,6 +178,7 @@ impl ProcessRequest {
                 EtlPayload::Processor {
                     kind: kind.clone(),
                     parameters: self.parameters,
+                    decoder: self.decoder,
                 }
             }
         };

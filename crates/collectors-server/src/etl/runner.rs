@@ -100,12 +100,21 @@ impl EtlRunner {
                     .join(crate::files::checked_file_name(&name)?);
                 (spec, base)
             }
-            EtlPayload::Processor { kind, parameters } => {
+            EtlPayload::Processor {
+                kind,
+                parameters,
+                decoder,
+            } => {
                 let mut step = parameters;
                 step.insert("type".into(), Value::String(kind));
-                self.file_pipeline(job, Value::Object(step)).await?
+                self.file_pipeline(job, Value::Object(step), decoder)
+                    .await?
             }
-            EtlPayload::Custom { script, params } => {
+            EtlPayload::Custom {
+                script,
+                params,
+                decoder,
+            } => {
                 let dir = self.scripts_dir.clone().ok_or_else(|| {
                     Error::configuration(
                         "processing_type `custom`: this service has no scripts directory",
@@ -115,7 +124,7 @@ impl EtlRunner {
                     "type": "script", "name": script, "params": params,
                     "scripts_dir": dir,
                 });
-                self.file_pipeline(job, step).await?
+                self.file_pipeline(job, step, decoder).await?
             }
         };
         let spec = PipelineSpec::from_json_str(&spec_json.to_string(), &base_dir)?;
@@ -187,7 +196,12 @@ impl EtlRunner {
 
     /// The spec of one `step` over the job's data file, fetched into a fresh scratch
     /// directory (its base directory).
-    async fn file_pipeline(&self, job: &Job, step: Value) -> Result<(Value, PathBuf)> {
+    async fn file_pipeline(
+        &self,
+        job: &Job,
+        step: Value,
+        decoder: serde_json::Map<String, Value>,
+    ) -> Result<(Value, PathBuf)> {
         let file_id = job
             .data_file_id
             .ok_or_else(|| Error::validation(format!("job {}: no data file", job.id)))?;
@@ -206,12 +220,15 @@ impl EtlRunner {
         self.store
             .fetch_data(&crate::routes::files::object_name(&file), &input)
             .await?;
+        let mut source = json!({
+            "id": "data", "kind": "local", "path": "input", "pattern": "**/*", "format": format,
+        });
+        if !decoder.is_empty() {
+            source[format] = Value::Object(decoder);
+        }
         let spec = json!({
             "name": format!("etl-{}", job.id),
-            "source": [{
-                "id": "data", "kind": "local", "path": "input", "pattern": "**/*",
-                "format": format,
-            }],
+            "source": [source],
             "processor": [step],
             "store": {"kind": "file", "path": "output", "format": "jsonl"},
             "checkpoints": {"path": "checkpoints.db"},
@@ -235,24 +252,28 @@ impl EtlRunner {
         let mut files = Vec::new();
         collect_files(&base_dir.join("output"), &mut files)?;
         files.sort();
-        let chunks = futures::stream::iter(files).flat_map(|path| {
-            futures::stream::once(tokio::fs::File::open(path.clone())).flat_map(move |file| {
-                let path = path.clone();
-                match file {
-                    Ok(file) => tokio_util::io::ReaderStream::new(file)
-                        .map(move |chunk| {
-                            chunk.map_err(|e| {
-                                Error::storage(format!("reading {}: {e}", path.display()))
-                            })
-                        })
-                        .boxed(),
-                    Err(e) => futures::stream::once(async move {
-                        Err(Error::storage(format!("opening {}: {e}", path.display())))
-                    })
-                    .boxed(),
-                }
+        // Each item file starts with the file sink's header line (its schema): the object
+        // holds the rows only, plain JSON lines.
+        let chunks = futures::stream::iter(files)
+            .then(|path| async move {
+                let fail =
+                    |e: std::io::Error| Error::storage(format!("reading {}: {e}", path.display()));
+                let file = tokio::fs::File::open(&path).await.map_err(fail)?;
+                let mut reader = tokio::io::BufReader::new(file);
+                let mut header = String::new();
+                tokio::io::AsyncBufReadExt::read_line(&mut reader, &mut header)
+                    .await
+                    .map_err(fail)?;
+                let rows = tokio_util::io::ReaderStream::new(reader).map(move |chunk| {
+                    chunk.map_err(|e| Error::storage(format!("reading rows: {e}")))
+                });
+                Ok::<_, Error>(rows)
             })
-        });
+            .map(|opened| match opened {
+                Ok(rows) => rows.boxed(),
+                Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+            })
+            .flatten();
         let object = output_object(job.id);
         let written = self
             .store

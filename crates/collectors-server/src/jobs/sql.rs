@@ -70,7 +70,8 @@ pub(super) const SCHEMA: [&str; 5] = [
 
 /// Serializes concurrent schema creation on PostgreSQL (two processes starting together
 /// would race on the catalog).
-pub(super) const PG_SCHEMA_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('_collectors_jobs'))";
+pub(super) const PG_SCHEMA_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('_collectors_jobs'))";
 
 /// The statements of one dialect.
 #[derive(Debug)]

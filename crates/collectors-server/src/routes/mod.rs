@@ -85,12 +85,7 @@ fn protected() -> OpenApiRouter<AppState> {
 /// The router and the OpenAPI document (with every processor's parameter schema under
 /// `components.schemas["processor.{type}"]`).
 pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Value) {
-    let (protected, protected_api) = protected()
-        .layer(axum::middleware::from_fn_with_state(
-            token,
-            crate::auth::require_token,
-        ))
-        .split_for_parts();
+    let (protected, protected_api) = protected().split_for_parts();
     let (public, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ops::health))
         .split_for_parts();
@@ -98,8 +93,7 @@ pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Va
     let mut document = serde_json::to_value(&api).unwrap_or_default();
     crate::openapi::add_processor_schemas(&mut document, &state.registry);
     let served = document.clone();
-    let router = public
-        .merge(protected)
+    let protected = protected
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -107,6 +101,12 @@ pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Va
                 async move { axum::Json(served) }
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            token,
+            crate::auth::require_token,
+        ));
+    let router = public
+        .merge(protected)
         // Uploads are limited by the file route itself (`max_upload_bytes`, streamed).
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))

@@ -83,6 +83,7 @@ pub(crate) async fn run_pipeline(
         data_file_id: None,
         processing_type: crate::etl::request::PIPELINE.to_owned(),
         parameters: serde_json::Map::new(),
+        decoder: serde_json::Map::new(),
         custom_script_name: None,
         custom_params: None,
         pipeline: Some(PipelineRef {
