@@ -76,7 +76,9 @@ impl QueueConfig {
     /// [`Error::Configuration`] for a zero lease, zero attempts or a zero poll interval.
     pub(crate) fn checked(mut self) -> Result<Self> {
         if self.lease_ttl.is_zero() {
-            return Err(Error::configuration("job queue: lease_ttl must be above zero"));
+            return Err(Error::configuration(
+                "job queue: lease_ttl must be above zero",
+            ));
         }
         if self.max_attempts == 0 {
             return Err(Error::configuration(

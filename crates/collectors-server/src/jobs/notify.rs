@@ -241,9 +241,15 @@ mod listener {
                             e.to_string().replace(url.as_str(), &self.shown)
                         ))
                     })?;
-                    listener.listen(super::super::sql::CHANNEL).await.map_err(|e| {
-                        Error::connection(format!("job queue {}: LISTEN failed: {e}", self.shown))
-                    })?;
+                    listener
+                        .listen(super::super::sql::CHANNEL)
+                        .await
+                        .map_err(|e| {
+                            Error::connection(format!(
+                                "job queue {}: LISTEN failed: {e}",
+                                self.shown
+                            ))
+                        })?;
                     tracing::debug!(database = %self.shown, "job queue: listening");
                     Ok::<_, Error>(ListenTask(tokio::spawn(listen(
                         listener, events, wake, origin,

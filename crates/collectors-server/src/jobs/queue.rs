@@ -431,8 +431,9 @@ impl JobQueue {
             .bind(lease.id().to_string())
             .bind(lease.token().to_string())
             .bind(millis(self.inner.config.lease_ttl))
-            .bind(value)
+            .bind(value.unwrap_or_default())
             .bind(message)
+            .bind(i64::from(value.is_some()))
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error(op, "extending the lease", e))?;
@@ -464,7 +465,9 @@ impl JobQueue {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error("complete", "completing a job", e))?;
-        self.fenced_outcome(found, lease, "complete").await.map(|j| j.is_some())
+        self.fenced_outcome(found, lease, "complete")
+            .await
+            .map(|j| j.is_some())
     }
 
     /// Ends the leased attempt with `error`. When `retryable` and attempts remain, the job
@@ -572,12 +575,11 @@ impl JobQueue {
     /// already terminal.
     pub(super) async fn not_live(&self, id: Uuid, op: &str) -> Error {
         match self.find(id, op).await {
-            Ok(Some(job)) => Error::invalid_state(format!(
-                "job {id} is already {}; cannot {op}",
-                job.status
-            ))
-            .with_component("job-queue")
-            .with_operation(op.to_owned()),
+            Ok(Some(job)) => {
+                Error::invalid_state(format!("job {id} is already {}; cannot {op}", job.status))
+                    .with_component("job-queue")
+                    .with_operation(op.to_owned())
+            }
             Ok(None) => not_found(id, op),
             Err(e) => e,
         }

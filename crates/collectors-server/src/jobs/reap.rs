@@ -70,7 +70,10 @@ impl JobQueue {
             .await
             .map_err(|e| self.db_error("purge_finished", "deleting finished jobs", e))?;
         if done.rows_affected() > 0 {
-            tracing::info!(jobs = done.rows_affected(), "job queue: finished jobs purged");
+            tracing::info!(
+                jobs = done.rows_affected(),
+                "job queue: finished jobs purged"
+            );
         }
         Ok(done.rows_affected())
     }
