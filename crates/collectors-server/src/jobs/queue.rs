@@ -431,8 +431,9 @@ impl JobQueue {
             .bind(lease.id().to_string())
             .bind(lease.token().to_string())
             .bind(millis(self.inner.config.lease_ttl))
-            .bind(value)
+            .bind(value.unwrap_or_default())
             .bind(message)
+            .bind(i64::from(value.is_some()))
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error(op, "extending the lease", e))?;

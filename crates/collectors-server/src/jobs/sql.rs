@@ -83,7 +83,9 @@ pub(super) struct Statements {
     pub(super) get: String,
     /// $1 token, $2 worker, $3 ttl ms.
     pub(super) claim: String,
-    /// $1 id, $2 token, $3 ttl ms, $4 progress or NULL, $5 message or NULL.
+    /// $1 id, $2 token, $3 ttl ms, $4 progress, $5 message or NULL, $6 whether to record
+    /// the progress (1/0). Never a NULL float: sqlx's `Any` binds a NULL `f64` as a
+    /// PostgreSQL `float4`, and the statement, prepared so, then refuses a real `f64`.
     pub(super) heartbeat: String,
     /// $1 id, $2 token, $3 result JSON.
     pub(super) complete: String,
@@ -137,7 +139,8 @@ impl Statements {
             )),
             heartbeat: render(
                 "UPDATE _collectors_jobs SET lease_until = {now} + $3, \
-                 progress = COALESCE($4, progress), message = COALESCE($5, message), \
+                 progress = CASE WHEN $6 = 1 THEN $4 ELSE progress END, \
+                 message = COALESCE($5, message), \
                  updated_at = {now} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
                  RETURNING id, status, progress, message, cancel_requested",
