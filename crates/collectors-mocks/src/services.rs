@@ -35,3 +35,28 @@ pub fn postgres_url() -> Option<String> {
         }
     }
 }
+
+/// A new, empty database on the test server for one test, named `{prefix}_{random}`: its
+/// URL (password included), or `None` as for [`postgres_url`]. Tests that each have their
+/// own database cannot see each other's tables, whatever order they run in.
+///
+/// # Panics
+///
+/// As [`postgres_url`]; when the database cannot be created.
+#[cfg(feature = "postgres")]
+pub async fn fresh_postgres_database(prefix: &str) -> Option<String> {
+    let server = postgres_url()?;
+    let admin = sqlx::PgPool::connect(&server)
+        .await
+        .expect("the test PostgreSQL server accepts connections");
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("a test database can be created");
+    admin.close().await;
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("the test URL names a database");
+    Some(format!("{base}/{name}"))
+}

@@ -31,17 +31,9 @@ fn sqlite_db() -> TestDb {
 
 #[cfg(feature = "postgres")]
 async fn postgres_db() -> Option<TestDb> {
-    let server = collectors_mocks::services::postgres_url()?;
-    let admin = sqlx::postgres::PgPool::connect(&server).await.unwrap();
-    let name = format!("jobs_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = collectors_mocks::services::fresh_postgres_database("jobs").await?;
     Some(TestDb {
-        location: AnyLocation::Postgres(format!("{base}/{name}")),
+        location: AnyLocation::Postgres(url),
         _dir: None,
     })
 }
@@ -615,12 +607,15 @@ async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     assert_eq!(odd_cancelled.total, 1);
 
     // Retention: only terminal jobs finished longer ago than it go.
-    let purged = until("the retention to pass", Duration::from_secs(5), || async {
-        let purged = queue.purge_finished().await.unwrap();
-        (purged > 0).then_some(purged)
+    // The two finished at different times: their retention ends at different times too.
+    let purged = std::sync::atomic::AtomicU64::new(0);
+    until("the retention to pass", Duration::from_secs(5), || async {
+        let now = queue.purge_finished().await.unwrap();
+        let total = purged.fetch_add(now, std::sync::atomic::Ordering::SeqCst) + now;
+        (total >= 2).then_some(())
     })
     .await;
-    assert_eq!(purged, 2);
+    assert_eq!(purged.into_inner(), 2);
     let counts = queue.counts_by_status().await.unwrap();
     assert_eq!(counts[&JobStatus::Pending], 2);
     assert_eq!(counts[&JobStatus::Processing], 1);

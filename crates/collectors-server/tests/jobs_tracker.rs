@@ -28,17 +28,9 @@ fn sqlite_db() -> TestDb {
 
 #[cfg(feature = "postgres")]
 async fn postgres_db() -> Option<TestDb> {
-    let server = collectors_mocks::services::postgres_url()?;
-    let admin = sqlx::postgres::PgPool::connect(&server).await.unwrap();
-    let name = format!("tasks_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = collectors_mocks::services::fresh_postgres_database("tasks").await?;
     Some(TestDb {
-        location: AnyLocation::Postgres(format!("{base}/{name}")),
+        location: AnyLocation::Postgres(url),
         _dir: None,
     })
 }

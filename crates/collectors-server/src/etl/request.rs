@@ -26,7 +26,8 @@ pub struct ProcessRequest {
     /// A processor of the registry (`rolling_mean`, `peak_detection`, `data_quality`, …, see
     /// the `processor.*` schemas), `custom` (a script), `pipeline` (a whole spec) or `noop`.
     pub processing_type: String,
-    /// The processor's parameters, checked against its JSON Schema.
+    /// The processor's parameters, checked against its JSON Schema (for `noop`: an optional
+    /// `delay_ms`, how long the job takes).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
@@ -105,8 +106,12 @@ pub enum EtlPayload {
         /// The spec, in JSON.
         spec: serde_json::Value,
     },
-    /// Nothing.
-    Noop,
+    /// Nothing, after an optional delay (load tests, smoke tests, crash tests).
+    Noop {
+        /// How long the job takes, in milliseconds.
+        #[serde(default)]
+        delay_ms: u64,
+    },
 }
 
 impl ProcessRequest {
@@ -131,7 +136,9 @@ impl ProcessRequest {
             )));
         }
         let payload = match kind.as_str() {
-            NOOP => EtlPayload::Noop,
+            NOOP => EtlPayload::Noop {
+                delay_ms: noop_delay(&self.parameters)?,
+            },
             CUSTOM => {
                 let script = self.custom_script_name.ok_or_else(|| {
                     Error::validation("processing_type `custom` needs a custom_script_name")
@@ -195,6 +202,26 @@ impl ProcessRequest {
                 .map_err(|e| Error::validation(format!("the request: {e}")))?,
             max_attempts: self.max_attempts,
         })
+    }
+}
+
+/// The one parameter of `noop`: `delay_ms`, at most an hour.
+fn noop_delay(parameters: &serde_json::Map<String, serde_json::Value>) -> Result<u64> {
+    if let Some(key) = parameters.keys().find(|k| *k != "delay_ms") {
+        return Err(Error::validation(format!(
+            "parameters of `{NOOP}`: unknown parameter `{key}` (only `delay_ms`)"
+        )));
+    }
+    match parameters.get("delay_ms") {
+        None => Ok(0),
+        Some(value) => value
+            .as_u64()
+            .filter(|ms| *ms <= 3_600_000)
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "parameters of `{NOOP}`: `delay_ms` must be an integer from 0 to 3600000, not {value}"
+                ))
+            }),
     }
 }
 

@@ -91,8 +91,16 @@ impl EtlRunner {
         let payload: EtlPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| Error::validation(format!("job {}: a bad payload: {e}", job.id)))?;
         let (spec_json, base_dir) = match payload {
-            EtlPayload::Noop => {
-                return Ok(RunEnd::Completed(json!({"processing_type": "noop"})));
+            EtlPayload::Noop { delay_ms } => {
+                if delay_ms > 0 {
+                    tokio::select! {
+                        () = cancel.cancelled() => return Ok(RunEnd::Cancelled),
+                        () = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+                    }
+                }
+                return Ok(RunEnd::Completed(
+                    json!({"processing_type": "noop", "delay_ms": delay_ms}),
+                ));
             }
             EtlPayload::Pipeline { name, spec } => {
                 let base = self

@@ -72,7 +72,8 @@ pub(crate) async fn list_sources(
 /// Registers a data source; its settings are checked by building its connector.
 #[utoipa::path(post, path = "/api/data-sources", tag = "data-sources", request_body = DataSourceBody,
     responses((status = 201, body = DataSourceBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn create_source(
     State(state): State<AppState>,
@@ -107,7 +108,8 @@ pub(crate) async fn get_source(
 #[utoipa::path(put, path = "/api/data-sources/{id}", tag = "data-sources", request_body = DataSourceBody,
     params(("id" = String, Path, description = "The data source's id")),
     responses((status = 200, body = DataSourceBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn replace_source(
     State(state): State<AppState>,
@@ -175,7 +177,8 @@ pub(crate) async fn test_source(
     request_body = IngestRequest,
     params(("id" = String, Path, description = "The data source's id")),
     responses((status = 201, body = IngestOutcome), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn ingest_source(
     State(state): State<AppState>,

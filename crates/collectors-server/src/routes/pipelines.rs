@@ -26,7 +26,7 @@ pub(crate) async fn list_pipelines(
     request_body(content = Object, description = "A pipeline spec: pipeline.toml as JSON"),
     params(("name" = String, Path, description = "The pipeline's name")),
     responses((status = 200, body = RegisteredPipeline), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn put_pipeline(
     State(state): State<AppState>,

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use super::etl::ProcessingResult;
 use super::extract::ApiQuery;
+use crate::error::ApiError;
 use crate::jobs::{JobEvent, JobStatus};
 use crate::state::AppState;
 
@@ -83,9 +85,10 @@ pub(crate) struct WsQuery {
 pub(crate) async fn updates(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<WsQuery>,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade.on_upgrade(move |socket| follow(state, socket, query.result_id))
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(upgrade.on_upgrade(move |socket| follow(state, socket, query.result_id)))
 }
 
 async fn follow(state: AppState, mut socket: WebSocket, first: Option<Uuid>) {
@@ -130,7 +133,7 @@ async fn follow(state: AppState, mut socket: WebSocket, first: Option<Uuid>) {
                     }
                     Ok(ClientMessage::GetState { result_id }) => match state.queue.get(result_id).await {
                         Ok(job) => serde_json::json!({"type": "state", "result": ProcessingResult::from(job)}),
-                        Err(e) => serde_json::json!({"type": "error", "message": crate::error::ApiError::from(e).to_string()}),
+                        Err(e) => serde_json::json!({"type": "error", "message": ApiError::from(e).to_string()}),
                     },
                     Err(e) => serde_json::json!({"type": "error", "message": format!("a bad message: {e}")}),
                 };
