@@ -503,7 +503,7 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
 
 async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     let config = QueueConfig {
-        retention: Duration::from_millis(400),
+        retention: Duration::from_millis(600),
         ..config(30_000)
     };
     let queue = open(location, config).await;
@@ -582,6 +582,11 @@ async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     assert_eq!(lease.id(), jobs[0].id);
     assert!(queue.complete(&lease, json!({})).await.unwrap());
     queue.cancel(jobs[1].id).await.unwrap();
+    assert_eq!(
+        queue.purge_finished().await.unwrap(),
+        0,
+        "finished just now"
+    );
     let _running = queue.claim("w").await.unwrap().unwrap();
 
     let counts = queue.counts_by_status().await.unwrap();
@@ -615,11 +620,16 @@ async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     assert_eq!(odd_cancelled.total, 1);
 
     // Retention: only terminal jobs finished longer ago than it go.
-    let purged = until("the retention to pass", Duration::from_secs(5), || async {
-        let purged = queue.purge_finished().await.unwrap();
-        (purged > 0).then_some(purged)
-    })
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut purged = 0;
+    while purged < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the retention"
+        );
+        purged += queue.purge_finished().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(purged, 2);
     let counts = queue.counts_by_status().await.unwrap();
     assert_eq!(counts[&JobStatus::Pending], 2);

@@ -110,14 +110,15 @@ impl JobQueue {
         let pool = open_any_pool(location, POOL_SIZE)
             .await
             .map_err(|e| e.with_component("job-queue").with_operation("open"))?;
+        let notifier = Arc::new(Notifier::new(location));
         let queue = Self {
             inner: Arc::new(Inner {
                 pool,
                 dialect,
                 config,
-                sql: Statements::new(dialect),
+                sql: Statements::new(dialect, notifier.origin()),
                 shown,
-                notifier: Arc::new(Notifier::new(location)),
+                notifier,
             }),
         };
         if let Err(e) = queue.create_schema().await {
@@ -223,6 +224,7 @@ impl JobQueue {
             }
             statement.push_str(" RETURNING ");
             statement.push_str(sql::COLUMNS);
+            let statement = self.inner.sql.notifying(statement);
             let mut query = sqlx::query(&statement);
             for job in chunk {
                 query = query
@@ -442,7 +444,10 @@ impl JobQueue {
             return Ok(Heartbeat::Lost);
         };
         if value.is_some() {
-            self.publish(vec![row::event(&found)?]).await;
+            self.inner
+                .notifier
+                .publish(&self.inner.pool, vec![row::event(&found)?], false)
+                .await;
         }
         Ok(if row::cancel_requested(&found)? {
             Heartbeat::CancelRequested
@@ -683,8 +688,13 @@ impl JobQueue {
         &self.inner.sql
     }
 
+    /// Publishes the events of a statement that notified other processes itself (every
+    /// write statement does on PostgreSQL, but the heartbeat).
     pub(super) async fn publish(&self, events: Vec<JobEvent>) {
-        self.inner.notifier.publish(&self.inner.pool, events).await;
+        self.inner
+            .notifier
+            .publish(&self.inner.pool, events, true)
+            .await;
     }
 
     async fn begin(&self, op: &str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {

@@ -3,6 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED`, and the schema lock.
 
 use collectors_backends::any_db::Dialect;
+use uuid::Uuid;
 
 /// The jobs table: queue, status, progress and results in one.
 pub(super) const TABLE: &str = "_collectors_jobs";
@@ -76,6 +77,9 @@ pub(super) const PG_SCHEMA_LOCK: &str =
 /// The statements of one dialect.
 #[derive(Debug)]
 pub(super) struct Statements {
+    dialect: Dialect,
+    /// The queue's origin id, in its notifications.
+    origin: Uuid,
     /// `INSERT … VALUES ` up to the rows (six parameters a row, then the clock).
     pub(super) insert_head: String,
     /// The database clock, in milliseconds since the epoch.
@@ -109,7 +113,12 @@ pub(super) struct Statements {
 }
 
 impl Statements {
-    pub(super) fn new(dialect: Dialect) -> Self {
+    /// [`notifying`] in this queue's dialect, with its origin.
+    pub(super) fn notifying(&self, statement: String) -> String {
+        notifying(self.dialect, self.origin, statement)
+    }
+
+    pub(super) fn new(dialect: Dialect, origin: Uuid) -> Self {
         let now = now_sql(dialect);
         let skip_locked = match dialect {
             Dialect::Sqlite => "",
@@ -119,7 +128,9 @@ impl Statements {
         let render = |sql: &str| sql.replace("{now}", now).replace("{columns}", COLUMNS);
         let unleased = "lease_until = NULL, lease_token = NULL";
         let retry = "$3 = 1 AND attempts < max_attempts";
-        Self {
+        let mut statements = Self {
+            dialect,
+            origin,
             insert_head: format!(
                 "INSERT INTO {TABLE} (id, kind, name, data_file_id, payload, max_attempts, \
                  status, progress, attempts, cancel_requested, run_at, created_at, updated_at) \
@@ -232,6 +243,39 @@ impl Statements {
                  WHERE id = $1 AND status IN ('PENDING', 'PROCESSING') \
                  RETURNING {{columns}}"
             )),
+        };
+        for statement in [
+            &mut statements.claim,
+            &mut statements.complete,
+            &mut statements.fail,
+            &mut statements.acknowledge_cancel,
+            &mut statements.cancel,
+            &mut statements.reap_cancelled,
+            &mut statements.reap_failed,
+            &mut statements.reap_requeued,
+            &mut statements.set_progress,
+            &mut statements.finish,
+        ] {
+            *statement = notifying(dialect, origin, std::mem::take(statement));
         }
+        statements
+    }
+}
+
+/// A write statement ending in `RETURNING` (with `id, status, progress, message`) that, on
+/// PostgreSQL, also sends `NOTIFY collectors_jobs` for each row it changed, in the same round
+/// trip and the same transaction; SQLite has no `NOTIFY`.
+fn notifying(dialect: Dialect, origin: Uuid, statement: String) -> String {
+    match dialect {
+        Dialect::Sqlite => statement,
+        Dialect::Postgres => format!(
+            "WITH changed AS ({statement}) SELECT changed.* FROM changed, \
+             LATERAL (SELECT pg_notify('{CHANNEL}', json_build_object(\
+                 'origin', '{origin}', 'events', json_build_array(json_build_object(\
+                     'id', changed.id, 'status', changed.status, \
+                     'progress', changed.progress, \
+                     'message', left(changed.message, {chars}))))::text)) AS notified",
+            chars = super::notify::MESSAGE_CHARS,
+        ),
     }
 }
