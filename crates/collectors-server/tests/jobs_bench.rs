@@ -1,6 +1,6 @@
 //! Job-queue throughput, on SQLite and (with `COLLECTORS_TEST_POSTGRES_URL`) PostgreSQL:
-//! `enqueue_many` of 10,000 jobs in one transaction, then 10,000 trivial jobs claimed and
-//! completed by 1, 2 and 4 workers (each worker its own `JobQueue`, so its own pool, as
+//! `enqueue_many` of 10,000 jobs in one transaction, then 10,000 trivial jobs claimed (one at a
+//! time, and 16 at a time with `claim_many`) and completed by 1, 2 and 4 workers (each worker its own `JobQueue`, so its own pool, as
 //! separate processes would be). Ignored by default; one command runs it:
 //!
 //! ```text
@@ -20,7 +20,7 @@ use serde_json::json;
 
 const JOBS: usize = 10_000;
 
-async fn bench(label: &str, location: &AnyLocation, workers: &[usize]) {
+async fn bench(label: &str, location: &AnyLocation, workers: &[usize], batch: u32) {
     for &n in workers {
         let queue = JobQueue::open(location, QueueConfig::default())
             .await
@@ -50,11 +50,20 @@ async fn bench(label: &str, location: &AnyLocation, workers: &[usize]) {
             tasks.push(tokio::spawn(async move {
                 let name = format!("bench-{w}");
                 let mut done = 0_usize;
-                while let Some(lease) = queue.claim(&name).await.unwrap() {
-                    assert!(queue.complete(&lease, json!({"ok": true})).await.unwrap());
-                    done += 1;
+                loop {
+                    let leases: Vec<_> = if batch == 1 {
+                        queue.claim(&name).await.unwrap().into_iter().collect()
+                    } else {
+                        queue.claim_many(&name, batch).await.unwrap()
+                    };
+                    if leases.is_empty() {
+                        return done;
+                    }
+                    for lease in leases {
+                        assert!(queue.complete(&lease, json!({"ok": true})).await.unwrap());
+                        done += 1;
+                    }
                 }
-                done
             }));
         }
         let mut done = 0;
@@ -64,7 +73,12 @@ async fn bench(label: &str, location: &AnyLocation, workers: &[usize]) {
         let elapsed = started.elapsed();
         assert_eq!(done, JOBS);
         println!(
-            "{label}: claim + complete {JOBS} jobs, {n} worker(s): {:.0} ms ({:.0} jobs/s)",
+            "{label}: claim{} + complete {JOBS} jobs, {n} worker(s): {:.0} ms ({:.0} jobs/s)",
+            if batch == 1 {
+                String::new()
+            } else {
+                format!("_many({batch})")
+            },
             ms(elapsed),
             rate(elapsed)
         );
@@ -95,12 +109,9 @@ fn rate(elapsed: Duration) -> f64 {
 #[ignore = "a benchmark: run with --ignored --nocapture"]
 async fn job_rate() {
     let dir = tempfile::tempdir().unwrap();
-    bench(
-        "sqlite",
-        &AnyLocation::File(dir.path().join("jobs.db")),
-        &[1, 2],
-    )
-    .await;
+    let sqlite = AnyLocation::File(dir.path().join("jobs.db"));
+    bench("sqlite", &sqlite, &[1, 2], 1).await;
+    bench("sqlite", &sqlite, &[1, 2], 16).await;
     #[cfg(feature = "postgres")]
     if let Ok(server) = std::env::var(collectors_mocks::services::POSTGRES_URL_ENV) {
         let admin = sqlx::postgres::PgPool::connect(&server).await.unwrap();
@@ -110,12 +121,9 @@ async fn job_rate() {
             .await
             .unwrap();
         let (base, _) = server.rsplit_once('/').unwrap();
-        bench(
-            "postgres",
-            &AnyLocation::Postgres(format!("{base}/{name}")),
-            &[1, 2, 4],
-        )
-        .await;
+        let postgres = AnyLocation::Postgres(format!("{base}/{name}"));
+        bench("postgres", &postgres, &[1, 2, 4], 1).await;
+        bench("postgres", &postgres, &[1, 2, 4], 16).await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(&admin)
             .await

@@ -465,17 +465,21 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
             let name = format!("w{w}");
             let mut completed = Vec::new();
             loop {
-                match queue.claim(&name).await.unwrap() {
-                    Some(lease) => {
-                        if queue.complete(&lease, json!({"by": name})).await.unwrap() {
-                            completed.push(lease.id());
-                        }
+                // Half the workers claim one job at a time, half in batches.
+                let leases: Vec<Lease> = if w < 4 {
+                    queue.claim(&name).await.unwrap().into_iter().collect()
+                } else {
+                    queue.claim_many(&name, 7).await.unwrap()
+                };
+                if leases.is_empty() {
+                    let counts = queue.counts_by_status().await.unwrap();
+                    if counts[&JobStatus::Pending] == 0 {
+                        return completed;
                     }
-                    None => {
-                        let counts = queue.counts_by_status().await.unwrap();
-                        if counts[&JobStatus::Pending] == 0 {
-                            return completed;
-                        }
+                }
+                for lease in leases {
+                    if queue.complete(&lease, json!({"by": name})).await.unwrap() {
+                        completed.push(lease.id());
                     }
                 }
             }
@@ -745,6 +749,10 @@ async fn bad_input_is_a_typed_error(location: &AnyLocation) {
         .enqueue(NewJob::new("noop", "ok").with_max_attempts(1))
         .await
         .unwrap();
+    for max in [0, 1001] {
+        let err = queue.claim_many("w", max).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation);
+    }
     let lease = queue.claim("w").await.unwrap().unwrap();
     assert_eq!(lease.job().max_attempts, 1);
     for progress in [-1.0, 100.5, f64::NAN, f64::INFINITY] {

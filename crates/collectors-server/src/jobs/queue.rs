@@ -409,6 +409,42 @@ impl JobQueue {
         Ok(Some(Lease { job, token }))
     }
 
+    /// Leases up to `max` due pending jobs to `worker` at once, oldest first, in one
+    /// statement: each as [`claim`](Self::claim) would (one fencing token for the batch:
+    /// every job's next claim gets a new one). For workers that run many short jobs; empty
+    /// when none is due.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for a `max` of 0 or above 1000; [`Error::Storage`] when the
+    /// database fails.
+    pub async fn claim_many(&self, worker: &str, max: u32) -> Result<Vec<Lease>> {
+        if !(1..=super::filter::MAX_PAGE).contains(&max) {
+            return Err(Error::validation(format!(
+                "claim_many: max must be within 1..={}, got {max}",
+                super::filter::MAX_PAGE
+            ))
+            .with_component("job-queue")
+            .with_operation("claim_many"));
+        }
+        let token = Uuid::new_v4();
+        let rows = sqlx::query(&self.inner.sql.claim_many)
+            .bind(token.to_string())
+            .bind(worker)
+            .bind(millis(self.inner.config.lease_ttl))
+            .bind(i64::from(max))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(|e| self.db_error("claim_many", "claiming jobs", e))?;
+        let mut jobs = rows.iter().map(row::job).collect::<Result<Vec<Job>>>()?;
+        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at).then(a.id.cmp(&b.id)));
+        if !jobs.is_empty() {
+            tracing::debug!(jobs = jobs.len(), worker, "jobs claimed");
+        }
+        self.publish(jobs.iter().map(row::event_of).collect()).await;
+        Ok(jobs.into_iter().map(|job| Lease { job, token }).collect())
+    }
+
     /// Extends the lease by `lease_ttl` from now and records `progress` (percent done and a
     /// message) when given. Fenced by the lease's token.
     ///

@@ -87,6 +87,8 @@ pub(super) struct Statements {
     pub(super) get: String,
     /// $1 token, $2 worker, $3 ttl ms.
     pub(super) claim: String,
+    /// $1 token, $2 worker, $3 ttl ms, $4 how many at most.
+    pub(super) claim_many: String,
     /// $1 id, $2 token, $3 ttl ms, $4 progress, $5 message or NULL, $6 whether to record
     /// the progress (1/0). Never a NULL float: sqlx's `Any` binds a NULL `f64` as a
     /// PostgreSQL `float4`, and the statement, prepared so, then refuses a real `f64`.
@@ -145,6 +147,16 @@ impl Statements {
                  WHERE id = (SELECT id FROM _collectors_jobs \
                      WHERE status = 'PENDING' AND run_at <= {{now}} \
                      ORDER BY run_at, id LIMIT 1{skip_locked}) \
+                 AND status = 'PENDING' \
+                 RETURNING {{columns}}"
+            )),
+            claim_many: render(&format!(
+                "UPDATE _collectors_jobs SET status = 'PROCESSING', attempts = attempts + 1, \
+                 lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
+                 started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
+                 WHERE id IN (SELECT id FROM _collectors_jobs \
+                     WHERE status = 'PENDING' AND run_at <= {{now}} \
+                     ORDER BY run_at, id LIMIT $4{skip_locked}) \
                  AND status = 'PENDING' \
                  RETURNING {{columns}}"
             )),
@@ -246,6 +258,7 @@ impl Statements {
         };
         for statement in [
             &mut statements.claim,
+            &mut statements.claim_many,
             &mut statements.complete,
             &mut statements.fail,
             &mut statements.acknowledge_cancel,
