@@ -506,9 +506,7 @@ impl JobQueue {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error("complete", "completing a job", e))?;
-        self.fenced_outcome(found, lease, "complete")
-            .await
-            .map(|j| j.is_some())
+        self.fenced_event(found, lease, "complete").await
     }
 
     /// Ends the leased attempt with `error`. When `retryable` and attempts remain, the job
@@ -566,9 +564,25 @@ impl JobQueue {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error("acknowledge_cancel", "cancelling a job", e))?;
-        self.fenced_outcome(found, lease, "acknowledge_cancel")
-            .await
-            .map(|j| j.is_some())
+        self.fenced_event(found, lease, "acknowledge_cancel").await
+    }
+
+    /// [`fenced_outcome`](Self::fenced_outcome) of a statement that returned only the
+    /// event: whether the lease held.
+    async fn fenced_event(
+        &self,
+        found: Option<sqlx::any::AnyRow>,
+        lease: &Lease,
+        op: &str,
+    ) -> Result<bool> {
+        let Some(found) = found else {
+            tracing::debug!(job = %lease.id(), op, "fenced out: the lease no longer holds");
+            return Ok(false);
+        };
+        let event = row::event(&found)?;
+        tracing::debug!(job = %event.id, status = %event.status, op, "job updated");
+        self.publish(vec![event]).await;
+        Ok(true)
     }
 
     async fn fenced_outcome(

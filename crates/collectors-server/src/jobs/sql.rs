@@ -172,7 +172,7 @@ impl Statements {
                 "UPDATE _collectors_jobs SET status = 'COMPLETED', progress = 100.0, \
                  result_data = $3, {unleased}, finished_at = {{now}}, updated_at = {{now}} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
-                 RETURNING {{columns}}"
+                 RETURNING {EVENT_COLUMNS}"
             )),
             fail: render(&format!(
                 "UPDATE _collectors_jobs SET \
@@ -189,7 +189,7 @@ impl Statements {
                  message = 'cancelled', finished_at = {{now}}, updated_at = {{now}} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
                  AND cancel_requested = 1 \
-                 RETURNING {{columns}}"
+                 RETURNING {EVENT_COLUMNS}"
             )),
             // One statement decides from the status it finds: a pending job is cancelled at
             // once, a processing one is flagged for its worker.
