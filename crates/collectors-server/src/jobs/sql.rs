@@ -127,7 +127,15 @@ impl Statements {
             // Concurrent claimers skip each other's rows instead of queueing on them.
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let render = |sql: &str| sql.replace("{now}", now).replace("{columns}", COLUMNS);
+        // In a WHERE, the clock read once per statement: PostgreSQL's `clock_timestamp()` is
+        // volatile, so compared directly it cannot bound an index scan; a scalar subquery
+        // is evaluated once, before the scan, and can.
+        let now_once = format!("(SELECT {now})");
+        let render = |sql: &str| {
+            sql.replace("{now_once}", &now_once)
+                .replace("{now}", now)
+                .replace("{columns}", COLUMNS)
+        };
         let unleased = "lease_until = NULL, lease_token = NULL";
         let retry = "$3 = 1 AND attempts < max_attempts";
         let mut statements = Self {
@@ -145,7 +153,7 @@ impl Statements {
                  lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
                  started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
                  WHERE id = (SELECT id FROM _collectors_jobs \
-                     WHERE status = 'PENDING' AND run_at <= {{now}} \
+                     WHERE status = 'PENDING' AND run_at <= {{now_once}} \
                      ORDER BY run_at, id LIMIT 1{skip_locked}) \
                  AND status = 'PENDING' \
                  RETURNING {{columns}}"
@@ -155,7 +163,7 @@ impl Statements {
                  lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
                  started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
                  WHERE id IN (SELECT id FROM _collectors_jobs \
-                     WHERE status = 'PENDING' AND run_at <= {{now}} \
+                     WHERE status = 'PENDING' AND run_at <= {{now_once}} \
                      ORDER BY run_at, id LIMIT $4{skip_locked}) \
                  AND status = 'PENDING' \
                  RETURNING {{columns}}"
@@ -210,7 +218,7 @@ impl Statements {
                  lease_expirations = lease_expirations + 1, \
                  message = 'cancelled (the worker stopped heartbeating after the cancel request)', \
                  finished_at = {{now}}, updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 1 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 1 \
                  RETURNING {EVENT_COLUMNS}"
             )),
             reap_failed: render(&format!(
@@ -224,7 +232,7 @@ impl Statements {
                      || CAST(lease_expirations + 1 AS TEXT) || '}}', \
                  message = 'failed: the lease expired at the last attempt', \
                  finished_at = {{now}}, updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 0 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 0 \
                  AND attempts >= max_attempts \
                  RETURNING {EVENT_COLUMNS}"
             )),
@@ -232,12 +240,12 @@ impl Statements {
                 "UPDATE _collectors_jobs SET status = 'PENDING', {unleased}, run_at = {{now}}, \
                  progress = 0.0, lease_expirations = lease_expirations + 1, \
                  message = 'requeued: the lease expired', updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 0 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 0 \
                  AND attempts < max_attempts \
                  RETURNING {EVENT_COLUMNS}"
             )),
             purge: render(&format!(
-                "DELETE FROM {TABLE} WHERE status IN {TERMINAL} AND finished_at < {{now}} - $1"
+                "DELETE FROM {TABLE} WHERE status IN {TERMINAL} AND finished_at < {{now_once}} - $1"
             )),
             set_progress: render(
                 "UPDATE _collectors_jobs SET progress = $2, message = COALESCE($3, message), \
