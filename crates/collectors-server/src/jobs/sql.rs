@@ -1,6 +1,7 @@
 //! The statements of the job queue, rendered once per dialect. They are the same on SQLite
 //! and PostgreSQL (`$N` parameters, `RETURNING`) but for the database clock, the claim's
-//! `FOR UPDATE SKIP LOCKED`, and the schema lock.
+//! `FOR UPDATE SKIP LOCKED`, the `NOTIFY` of PostgreSQL's write statements, and the schema
+//! lock.
 
 use collectors_backends::any_db::Dialect;
 use uuid::Uuid;
