@@ -785,6 +785,18 @@ async fn bad_input_is_a_typed_error(location: &AnyLocation) {
     assert_eq!(back.name, "'; DROP TABLE _collectors_jobs; --");
     assert_eq!(back.payload, json!({"k": "\u{0}é"}));
     assert!(queue.ping().await.is_ok());
+    // A password in the database URL is in no Debug output.
+    if let AnyLocation::Postgres(url) = location {
+        let (_, rest) = url.split_once("://").unwrap();
+        let (credentials, _) = rest.split_once('@').unwrap();
+        let (_, password) = credentials.split_once(':').unwrap();
+        let shown = format!(
+            "{queue:?} {:?}",
+            collectors_server::jobs::JobTracker::new(queue.clone())
+        );
+        assert!(!shown.contains(password), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+    }
 }
 
 /// On PostgreSQL, other processes hear of changes through `LISTEN`/`NOTIFY`.
