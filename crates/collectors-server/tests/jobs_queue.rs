@@ -457,17 +457,21 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
             let name = format!("w{w}");
             let mut completed = Vec::new();
             loop {
-                match queue.claim(&name).await.unwrap() {
-                    Some(lease) => {
-                        if queue.complete(&lease, json!({"by": name})).await.unwrap() {
-                            completed.push(lease.id());
-                        }
+                // Half the workers claim one job at a time, half in batches.
+                let leases: Vec<Lease> = if w < 4 {
+                    queue.claim(&name).await.unwrap().into_iter().collect()
+                } else {
+                    queue.claim_many(&name, 7).await.unwrap()
+                };
+                if leases.is_empty() {
+                    let counts = queue.counts_by_status().await.unwrap();
+                    if counts[&JobStatus::Pending] == 0 {
+                        return completed;
                     }
-                    None => {
-                        let counts = queue.counts_by_status().await.unwrap();
-                        if counts[&JobStatus::Pending] == 0 {
-                            return completed;
-                        }
+                }
+                for lease in leases {
+                    if queue.complete(&lease, json!({"by": name})).await.unwrap() {
+                        completed.push(lease.id());
                     }
                 }
             }
@@ -495,7 +499,7 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
 
 async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     let config = QueueConfig {
-        retention: Duration::from_millis(400),
+        retention: Duration::from_millis(600),
         ..config(30_000)
     };
     let queue = open(location, config).await;
@@ -574,6 +578,11 @@ async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {
     assert_eq!(lease.id(), jobs[0].id);
     assert!(queue.complete(&lease, json!({})).await.unwrap());
     queue.cancel(jobs[1].id).await.unwrap();
+    assert_eq!(
+        queue.purge_finished().await.unwrap(),
+        0,
+        "finished just now"
+    );
     let _running = queue.claim("w").await.unwrap().unwrap();
 
     let counts = queue.counts_by_status().await.unwrap();
@@ -730,6 +739,10 @@ async fn bad_input_is_a_typed_error(location: &AnyLocation) {
         .enqueue(NewJob::new("noop", "ok").with_max_attempts(1))
         .await
         .unwrap();
+    for max in [0, 1001] {
+        let err = queue.claim_many("w", max).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::Validation);
+    }
     let lease = queue.claim("w").await.unwrap().unwrap();
     assert_eq!(lease.job().max_attempts, 1);
     for progress in [-1.0, 100.5, f64::NAN, f64::INFINITY] {
@@ -762,6 +775,18 @@ async fn bad_input_is_a_typed_error(location: &AnyLocation) {
     assert_eq!(back.name, "'; DROP TABLE _collectors_jobs; --");
     assert_eq!(back.payload, json!({"k": "\u{0}é"}));
     assert!(queue.ping().await.is_ok());
+    // A password in the database URL is in no Debug output.
+    if let AnyLocation::Postgres(url) = location {
+        let (_, rest) = url.split_once("://").unwrap();
+        let (credentials, _) = rest.split_once('@').unwrap();
+        let (_, password) = credentials.split_once(':').unwrap();
+        let shown = format!(
+            "{queue:?} {:?}",
+            collectors_server::jobs::JobTracker::new(queue.clone())
+        );
+        assert!(!shown.contains(password), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+    }
 }
 
 /// On PostgreSQL, other processes hear of changes through `LISTEN`/`NOTIFY`.

@@ -21,7 +21,7 @@ const EVENT_CAPACITY: usize = 4096;
 const PAYLOAD_BYTES: usize = 7000;
 
 /// Messages are cut to this many characters in a notification.
-const MESSAGE_CHARS: usize = 300;
+pub(super) const MESSAGE_CHARS: usize = 300;
 
 /// One notification: the events of one change, and which queue made them (a queue ignores
 /// its own, which it already published).
@@ -65,15 +65,16 @@ impl Notifier {
         }
     }
 
-    /// Publishes `events` in this process and, on PostgreSQL, to the others. A notification
-    /// that cannot be sent is logged: the change itself is committed, and other processes'
-    /// workers still find it by polling.
-    pub(super) async fn publish(&self, pool: &AnyPool, events: Vec<JobEvent>) {
+    /// Publishes `events` in this process and, on PostgreSQL, to the others unless the
+    /// statement that made them `notified` already. A notification that cannot be sent is
+    /// logged: the change itself is committed, and other processes' workers still find it by
+    /// polling.
+    pub(super) async fn publish(&self, pool: &AnyPool, events: Vec<JobEvent>, notified: bool) {
         if events.is_empty() {
             return;
         }
         let pending = events.iter().any(|e| e.status == JobStatus::Pending);
-        if self.dialect == Dialect::Postgres {
+        if self.dialect == Dialect::Postgres && !notified {
             for payload in payloads(self.origin, &events) {
                 let sent = sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(super::sql::CHANNEL)
@@ -98,6 +99,11 @@ impl Notifier {
     /// worker between its empty claim and its wait would miss the change otherwise).
     pub(super) fn wake(&self) {
         wake(&self.wake);
+    }
+
+    /// The id other processes know this queue's notifications by.
+    pub(super) fn origin(&self) -> Uuid {
+        self.origin
     }
 
     pub(super) fn subscribe(&self) -> broadcast::Receiver<JobEvent> {

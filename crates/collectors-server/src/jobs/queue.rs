@@ -110,14 +110,15 @@ impl JobQueue {
         let pool = open_any_pool(location, POOL_SIZE)
             .await
             .map_err(|e| e.with_component("job-queue").with_operation("open"))?;
+        let notifier = Arc::new(Notifier::new(location));
         let queue = Self {
             inner: Arc::new(Inner {
                 pool,
                 dialect,
                 config,
-                sql: Statements::new(dialect),
+                sql: Statements::new(dialect, notifier.origin()),
                 shown,
-                notifier: Arc::new(Notifier::new(location)),
+                notifier,
             }),
         };
         if let Err(e) = queue.create_schema().await {
@@ -223,6 +224,7 @@ impl JobQueue {
             }
             statement.push_str(" RETURNING ");
             statement.push_str(sql::COLUMNS);
+            let statement = self.inner.sql.notifying(statement);
             let mut query = sqlx::query(&statement);
             for job in chunk {
                 query = query
@@ -407,6 +409,42 @@ impl JobQueue {
         Ok(Some(Lease { job, token }))
     }
 
+    /// Leases up to `max` due pending jobs to `worker` at once, oldest first, in one
+    /// statement: each as [`claim`](Self::claim) would (one fencing token for the batch:
+    /// every job's next claim gets a new one). For workers that run many short jobs; empty
+    /// when none is due.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for a `max` of 0 or above 1000; [`Error::Storage`] when the
+    /// database fails.
+    pub async fn claim_many(&self, worker: &str, max: u32) -> Result<Vec<Lease>> {
+        if !(1..=super::filter::MAX_PAGE).contains(&max) {
+            return Err(Error::validation(format!(
+                "claim_many: max must be within 1..={}, got {max}",
+                super::filter::MAX_PAGE
+            ))
+            .with_component("job-queue")
+            .with_operation("claim_many"));
+        }
+        let token = Uuid::new_v4();
+        let rows = sqlx::query(&self.inner.sql.claim_many)
+            .bind(token.to_string())
+            .bind(worker)
+            .bind(millis(self.inner.config.lease_ttl))
+            .bind(i64::from(max))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(|e| self.db_error("claim_many", "claiming jobs", e))?;
+        let mut jobs = rows.iter().map(row::job).collect::<Result<Vec<Job>>>()?;
+        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at).then(a.id.cmp(&b.id)));
+        if !jobs.is_empty() {
+            tracing::debug!(jobs = jobs.len(), worker, "jobs claimed");
+        }
+        self.publish(jobs.iter().map(row::event_of).collect()).await;
+        Ok(jobs.into_iter().map(|job| Lease { job, token }).collect())
+    }
+
     /// Extends the lease by `lease_ttl` from now and records `progress` (percent done and a
     /// message) when given. Fenced by the lease's token.
     ///
@@ -442,7 +480,10 @@ impl JobQueue {
             return Ok(Heartbeat::Lost);
         };
         if value.is_some() {
-            self.publish(vec![row::event(&found)?]).await;
+            self.inner
+                .notifier
+                .publish(&self.inner.pool, vec![row::event(&found)?], false)
+                .await;
         }
         Ok(if row::cancel_requested(&found)? {
             Heartbeat::CancelRequested
@@ -465,9 +506,7 @@ impl JobQueue {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error("complete", "completing a job", e))?;
-        self.fenced_outcome(found, lease, "complete")
-            .await
-            .map(|j| j.is_some())
+        self.fenced_event(found, lease, "complete").await
     }
 
     /// Ends the leased attempt with `error`. When `retryable` and attempts remain, the job
@@ -525,9 +564,25 @@ impl JobQueue {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(|e| self.db_error("acknowledge_cancel", "cancelling a job", e))?;
-        self.fenced_outcome(found, lease, "acknowledge_cancel")
-            .await
-            .map(|j| j.is_some())
+        self.fenced_event(found, lease, "acknowledge_cancel").await
+    }
+
+    /// [`fenced_outcome`](Self::fenced_outcome) of a statement that returned only the
+    /// event: whether the lease held.
+    async fn fenced_event(
+        &self,
+        found: Option<sqlx::any::AnyRow>,
+        lease: &Lease,
+        op: &str,
+    ) -> Result<bool> {
+        let Some(found) = found else {
+            tracing::debug!(job = %lease.id(), op, "fenced out: the lease no longer holds");
+            return Ok(false);
+        };
+        let event = row::event(&found)?;
+        tracing::debug!(job = %event.id, status = %event.status, op, "job updated");
+        self.publish(vec![event]).await;
+        Ok(true)
     }
 
     async fn fenced_outcome(
@@ -683,8 +738,13 @@ impl JobQueue {
         &self.inner.sql
     }
 
+    /// Publishes the events of a statement that notified other processes itself (every
+    /// write statement does on PostgreSQL, but the heartbeat).
     pub(super) async fn publish(&self, events: Vec<JobEvent>) {
-        self.inner.notifier.publish(&self.inner.pool, events).await;
+        self.inner
+            .notifier
+            .publish(&self.inner.pool, events, true)
+            .await;
     }
 
     async fn begin(&self, op: &str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {

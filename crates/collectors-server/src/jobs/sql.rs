@@ -1,8 +1,10 @@
 //! The statements of the job queue, rendered once per dialect. They are the same on SQLite
 //! and PostgreSQL (`$N` parameters, `RETURNING`) but for the database clock, the claim's
-//! `FOR UPDATE SKIP LOCKED`, and the schema lock.
+//! `FOR UPDATE SKIP LOCKED`, the `NOTIFY` of PostgreSQL's write statements, and the schema
+//! lock.
 
 use collectors_backends::any_db::Dialect;
+use uuid::Uuid;
 
 /// The jobs table: queue, status, progress and results in one.
 pub(super) const TABLE: &str = "_collectors_jobs";
@@ -76,6 +78,9 @@ pub(super) const PG_SCHEMA_LOCK: &str =
 /// The statements of one dialect.
 #[derive(Debug)]
 pub(super) struct Statements {
+    dialect: Dialect,
+    /// The queue's origin id, in its notifications.
+    origin: Uuid,
     /// `INSERT … VALUES ` up to the rows (six parameters a row, then the clock).
     pub(super) insert_head: String,
     /// The database clock, in milliseconds since the epoch.
@@ -83,6 +88,8 @@ pub(super) struct Statements {
     pub(super) get: String,
     /// $1 token, $2 worker, $3 ttl ms.
     pub(super) claim: String,
+    /// $1 token, $2 worker, $3 ttl ms, $4 how many at most.
+    pub(super) claim_many: String,
     /// $1 id, $2 token, $3 ttl ms, $4 progress, $5 message or NULL, $6 whether to record
     /// the progress (1/0). Never a NULL float: sqlx's `Any` binds a NULL `f64` as a
     /// PostgreSQL `float4`, and the statement, prepared so, then refuses a real `f64`.
@@ -109,17 +116,32 @@ pub(super) struct Statements {
 }
 
 impl Statements {
-    pub(super) fn new(dialect: Dialect) -> Self {
+    /// [`notifying`] in this queue's dialect, with its origin.
+    pub(super) fn notifying(&self, statement: String) -> String {
+        notifying(self.dialect, self.origin, statement)
+    }
+
+    pub(super) fn new(dialect: Dialect, origin: Uuid) -> Self {
         let now = now_sql(dialect);
         let skip_locked = match dialect {
             Dialect::Sqlite => "",
             // Concurrent claimers skip each other's rows instead of queueing on them.
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let render = |sql: &str| sql.replace("{now}", now).replace("{columns}", COLUMNS);
+        // In a WHERE, the clock read once per statement: PostgreSQL's `clock_timestamp()` is
+        // volatile, so compared directly it cannot bound an index scan; a scalar subquery
+        // is evaluated once, before the scan, and can.
+        let now_once = format!("(SELECT {now})");
+        let render = |sql: &str| {
+            sql.replace("{now_once}", &now_once)
+                .replace("{now}", now)
+                .replace("{columns}", COLUMNS)
+        };
         let unleased = "lease_until = NULL, lease_token = NULL";
         let retry = "$3 = 1 AND attempts < max_attempts";
-        Self {
+        let mut statements = Self {
+            dialect,
+            origin,
             insert_head: format!(
                 "INSERT INTO {TABLE} (id, kind, name, data_file_id, payload, max_attempts, \
                  status, progress, attempts, cancel_requested, run_at, created_at, updated_at) \
@@ -132,8 +154,18 @@ impl Statements {
                  lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
                  started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
                  WHERE id = (SELECT id FROM _collectors_jobs \
-                     WHERE status = 'PENDING' AND run_at <= {{now}} \
+                     WHERE status = 'PENDING' AND run_at <= {{now_once}} \
                      ORDER BY run_at, id LIMIT 1{skip_locked}) \
+                 AND status = 'PENDING' \
+                 RETURNING {{columns}}"
+            )),
+            claim_many: render(&format!(
+                "UPDATE _collectors_jobs SET status = 'PROCESSING', attempts = attempts + 1, \
+                 lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
+                 started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
+                 WHERE id IN (SELECT id FROM _collectors_jobs \
+                     WHERE status = 'PENDING' AND run_at <= {{now_once}} \
+                     ORDER BY run_at, id LIMIT $4{skip_locked}) \
                  AND status = 'PENDING' \
                  RETURNING {{columns}}"
             )),
@@ -149,7 +181,7 @@ impl Statements {
                 "UPDATE _collectors_jobs SET status = 'COMPLETED', progress = 100.0, \
                  result_data = $3, {unleased}, finished_at = {{now}}, updated_at = {{now}} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
-                 RETURNING {{columns}}"
+                 RETURNING {EVENT_COLUMNS}"
             )),
             fail: render(&format!(
                 "UPDATE _collectors_jobs SET \
@@ -166,7 +198,7 @@ impl Statements {
                  message = 'cancelled', finished_at = {{now}}, updated_at = {{now}} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
                  AND cancel_requested = 1 \
-                 RETURNING {{columns}}"
+                 RETURNING {EVENT_COLUMNS}"
             )),
             // One statement decides from the status it finds: a pending job is cancelled at
             // once, a processing one is flagged for its worker.
@@ -187,7 +219,7 @@ impl Statements {
                  lease_expirations = lease_expirations + 1, \
                  message = 'cancelled (the worker stopped heartbeating after the cancel request)', \
                  finished_at = {{now}}, updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 1 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 1 \
                  RETURNING {EVENT_COLUMNS}"
             )),
             reap_failed: render(&format!(
@@ -201,7 +233,7 @@ impl Statements {
                      || CAST(lease_expirations + 1 AS TEXT) || '}}', \
                  message = 'failed: the lease expired at the last attempt', \
                  finished_at = {{now}}, updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 0 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 0 \
                  AND attempts >= max_attempts \
                  RETURNING {EVENT_COLUMNS}"
             )),
@@ -209,12 +241,12 @@ impl Statements {
                 "UPDATE _collectors_jobs SET status = 'PENDING', {unleased}, run_at = {{now}}, \
                  progress = 0.0, lease_expirations = lease_expirations + 1, \
                  message = 'requeued: the lease expired', updated_at = {{now}} \
-                 WHERE status = 'PROCESSING' AND lease_until < {{now}} AND cancel_requested = 0 \
+                 WHERE status = 'PROCESSING' AND lease_until < {{now_once}} AND cancel_requested = 0 \
                  AND attempts < max_attempts \
                  RETURNING {EVENT_COLUMNS}"
             )),
             purge: render(&format!(
-                "DELETE FROM {TABLE} WHERE status IN {TERMINAL} AND finished_at < {{now}} - $1"
+                "DELETE FROM {TABLE} WHERE status IN {TERMINAL} AND finished_at < {{now_once}} - $1"
             )),
             set_progress: render(
                 "UPDATE _collectors_jobs SET progress = $2, message = COALESCE($3, message), \
@@ -232,6 +264,40 @@ impl Statements {
                  WHERE id = $1 AND status IN ('PENDING', 'PROCESSING') \
                  RETURNING {{columns}}"
             )),
+        };
+        for statement in [
+            &mut statements.claim,
+            &mut statements.claim_many,
+            &mut statements.complete,
+            &mut statements.fail,
+            &mut statements.acknowledge_cancel,
+            &mut statements.cancel,
+            &mut statements.reap_cancelled,
+            &mut statements.reap_failed,
+            &mut statements.reap_requeued,
+            &mut statements.set_progress,
+            &mut statements.finish,
+        ] {
+            *statement = notifying(dialect, origin, std::mem::take(statement));
         }
+        statements
+    }
+}
+
+/// A write statement ending in `RETURNING` (with `id, status, progress, message`) that, on
+/// PostgreSQL, also sends `NOTIFY collectors_jobs` for each row it changed, in the same round
+/// trip and the same transaction; SQLite has no `NOTIFY`.
+fn notifying(dialect: Dialect, origin: Uuid, statement: String) -> String {
+    match dialect {
+        Dialect::Sqlite => statement,
+        Dialect::Postgres => format!(
+            "WITH changed AS ({statement}) SELECT changed.* FROM changed, \
+             LATERAL (SELECT pg_notify('{CHANNEL}', json_build_object(\
+                 'origin', '{origin}', 'events', json_build_array(json_build_object(\
+                     'id', changed.id, 'status', changed.status, \
+                     'progress', changed.progress, \
+                     'message', left(changed.message, {chars}))))::text)) AS notified",
+            chars = super::notify::MESSAGE_CHARS,
+        ),
     }
 }
