@@ -110,8 +110,8 @@ class Api:
 
 def job_rate(api: Api, jobs: int, connections: int, timeout: float) -> dict:
     """Enqueues `jobs` noop jobs over `connections` keep-alive connections (one thread each)
-    and times from the first POST until every job is COMPLETED (the total polled every 10 ms
-    on a connection of its own)."""
+    and times from the first POST until every job is COMPLETED (the total polled on a
+    connection of its own)."""
     body = json.dumps({"processing_type": "noop"}).encode()
     conns = [api.connect() for _ in range(connections)]
     poll = api.connect()
@@ -152,7 +152,10 @@ def job_rate(api: Api, jobs: int, connections: int, timeout: float) -> dict:
             break
         if time.monotonic() > deadline:
             sys.exit(f"only {done} of {jobs} jobs COMPLETED after {timeout} s")
-        time.sleep(0.01)
+        # Every poll is a COUNT over the jobs table (no index on status), which costs the
+        # service CPU: every 10 ms at first, then every 0.5% of the time so far (at most
+        # 100 ms), an error of at most 0.5% on the time measured.
+        time.sleep(min(0.1, max(0.01, (time.monotonic() - start) / 200)))
     for t in threads:
         t.join()
     if errors:
