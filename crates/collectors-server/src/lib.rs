@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod config;
 mod cors;
+mod lenient;
 pub mod error;
 pub mod etl;
 pub mod files;

@@ -47,7 +47,8 @@ pub struct ProcessRequest {
     #[serde(default)]
     pub pipeline: Option<PipelineRef>,
     /// How many times the job may run before it is failed (default: the queue's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::option_u32")]
+    #[schema(minimum = 1, maximum = 100)]
     pub max_attempts: Option<u32>,
 }
 
@@ -129,6 +130,9 @@ impl ProcessRequest {
         registered: Option<serde_json::Value>,
     ) -> Result<NewJob> {
         let kind = self.processing_type.trim().to_owned();
+        if self.max_attempts.is_some_and(|n| !(1..=100).contains(&n)) {
+            return Err(Error::validation("max_attempts must be from 1 to 100"));
+        }
         let needs_file = kind != PIPELINE && kind != NOOP;
         if needs_file && self.data_file_id.is_none() {
             return Err(Error::validation(format!(

@@ -13,12 +13,50 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::files::{DataFile, checked_file_name};
 use crate::state::AppState;
 
-/// A data source's configuration (`id`, `type`, `name`, `config`, `metadata`), as the
-/// registry keeps it; secret settings are masked in every answer.
+/// A data source's configuration, as the registry keeps it (`DataSourceConfig`); secret
+/// settings are masked in every answer. Documentation only: the body is read as a
+/// `DataSourceConfig`, and a test checks that every `type` below is one.
 #[derive(ToSchema)]
-#[schema(value_type = Object)]
 #[allow(dead_code)]
-pub(crate) struct DataSourceBody(serde_json::Value);
+pub(crate) struct DataSourceBody {
+    /// Unique, non-empty id.
+    #[schema(min_length = 1)]
+    id: String,
+    /// The kind of store.
+    #[schema(rename = "type", inline)]
+    source_type: DataSourceKind,
+    /// A readable name (default: the id).
+    name: Option<String>,
+    /// Its settings (`uri`, `bucket`, credentials …), checked by its connector.
+    #[schema(value_type = Object)]
+    config: Option<serde_json::Value>,
+    /// Free-form metadata.
+    #[schema(value_type = Object)]
+    metadata: Option<serde_json::Value>,
+}
+
+/// The `type` of a data source.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum DataSourceKind {
+    /// `file://` and plain paths.
+    LocalFile,
+    /// `memory://`.
+    Memory,
+    /// `s3://`.
+    S3,
+    /// `gs://`.
+    Gcs,
+    /// `az://`, `azure://`.
+    AzureBlob,
+    /// `postgres://`.
+    Postgresql,
+    /// `sqlite://`.
+    Sqlite,
+    /// A connector of the host app.
+    Custom,
+}
 
 /// The outcome of a connection test.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,8 +78,9 @@ pub struct IngestRequest {
     #[serde(default)]
     pub pattern: Option<String>,
     /// At most this many items (1 to 1000, default 100).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    #[serde(default, deserialize_with = "crate::lenient::option_u64")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
 }
 
 /// The files an ingest created.
@@ -189,7 +228,7 @@ pub(crate) async fn ingest_source(
     let mut options = ListOptions::new();
     options.path = request.prefix.clone();
     options.pattern = request.pattern.clone();
-    let limit = request.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = usize::try_from(request.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000);
     let mut items = connector.list_items(&options).await?;
     items.truncate(limit);
     let scratch = state.config.data_dir.join("work").join("ingest");
@@ -223,4 +262,25 @@ pub(crate) async fn ingest_source(
         tokio::fs::remove_file(&local).await.ok();
     }
     Ok((StatusCode::CREATED, axum::Json(IngestOutcome { files })))
+}
+
+#[cfg(test)]
+mod tests {
+    use collectors_core::DataSourceType;
+
+    #[test]
+    fn every_documented_type_is_a_data_source_type() {
+        let documented = [
+            "local_file", "memory", "s3", "gcs", "azure_blob", "postgresql", "sqlite", "custom",
+        ];
+        for name in documented {
+            let parsed: Result<DataSourceType, _> = serde_json::from_value(serde_json::json!(name));
+            assert!(parsed.is_ok(), "{name}");
+        }
+        let schema = serde_json::to_value(
+            <super::DataSourceKind as utoipa::PartialSchema>::schema(),
+        )
+        .unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(documented));
+    }
 }

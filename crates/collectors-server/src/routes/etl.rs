@@ -110,9 +110,11 @@ pub(crate) struct ResultQuery {
     /// Only results of this file.
     pub data_file_id: Option<Uuid>,
     /// At most this many (1 to 1000, default 50).
-    pub limit: Option<u32>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
     /// Skip this many.
-    pub offset: Option<u32>,
+    #[param(minimum = 0)]
+    pub offset: Option<u64>,
 }
 
 /// The export's format.
@@ -166,8 +168,8 @@ pub(crate) async fn list_results(
         status: query.status,
         kind: query.processing_type,
         data_file_id: query.data_file_id,
-        limit: query.limit.unwrap_or(50).clamp(1, 1000),
-        offset: query.offset.unwrap_or(0),
+        limit: super::files::page_limit(query.limit),
+        offset: super::files::page_offset(query.offset),
     };
     let page = state.queue.list(&filter).await?;
     Ok(axum::Json(ResultPage {

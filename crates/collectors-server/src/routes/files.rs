@@ -36,15 +36,31 @@ fn object_of(id: Uuid, name: &str) -> String {
 #[into_params(parameter_in = Query)]
 pub(crate) struct Paging {
     /// At most this many (1 to 1000, default 50).
-    pub limit: Option<u32>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
     /// Skip this many.
-    pub offset: Option<u32>,
+    #[param(minimum = 0)]
+    pub offset: Option<u64>,
 }
 
 impl Paging {
     pub(crate) fn limit(&self) -> u32 {
-        self.limit.unwrap_or(50).clamp(1, 1000)
+        page_limit(self.limit)
     }
+
+    pub(crate) fn offset(&self) -> u32 {
+        page_offset(self.offset)
+    }
+}
+
+/// A page size from a query: 50 by default, within 1 to 1000.
+pub(crate) fn page_limit(limit: Option<u64>) -> u32 {
+    u32::try_from(limit.unwrap_or(50).clamp(1, 1000)).unwrap_or(1000)
+}
+
+/// An offset from a query (past `u32::MAX` every page is empty anyway).
+pub(crate) fn page_offset(offset: Option<u64>) -> u32 {
+    u32::try_from(offset.unwrap_or(0)).unwrap_or(u32::MAX)
 }
 
 /// The form of an upload: one part named `file`.
@@ -58,7 +74,8 @@ pub(crate) struct UploadForm {
 
 /// Lists the uploaded files, newest first.
 #[utoipa::path(get, path = "/api/files", tag = "files", params(Paging),
-    responses((status = 200, body = FilePage), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = FilePage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn list_files(
     State(state): State<AppState>,
@@ -66,7 +83,7 @@ pub(crate) async fn list_files(
 ) -> ApiResult<axum::Json<FilePage>> {
     let page = state
         .files
-        .list(paging.limit(), paging.offset.unwrap_or(0))
+        .list(paging.limit(), paging.offset())
         .await?;
     Ok(axum::Json(page))
 }

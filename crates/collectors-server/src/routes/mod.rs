@@ -91,7 +91,7 @@ pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Va
         .split_for_parts();
     api.merge(protected_api);
     let mut document = serde_json::to_value(&api).unwrap_or_default();
-    crate::openapi::add_processor_schemas(&mut document, &state.registry);
+    crate::openapi::add_registry_schemas(&mut document, &state.registry);
     let served = document.clone();
     let protected = protected
         .route(

@@ -23,7 +23,7 @@ pub(crate) async fn list_pipelines(
 
 /// Registers (or replaces) a pipeline spec under `name`; the spec is checked first.
 #[utoipa::path(put, path = "/api/pipelines/{name}", tag = "pipelines",
-    request_body(content = Object, description = "A pipeline spec: pipeline.toml as JSON"),
+    request_body(content = Object, description = "A pipeline spec: pipeline.toml as JSON (schema `PipelineSpec`)"),
     params(("name" = String, Path, description = "The pipeline's name")),
     responses((status = 200, body = RegisteredPipeline), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 415, body = ErrorBody)),
