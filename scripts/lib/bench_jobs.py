@@ -108,11 +108,12 @@ class Api:
         return json.loads(body)["total"]
 
 
-def job_rate(api: Api, jobs: int, connections: int, timeout: float) -> dict:
-    """Enqueues `jobs` noop jobs over `connections` keep-alive connections (one thread each)
-    and times from the first POST until every job is COMPLETED (the total polled on a
-    connection of its own)."""
-    body = json.dumps({"processing_type": "noop"}).encode()
+def job_rate(api: Api, jobs: int, connections: int, timeout: float, batch: int) -> dict:
+    """Enqueues `jobs` noop jobs over `connections` keep-alive connections (one thread each),
+    one per `POST /api/etl/process` or `batch` per `POST /api/etl/process/batch`, and times
+    from the first POST until every job is COMPLETED (the total polled on a connection of
+    its own)."""
+    one = {"processing_type": "noop"}
     conns = [api.connect() for _ in range(connections)]
     poll = api.connect()
     if api.total(poll, "COMPLETED") != 0:
@@ -124,14 +125,20 @@ def job_rate(api: Api, jobs: int, connections: int, timeout: float) -> dict:
     def client(conn, count: int) -> None:
         last = None
         try:
-            for _ in range(count):
-                code, reply = api.call(conn, "POST", "/api/etl/process", body)
+            while count > 0:
+                n = min(batch, count)
+                if batch == 1:
+                    path, body = "/api/etl/process", json.dumps(one).encode()
+                else:
+                    path, body = "/api/etl/process/batch", json.dumps({"requests": [one] * n}).encode()
+                code, reply = api.call(conn, "POST", path, body)
                 if code != 202:
-                    errors.append(f"POST /api/etl/process: {code} {reply[:300]!r}")
+                    errors.append(f"POST {path}: {code} {reply[:300]!r}")
                     return
-                last = reply
+                count -= n
+                last = json.loads(reply)
             if last is not None:
-                last_ids.append(json.loads(last)["result_id"])
+                last_ids.append(last["result_id"] if batch == 1 else last["accepted"][-1]["result_id"])
         except Exception as e:  # noqa: BLE001 - reported, the run fails
             errors.append(f"POST /api/etl/process: {e!r}")
         finally:
@@ -194,17 +201,17 @@ def collectors_env(token: str) -> dict:
     return env
 
 
-def run_sqlite(args, n: int, do_wrk: bool) -> dict:
+def run_sqlite(args, n: int, do_wrk: bool, batch: int) -> dict:
     token = secrets.token_hex(16)
     data = f"{args.work}/sqlite-{n}"
     log = f"{data}.log"
     os.makedirs(data)
-    proc = spawn([args.bin, "serve", "--bind", "127.0.0.1:0", "--data-dir", data], log,
-                 collectors_env(token))
+    proc = spawn([args.bin, "serve", "--bind", "127.0.0.1:0", "--data-dir", data,
+                  "--workers", str(args.slots)], log, collectors_env(token))
     try:
         address = wait_for_line(proc, log, r"listening on http://(\S+)").group(1)
         api = Api(address, token)
-        result = job_rate(api, args.jobs, args.connections, args.timeout)
+        result = job_rate(api, args.jobs, args.connections, args.timeout, batch)
         if do_wrk:
             result["wrk"] = wrk(args, api, token, result["result_id"])
         return result
@@ -244,13 +251,13 @@ def run_postgres(args, n: int, processes: int, do_wrk: bool) -> dict:
         for w in range(processes):
             log = f"{data}/worker-{w}.log"
             proc = spawn([args.bin, "worker", "--data-dir", data, "--database", url,
-                          "--workers", str(args.pg_workers)], log, collectors_env(token))
+                          "--workers", str(args.slots)], log, collectors_env(token))
             procs.append(proc)
             workers.append((proc, log))
         for proc, log in workers:
             wait_for_line(proc, log, r"workers on ")
         api = Api(address, token)
-        result = job_rate(api, args.jobs, args.connections, args.timeout)
+        result = job_rate(api, args.jobs, args.connections, args.timeout, args.batch)
         if do_wrk:
             # The API alone: the idle workers are stopped first.
             for proc, _ in workers:
@@ -290,7 +297,9 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--connections", type=int, default=4)
     p.add_argument("--pg-processes", default="1,2,4")
-    p.add_argument("--pg-workers", type=int, default=1, help="workers per `collectors worker`")
+    p.add_argument("--slots", type=int, default=32,
+                   help="`--workers` of `serve` and of each `worker`: jobs run at once per process")
+    p.add_argument("--batch", type=int, default=100, help="jobs per POST /api/etl/process/batch")
     p.add_argument("--celery-workers", type=int, default=2)
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--wrk-connections", type=int, default=32)
@@ -317,12 +326,14 @@ def main() -> None:
 
 def measure(args) -> None:
     pg_counts = [int(x) for x in args.pg_processes.split(",") if x]
-    configs = ["sqlite"] + [f"pg{k}" for k in pg_counts] + ["celery"]
-    labels = {"sqlite": "collectors, SQLite, `serve` (in-process workers, default count)",
+    configs = ["sqlite1", "sqlite"] + [f"pg{k}" for k in pg_counts] + ["celery"]
+    labels = {"sqlite1": f"collectors, SQLite, `serve --workers {args.slots}`, one job per POST",
+              "sqlite": f"collectors, SQLite, `serve --workers {args.slots}`, {args.batch} jobs per POST",
               "celery": f"Celery, Redis, {args.celery_workers} prefork workers"}
     for k in pg_counts:
-        labels[f"pg{k}"] = (f"collectors, PostgreSQL, {k} `worker` process{'es' if k > 1 else ''}"
-                            f" × {args.pg_workers} worker + API `--workers 0`")
+        labels[f"pg{k}"] = (f"collectors, PostgreSQL, {k} `worker --workers {args.slots}` "
+                            f"process{'es' if k > 1 else ''} + API `--workers 0`, "
+                            f"{args.batch} jobs per POST")
     rates = {c: [] for c in configs}
     enqueue = {c: [] for c in configs}
     lat = {"sqlite": [], "pg": []}
@@ -332,7 +343,9 @@ def measure(args) -> None:
         for config in order:
             n += 1
             if config == "sqlite":
-                r = run_sqlite(args, n, do_wrk=True)
+                r = run_sqlite(args, n, do_wrk=True, batch=args.batch)
+            elif config == "sqlite1":
+                r = run_sqlite(args, n, do_wrk=False, batch=1)
             elif config == "celery":
                 r = run_celery(args, n)
             else:
@@ -360,6 +373,7 @@ def measure(args) -> None:
               f"| {med[c] / med['celery']:.1f}× |")
     print()
     best = max(med[c] for c in configs if c != "celery")
+    print(f"- one job per POST, SQLite / Celery: {med['sqlite1'] / med['celery']:.1f}×")
     print(f"- best collectors / Celery: {best / med['celery']:.1f}× "
           f"(target ≥ 20×: {'met' if best / med['celery'] >= 20 else 'missed'})")
     if 1 in pg_counts and 2 in pg_counts:

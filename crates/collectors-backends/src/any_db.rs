@@ -111,8 +111,8 @@ fn install_drivers() {
 }
 
 /// Opens a pool of at most `max_connections` on `location`. A SQLite file is created (with
-/// its directory, private to the user) and runs in WAL mode with a busy timeout, so that
-/// concurrent writers wait for each other instead of failing.
+/// its directory, private to the user) and runs in WAL mode with `synchronous=NORMAL` and a
+/// busy timeout, so that concurrent writers wait for each other instead of failing.
 ///
 /// # Errors
 ///
@@ -149,6 +149,11 @@ pub async fn open_any_pool(location: &AnyLocation, max_connections: u32) -> Resu
                         .execute(&mut *connection)
                         .await?;
                     sqlx::query("PRAGMA busy_timeout = 30000")
+                        .execute(&mut *connection)
+                        .await?;
+                    // As the SQLite backends: a commit survives a killed process; only a
+                    // power loss may take the last ones (WAL, no fsync per commit).
+                    sqlx::query("PRAGMA synchronous = NORMAL")
                         .execute(&mut *connection)
                         .await?;
                 }

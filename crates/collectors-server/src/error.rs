@@ -45,6 +45,13 @@ impl ApiError {
         }
     }
 
+    /// The same error, its message prefixed by where in the request it was found
+    /// (`requests[3]: …`).
+    pub fn at(mut self, place: impl std::fmt::Display) -> Self {
+        self.message = format!("{place}: {}", self.message);
+        self
+    }
+
     /// 400: the request is malformed or its values are invalid.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)

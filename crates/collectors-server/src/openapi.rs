@@ -39,9 +39,9 @@ pub(crate) fn add_registry_schemas(document: &mut Value, registry: &Registry) {
         field.insert("enum".into(), Value::Array(kinds));
     }
     let spec = serde_json::json!({"$ref": "#/components/schemas/PipelineSpec"});
-    if let Some(body) =
-        document.pointer_mut("/paths/~1api~1pipelines~1{name}/put/requestBody/content/application~1json/schema")
-    {
+    if let Some(body) = document.pointer_mut(
+        "/paths/~1api~1pipelines~1{name}/put/requestBody/content/application~1json/schema",
+    ) {
         *body = spec;
     }
 }

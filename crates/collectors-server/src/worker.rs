@@ -2,37 +2,40 @@
 //! and notices a cancel request), run it, and record how it ended — fenced by the lease's
 //! token, so a worker that lost its lease cannot overwrite the re-run's result.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use collectors_core::{CancellationToken, Error};
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::etl::EtlRunner;
 use crate::etl::runner::RunEnd;
 use crate::jobs::{Heartbeat, JobQueue, Lease};
 
-/// Runs `count` workers named `{prefix}-{n}` until `shutdown` fires, plus one reaper that
-/// re-queues expired leases and purges old jobs every `reap_interval`. A job still running
-/// at shutdown is stopped and handed back to the queue.
+/// Runs up to `slots` jobs at once, leased under the name `prefix`, until `shutdown` fires,
+/// plus one reaper that re-queues expired leases and purges old jobs every
+/// `reap_interval`. A job still running at shutdown is stopped and handed back to the
+/// queue.
+///
+/// One producer leases as many due jobs as there are free slots in one statement
+/// (`claim_many`), and one [`Completer`] records the results of the jobs that end together
+/// in one statement (`complete_many`): at many short jobs the database sees a few
+/// statements a batch instead of two a job (River's producer and batch completer).
 pub(crate) async fn run_workers(
     queue: JobQueue,
     runner: EtlRunner,
     prefix: String,
-    count: usize,
+    slots: usize,
     reap_interval: Duration,
     shutdown: CancellationToken,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..count {
-        let (queue, runner, shutdown) = (queue.clone(), runner.clone(), shutdown.clone());
-        let name = format!("{prefix}-{n}");
-        tasks.spawn(async move { worker_loop(&queue, &runner, &name, &shutdown).await });
-    }
-    {
+    if slots > 0 {
         let (queue, shutdown) = (queue.clone(), shutdown.clone());
-        tasks.spawn(async move { reaper_loop(&queue, reap_interval, &shutdown).await });
+        tasks.spawn(async move { producer(queue, runner, prefix, slots, shutdown).await });
     }
+    tasks.spawn(async move { reaper_loop(&queue, reap_interval, &shutdown).await });
     while tasks.join_next().await.is_some() {}
 }
 
@@ -60,30 +63,131 @@ async fn reaper_loop(queue: &JobQueue, every: Duration, shutdown: &CancellationT
     }
 }
 
-async fn worker_loop(
-    queue: &JobQueue,
-    runner: &EtlRunner,
-    name: &str,
-    shutdown: &CancellationToken,
+/// Most jobs leased in one statement.
+const MAX_CLAIM: usize = 1000;
+
+/// Leases due jobs into free slots and runs each in a task of its own until `shutdown`;
+/// then waits for the running ones (which hand their jobs back) and the last results.
+async fn producer(
+    queue: JobQueue,
+    runner: EtlRunner,
+    name: String,
+    slots: usize,
+    shutdown: CancellationToken,
 ) {
     let poll = queue.config().poll_interval;
-    while !shutdown.is_cancelled() {
-        match queue.claim(name).await {
-            Ok(Some(lease)) => run_one(queue, runner, lease, shutdown).await,
-            Ok(None) => {
+    let free = Arc::new(Semaphore::new(slots));
+    let (completer, completing) = Completer::start(queue.clone());
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        let first = tokio::select! {
+            () = shutdown.cancelled() => break,
+            permit = free.clone().acquire_owned() => permit,
+        };
+        let Ok(first) = first else { break };
+        // Jobs that end together free their slots together: lease for all of them at once.
+        tokio::task::yield_now().await;
+        let mut permits = vec![first];
+        while permits.len() < MAX_CLAIM.min(slots) {
+            match free.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        let want = u32::try_from(permits.len()).unwrap_or(1);
+        match queue.claim_many(&name, want).await {
+            Ok(leases) if leases.is_empty() => {
+                drop(permits);
                 tokio::select! {
-                    () = shutdown.cancelled() => return,
+                    () = shutdown.cancelled() => break,
                     () = queue.wait_for_work(poll) => {}
                 }
             }
+            Ok(leases) => {
+                // Never more leases than slots asked for; were there, the extra ones run
+                // anyway rather than wait out their lease.
+                let mut permits = permits.into_iter();
+                for lease in leases {
+                    let permit = permits.next();
+                    let (queue, runner, completer, shutdown) = (
+                        queue.clone(),
+                        runner.clone(),
+                        completer.clone(),
+                        shutdown.clone(),
+                    );
+                    running.spawn(async move {
+                        run_one(&queue, &runner, &completer, lease, &shutdown).await;
+                        drop(permit);
+                    });
+                }
+            }
             Err(e) => {
-                tracing::warn!(worker = name, error = %e, "claiming a job failed");
+                drop(permits);
+                tracing::warn!(worker = %name, error = %e, "claiming jobs failed");
                 tokio::select! {
-                    () = shutdown.cancelled() => return,
+                    () = shutdown.cancelled() => break,
                     () = tokio::time::sleep(poll) => {}
                 }
             }
         }
+    }
+    while running.join_next().await.is_some() {}
+    drop(completer);
+    completing.await.ok();
+}
+
+/// A job's result on its way to the database, and who waits for the answer.
+type Completion = (
+    Lease,
+    serde_json::Value,
+    oneshot::Sender<Result<bool, String>>,
+);
+
+/// Records the results of the jobs that end together in one `complete_many` (group
+/// commit): a job hands its result over and waits for its own answer (whether its lease
+/// still held), so its slot is freed only once its result is stored.
+#[derive(Clone)]
+struct Completer {
+    tx: mpsc::Sender<Completion>,
+}
+
+impl Completer {
+    /// The completer and its task, which ends when every clone is dropped.
+    fn start(queue: JobQueue) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Completion>(MAX_CLAIM);
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, MAX_CLAIM).await > 0 {
+                let (done, waiting): (Vec<_>, Vec<_>) =
+                    batch.drain(..).map(|(l, r, w)| ((l, r), w)).unzip();
+                match queue.complete_many(&done).await {
+                    Ok(held) => {
+                        for (w, h) in waiting.into_iter().zip(held) {
+                            w.send(Ok(h)).ok();
+                        }
+                    }
+                    Err(e) => {
+                        for w in waiting {
+                            w.send(Err(e.to_string())).ok();
+                        }
+                    }
+                }
+            }
+        });
+        (Self { tx }, task)
+    }
+
+    /// Stores `result` as the leased job's; whether the lease still held.
+    async fn complete(&self, lease: Lease, result: serde_json::Value) -> Result<bool, String> {
+        let (answer, answered) = oneshot::channel();
+        self.tx
+            .send((lease, result, answer))
+            .await
+            .map_err(|_| "the completer stopped".to_owned())?;
+        answered
+            .await
+            .map_err(|_| "the completer stopped".to_owned())?
     }
 }
 
@@ -96,7 +200,13 @@ enum Stop {
     Shutdown,
 }
 
-async fn run_one(queue: &JobQueue, runner: &EtlRunner, lease: Lease, shutdown: &CancellationToken) {
+async fn run_one(
+    queue: &JobQueue,
+    runner: &EtlRunner,
+    completer: &Completer,
+    lease: Lease,
+    shutdown: &CancellationToken,
+) {
     let started = Instant::now();
     let job = lease.job().clone();
     tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
@@ -159,14 +269,16 @@ async fn run_one(queue: &JobQueue, runner: &EtlRunner, lease: Lease, shutdown: &
             tracing::warn!(job = %job.id, "the lease was lost: the job runs elsewhere, its result here is dropped");
             "lost"
         }
-        (Ok(Ok(RunEnd::Completed(result))), _) => match queue.complete(&lease, result).await {
-            Ok(true) => "completed",
-            Ok(false) => "lost",
-            Err(e) => {
-                tracing::error!(job = %job.id, error = %e, "recording the result failed");
-                "error"
+        (Ok(Ok(RunEnd::Completed(result))), _) => {
+            match completer.complete(lease.clone(), result).await {
+                Ok(true) => "completed",
+                Ok(false) => "lost",
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "recording the result failed");
+                    "error"
+                }
             }
-        },
+        }
         (Ok(Ok(RunEnd::Cancelled)), Stop::CancelRequested) => {
             queue.acknowledge_cancel(&lease).await.ok();
             "cancelled"

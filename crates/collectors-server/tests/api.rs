@@ -161,6 +161,73 @@ async fn process_requests_are_checked_before_they_are_queued() {
 }
 
 #[tokio::test]
+async fn a_batch_is_queued_all_or_none() {
+    let t = TestService::start(0).await;
+    let (_, file) = t.upload("sensors.csv", "text/csv", &csv_sample()).await;
+    let good = json!({"processing_type": "rolling_mean", "data_file_id": file["id"],
+                      "parameters": {"value": "value", "window": 3}});
+    let bad = json!({"processing_type": "rolling_mean", "data_file_id": file["id"],
+                     "parameters": {"value": "value", "window": "three"}});
+    let (status, answer) = t
+        .call(
+            "POST",
+            "/api/etl/process/batch",
+            Some(json!({"requests": [good, bad, good]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("requests[1]: "), "{message}");
+    for body in [json!({"requests": []}), json!({"requests": {}}), json!({})] {
+        let (status, answer) = t
+            .call("POST", "/api/etl/process/batch", Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
+    }
+    let too_many: Vec<_> = (0..1001)
+        .map(|_| json!({"processing_type": "noop"}))
+        .collect();
+    let (status, _) = t
+        .call(
+            "POST",
+            "/api/etl/process/batch",
+            Some(json!({"requests": too_many})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, page) = t.get("/api/etl/results").await;
+    assert_eq!(
+        page["total"], 0,
+        "nothing of a refused batch was queued: {page}"
+    );
+
+    let noop = json!({"processing_type": "noop"});
+    let (status, answer) = t
+        .call(
+            "POST",
+            "/api/etl/process/batch",
+            Some(json!({"requests": [good, noop, good]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let accepted = answer["accepted"].as_array().unwrap();
+    assert_eq!(accepted.len(), 3);
+    let (_, second) = t
+        .get(&format!(
+            "/api/etl/results/{}",
+            accepted[1]["result_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        second["processing_type"], "noop",
+        "in the request's order: {second}"
+    );
+    assert_eq!(second["status"], "PENDING");
+    let (_, page) = t.get("/api/etl/results?type=rolling_mean").await;
+    assert_eq!(page["total"], 2, "{page}");
+}
+
+#[tokio::test]
 async fn results_are_listed_cancelled_and_deleted() {
     let t = TestService::start(0).await;
     let (_, file) = t.upload("sensors.csv", "text/csv", &csv_sample()).await;

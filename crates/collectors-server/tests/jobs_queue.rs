@@ -65,6 +65,7 @@ on_both!(
     cancel_pending_processing_terminal_unknown,
     an_expired_lease_with_a_cancel_request_is_cancelled,
     concurrent_workers_complete_every_job_exactly_once,
+    complete_many_fences_each_lease,
     list_filters_pages_counts_and_purge,
     events_and_wake_up_in_one_process,
     bad_input_is_a_typed_error,
@@ -461,7 +462,9 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
                 let leases: Vec<Lease> = if w < 4 {
                     queue.claim(&name).await.unwrap().into_iter().collect()
                 } else {
-                    queue.claim_many(&name, 7).await.unwrap()
+                    let leases = queue.claim_many(&name, 7).await.unwrap();
+                    assert!(leases.len() <= 7, "{} leases for 7 asked", leases.len());
+                    leases
                 };
                 if leases.is_empty() {
                     let counts = queue.counts_by_status().await.unwrap();
@@ -469,9 +472,22 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
                         return completed;
                     }
                 }
-                for lease in leases {
-                    if queue.complete(&lease, json!({"by": name})).await.unwrap() {
-                        completed.push(lease.id());
+                if w < 4 {
+                    for lease in leases {
+                        if queue.complete(&lease, json!({"by": name})).await.unwrap() {
+                            completed.push(lease.id());
+                        }
+                    }
+                } else {
+                    let done: Vec<_> = leases
+                        .into_iter()
+                        .map(|l| (l, json!({"by": name})))
+                        .collect();
+                    let held = queue.complete_many(&done).await.unwrap();
+                    for ((lease, _), held) in done.iter().zip(held) {
+                        if held {
+                            completed.push(lease.id());
+                        }
                     }
                 }
             }
@@ -495,6 +511,66 @@ async fn concurrent_workers_complete_every_job_exactly_once(location: &AnyLocati
     assert_eq!(counts[&JobStatus::Completed], JOBS as u64);
     assert_eq!(counts.values().sum::<u64>(), JOBS as u64, "none lost");
     assert_eq!(counts[&JobStatus::Processing], 0);
+}
+
+async fn complete_many_fences_each_lease(location: &AnyLocation) {
+    let queue = open(location, config(30_000)).await;
+    let mut events = queue.subscribe();
+    for i in 0..3 {
+        queue
+            .enqueue(NewJob::new("noop", format!("job {i}")))
+            .await
+            .unwrap();
+    }
+    let leases = queue.claim_many("w", 3).await.unwrap();
+    assert_eq!(leases.len(), 3);
+    // The middle one ends another way first: its lease no longer holds.
+    assert!(
+        queue
+            .complete(&leases[1], json!({"by": "alone"}))
+            .await
+            .unwrap()
+    );
+    let done: Vec<_> = leases
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), json!({"n": i})))
+        .collect();
+    assert_eq!(
+        queue.complete_many(&done).await.unwrap(),
+        vec![true, false, true]
+    );
+    for (i, lease) in leases.iter().enumerate() {
+        let job = queue.get(lease.id()).await.unwrap();
+        assert_eq!(job.status, JobStatus::Completed);
+        assert_eq!(job.progress, 100.0);
+        let expected = if i == 1 {
+            json!({"by": "alone"})
+        } else {
+            json!({"n": i})
+        };
+        assert_eq!(job.result_data, Some(expected), "job {i}");
+    }
+    // Published like single completions: the two written by complete_many are seen.
+    let mut seen: HashMap<Uuid, Vec<JobStatus>> = HashMap::new();
+    for _ in 0..9 {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event within 5 s")
+            .unwrap();
+        seen.entry(event.id).or_default().push(event.status);
+    }
+    for lease in &leases {
+        assert_eq!(
+            seen[&lease.id()],
+            [
+                JobStatus::Pending,
+                JobStatus::Processing,
+                JobStatus::Completed
+            ]
+        );
+    }
+    assert!(queue.complete_many(&[]).await.unwrap().is_empty());
 }
 
 async fn list_filters_pages_counts_and_purge(location: &AnyLocation) {

@@ -96,6 +96,10 @@ pub(super) struct Statements {
     pub(super) heartbeat: String,
     /// $1 id, $2 token, $3 result JSON.
     pub(super) complete: String,
+    /// `UPDATE … FROM (VALUES ` up to the rows of `complete_many` (id, token, result a row).
+    pub(super) complete_many_head: String,
+    /// The rest of `complete_many` after its rows: the fence and `RETURNING`.
+    pub(super) complete_many_tail: String,
     /// $1 id, $2 token, $3 retry (1/0), $4 delay ms, $5 error JSON, $6 message.
     pub(super) fail: String,
     /// $1 id, $2 token.
@@ -138,6 +142,11 @@ impl Statements {
                 .replace("{columns}", COLUMNS)
         };
         let unleased = "lease_until = NULL, lease_token = NULL";
+        let qualified = COLUMNS
+            .split(", ")
+            .map(|c| format!("{TABLE}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let retry = "$3 = 1 AND attempts < max_attempts";
         let mut statements = Self {
             dialect,
@@ -159,15 +168,19 @@ impl Statements {
                  AND status = 'PENDING' \
                  RETURNING {{columns}}"
             )),
+            // The picked rows joined, not `id IN (…)`: PostgreSQL may re-run an `IN`
+            // subquery when it re-checks a row another claimer changed, and so lease more
+            // than `LIMIT` rows; a subquery in `FROM` is read once.
             claim_many: render(&format!(
                 "UPDATE _collectors_jobs SET status = 'PROCESSING', attempts = attempts + 1, \
                  lease_token = $1, worker = $2, lease_until = {{now}} + $3, \
                  started_at = COALESCE(started_at, {{now}}), updated_at = {{now}} \
-                 WHERE id IN (SELECT id FROM _collectors_jobs \
+                 FROM (SELECT id AS picked_id FROM _collectors_jobs \
                      WHERE status = 'PENDING' AND run_at <= {{now_once}} \
-                     ORDER BY run_at, id LIMIT $4{skip_locked}) \
-                 AND status = 'PENDING' \
-                 RETURNING {{columns}}"
+                     ORDER BY run_at, id LIMIT $4{skip_locked}) AS picked \
+                 WHERE _collectors_jobs.id = picked.picked_id \
+                 AND _collectors_jobs.status = 'PENDING' \
+                 RETURNING {qualified}"
             )),
             heartbeat: render(
                 "UPDATE _collectors_jobs SET lease_until = {now} + $3, \
@@ -183,6 +196,18 @@ impl Statements {
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
                  RETURNING {EVENT_COLUMNS}"
             )),
+            // `VALUES` columns are `column1…` on both SQLite and PostgreSQL.
+            complete_many_head: render(&format!(
+                "UPDATE _collectors_jobs SET status = 'COMPLETED', progress = 100.0, \
+                 result_data = done.column3, {unleased}, finished_at = {{now}}, \
+                 updated_at = {{now}} FROM (VALUES "
+            )),
+            complete_many_tail: ") AS done WHERE _collectors_jobs.id = done.column1 \
+                 AND _collectors_jobs.lease_token = done.column2 \
+                 AND _collectors_jobs.status = 'PROCESSING' \
+                 RETURNING _collectors_jobs.id, _collectors_jobs.status, \
+                 _collectors_jobs.progress, _collectors_jobs.message"
+                .to_owned(),
             fail: render(&format!(
                 "UPDATE _collectors_jobs SET \
                  status = CASE WHEN {retry} THEN 'PENDING' ELSE 'FAILED' END, \

@@ -271,16 +271,22 @@ mod tests {
     #[test]
     fn every_documented_type_is_a_data_source_type() {
         let documented = [
-            "local_file", "memory", "s3", "gcs", "azure_blob", "postgresql", "sqlite", "custom",
+            "local_file",
+            "memory",
+            "s3",
+            "gcs",
+            "azure_blob",
+            "postgresql",
+            "sqlite",
+            "custom",
         ];
         for name in documented {
             let parsed: Result<DataSourceType, _> = serde_json::from_value(serde_json::json!(name));
             assert!(parsed.is_ok(), "{name}");
         }
-        let schema = serde_json::to_value(
-            <super::DataSourceKind as utoipa::PartialSchema>::schema(),
-        )
-        .unwrap();
+        let schema =
+            serde_json::to_value(<super::DataSourceKind as utoipa::PartialSchema>::schema())
+                .unwrap();
         assert_eq!(schema["enum"], serde_json::json!(documented));
     }
 }

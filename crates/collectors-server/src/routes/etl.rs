@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::etl::{ExportFormat, ProcessAccepted, ProcessRequest, export_output};
-use crate::jobs::{Job, JobFilter, JobStatus};
+use crate::jobs::{Job, JobFilter, JobStatus, NewJob};
 use crate::state::AppState;
 
 /// A processing result: the job that computes it, with its status and progress.
@@ -135,6 +135,71 @@ pub(crate) async fn process(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ProcessRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
+    let job = new_job(&state, request).await?;
+    let job = state.queue.enqueue(job).await?;
+    metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone()).increment(1);
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted(&job))))
+}
+
+/// Most requests in one `POST /api/etl/process/batch`.
+pub(crate) const MAX_BATCH: usize = 1000;
+
+/// Many processing requests at once.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProcessBatch {
+    /// 1 to 1000 requests, each as `POST /api/etl/process` takes it.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub requests: Vec<ProcessRequest>,
+}
+
+/// The answer to an accepted batch: one per request, in the request's order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessBatchAccepted {
+    /// The results to follow.
+    pub accepted: Vec<ProcessAccepted>,
+}
+
+/// Requests many processings in one call, all or none: every request is checked first (a
+/// bad one is a 400 naming it, `requests[i]: …`, and nothing is queued), then all are
+/// queued in one transaction.
+#[utoipa::path(post, path = "/api/etl/process/batch", tag = "etl", request_body = ProcessBatch,
+    responses((status = 202, body = ProcessBatchAccepted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn process_batch(
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<ProcessBatch>,
+) -> ApiResult<(StatusCode, axum::Json<ProcessBatchAccepted>)> {
+    if !(1..=MAX_BATCH).contains(&batch.requests.len()) {
+        return Err(ApiError::bad_request(format!(
+            "requests: 1 to {MAX_BATCH} are taken at once, got {}",
+            batch.requests.len()
+        )));
+    }
+    let mut jobs = Vec::with_capacity(batch.requests.len());
+    for (i, request) in batch.requests.into_iter().enumerate() {
+        jobs.push(
+            new_job(&state, request)
+                .await
+                .map_err(|e| e.at(format_args!("requests[{i}]")))?,
+        );
+    }
+    let jobs = state.queue.enqueue_many(jobs).await?;
+    for job in &jobs {
+        metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone())
+            .increment(1);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ProcessBatchAccepted {
+            accepted: jobs.iter().map(accepted).collect(),
+        }),
+    ))
+}
+
+/// The job of one processing request, checked: its file exists, its pipeline is known.
+async fn new_job(state: &AppState, request: ProcessRequest) -> ApiResult<NewJob> {
     if let Some(id) = request.data_file_id {
         state.files.get(id).await?;
     }
@@ -142,17 +207,15 @@ pub(crate) async fn process(
         Some(name) => Some(state.pipelines.get(name).await?.spec),
         None => None,
     };
-    let job = request.into_job(&state.registry, registered)?;
-    let job = state.queue.enqueue(job).await?;
-    metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone()).increment(1);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(ProcessAccepted {
-            result_id: job.id,
-            task_id: job.id,
-            status: job.status,
-        }),
-    ))
+    Ok(request.into_job(&state.registry, registered)?)
+}
+
+fn accepted(job: &Job) -> ProcessAccepted {
+    ProcessAccepted {
+        result_id: job.id,
+        task_id: job.id,
+        status: job.status,
+    }
 }
 
 /// Lists results: filter by status, type and file; paginated.

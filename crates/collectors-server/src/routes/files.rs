@@ -81,10 +81,7 @@ pub(crate) async fn list_files(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<axum::Json<FilePage>> {
-    let page = state
-        .files
-        .list(paging.limit(), paging.offset())
-        .await?;
+    let page = state.files.list(paging.limit(), paging.offset()).await?;
     Ok(axum::Json(page))
 }
 

@@ -56,6 +56,7 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(files::get_file, files::delete_file))
         .routes(routes!(files::file_content))
         .routes(routes!(etl::process))
+        .routes(routes!(etl::process_batch))
         .routes(routes!(etl::list_results))
         .routes(routes!(etl::get_result, etl::delete_result))
         .routes(routes!(etl::export_result))
