@@ -67,10 +67,11 @@ async fn running_on(queue: &JobQueue, pid: u32) -> Vec<uuid::Uuid> {
         ..JobFilter::default()
     };
     let page = queue.list(&filter).await.unwrap();
-    let mark = format!("/{pid}-");
+    // Workers lease under `{host}/{pid}`.
+    let mark = format!("/{pid}");
     page.jobs
         .into_iter()
-        .filter(|j| j.worker.as_deref().is_some_and(|w| w.contains(&mark)))
+        .filter(|j| j.worker.as_deref().is_some_and(|w| w.ends_with(&mark)))
         .map(|j| j.id)
         .collect()
 }
@@ -140,7 +141,7 @@ async fn a_killed_workers_jobs_are_rerun_by_the_other_and_complete_exactly_once(
         .await
         .unwrap();
     assert_eq!(all.total, total, "no job was lost or added");
-    let survivor_mark = format!("/{}-", survivor.0.id());
+    let survivor_mark = format!("/{}", survivor.0.id());
     for id in held {
         let job = queue.get(id).await.unwrap();
         assert_eq!(job.status, JobStatus::Completed);
@@ -148,7 +149,7 @@ async fn a_killed_workers_jobs_are_rerun_by_the_other_and_complete_exactly_once(
         assert!(
             job.worker
                 .as_deref()
-                .is_some_and(|w| w.contains(&survivor_mark)),
+                .is_some_and(|w| w.ends_with(&survivor_mark)),
             "the survivor completed it: {job:?}"
         );
         assert_eq!(job.result_data.as_ref().unwrap()["delay_ms"], 3000);
