@@ -2,10 +2,12 @@
 //! and notices a cancel request), run it, and record how it ended — fenced by the lease's
 //! token, so a worker that lost its lease cannot overwrite the re-run's result.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use collectors_core::{CancellationToken, Error};
+use futures::FutureExt;
 use serde_json::json;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
@@ -212,58 +214,45 @@ async fn run_one(
     tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
     let (progress_tx, mut progress_rx) = watch::channel((0.0, None));
     let cancel = CancellationToken::new();
-    let (stop_tx, stop_rx) = watch::channel(Stop::Running);
+    // One task runs the job and keeps its lease alive (every third of the lease, and at
+    // each progress report); a panic fails this job, not the worker.
     let beat_every = queue.config().lease_ttl / 3;
-    let heartbeat = {
-        let (queue, lease, cancel, shutdown) = (
-            queue.clone(),
-            lease.clone(),
-            cancel.clone(),
-            shutdown.clone(),
-        );
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(beat_every);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    () = cancel.cancelled() => return,
-                    () = shutdown.cancelled() => {
-                        stop_tx.send_replace(Stop::Shutdown);
-                        cancel.cancel();
-                        return;
-                    }
-                    _ = tick.tick() => {}
-                    changed = progress_rx.changed() => {
-                        if changed.is_err() { return; }
-                    }
-                }
-                let progress = progress_rx.borrow_and_update().clone();
-                match queue.heartbeat(&lease, Some(progress)).await {
-                    Ok(Heartbeat::Continue) => {}
-                    Ok(Heartbeat::CancelRequested) => {
-                        stop_tx.send_replace(Stop::CancelRequested);
-                        cancel.cancel();
-                        return;
-                    }
-                    Ok(Heartbeat::Lost) => {
-                        stop_tx.send_replace(Stop::LeaseLost);
-                        cancel.cancel();
-                        return;
-                    }
-                    Err(e) => tracing::warn!(job = %lease.id(), error = %e, "heartbeat failed"),
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + beat_every, beat_every);
+    let run = AssertUnwindSafe(runner.run(&job, progress_tx, cancel.clone())).catch_unwind();
+    tokio::pin!(run);
+    let mut stop = Stop::Running;
+    let mut reporting = true;
+    let ended = loop {
+        let running = stop == Stop::Running;
+        tokio::select! {
+            ended = &mut run => break ended,
+            () = shutdown.cancelled(), if running => {
+                stop = Stop::Shutdown;
+                cancel.cancel();
+                continue;
+            }
+            _ = tick.tick(), if running => {}
+            changed = progress_rx.changed(), if running && reporting => {
+                if changed.is_err() {
+                    reporting = false;
+                    continue;
                 }
             }
-        })
+        }
+        let progress = progress_rx.borrow_and_update().clone();
+        match queue.heartbeat(&lease, Some(progress)).await {
+            Ok(Heartbeat::Continue) => {}
+            Ok(Heartbeat::CancelRequested) => {
+                stop = Stop::CancelRequested;
+                cancel.cancel();
+            }
+            Ok(Heartbeat::Lost) => {
+                stop = Stop::LeaseLost;
+                cancel.cancel();
+            }
+            Err(e) => tracing::warn!(job = %lease.id(), error = %e, "heartbeat failed"),
+        }
     };
-    // Its own task: a panic fails this job, not the worker.
-    let run = {
-        let (runner, job, cancel) = (runner.clone(), job.clone(), cancel.clone());
-        tokio::spawn(async move { runner.run(&job, progress_tx, cancel).await })
-    };
-    let ended = run.await;
-    let stop = *stop_rx.borrow();
-    cancel.cancel();
-    heartbeat.await.ok();
     let status = match (ended, stop) {
         (_, Stop::LeaseLost) => {
             tracing::warn!(job = %job.id, "the lease was lost: the job runs elsewhere, its result here is dropped");
@@ -291,7 +280,7 @@ async fn run_one(
         }
         (Ok(Err(e)), _) => fail(queue, &lease, &e, e.is_retryable()).await,
         (Err(panic), _) => {
-            let e = Error::processing(format!("the job panicked: {panic}"));
+            let e = Error::processing(format!("the job panicked: {}", panic_message(&*panic)));
             fail(queue, &lease, &e, false).await
         }
     };
@@ -300,6 +289,15 @@ async fn run_one(
         .record(started.elapsed().as_secs_f64());
     tracing::info!(job = %job.id, status, elapsed_ms = started.elapsed().as_millis() as u64, "job ended");
     runner.clear_scratch(&job).await;
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 async fn fail(queue: &JobQueue, lease: &Lease, e: &Error, retryable: bool) -> &'static str {

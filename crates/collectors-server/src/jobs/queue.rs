@@ -17,7 +17,7 @@ use super::{
     Heartbeat, Job, JobEvent, JobFilter, JobPage, JobStatus, Lease, NewJob, QueueConfig, row,
 };
 
-/// Connections of one queue's pool.
+/// Connections of one queue's pool on PostgreSQL.
 const POOL_SIZE: u32 = 8;
 
 /// Jobs per insert statement of [`JobQueue::enqueue_many`] (six parameters each).
@@ -107,7 +107,14 @@ impl JobQueue {
         let config = config.checked()?;
         let shown = location.shown();
         let dialect = location.dialect();
-        let pool = open_any_pool(location, POOL_SIZE)
+        // SQLite writes one transaction at a time: writers on several connections would
+        // meet its busy handler, which sleeps for milliseconds; on one connection they queue
+        // in the pool instead, and a statement takes microseconds.
+        let connections = match dialect {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => POOL_SIZE,
+        };
+        let pool = open_any_pool(location, connections)
             .await
             .map_err(|e| e.with_component("job-queue").with_operation("open"))?;
         let notifier = Arc::new(Notifier::new(location));
