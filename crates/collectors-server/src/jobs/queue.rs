@@ -74,7 +74,11 @@ pub struct JobQueue {
 }
 
 struct Inner {
+    /// Every write, and on PostgreSQL every read.
     pool: AnyPool,
+    /// The reads: on SQLite a pool of their own beside the one writer connection (WAL
+    /// readers do not wait for the writer); on PostgreSQL the same pool.
+    reads: AnyPool,
     dialect: Dialect,
     config: QueueConfig,
     sql: Statements,
@@ -110,17 +114,23 @@ impl JobQueue {
         // SQLite writes one transaction at a time: writers on several connections would
         // meet its busy handler, which sleeps for milliseconds; on one connection they queue
         // in the pool instead, and a statement takes microseconds.
-        let connections = match dialect {
-            Dialect::Sqlite => 1,
-            Dialect::Postgres => POOL_SIZE,
+        let open = |connections| async move {
+            open_any_pool(location, connections)
+                .await
+                .map_err(|e| e.with_component("job-queue").with_operation("open"))
         };
-        let pool = open_any_pool(location, connections)
-            .await
-            .map_err(|e| e.with_component("job-queue").with_operation("open"))?;
+        let (pool, reads) = match dialect {
+            Dialect::Sqlite => (open(1).await?, open(POOL_SIZE).await?),
+            Dialect::Postgres => {
+                let pool = open(POOL_SIZE).await?;
+                (pool.clone(), pool)
+            }
+        };
         let notifier = Arc::new(Notifier::new(location));
         let queue = Self {
             inner: Arc::new(Inner {
                 pool,
+                reads,
                 dialect,
                 config,
                 sql: Statements::new(dialect, notifier.origin()),
@@ -130,6 +140,7 @@ impl JobQueue {
         };
         if let Err(e) = queue.create_schema().await {
             queue.inner.pool.close().await;
+            queue.inner.reads.close().await;
             return Err(e);
         }
         tracing::debug!(database = %queue.inner.shown, "job queue opened");
@@ -173,7 +184,7 @@ impl JobQueue {
     /// [`Error::Storage`], [`Error::Connection`] or [`Error::Timeout`] when it does not.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
-            .execute(&self.inner.pool)
+            .execute(&self.inner.reads)
             .await
             .map_err(|e| self.db_error("ping", "reaching the database", e))?;
         Ok(())
@@ -301,7 +312,7 @@ impl JobQueue {
     async fn find(&self, id: Uuid, op: &str) -> Result<Option<Job>> {
         let found = sqlx::query(&self.inner.sql.get)
             .bind(id.to_string())
-            .fetch_optional(&self.inner.pool)
+            .fetch_optional(&self.inner.reads)
             .await
             .map_err(|e| self.db_error(op, "reading a job", e))?;
         found.as_ref().map(row::job).transpose()
@@ -364,7 +375,7 @@ impl JobQueue {
             count = count.bind(param.as_str());
         }
         let total: i64 = count
-            .fetch_one(&self.inner.pool)
+            .fetch_one(&self.inner.reads)
             .await
             .and_then(|r| r.try_get("n"))
             .map_err(|e| self.db_error(op, "counting jobs", e))?;
@@ -382,7 +393,7 @@ impl JobQueue {
         let rows = page
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.inner.pool)
+            .fetch_all(&self.inner.reads)
             .await
             .map_err(|e| self.db_error(op, "listing jobs", e))?;
         Ok(JobPage {
@@ -782,7 +793,7 @@ impl JobQueue {
         let rows = sqlx::query(&format!(
             "SELECT status, COUNT(*) AS n FROM {TABLE} GROUP BY status"
         ))
-        .fetch_all(&self.inner.pool)
+        .fetch_all(&self.inner.reads)
         .await
         .map_err(|e| self.db_error(op, "counting jobs", e))?;
         let mut counts: BTreeMap<JobStatus, u64> =
