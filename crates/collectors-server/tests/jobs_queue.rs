@@ -128,6 +128,11 @@ async fn lifecycle_and_fencing(location: &AnyLocation) {
     assert_eq!((job.attempts, job.max_attempts), (0, 3));
     assert_eq!(job.payload, json!({"n": 1}));
     assert!(job.lease_until.is_none() && job.started_at.is_none());
+    assert_eq!(
+        queue.get(job.id).await.unwrap(),
+        job,
+        "the enqueued job is the stored one"
+    );
 
     let first = queue.claim("w1").await.unwrap().expect("the job is due");
     assert_eq!(first.id(), job.id);

@@ -240,8 +240,10 @@ impl JobQueue {
                     p + 6
                 ));
             }
+            // Only what the database decided (the time) comes back: the rest is ours.
             statement.push_str(" RETURNING ");
-            statement.push_str(sql::COLUMNS);
+            statement.push_str(sql::EVENT_COLUMNS);
+            statement.push_str(", run_at, created_at, updated_at");
             let statement = self.inner.sql.notifying(statement);
             let mut query = sqlx::query(&statement);
             for job in chunk {
@@ -258,15 +260,18 @@ impl JobQueue {
                 .await
                 .map_err(|e| self.db_error(op, "inserting jobs", e))?
             {
-                inserted.push(row::job(&found)?);
+                inserted.push(row::inserted(&found)?);
             }
         }
         tx.commit()
             .await
             .map_err(|e| self.db_error(op, "committing jobs", e))?;
         // RETURNING promises no order: give the jobs back in the caller's.
-        let mut by_id: HashMap<Uuid, Job> = inserted.into_iter().map(|j| (j.id, j)).collect();
-        let jobs: Vec<Job> = rows.iter().filter_map(|r| by_id.remove(&r.id)).collect();
+        let mut times: HashMap<Uuid, row::Times> = inserted.into_iter().collect();
+        let jobs: Vec<Job> = rows
+            .into_iter()
+            .filter_map(|r| times.remove(&r.id).map(|t| r.into_job(t)))
+            .collect();
         tracing::debug!(jobs = jobs.len(), "jobs enqueued");
         self.publish(jobs.iter().map(row::event_of).collect()).await;
         Ok(jobs)
@@ -294,6 +299,7 @@ impl JobQueue {
             name: job.name,
             data_file_id: job.data_file_id,
             payload: job.payload.to_string(),
+            payload_json: job.payload,
             max_attempts,
         })
     }
@@ -855,7 +861,36 @@ struct Checked {
     name: String,
     data_file_id: Option<Uuid>,
     payload: String,
+    payload_json: serde_json::Value,
     max_attempts: u32,
+}
+
+impl Checked {
+    /// The job as inserted, at the database's `times`: pending, never run.
+    fn into_job(self, times: row::Times) -> Job {
+        Job {
+            id: self.id,
+            kind: self.kind,
+            name: self.name,
+            data_file_id: self.data_file_id,
+            payload: self.payload_json,
+            status: JobStatus::Pending,
+            progress: 0.0,
+            message: None,
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            error: None,
+            result_data: None,
+            cancel_requested: false,
+            run_at: times.run_at,
+            lease_until: None,
+            worker: None,
+            created_at: times.created_at,
+            updated_at: times.updated_at,
+            started_at: None,
+            finished_at: None,
+        }
+    }
 }
 
 pub(super) fn not_found(id: Uuid, op: &str) -> Error {

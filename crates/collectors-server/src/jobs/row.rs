@@ -87,6 +87,28 @@ pub(super) fn job(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// The times the database gave an inserted row.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Times {
+    pub(super) run_at: DateTime<Utc>,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+}
+
+/// The id and [`Times`] of an inserted row.
+pub(super) fn inserted(row: &AnyRow) -> Result<(Uuid, Times)> {
+    let id: String = get(row, "id")?;
+    let at = |column| -> Result<DateTime<Utc>> { time(get(row, column)?, column) };
+    Ok((
+        uuid(&id, "id")?,
+        Times {
+            run_at: at("run_at")?,
+            created_at: at("created_at")?,
+            updated_at: at("updated_at")?,
+        },
+    ))
+}
+
 /// A [`JobEvent`] from a row of [`EVENT_COLUMNS`](super::sql::EVENT_COLUMNS).
 pub(super) fn event(row: &AnyRow) -> Result<JobEvent> {
     let id: String = get(row, "id")?;
