@@ -35,7 +35,8 @@ pub struct ServerConfig {
     pub token: Option<SecretString>,
     /// Origins allowed by CORS (`*` for any); none by default (same-origin only).
     pub cors_origins: Vec<String>,
-    /// Workers run in this process (`collectors serve`); 0 for an API-only process.
+    /// Jobs run at once in this process, its worker slots (`collectors serve`); 0 for an
+    /// API-only process.
     pub workers: usize,
     /// Where custom scripts (`processing_type = "custom"`) are read from, by name.
     pub scripts_dir: Option<PathBuf>,

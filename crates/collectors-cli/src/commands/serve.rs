@@ -29,7 +29,8 @@ pub(crate) struct ServiceArgs {
     /// (default: `DATA_DIR/store`).
     #[arg(long)]
     store: Option<String>,
-    /// Workers in this process (default: one per core).
+    /// Jobs run at once in this process, its worker slots (default: one per core, for
+    /// CPU-bound pipelines; raise it for many short jobs).
     #[arg(long)]
     workers: Option<usize>,
     /// The lease of a running job, in milliseconds: a worker that dies has its job re-run
