@@ -39,4 +39,5 @@ mod sink;
 pub use builder::FileSinkBuilder;
 pub use format::FileFormat;
 pub use sink::FileSink;
+#[cfg(feature = "object-store")]
 pub(crate) use sink::probe as sink_probe;

@@ -225,21 +225,15 @@ impl JobQueue {
         let mut inserted = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(JOBS_PER_INSERT) {
             let mut statement = self.inner.sql.insert_head.clone();
-            for i in 0..chunk.len() {
-                let p = i * 6;
-                if i > 0 {
-                    statement.push_str(", ");
-                }
-                statement.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, 'PENDING', 0.0, 0, 0, {now}, {now}, {now})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6
-                ));
-            }
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "({}, 'PENDING', 0.0, 0, 0, {now}, {now}, {now})",
+                        numbered(i * 6 + 1, 6)
+                    )
+                })
+                .collect();
+            statement.push_str(&rows.join(", "));
             // Only what the database decided (the time) comes back: the rest is ours.
             statement.push_str(" RETURNING ");
             statement.push_str(sql::EVENT_COLUMNS);
@@ -550,13 +544,10 @@ impl JobQueue {
         let mut events = Vec::with_capacity(done.len());
         for chunk in done.chunks(ROWS_PER_STATEMENT) {
             let mut statement = self.inner.sql.complete_many_head.clone();
-            for i in 0..chunk.len() {
-                let p = i * 3;
-                if i > 0 {
-                    statement.push_str(", ");
-                }
-                statement.push_str(&format!("(${}, ${}, ${})", p + 1, p + 2, p + 3));
-            }
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", numbered(i * 3 + 1, 3)))
+                .collect();
+            statement.push_str(&rows.join(", "));
             statement.push_str(&self.inner.sql.complete_many_tail);
             let statement = self.inner.sql.notifying(statement);
             let mut query = sqlx::query(&statement);
@@ -891,6 +882,14 @@ impl Checked {
             finished_at: None,
         }
     }
+}
+
+/// `count` numbered parameters from `$first`: `$4, $5, $6`.
+fn numbered(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn not_found(id: Uuid, op: &str) -> Error {
