@@ -555,6 +555,7 @@ async fn complete_many_fences_each_lease(location: &AnyLocation) {
             json!({"n": i})
         };
         assert_eq!(job.result_data, Some(expected), "job {i}");
+        assert_eq!(job.message.as_deref(), Some("completed"), "job {i}");
     }
     // Published like single completions: the two written by complete_many are seen.
     let mut seen: HashMap<Uuid, Vec<JobStatus>> = HashMap::new();

@@ -192,14 +192,16 @@ impl Statements {
             ),
             complete: render(&format!(
                 "UPDATE _collectors_jobs SET status = 'COMPLETED', progress = 100.0, \
-                 result_data = $3, {unleased}, finished_at = {{now}}, updated_at = {{now}} \
+                 message = 'completed', result_data = $3, {unleased}, \
+                 finished_at = {{now}}, updated_at = {{now}} \
                  WHERE id = $1 AND lease_token = $2 AND status = 'PROCESSING' \
                  RETURNING {EVENT_COLUMNS}"
             )),
             // `VALUES` columns are `column1…` on both SQLite and PostgreSQL.
             complete_many_head: render(&format!(
                 "UPDATE _collectors_jobs SET status = 'COMPLETED', progress = 100.0, \
-                 result_data = done.column3, {unleased}, finished_at = {{now}}, \
+                 message = 'completed', result_data = done.column3, {unleased}, \
+                 finished_at = {{now}}, \
                  updated_at = {{now}} FROM (VALUES "
             )),
             complete_many_tail: ") AS done WHERE _collectors_jobs.id = done.column1 \
