@@ -1,6 +1,9 @@
 //! How changes travel: a broadcast channel for subscribers and a [`Notify`] for idle workers
-//! in this process; on PostgreSQL also `NOTIFY collectors_jobs` to other processes, heard by
-//! one dedicated `LISTEN` connection per queue, started on first need.
+//! in this process; on PostgreSQL also `NOTIFY` to other processes: the events on
+//! `collectors_jobs`, heard only by a process that has subscribers, and a bare "a job is
+//! due" on `collectors_jobs_due`, heard by a process whose workers wait. Each is heard by a
+//! dedicated `LISTEN` connection, started on first need: a worker-only process does not
+//! receive and parse every other process's events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +40,12 @@ pub(super) struct Notifier {
     wake: Arc<Notify>,
     origin: Uuid,
     dialect: Dialect,
+    /// Other processes' events (for subscribers).
     #[cfg(feature = "postgres")]
-    listener: listener::Listener,
+    events_listener: listener::Listener,
+    /// Other processes' "a job is due" (for waiting workers).
+    #[cfg(feature = "postgres")]
+    due_listener: listener::Listener,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -61,7 +68,9 @@ impl Notifier {
             origin: Uuid::new_v4(),
             dialect: location.dialect(),
             #[cfg(feature = "postgres")]
-            listener: listener::Listener::new(location),
+            events_listener: listener::Listener::new(location, listener::Heard::Events),
+            #[cfg(feature = "postgres")]
+            due_listener: listener::Listener::new(location, listener::Heard::Due),
         }
     }
 
@@ -79,6 +88,16 @@ impl Notifier {
                 let sent = sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(super::sql::CHANNEL)
                     .bind(payload)
+                    .execute(pool)
+                    .await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "job queue: NOTIFY failed; other processes will poll");
+                }
+            }
+            if pending {
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(super::sql::DUE_CHANNEL)
+                    .bind(self.origin.to_string())
                     .execute(pool)
                     .await;
                 if let Err(e) = sent {
@@ -110,22 +129,40 @@ impl Notifier {
         self.events.subscribe()
     }
 
-    /// Starts listening to other processes (PostgreSQL; nothing to do on SQLite).
+    /// Starts listening to other processes' events and due jobs (PostgreSQL; nothing to do
+    /// on SQLite).
     pub(super) async fn listen(&self) -> collectors_core::Result<()> {
+        self.listen_events().await?;
+        self.listen_due().await
+    }
+
+    /// Starts listening to other processes' events.
+    pub(super) async fn listen_events(&self) -> collectors_core::Result<()> {
         #[cfg(feature = "postgres")]
         {
-            self.listener
+            self.events_listener
                 .start(self.events.clone(), self.wake.clone(), self.origin)
                 .await?;
         }
         Ok(())
     }
 
-    /// Whether the `LISTEN` connection still has to be started.
+    /// Starts listening to other processes' "a job is due".
+    async fn listen_due(&self) -> collectors_core::Result<()> {
+        #[cfg(feature = "postgres")]
+        {
+            self.due_listener
+                .start(self.events.clone(), self.wake.clone(), self.origin)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the `LISTEN` connection of the events still has to be started.
     pub(super) fn needs_listener(&self) -> bool {
         #[cfg(feature = "postgres")]
         {
-            self.listener.needs_start()
+            self.events_listener.needs_start()
         }
         #[cfg(not(feature = "postgres"))]
         {
@@ -138,7 +175,7 @@ impl Notifier {
         // Registered before listening starts, so that a wake-up meanwhile is not missed.
         let notified = self.wake.notified();
         let _ = tokio::time::timeout(timeout, async {
-            if let Err(e) = self.listen().await {
+            if let Err(e) = self.listen_due().await {
                 tracing::warn!(error = %e, "job queue: cannot LISTEN; polling instead");
             }
             notified.await;
@@ -196,8 +233,27 @@ mod listener {
 
     use super::{JobEvent, JobStatus, Wire, wake};
 
-    /// The dedicated `LISTEN` connection of one queue, started once.
+    /// What a listener hears.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Heard {
+        /// Other processes' events (`Wire` payloads).
+        Events,
+        /// Other processes' "a job is due" (their origin as the payload).
+        Due,
+    }
+
+    impl Heard {
+        fn channel(self) -> &'static str {
+            match self {
+                Self::Events => super::super::sql::CHANNEL,
+                Self::Due => super::super::sql::DUE_CHANNEL,
+            }
+        }
+    }
+
+    /// One dedicated `LISTEN` connection of one queue, started once.
     pub(super) struct Listener {
+        heard: Heard,
         /// The database URL (with its password: never shown).
         url: Option<String>,
         shown: String,
@@ -214,8 +270,9 @@ mod listener {
     }
 
     impl Listener {
-        pub(super) fn new(location: &AnyLocation) -> Self {
+        pub(super) fn new(location: &AnyLocation, heard: Heard) -> Self {
             Self {
+                heard,
                 url: match location {
                     AnyLocation::Postgres(url) => Some(url.clone()),
                     AnyLocation::File(_) => None,
@@ -248,7 +305,7 @@ mod listener {
                         ))
                     })?;
                     listener
-                        .listen(super::super::sql::CHANNEL)
+                        .listen(self.heard.channel())
                         .await
                         .map_err(|e| {
                             Error::connection(format!(
@@ -256,9 +313,9 @@ mod listener {
                                 self.shown
                             ))
                         })?;
-                    tracing::debug!(database = %self.shown, "job queue: listening");
+                    tracing::debug!(database = %self.shown, channel = self.heard.channel(), "job queue: listening");
                     Ok::<_, Error>(ListenTask(tokio::spawn(listen(
-                        listener, events, wake, origin,
+                        listener, self.heard, events, wake, origin,
                     ))))
                 })
                 .await?;
@@ -268,12 +325,18 @@ mod listener {
 
     async fn listen(
         mut listener: PgListener,
+        heard: Heard,
         events: broadcast::Sender<JobEvent>,
         wake_up: Arc<Notify>,
         origin: Uuid,
     ) {
         loop {
             match listener.try_recv().await {
+                Ok(Some(notification)) if heard == Heard::Due => {
+                    if notification.payload() != origin.to_string() {
+                        wake(&wake_up);
+                    }
+                }
                 Ok(Some(notification)) => {
                     let wire: Wire = match serde_json::from_str(notification.payload()) {
                         Ok(wire) => wire,

@@ -771,7 +771,7 @@ impl JobQueue {
         {
             let notifier = self.inner.notifier.clone();
             runtime.spawn(async move {
-                if let Err(e) = notifier.listen().await {
+                if let Err(e) = notifier.listen_events().await {
                     tracing::warn!(error = %e, "job queue: cannot LISTEN; only this process's events");
                 }
             });

@@ -12,6 +12,9 @@ pub(super) const TABLE: &str = "_collectors_jobs";
 /// The `LISTEN`/`NOTIFY` channel of job changes (PostgreSQL).
 pub(super) const CHANNEL: &str = "collectors_jobs";
 
+/// The `LISTEN`/`NOTIFY` channel of "a job is due" (PostgreSQL): what idle workers wait for.
+pub(super) const DUE_CHANNEL: &str = "collectors_jobs_due";
+
 /// The columns a [`Job`](super::Job) is decoded from, in this order.
 pub(super) const COLUMNS: &str = "id, kind, name, data_file_id, payload, status, progress, \
      message, attempts, max_attempts, error, result_data, cancel_requested, run_at, \
@@ -312,18 +315,21 @@ impl Statements {
 }
 
 /// A write statement ending in `RETURNING` (with `id, status, progress, message`) that, on
-/// PostgreSQL, also sends `NOTIFY collectors_jobs` for each row it changed, in the same round
-/// trip and the same transaction; SQLite has no `NOTIFY`.
+/// PostgreSQL, also sends `NOTIFY collectors_jobs` for each row it changed and
+/// `NOTIFY collectors_jobs_due` when one is now pending (folded into one by PostgreSQL), in
+/// the same round trip and the same transaction; SQLite has no `NOTIFY`.
 fn notifying(dialect: Dialect, origin: Uuid, statement: String) -> String {
     match dialect {
         Dialect::Sqlite => statement,
         Dialect::Postgres => format!(
-            "WITH changed AS ({statement}) SELECT changed.* FROM changed, \
-             LATERAL (SELECT pg_notify('{CHANNEL}', json_build_object(\
+            "WITH changed AS ({statement}) SELECT changed.* FROM changed \
+             CROSS JOIN LATERAL (SELECT pg_notify('{CHANNEL}', json_build_object(\
                  'origin', '{origin}', 'events', json_build_array(json_build_object(\
                      'id', changed.id, 'status', changed.status, \
                      'progress', changed.progress, \
-                     'message', left(changed.message, {chars}))))::text)) AS notified",
+                     'message', left(changed.message, {chars}))))::text)) AS notified \
+             LEFT JOIN LATERAL (SELECT pg_notify('{DUE_CHANNEL}', '{origin}') \
+                 WHERE changed.status = 'PENDING') AS due ON true",
             chars = super::notify::MESSAGE_CHARS,
         ),
     }
