@@ -4,6 +4,8 @@
 //! skipped. Waits are on the database's state (reap or claim in a loop, with a deadline),
 //! never a bare sleep that wins a race.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -15,48 +17,7 @@ use collectors_server::jobs::{
 use serde_json::json;
 use uuid::Uuid;
 
-/// A database for one test; the temp dir lives as long as it.
-struct TestDb {
-    location: AnyLocation,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn sqlite_db() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    TestDb {
-        location: AnyLocation::File(dir.path().join("jobs.db")),
-        _dir: Some(dir),
-    }
-}
-
-#[cfg(feature = "postgres")]
-async fn postgres_db() -> Option<TestDb> {
-    let url = collectors_mocks::services::fresh_postgres_database("jobs").await?;
-    Some(TestDb {
-        location: AnyLocation::Postgres(url),
-        _dir: None,
-    })
-}
-
-/// Each test runs on SQLite and on PostgreSQL.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let db = super::sqlite_db();
-                super::$name(&db.location).await;
-            }
-
-            #[cfg(feature = "postgres")]
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let Some(db) = super::postgres_db().await else { return };
-                super::$name(&db.location).await;
-            }
-        }
-    )*};
-}
+use common::databases::on_both;
 
 on_both!(
     lifecycle_and_fencing,
@@ -560,10 +521,7 @@ async fn complete_many_fences_each_lease(location: &AnyLocation) {
     // Published like single completions: the two written by complete_many are seen.
     let mut seen: HashMap<Uuid, Vec<JobStatus>> = HashMap::new();
     for _ in 0..9 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("an event within 5 s")
-            .unwrap();
+        let event = next_event(&mut events).await;
         seen.entry(event.id).or_default().push(event.status);
     }
     for lease in &leases {
@@ -760,6 +718,14 @@ async fn events_and_wake_up_in_one_process(location: &AnyLocation) {
     assert_eq!(seen[2].message.as_deref(), Some("most"));
 }
 
+/// The next event, within 5 s.
+async fn next_event(events: &mut tokio::sync::broadcast::Receiver<JobEvent>) -> JobEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+}
+
 /// The next `n` events of job `id` (others skipped), each within 5 s.
 async fn receive(
     events: &mut tokio::sync::broadcast::Receiver<JobEvent>,
@@ -768,10 +734,7 @@ async fn receive(
 ) -> Vec<JobEvent> {
     let mut seen = Vec::new();
     while seen.len() < n {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("an event within 5 s")
-            .unwrap();
+        let event = next_event(events).await;
         if event.id == id {
             seen.push(event);
         }
@@ -878,7 +841,7 @@ mod across_processes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn an_enqueue_elsewhere_wakes_a_waiting_worker() {
-        let Some(db) = postgres_db().await else {
+        let Some(db) = crate::common::databases::postgres_db().await else {
             return;
         };
         let producer = open(&db.location, config(30_000)).await;
@@ -909,7 +872,7 @@ mod across_processes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn subscribers_see_other_processes_changes_once() {
-        let Some(db) = postgres_db().await else {
+        let Some(db) = crate::common::databases::postgres_db().await else {
             return;
         };
         let a = open(&db.location, config(30_000)).await;
@@ -936,10 +899,7 @@ mod across_processes {
             .last()
             .is_none_or(|e: &JobEvent| e.status != JobStatus::Completed)
         {
-            let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
-                .await
-                .expect("an event within 5 s")
-                .unwrap();
+            let event = next_event(&mut events).await;
             if event.id == own.id {
                 mine += 1;
             } else if event.id == theirs.id {

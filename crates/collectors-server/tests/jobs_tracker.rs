@@ -4,6 +4,8 @@
 //! `TaskTracker` suite, so these tests check the points of the trait's contract one by one,
 //! as `InMemoryTaskTracker`'s tests do, plus what persistence adds.
 
+mod common;
+
 use std::time::Duration;
 
 use collectors_backends::any_db::AnyLocation;
@@ -13,46 +15,7 @@ use futures::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
-struct TestDb {
-    location: AnyLocation,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn sqlite_db() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    TestDb {
-        location: AnyLocation::File(dir.path().join("tasks.db")),
-        _dir: Some(dir),
-    }
-}
-
-#[cfg(feature = "postgres")]
-async fn postgres_db() -> Option<TestDb> {
-    let url = collectors_mocks::services::fresh_postgres_database("tasks").await?;
-    Some(TestDb {
-        location: AnyLocation::Postgres(url),
-        _dir: None,
-    })
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = super::sqlite_db();
-                super::$name(&db.location).await;
-            }
-
-            #[cfg(feature = "postgres")]
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = super::postgres_db().await else { return };
-                super::$name(&db.location).await;
-            }
-        }
-    )*};
-}
+use common::databases::on_both;
 
 on_both!(
     lifecycle_and_illegal_transitions,
