@@ -85,24 +85,10 @@ impl Notifier {
         let pending = events.iter().any(|e| e.status == JobStatus::Pending);
         if self.dialect == Dialect::Postgres && !notified {
             for payload in payloads(self.origin, &events) {
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(super::sql::CHANNEL)
-                    .bind(payload)
-                    .execute(pool)
-                    .await;
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "job queue: NOTIFY failed; other processes will poll");
-                }
+                notify(pool, super::sql::CHANNEL, payload).await;
             }
             if pending {
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(super::sql::DUE_CHANNEL)
-                    .bind(self.origin.to_string())
-                    .execute(pool)
-                    .await;
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "job queue: NOTIFY failed; other processes will poll");
-                }
+                notify(pool, super::sql::DUE_CHANNEL, self.origin.to_string()).await;
             }
         }
         for event in events {
@@ -181,6 +167,19 @@ impl Notifier {
             notified.await;
         })
         .await;
+    }
+}
+
+/// `NOTIFY channel, payload`. One that cannot be sent is logged: the change itself is
+/// committed, and other processes still find it by polling.
+async fn notify(pool: &AnyPool, channel: &str, payload: String) {
+    let sent = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(pool)
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, channel, "job queue: NOTIFY failed; other processes will poll");
     }
 }
 
