@@ -3,6 +3,12 @@
 //!
 //! Run: `cargo bench -p collectors-core --bench engine_overhead -- [records] [runs]`
 //! (default 10 000 000 records, 5 runs; medians are reported).
+//!
+//! Both sides allocate with mimalloc, as the `collectors` binary does. With glibc's malloc
+//! a batch made on one thread and freed on the other takes the arena's lock, and a loop
+//! that frees every batch before it makes the next gives its memory back to the kernel and
+//! page-faults it in again each time: the hand loop's rate swung 68–145 M records/s, and
+//! the engine's 2-core figure measured the allocator more than the engine.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +23,9 @@ use collectors_core::{
     SequentialPipeline, SourceItem, StorageBackend, StoredRecord,
 };
 use futures::stream::{self, BoxStream, StreamExt};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 8192;
 const ITEMS: usize = 16;
@@ -218,6 +227,26 @@ async fn hand_loop(records: usize) -> (Duration, u64) {
     (started.elapsed(), kept)
 }
 
+/// What two cores give the hand loop: two threads, each with half the records.
+fn two_hand_loops(records: usize) -> (Duration, u64) {
+    let started = Instant::now();
+    let halves: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("runtime")
+                    .block_on(hand_loop(records / 2))
+            })
+        })
+        .collect();
+    let kept = halves
+        .into_iter()
+        .map(|h| h.join().expect("hand loop").1)
+        .sum();
+    (started.elapsed(), kept)
+}
+
 async fn engine_run(records: usize, in_flight: usize) -> (Duration, u64) {
     let sink = Arc::new(NullSink::default());
     let mut pipeline = SequentialPipeline::builder("bench");
@@ -255,35 +284,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// glibc's malloc gives memory back to the kernel whenever the top of a heap is free and
-/// maps large buffers one by one, so a loop that frees every batch before making the next
-/// one page-faults on every batch: measured, 262 000 page faults in three runs of the hand
-/// loop against 7 000 for the engine, which keeps a few batches alive, and the hand loop's
-/// rate swung between 68 and 145 M records/s with it. Both sides run with trimming and
-/// per-buffer mapping off (the same settings for both), so the comparison is of the code
-/// and not of where the heap's top happens to be. Other allocators ignore the variable.
-const STEADY_MALLOC: &str =
-    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=1073741824";
-
-/// Runs this bench again with [`STEADY_MALLOC`] when it is not set yet (glibc reads it
-/// only at start), and returns the child's exit code.
-fn rerun_with_steady_malloc() -> Option<i32> {
-    if std::env::var_os("GLIBC_TUNABLES").is_some() {
-        return None;
-    }
-    let exe = std::env::current_exe().ok()?;
-    let status = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("GLIBC_TUNABLES", STEADY_MALLOC)
-        .status()
-        .ok()?;
-    Some(status.code().unwrap_or(1))
-}
-
 fn main() {
-    if let Some(code) = rerun_with_steady_malloc() {
-        std::process::exit(code);
-    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -306,10 +307,12 @@ fn main() {
         0 => single.block_on(hand_loop(records)),
         1 => single.block_on(engine_run(records, 1)),
         2 => runtime.block_on(engine_run(records, 1)),
+        4 => two_hand_loops(records),
         _ => runtime.block_on(engine_run(records, 2)),
     };
     // One side alone, for a profiler: `ENGINE_OVERHEAD_SIDE=1 perf record … -- 10000000 1`
-    // (0 hand loop, 1 engine on one thread, 2 engine one item, 3 engine two items).
+    // (0 hand loop, 1 engine on one thread, 2 engine one item, 3 engine two items, 4 two
+    // hand loops).
     if let Some(side) = std::env::var("ENGINE_OVERHEAD_SIDE")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -323,47 +326,36 @@ fn main() {
         }
         return;
     }
-    let (mut hand, mut one_thread, mut serial, mut parallel) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    const SIDES: [&str; 5] = [
+        "hand loop, 1 thread",
+        "engine, 1 thread, 1 item",
+        "engine, 2 threads, 1 item",
+        "engine, 2 threads, 2 items",
+        "hand loop, 2 threads",
+    ];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); SIDES.len()];
     for run in 0..runs {
         // Rotate the order so no side always runs on a warmer machine.
-        let mut sides: Vec<(usize, (Duration, u64))> = Vec::new();
-        for side in (0..4).map(|i| (i + run) % 4) {
-            sides.push((side, run_side(side)));
+        let mut kept = Vec::new();
+        for side in (0..SIDES.len()).map(|i| (i + run) % SIDES.len()) {
+            let (elapsed, rows) = run_side(side);
+            rates[side].push(records as f64 / elapsed.as_secs_f64());
+            kept.push(rows);
         }
-        sides.sort_by_key(|(side, _)| *side);
         assert!(
-            sides.iter().all(|(_, r)| r.1 == sides[0].1.1),
+            kept.iter().all(|k| *k == kept[0]),
             "every side keeps the same rows"
         );
-        let rate = |i: usize| records as f64 / sides[i].1.0.as_secs_f64();
-        hand.push(rate(0));
-        one_thread.push(rate(1));
-        serial.push(rate(2));
-        parallel.push(rate(3));
+        let line: Vec<String> = rates.iter().map(|r| format!("{:.0}", r[run])).collect();
+        println!("run {run}: {} rec/s", line.join("  "));
+    }
+    println!("records: {records}, runs: {runs}, batch: {BATCH} rows, items: {ITEMS}");
+    let hand = median(rates[0].clone());
+    for (name, side) in SIDES.iter().zip(rates) {
+        let rate = median(side);
         println!(
-            "run {run}: hand {:>11.0}  engine 1 thread {:>11.0}  engine 1 item {:>11.0}  engine 2 items {:>11.0} rec/s",
-            hand[run], one_thread[run], serial[run], parallel[run]
+            "median {name:<28} {rate:>12.0} records/s   ratio {:.2}",
+            rate / hand
         );
     }
-    let (h, t1, s1, s2) = (
-        median(hand),
-        median(one_thread),
-        median(serial),
-        median(parallel),
-    );
-    println!("records: {records}, runs: {runs}, batch: {BATCH} rows, items: {ITEMS}");
-    println!("median hand loop (1 thread):         {h:.0} records/s");
-    println!(
-        "median engine, 1 thread, 1 item:     {t1:.0} records/s   ratio {:.2}",
-        t1 / h
-    );
-    println!(
-        "median engine, 2 threads, 1 item:    {s1:.0} records/s   ratio {:.2}",
-        s1 / h
-    );
-    println!(
-        "median engine, 2 threads, 2 items:   {s2:.0} records/s   ratio {:.2}",
-        s2 / h
-    );
 }

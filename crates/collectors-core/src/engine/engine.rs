@@ -19,6 +19,7 @@ use crate::engine::config::EngineConfig;
 use crate::engine::counters::{EngineCounters, RunOutcome, RunSummary, add};
 use crate::engine::dead_letter::DeadLetterSink;
 use crate::engine::decoder::Decoder;
+use crate::engine::item_key::ItemKey;
 use crate::engine::item_worker::{ItemWorker, Turn};
 use crate::engine::lease_owner::{is_gone, owner_id};
 use crate::engine::run_context::RunContext;
@@ -421,6 +422,11 @@ impl Engine {
             source: binding.source.clone(),
             decoder: binding.decoder.clone(),
             parser: self.parser.clone(),
+            key: ItemKey::new(
+                item.source_id.clone(),
+                item.item_id.clone(),
+                item.version.clone(),
+            ),
             item,
             outbox: outbox.clone(),
             turn,

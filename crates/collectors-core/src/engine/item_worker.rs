@@ -33,6 +33,8 @@ pub(crate) struct ItemWorker {
     pub(crate) decoder: Arc<dyn Decoder>,
     pub(crate) parser: Option<Arc<dyn MetadataParser>>,
     pub(crate) item: SourceItem,
+    /// The item's name in the run, made once.
+    pub(crate) key: ItemKey,
     pub(crate) outbox: mpsc::Sender<StoreMessage>,
     /// With source state: the previous item of the source ends its reading first.
     pub(crate) turn: Option<Turn>,
@@ -72,11 +74,7 @@ struct Progress {
 
 impl ItemWorker {
     fn key(&self) -> ItemKey {
-        ItemKey {
-            source_id: self.item.source_id.clone(),
-            item_id: self.item.item_id.clone(),
-            version: self.item.version.clone(),
-        }
+        self.key.clone()
     }
 
     pub(crate) async fn run(mut self, in_flight: InFlight) {
@@ -498,6 +496,10 @@ impl ItemWorker {
             add(&counters.failed, rows_out);
             return false;
         }
+        // Lets the store stage take the record now. Without it the worker runs on until the
+        // channel is full: every batch in it stays in memory (and out of cache), and on two
+        // cores both workers then wait for the store stage at once.
+        tokio::task::yield_now().await;
         true
     }
 

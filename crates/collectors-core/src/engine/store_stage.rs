@@ -83,11 +83,6 @@ enum Fate {
     Failed,
 }
 
-/// Whether the records of `batch` come from more than one item.
-fn spans_items(batch: &[Buffered]) -> bool {
-    batch.iter().any(|b| b.item != batch[0].item)
-}
-
 #[derive(Default)]
 struct ItemState {
     pending: usize,
@@ -100,12 +95,52 @@ struct ItemState {
     end: Option<ItemEnd>,
 }
 
-/// A record waiting in the store stage, with where it came from.
-struct Buffered {
+/// Where a buffered record came from.
+struct Origin {
     item: ItemKey,
+    /// The item's batch the record was made from.
     batch: u64,
-    record: Record,
     rows: u64,
+}
+
+/// Records waiting in the store stage, with their origins. The records are kept apart so
+/// that a store batch is written from the buffer as it is, without a copy of each record.
+#[derive(Default)]
+struct Buffer {
+    records: Vec<Record>,
+    origins: Vec<Origin>,
+}
+
+impl Buffer {
+    fn push(&mut self, record: Record, origin: Origin) {
+        self.records.push(record);
+        self.origins.push(origin);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Whether the records come from more than one item.
+    fn spans_items(&self) -> bool {
+        self.origins.iter().any(|o| o.item != self.origins[0].item)
+    }
+
+    /// The records grouped by item, in the order of each item's first record.
+    fn by_item(self) -> Vec<Buffer> {
+        let mut groups: Vec<Buffer> = Vec::new();
+        for (record, origin) in self.records.into_iter().zip(self.origins) {
+            match groups.iter_mut().find(|g| g.origins[0].item == origin.item) {
+                Some(group) => group.push(record, origin),
+                None => {
+                    let mut group = Buffer::default();
+                    group.push(record, origin);
+                    groups.push(group);
+                }
+            }
+        }
+        groups
+    }
 }
 
 pub(crate) struct StoreStage {
@@ -114,7 +149,7 @@ pub(crate) struct StoreStage {
     /// The store again, when it commits checkpoints with records.
     transactional: Option<Arc<dyn TransactionalCheckpoints>>,
     config: EngineConfig,
-    buffer: Vec<Buffered>,
+    buffer: Buffer,
     buffered_rows: u64,
     first_buffered: Option<Instant>,
     items: HashMap<ItemKey, ItemState>,
@@ -139,7 +174,7 @@ impl StoreStage {
             checkpoints,
             transactional,
             config,
-            buffer: Vec::new(),
+            buffer: Buffer::default(),
             buffered_rows: 0,
             first_buffered: None,
             items: HashMap::new(),
@@ -148,11 +183,21 @@ impl StoreStage {
 
     /// Runs until every sender is gone, then flushes and acknowledges what is left.
     pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<StoreMessage>) {
+        // One timer, moved when the buffer's linger starts: a timer made and dropped for
+        // every message would cost a timer-wheel update each.
+        let linger = tokio::time::sleep(self.config.linger);
+        tokio::pin!(linger);
+        let mut armed_at = None;
         loop {
-            let deadline = self.first_buffered.map(|t| t + self.config.linger);
+            if self.first_buffered != armed_at {
+                armed_at = self.first_buffered;
+                if let Some(first) = armed_at {
+                    linger.as_mut().reset(first + self.config.linger);
+                }
+            }
             let message = tokio::select! {
                 message = inbox.recv() => message,
-                () = sleep_until(deadline) => {
+                () = &mut linger, if armed_at.is_some() => {
                     self.flush().await;
                     continue;
                 }
@@ -165,14 +210,18 @@ impl StoreStage {
                     record,
                     rows,
                 }) => {
-                    self.items.entry(item.clone()).or_default().pending += 1;
+                    match self.items.get_mut(&item) {
+                        Some(state) => state.pending += 1,
+                        None => {
+                            let state = ItemState {
+                                pending: 1,
+                                ..ItemState::default()
+                            };
+                            self.items.insert(item.clone(), state);
+                        }
+                    }
                     self.first_buffered.get_or_insert_with(Instant::now);
-                    self.buffer.push(Buffered {
-                        item,
-                        batch,
-                        record,
-                        rows,
-                    });
+                    self.buffer.push(record, Origin { item, batch, rows });
                     self.buffered_rows += rows;
                     if self.buffered_rows >= self.config.store_batch_rows as u64 {
                         self.flush().await;
@@ -208,18 +257,11 @@ impl StoreStage {
         let batch = std::mem::take(&mut self.buffer);
         self.buffered_rows = 0;
         let fate = self.write(&batch).await;
-        if fate != Fate::Stored && fate != Fate::Failed && spans_items(&batch) {
+        if fate != Fate::Stored && fate != Fate::Failed && batch.spans_items() {
             // One item's records must not take another item's down with them (a value that
             // does not fit the table, say): write each item's records on their own, so only
             // the records at fault are dead-lettered, each with its own error.
-            let mut groups: Vec<Vec<Buffered>> = Vec::new();
-            for buffered in batch {
-                match groups.iter_mut().find(|g| g[0].item == buffered.item) {
-                    Some(group) => group.push(buffered),
-                    None => groups.push(vec![buffered]),
-                }
-            }
-            for group in groups {
+            for group in batch.by_item() {
                 let fate = self.write(&group).await;
                 self.settle(fate, group).await;
             }
@@ -230,16 +272,16 @@ impl StoreStage {
 
     /// Writes `batch` (with the checkpoints it completes), retrying as the handler decides.
     /// Records that end dead-lettered or skipped are not yet counted (see [`settle`]).
-    async fn write(&self, batch: &[Buffered]) -> Fate {
+    async fn write(&self, batch: &Buffer) -> Fate {
         if self.run.is_aborted() {
             return Fate::Failed;
         }
-        let records: Vec<Record> = batch.iter().map(|b| b.record.clone()).collect();
-        let completing = self.completed_by(batch);
+        let records = batch.records.as_slice();
+        let completing = self.completed_by(&batch.origins);
         let written = self
             .run
             .retry(self.run.store.backend_id())
-            .run(&mut (self, &records, &completing), |state, _| {
+            .run(&mut (self, records, &completing), |state, _| {
                 Box::pin(async move {
                     let (stage, records, completing) = *state;
                     let stored = match (&stage.transactional, completing.is_empty()) {
@@ -274,17 +316,19 @@ impl StoreStage {
 
     /// Counts where `batch` ended, dead-letters it if so decided, and acknowledges the items
     /// it completes.
-    async fn settle(&mut self, fate: Fate, batch: Vec<Buffered>) {
-        let rows: u64 = batch.iter().map(|b| b.rows).sum();
+    async fn settle(&mut self, fate: Fate, batch: Buffer) {
+        let rows: u64 = batch.origins.iter().map(|o| o.rows).sum();
         let counters = &self.run.counters;
         let fate = match fate {
             Fate::DeadLetter(info) => {
                 let letters: Vec<_> = batch
+                    .records
                     .iter()
-                    .map(|b| {
+                    .zip(&batch.origins)
+                    .map(|(record, o)| {
                         self.run
-                            .letter(&b.item, info.clone())
-                            .with_batch(b.batch, b.record.payload.clone(), b.rows)
+                            .letter(&o.item, info.clone())
+                            .with_batch(o.batch, record.payload.clone(), o.rows)
                             .processed()
                     })
                     .collect();
@@ -303,7 +347,7 @@ impl StoreStage {
                 self.run
                     .emit(
                         EventType::StorageComplete,
-                        serde_json::json!({ "records": batch.len(), "rows": rows }),
+                        serde_json::json!({ "records": batch.records.len(), "rows": rows }),
                     )
                     .await;
             }
@@ -312,12 +356,12 @@ impl StoreStage {
             Fate::DeadLettered | Fate::DeadLetter(_) => {}
         }
         let completing = if fate == Fate::Stored {
-            self.completed_by(&batch)
+            self.completed_by(&batch.origins)
         } else {
             Vec::new()
         };
         let mut touched = Vec::new();
-        for b in batch {
+        for b in batch.origins {
             let state = self.items.entry(b.item.clone()).or_default();
             state.pending -= 1;
             if completing
@@ -339,7 +383,7 @@ impl StoreStage {
 
     /// With a transactional store: the checkpoints of the items whose last records are in
     /// `batch`, as they will be once it is stored.
-    fn completed_by(&self, batch: &[Buffered]) -> Vec<ItemCheckpoint> {
+    fn completed_by(&self, batch: &[Origin]) -> Vec<ItemCheckpoint> {
         if self.transactional.is_none() {
             return Vec::new();
         }
@@ -520,13 +564,6 @@ fn checkpoint(
         dead_lettered: dead_lettered + end.dead_lettered,
         completed_at: chrono::Utc::now(),
         state: end.state.clone(),
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

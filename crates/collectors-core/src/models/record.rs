@@ -55,9 +55,12 @@ impl Record {
                 Error::validation("a record key must not be empty").with_operation("Record::keyed")
             );
         }
+        // Not `..Self::new(payload)`: that would draw a random key only to drop it.
         Ok(Self {
             key,
-            ..Self::new(payload)
+            payload,
+            metadata: Metadata::new(),
+            created_at: Utc::now(),
         })
     }
 
