@@ -2,6 +2,7 @@
 //! records to the store stage in order.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -496,10 +497,14 @@ impl ItemWorker {
             add(&counters.failed, rows_out);
             return false;
         }
-        // Lets the store stage take the record now. Without it the worker runs on until the
-        // channel is full: every batch in it stays in memory (and out of cache), and on two
-        // cores both workers then wait for the store stage at once.
-        tokio::task::yield_now().await;
+        // With other items in flight, let the store stage take the record now. Otherwise
+        // the worker runs on until the channel is full, every batch in it stays in memory
+        // (and out of cache), and on two cores both workers then wait for the store stage
+        // at once. A lone worker does not yield: it could be moved to the other thread,
+        // away from its cache, while the store stage works on this one.
+        if self.run.counters.items_in_flight.load(Ordering::Relaxed) > 1 {
+            tokio::task::yield_now().await;
+        }
         true
     }
 
