@@ -7,9 +7,9 @@ use collectors_backends::{FileFormat, FileSink, LocalDirectorySource, SqliteStor
 use collectors_core::{Error, Processor, Result};
 use collectors_processors::{
     ColumnSpec, CsvDecoder, CsvOptions, DataQuality, DataQualityConfig, Decode, DecodeConfig,
-    DecodeFormat, Filter, FilterConfig, InferSchema, InferSchemaConfig, JsonLinesDecoder,
-    JsonLinesOptions, Map, MapConfig, PeakDetection, PeakDetectionConfig, RollingMean,
-    RollingMeanConfig, Validate, ValidateConfig,
+    DecodeFormat, Encode, EncodeConfig, Filter, FilterConfig, InferSchema, InferSchemaConfig,
+    JsonLinesDecoder, JsonLinesOptions, Map, MapConfig, PeakDetection, PeakDetectionConfig,
+    RollingMean, RollingMeanConfig, Validate, ValidateConfig,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -184,6 +184,11 @@ pub(crate) fn register(registry: &mut Registry) {
             };
             columns.replace(known);
             Ok(Arc::new(decode) as Arc<dyn Processor>)
+        })
+        // A table in, bytes out: no columns after it.
+        .processor("encode", |config: EncodeConfig, columns| {
+            columns.replace(Some(Vec::new()));
+            Ok(Arc::new(Encode::new(config)?) as Arc<dyn Processor>)
         })
         .processor("validate", |config: ValidateConfig, columns| {
             for (i, rule) in config.columns.iter().enumerate() {

@@ -163,6 +163,22 @@ fn mistakes_name_the_file_line_and_key() {
             vec!["processor[1].value".into(), "`reading`".into()],
         ),
         (
+            "a column step after encode (a table turned into bytes)",
+            ex.replace(
+                "[[processor]]\ntype = \"rolling_mean\"",
+                "[[processor]]\ntype = \"encode\"\nformat = \"parquet\"\ncompression = \"zstd\"\n[[processor]]\ntype = \"rolling_mean\"",
+            ),
+            vec!["processor[2].key".into(), "`sensor_id`".into()],
+        ),
+        (
+            "an unknown Parquet codec",
+            ex.replace(
+                "[[processor]]\ntype = \"rolling_mean\"",
+                "[[processor]]\ntype = \"encode\"\nformat = \"parquet\"\ncompression = \"brotli\"\n[[processor]]\ntype = \"rolling_mean\"",
+            ),
+            vec!["processor[1]".into(), "brotli".into()],
+        ),
+        (
             "decoder options of another format",
             ex.replace("[source.csv]", "[source.jsonl]"),
             vec!["source[0].jsonl".into(), "format is csv".into()],
@@ -312,6 +328,7 @@ fn every_standard_component_publishes_a_parameter_schema() {
         ("processors", "validate", "columns"),
         ("processors", "map", "derive"),
         ("processors", "filter", "expr"),
+        ("processors", "encode", "compression"),
         ("stores", "sqlite", "table"),
         ("stores", "file", "format"),
     ] {

@@ -7,6 +7,7 @@
 //! | CSV → Arrow record batches | [`CsvDecoder`] ([`CsvOptions`]) | [`Decoder`](collectors_core::Decoder) |
 //! | Parquet → Arrow record batches (feature `parquet`) | `ParquetDecoder` (`ParquetOptions`) | [`Decoder`](collectors_core::Decoder) |
 //! | JSON lines → Arrow record batches | [`JsonLinesDecoder`] ([`JsonLinesOptions`]) | [`Decoder`](collectors_core::Decoder) |
+//! | a table → a CSV, JSON-lines or Parquet document (gzip, LZ4, Snappy or Zstandard) | [`Encode`] ([`EncodeConfig`], [`encode_batches`]) | [`Processor`](collectors_core::Processor) |
 //! | keep the rows where `column op value`, or an [`Expression`], holds | [`Filter`] ([`FilterConfig`]) | [`Processor`](collectors_core::Processor) |
 //! | cast, derive (expressions), drop, rename columns | [`Map`] ([`MapConfig`], [`Expression`]) | [`Processor`](collectors_core::Processor) |
 //! | mean of the last N values (or of a time window) per key | [`RollingMean`] ([`RollingMeanConfig`]) | [`Processor`](collectors_core::Processor) |
@@ -92,6 +93,7 @@
 mod csv;
 mod data_quality;
 mod decode;
+mod encode;
 mod expr;
 mod filter;
 mod infer_schema;
@@ -114,6 +116,7 @@ pub use data_quality::{
     DataQuality, DataQualityConfig, MAX_DISTINCT, QUALITY_EVENT_KIND, ValueRange,
 };
 pub use decode::{Decode, DecodeConfig, DecodeFormat};
+pub use encode::{Encode, EncodeConfig, EncodeFormat, ParquetCompression, encode_batches};
 pub use expr::{Expression, MAX_EXPR_DEPTH};
 pub use filter::{Filter, FilterConfig, FilterOp};
 pub use infer_schema::{

@@ -5,6 +5,7 @@ mod conformance;
 mod csv;
 mod data_quality;
 mod decode;
+mod encode;
 mod expr;
 mod filter;
 mod header;

@@ -59,7 +59,13 @@ fn concat(out: &Decoded) -> RecordBatch {
 #[test]
 fn any_chunking_gives_the_rows_of_the_file() {
     let batch = table(1000);
-    for compression in [Compression::UNCOMPRESSED, Compression::SNAPPY] {
+    for compression in [
+        Compression::UNCOMPRESSED,
+        Compression::SNAPPY,
+        Compression::GZIP(Default::default()),
+        Compression::LZ4_RAW,
+        Compression::ZSTD(Default::default()),
+    ] {
         let bytes = file(&batch, compression);
         for chunk in [1, 13, 4096, bytes.len()] {
             let out = decode(
