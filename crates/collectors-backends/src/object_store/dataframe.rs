@@ -6,13 +6,10 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use collectors_core::{Error, Result};
-use parquet::arrow::ArrowWriter;
+use collectors_processors::{EncodeFormat, ParquetCompression, encode_batches};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 use super::format::DataFrameFormat;
 
@@ -77,61 +74,22 @@ pub(crate) fn decode(
     }
 }
 
-/// Encodes `batches` (all of one schema) as `format`. Each batch is one Parquet row group.
+/// Encodes `batches` (all of one schema) as `format`, with the `encode` processor's
+/// encoders. Each batch is one Parquet row group, Snappy-compressed.
 ///
-/// No batch, or batches of different schemas, are an [`Error::Validation`].
+/// No batch, or batches of different schemas, are an [`Error::Validation`] naming `name`.
 pub(crate) fn encode(
     format: DataFrameFormat,
     batches: &[RecordBatch],
     name: &str,
 ) -> Result<Vec<u8>> {
-    let Some(first) = batches.first() else {
-        return Err(Error::validation(format!(
-            "writing {name}: no record batch to write (a table needs at least its schema)"
-        )));
+    let format = match format {
+        DataFrameFormat::Csv => EncodeFormat::Csv,
+        DataFrameFormat::JsonLines => EncodeFormat::Jsonl,
+        DataFrameFormat::Parquet => EncodeFormat::Parquet,
     };
-    let schema: SchemaRef = first.schema();
-    if let Some(other) = batches.iter().find(|b| b.schema() != schema) {
-        return Err(Error::validation(format!(
-            "writing {name}: the batches have different schemas ({} and {})",
-            schema,
-            other.schema()
-        )));
-    }
-    let failed = |e: &dyn std::fmt::Display| {
-        Error::validation(format!("writing {name} as {}: {e}", label(format)))
-    };
-    match format {
-        DataFrameFormat::Csv => {
-            let mut writer = arrow_csv::WriterBuilder::new()
-                .with_header(true)
-                .build(Vec::new());
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(&e))?;
-            }
-            Ok(writer.into_inner())
-        }
-        DataFrameFormat::JsonLines => {
-            let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs).map_err(|e| failed(&e))?;
-            writer.finish().map_err(|e| failed(&e))?;
-            Ok(writer.into_inner())
-        }
-        DataFrameFormat::Parquet => {
-            let properties = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .build();
-            let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(properties))
-                .map_err(|e| failed(&e))?;
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(&e))?;
-                // One row group per batch: readers see the batches as they were written.
-                writer.flush().map_err(|e| failed(&e))?;
-            }
-            writer.into_inner().map_err(|e| failed(&e))
-        }
-    }
+    encode_batches(format, batches, ParquetCompression::Snappy)
+        .map_err(|e| Error::validation(format!("writing {name}: {}", e.message())))
 }
 
 /// `schema` with its fields in the order the first object of `bytes` has its keys (inference
