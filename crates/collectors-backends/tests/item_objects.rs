@@ -521,6 +521,77 @@ async fn create_only_redoes_the_same_version_and_refuses_another() {
     );
 }
 
+/// An item whose new version stores no rows (every row filtered or dead-lettered) must not
+/// leave its old version's rows visible: the file or object of the old version goes, the
+/// same version's stays, and a create-only store keeps what it has.
+#[tokio::test]
+async fn an_item_that_now_stores_no_rows_leaves_no_stale_file_or_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let sink = FileSink::builder("out", &out)
+        .format(FileFormat::Parquet)
+        .build()
+        .unwrap();
+    sink.connect().await.unwrap();
+    let connector = Arc::new(get_connector("memory:///lake", &ObjectStoreConfig::new()).unwrap());
+    let objects = ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet);
+    let kept = Arc::new(get_connector("memory:///kept", &ObjectStoreConfig::new()).unwrap());
+    let create_only =
+        ObjectStoreStorage::new("kept", kept.clone(), FileFormat::Parquet).create_only(true);
+    let stores: [&dyn StorageBackend; 3] = [&sink, &objects, &create_only];
+    for store in stores {
+        store.connect().await.unwrap();
+        store
+            .store_batch(&[item_record("a.csv", 0, 0)])
+            .await
+            .unwrap();
+        store
+            .finish_item(&SourceItem::listed("files", "a.csv", "v1"))
+            .await
+            .unwrap();
+        // The same version again, with nothing stored this time: its file stays.
+        store
+            .finish_item(&SourceItem::listed("files", "a.csv", "v1"))
+            .await
+            .unwrap();
+    }
+    assert!(out.join("files/a.csv.parquet").exists());
+    assert!(connector.read_file("files/a.csv.parquet").await.is_ok());
+
+    for store in stores {
+        store
+            .finish_item(&SourceItem::listed("files", "a.csv", "v2"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        !out.join("files/a.csv.parquet").exists(),
+        "v1's file is gone"
+    );
+    assert!(files_under(&out).is_empty(), "{:?}", files_under(&out));
+    let gone = connector
+        .read_file("files/a.csv.parquet")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        gone.error_type(),
+        ErrorType::NotFound,
+        "v1's object is gone"
+    );
+    assert!(
+        kept.read_file("files/a.csv.parquet").await.is_ok(),
+        "a create-only store replaces nothing"
+    );
+    assert!(sink.query(&QueryCriteria::new()).await.unwrap().is_empty());
+    assert!(
+        objects
+            .query(&QueryCriteria::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// A file sink that notes, at each `finish_item`, whether the item was already checkpointed.
 struct WatchesOrder {
     inner: FileSink,

@@ -54,8 +54,9 @@ const MAX_FILE_NAME: usize = 255;
 /// - `finish_item` closes the item's file, fsyncs it, renames it into place and fsyncs the
 ///   directory: a reader sees the previous file or the new one, never half of one, and a
 ///   crash before it leaves no visible file (the redone item writes the same name again).
-///   An item with no stored record writes no file. `abandon_item` and `disconnect` remove
-///   the temp files of items in flight.
+///   An item with no stored record writes no file, and removes the Parquet file an earlier
+///   version of it left (its rows are no longer the item's). `abandon_item` and
+///   `disconnect` remove the temp files of items in flight.
 /// - `query` walks the directory (only the folder of a key prefix), reads the index of each
 ///   file (Parquet footer, JSON-lines section headers) to filter on key, metadata and time,
 ///   sorts by key, pages, and only then reads the payloads of the page (only their row
@@ -126,6 +127,31 @@ pub struct FileSink {
 }
 
 impl FileSink {
+    /// An item that now stores no rows leaves no file; one written for another version of
+    /// it (Parquet files say which) would show rows the item no longer has, so it goes.
+    async fn remove_stale(&self, item: &SourceItem, target: PathBuf) -> Result<()> {
+        let op = "finish_item";
+        let (format, version) = (self.format, item.version.clone());
+        let removed = self
+            .blocking(op, move || {
+                let stale = codec::file_stamp(format, &target)?
+                    .is_some_and(|stamp| stamp.version != version);
+                if !stale {
+                    return Ok(None);
+                }
+                match std::fs::remove_file(&target) {
+                    Ok(()) => Ok(Some(target)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io_error(Error::storage, "removing", &target, e)),
+                }
+            })
+            .await?;
+        if let Some(target) = removed {
+            sync_parent_dir(&target).await;
+            tracing::info!(backend = %self.backend_id, file = %target.display(), "removed the file of an earlier version of an item that now stores no rows");
+        }
+        Ok(())
+    }
     /// Starts building a sink with id `backend_id` writing under `dir` (created by
     /// `connect`).
     pub fn builder(backend_id: impl Into<String>, dir: impl Into<PathBuf>) -> FileSinkBuilder {
@@ -437,7 +463,7 @@ impl StorageBackend for FileSink {
         self.ensure_connected(op)?;
         let target = self.path_for_item(item).map_err(|e| self.tag(e, op))?;
         let Some(temp) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
-            return Ok(());
+            return self.remove_stale(item, target).await;
         };
         let root = self.dir.clone();
         let target = self

@@ -52,8 +52,9 @@ const WRITES_IN_FLIGHT: usize = 8;
 /// - `finish_item` closes the item's file and uploads it to its name (one `PUT` up to the
 ///   connector's multipart threshold, a streamed multipart upload above it): nothing is
 ///   visible before, and a redone item writes the same name. An item with no stored record
-///   writes no object. `abandon_item` and `disconnect` drop the temp files of items in
-///   flight.
+///   writes no object, and deletes the Parquet object an earlier version of it left
+///   (a create-only store keeps it). `abandon_item` and `disconnect` drop the temp files of
+///   items in flight.
 /// - Storing again replaces an object, unless [`create_only`](Self::create_only) is set:
 ///   then an existing object is never replaced. A record of its own whose object exists
 ///   counts as stored (a replay is a no-op). An item whose object exists counts as stored
@@ -358,6 +359,33 @@ impl ObjectStoreStorage {
         }
     }
 
+    /// An item that now stores no rows leaves no object; one written for another version of
+    /// it (Parquet objects say which) would show rows the item no longer has, so it is
+    /// deleted, unless the store is create-only (then it stays, with a warning).
+    async fn remove_stale(&self, item: &SourceItem, name: &str) -> Result<()> {
+        let op = "finish_item";
+        let Some(bytes) = self.read_bytes(name, op).await? else {
+            return Ok(());
+        };
+        let (format, shown) = (self.format, name.to_owned());
+        let stamp = blocking(move || codec::bytes_stamp(format, bytes, Path::new(&shown)))
+            .await?
+            .map_err(|e| self.tag(e, op))?;
+        if !stamp.is_some_and(|stamp| stamp.version != item.version) {
+            return Ok(());
+        }
+        if self.create_only {
+            tracing::warn!(backend = %self.backend_id, object = %name, "item now stores no rows; its object of an earlier version stays (create-only store)");
+            return Ok(());
+        }
+        self.connector
+            .delete(name)
+            .await
+            .map_err(|e| self.tag(e, op))?;
+        tracing::info!(backend = %self.backend_id, object = %name, "deleted the object of an earlier version of an item that now stores no rows");
+        Ok(())
+    }
+
     fn content_type(&self) -> &'static str {
         match self.format {
             FileFormat::Parquet => "application/vnd.apache.parquet",
@@ -534,7 +562,7 @@ impl StorageBackend for ObjectStoreStorage {
         self.ensure_connected(op)?;
         let name = self.item_object_name(item)?;
         let Some(temp) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
-            return Ok(());
+            return self.remove_stale(item, &name).await;
         };
         self.publish(item, &name, temp.path()).await?;
         tracing::debug!(backend = %self.backend_id, object = %name, "published item");
