@@ -371,7 +371,7 @@ impl ObjectStoreStorage {
         let stamp = blocking(move || codec::bytes_stamp(format, bytes, Path::new(&shown)))
             .await?
             .map_err(|e| self.tag(e, op))?;
-        if !stamp.is_some_and(|stamp| stamp.version != item.version) {
+        if stamp.is_none_or(|stamp| stamp.version == item.version) {
             return Ok(());
         }
         if self.create_only {
