@@ -894,3 +894,52 @@ async fn two_stores_on_one_database_keep_their_keys_apart() {
     a.disconnect().await.unwrap();
     b.disconnect().await.unwrap();
 }
+
+/// The store's pool takes a `PoolConfig`: its size bounds the connections, the health check
+/// is counted, and a config that cannot hold is refused before anything connects.
+#[tokio::test]
+async fn the_pool_config_shapes_the_stores_connections() {
+    use collectors_backends::pool::PoolConfig;
+    use std::time::Duration;
+
+    let refused = PostgresStorage::builder("pg", "postgres://db/x")
+        .pool(PoolConfig::new().max_size(2).min_size(3))
+        .build()
+        .unwrap_err();
+    assert_eq!(refused.error_type(), ErrorType::Configuration, "{refused}");
+    let too_many = PostgresStorage::builder("pg", "postgres://db/x")
+        .max_connections(1000)
+        .build()
+        .unwrap_err();
+    assert!(too_many.to_string().contains("max_size"), "{too_many}");
+
+    let Some(url) = server() else { return };
+    let store = PostgresStorage::builder("pg", &url)
+        .table(fresh_table())
+        .pool(
+            PoolConfig::new()
+                .max_size(1)
+                .acquire_timeout(Duration::from_secs(5)),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(store.pool_config().max_size, 1);
+    assert_eq!(store.pool_stats().total, 0, "nothing open before connect");
+    store.connect().await.unwrap();
+    for i in 0..3 {
+        store
+            .store(Record::keyed(format!("k{i}"), Payload::Table(readings(i * 10, 10))).unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.row_count().await.unwrap(), 30);
+    let stats = store.pool_stats();
+    assert_eq!(stats.max_size, 1);
+    assert_eq!(stats.total, 1, "one connection at most: {stats:?}");
+    assert_eq!(stats.created, 1, "made once, then reused: {stats:?}");
+    assert!(
+        stats.recycled >= 3,
+        "health-checked on each acquire: {stats:?}"
+    );
+    store.disconnect().await.unwrap();
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use collectors_backends::pool::PoolConfig;
 use collectors_backends::postgres::{
     CopyFormat, ExportFormat, PostgresQualityHistory, PostgresSource, PostgresStorage,
 };
@@ -104,9 +105,14 @@ struct PostgresStoreParams {
     /// The `COPY` format rows are sent in: `binary` (default, the faster) or `csv`.
     #[serde(default)]
     copy_format: Option<CopyFormatParam>,
-    /// The most connections the store opens (default 4).
+    /// The most connections the store opens (default 4): the shorthand of `pool.max_size`.
     #[serde(default)]
     max_connections: Option<u32>,
+    /// The store's connection pool (`max_size`, `min_size`, `acquire_timeout_ms`,
+    /// `idle_timeout_ms`, `max_lifetime_ms`, `health_check`); keys left out take their
+    /// defaults (`max_size` 10). Not together with `max_connections`.
+    #[serde(default)]
+    pool: Option<PoolConfig>,
     /// Send the rows of new keys through the staging table too (default `false`: only
     /// replaced keys are staged and upserted; new keys' rows are copied straight into the
     /// table, which is safe and writes them once).
@@ -134,8 +140,16 @@ pub(crate) fn register(registry: &mut Registry) {
                 Some(CopyFormatParam::Csv) => CopyFormat::Csv,
                 Some(CopyFormatParam::Binary) | None => CopyFormat::Binary,
             });
-        if let Some(n) = p.max_connections {
-            builder = builder.max_connections(n);
+        match (p.pool, p.max_connections) {
+            (Some(_), Some(_)) => {
+                return Err(Error::configuration(
+                    "`max_connections` and `pool` both set the pool's size: give one",
+                )
+                .into());
+            }
+            (Some(pool), None) => builder = builder.pool(pool),
+            (None, Some(n)) => builder = builder.max_connections(n),
+            (None, None) => {}
         }
         Ok(BuiltStore {
             store: Arc::new(builder.build()?),

@@ -9,8 +9,9 @@ use collectors_pipeline::{PipelineSpec, Registry};
 
 use collectors_mocks::services::postgres_url as server;
 
-fn spec(dir: &std::path::Path, url: &str, table: &str) -> PipelineSpec {
-    let text = format!(
+/// The pipeline file: CSV files in, rows into `table` at `url`, `[store]` last.
+fn spec_text(url: &str, table: &str) -> String {
+    format!(
         r#"
 name = "pg-{table}"
 [[source]]
@@ -31,8 +32,11 @@ url = "{url}"
 table = "{table}"
 copy_format = "csv"
 "#
-    );
-    PipelineSpec::from_toml_str(&text, dir).unwrap()
+    )
+}
+
+fn spec(dir: &std::path::Path, url: &str, table: &str) -> PipelineSpec {
+    PipelineSpec::from_toml_str(&spec_text(url, table), dir).unwrap()
 }
 
 async fn rows(url: &str, table: &str) -> (i64, i64) {
@@ -190,4 +194,25 @@ table = "{table}"
             .unwrap()
             .is_empty()
     );
+}
+
+/// `[store] pool = {…}` reaches the store; `max_connections` with it, or a pool that cannot
+/// hold, is refused when the spec is built, naming the key.
+#[test]
+fn the_store_pool_comes_from_the_pipeline_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let with = |extra: &str| {
+        let mut text = spec_text("postgres://loader@db.internal/x", "readings");
+        text.push_str(extra);
+        PipelineSpec::from_toml_str(&text, dir.path())
+            .and_then(|s| s.components(&Registry::standard()).map(|_| ()))
+    };
+    with("pool = { max_size = 2, min_size = 1, acquire_timeout_ms = 500 }\n").unwrap();
+    let both = with("max_connections = 3\npool = { max_size = 2 }\n").unwrap_err();
+    assert!(both.to_string().contains("give one"), "{both}");
+    let bad = with("pool = { max_size = 1, min_size = 2 }\n").unwrap_err();
+    assert!(bad.to_string().contains("min_size"), "{bad}");
+    let unknown = with("pool = { max_sise = 2 }\n").unwrap_err();
+    assert!(unknown.to_string().contains("max_sise"), "{unknown}");
 }

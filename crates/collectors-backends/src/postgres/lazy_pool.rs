@@ -23,6 +23,44 @@ pub(crate) fn default_pool_config() -> PoolConfig {
         .acquire_timeout(Duration::from_secs(10))
 }
 
+/// sqlx's pool options from a [`PoolConfig`]: the health check is a ping in
+/// `before_acquire` (sqlx's own `test_before_acquire` does not say when it fails), so that
+/// failures are counted in `counters`; `shown` is the database without its password.
+pub(crate) fn pg_pool_options(
+    config: &PoolConfig,
+    counters: &Arc<PoolCounters>,
+    shown: &str,
+) -> PgPoolOptions {
+    let created = counters.clone();
+    let recycled = counters.clone();
+    let health_check = config.health_check;
+    let shown = shown.to_owned();
+    PgPoolOptions::new()
+        .max_connections(u32::try_from(config.max_size).unwrap_or(u32::MAX))
+        .min_connections(u32::try_from(config.min_size).unwrap_or(u32::MAX))
+        .acquire_timeout(config.acquire_timeout_duration())
+        .idle_timeout(config.idle_timeout_duration())
+        .max_lifetime(config.max_lifetime_duration())
+        .test_before_acquire(false)
+        .after_connect(move |_, _| {
+            created.created();
+            Box::pin(async { Ok(()) })
+        })
+        .before_acquire(move |conn, _| {
+            let counters = recycled.clone();
+            let shown = shown.clone();
+            Box::pin(async move {
+                if health_check && let Err(e) = conn.ping().await {
+                    counters.failed_health_check();
+                    tracing::info!(database = %shown, error = %e, "a pooled connection failed its health check; replacing it");
+                    return Ok(false);
+                }
+                counters.recycled();
+                Ok(true)
+            })
+        })
+}
+
 /// The options of a URL and the pool made from them, once used.
 pub(crate) struct LazyPool {
     options: PgConnectOptions,
@@ -102,39 +140,8 @@ impl LazyPool {
         })
     }
 
-    /// sqlx's pool options from the [`PoolConfig`]: the health check is a ping in
-    /// `before_acquire` (sqlx's own `test_before_acquire` does not say when it fails), so
-    /// that failures are counted.
     fn pool_options(&self) -> PgPoolOptions {
-        let config = &self.config;
-        let created = self.counters.clone();
-        let recycled = self.counters.clone();
-        let health_check = config.health_check;
-        let shown = self.shown.clone();
-        PgPoolOptions::new()
-            .max_connections(u32::try_from(config.max_size).unwrap_or(u32::MAX))
-            .min_connections(u32::try_from(config.min_size).unwrap_or(u32::MAX))
-            .acquire_timeout(config.acquire_timeout_duration())
-            .idle_timeout(config.idle_timeout_duration())
-            .max_lifetime(config.max_lifetime_duration())
-            .test_before_acquire(false)
-            .after_connect(move |_, _| {
-                created.created();
-                Box::pin(async { Ok(()) })
-            })
-            .before_acquire(move |conn, _| {
-                let counters = recycled.clone();
-                let shown = shown.clone();
-                Box::pin(async move {
-                    if health_check && let Err(e) = conn.ping().await {
-                        counters.failed_health_check();
-                        tracing::info!(database = %shown, error = %e, "a pooled connection failed its health check; replacing it");
-                        return Ok(false);
-                    }
-                    counters.recycled();
-                    Ok(true)
-                })
-            })
+        pg_pool_options(&self.config, &self.counters, &self.shown)
     }
 
     /// The URL without its password.

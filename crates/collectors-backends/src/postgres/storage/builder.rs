@@ -1,6 +1,7 @@
 //! [`PostgresStorageBuilder`]: checks the settings; connecting happens in `connect`.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use collectors_core::{Error, Result};
 use sqlx::postgres::PgConnectOptions;
@@ -8,14 +9,21 @@ use sqlx::postgres::PgConnectOptions;
 use super::copy::CopyFormat;
 use super::schema::MAX_IDENT_LEN;
 use super::store::PostgresStorage;
+use crate::pool::PoolConfig;
 use crate::postgres::url::redacted;
 use crate::sql_table::check_table_name;
 
 /// The data table records with a table payload are written to, unless set: `records`.
 pub(crate) const DEFAULT_TABLE: &str = "records";
-const DEFAULT_MAX_CONNECTIONS: u32 = 4;
 /// The most connections accepted from one store.
-const MAX_CONNECTIONS: u32 = 256;
+const MAX_CONNECTIONS: usize = 256;
+
+/// The store's pool unless it is given another: 4 connections, 30 s to acquire one.
+fn default_pool() -> PoolConfig {
+    PoolConfig::new()
+        .max_size(4)
+        .acquire_timeout(Duration::from_secs(30))
+}
 
 /// Builds a [`PostgresStorage`]; see [`PostgresStorage::builder`].
 ///
@@ -44,7 +52,7 @@ pub struct PostgresStorageBuilder {
     table: String,
     copy_format: CopyFormat,
     stage_new_records: bool,
-    max_connections: u32,
+    pool: PoolConfig,
 }
 
 /// The URL holds the password: only its redacted form is shown.
@@ -56,7 +64,7 @@ impl std::fmt::Debug for PostgresStorageBuilder {
             .field("table", &self.table)
             .field("copy_format", &self.copy_format)
             .field("stage_new_records", &self.stage_new_records)
-            .field("max_connections", &self.max_connections)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -69,7 +77,7 @@ impl PostgresStorageBuilder {
             table: DEFAULT_TABLE.to_owned(),
             copy_format: CopyFormat::default(),
             stage_new_records: false,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            pool: default_pool(),
         }
     }
 
@@ -100,9 +108,18 @@ impl PostgresStorageBuilder {
         self
     }
 
-    /// The most connections the store opens (default 4, at most 256).
+    /// The most connections the store opens (default 4, at most 256): the pool's
+    /// `max_size`.
     pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n;
+        self.pool.max_size = n as usize;
+        self
+    }
+
+    /// The store's connection pool: size, acquire, idle and lifetime limits, and the health
+    /// check of a connection before it is handed out (default: 4 connections, 30 s to
+    /// acquire, the other [`PoolConfig`] defaults).
+    pub fn pool(mut self, config: PoolConfig) -> Self {
+        self.pool = config;
         self
     }
 
@@ -117,12 +134,13 @@ impl PostgresStorageBuilder {
             return Err(Error::configuration("the backend id must not be empty"));
         }
         check_table_name(&self.table, MAX_IDENT_LEN, "pg_")?;
-        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
+        if self.pool.max_size == 0 || self.pool.max_size > MAX_CONNECTIONS {
             return Err(Error::configuration(format!(
-                "max_connections must be 1 to {MAX_CONNECTIONS}, not {}",
-                self.max_connections
+                "max_connections (the pool's max_size) must be 1 to {MAX_CONNECTIONS}, not {}",
+                self.pool.max_size
             )));
         }
+        self.pool.validate()?;
         let shown = redacted(&self.url);
         let scheme_ok =
             self.url.starts_with("postgres://") || self.url.starts_with("postgresql://");
@@ -139,7 +157,7 @@ impl PostgresStorageBuilder {
             options,
             self.copy_format,
             self.stage_new_records,
-            self.max_connections,
+            self.pool,
         ))
     }
 }

@@ -2,7 +2,6 @@
 //! `upsert.rs`, reading in `query.rs`, the bookkeeping tables in `catalog.rs`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arrow_schema::SchemaRef;
 use collectors_core::{
@@ -10,7 +9,7 @@ use collectors_core::{
     StoreLedger, StoredRecord, TransactionalCheckpoints, async_trait,
 };
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 
 use super::builder::PostgresStorageBuilder;
 use super::catalog::{create_catalog, kind_name};
@@ -18,8 +17,10 @@ use super::copy::CopyFormat;
 use super::dead_letters::PostgresDeadLetterStore;
 use super::ledger::{PoolSlot, StoreCheckpoints};
 use super::schema::quote_ident;
+use crate::pool::{PoolConfig, PoolCounters, PoolStats};
 use crate::postgres::checkpoint::create_checkpoint_tables;
 use crate::postgres::error::from_sqlx;
+use crate::postgres::lazy_pool::pg_pool_options;
 use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a PostgreSQL database, loading rows with `COPY`.
@@ -114,7 +115,9 @@ pub struct PostgresStorage {
     options: PgConnectOptions,
     pub(super) copy_format: CopyFormat,
     pub(super) stage_new_records: bool,
-    max_connections: u32,
+    pool_config: PoolConfig,
+    /// What sqlx does not count: connections made, reused, failing their health check.
+    pool_counters: Arc<PoolCounters>,
     /// Shared by the clones the ledger hands out.
     pool: PoolSlot,
     /// The data table's stored schema, once known to exist (set only after a commit).
@@ -150,7 +153,7 @@ impl PostgresStorage {
         options: PgConnectOptions,
         copy_format: CopyFormat,
         stage_new_records: bool,
-        max_connections: u32,
+        pool_config: PoolConfig,
     ) -> Self {
         Self {
             backend_id,
@@ -159,7 +162,8 @@ impl PostgresStorage {
             options,
             copy_format,
             stage_new_records,
-            max_connections,
+            pool_config,
+            pool_counters: Arc::new(PoolCounters::default()),
             pool: PoolSlot::default(),
             schema: Arc::new(Mutex::new(None)),
         }
@@ -173,6 +177,32 @@ impl PostgresStorage {
     /// The database URL, without its password.
     pub fn database(&self) -> &str {
         &self.shown
+    }
+
+    /// The limits of the store's connection pool.
+    pub fn pool_config(&self) -> &PoolConfig {
+        &self.pool_config
+    }
+
+    /// The store's pool now: connections open, in use and idle (zeros before `connect` or
+    /// while another task holds the pool's lock), and the connections made, reused and
+    /// failing their health check since the store was built.
+    pub fn pool_stats(&self) -> PoolStats {
+        let open = self
+            .pool
+            .lock()
+            .try_read()
+            .ok()
+            .and_then(|slot| slot.clone());
+        let (total, idle) = open.map_or((0, 0), |p| (p.size() as usize, p.num_idle()));
+        self.pool_counters.fill(PoolStats {
+            max_size: self.pool_config.max_size,
+            total,
+            in_use: total.saturating_sub(idle),
+            idle,
+            waiters: None,
+            ..PoolStats::default()
+        })
     }
 
     /// The `COPY` format rows are loaded with.
@@ -253,9 +283,7 @@ impl StorageBackend for PostgresStorage {
         if slot.is_some() {
             return Ok(());
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+        let pool = pg_pool_options(&self.pool_config, &self.pool_counters, &self.shown)
             .connect_with(self.options.clone())
             .await
             .map_err(|e| self.sqlx(e, "connect", &format!("connecting to {}", self.shown)))?;
