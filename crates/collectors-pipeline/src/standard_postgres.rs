@@ -144,8 +144,7 @@ pub(crate) fn register(registry: &mut Registry) {
             (Some(_), Some(_)) => {
                 return Err(Error::configuration(
                     "`max_connections` and `pool` both set the pool's size: give one",
-                )
-                .into());
+                ));
             }
             (Some(pool), None) => builder = builder.pool(pool),
             (None, Some(n)) => builder = builder.max_connections(n),
