@@ -183,3 +183,28 @@ async fn a_claim_that_waits_for_the_holders_commit_sees_the_item_done() {
     assert_eq!(claim.await.unwrap().unwrap(), Claim::Done);
     assert_eq!(store.lease_holder(&pipeline, &item).await.unwrap(), None);
 }
+
+/// The checkpoint store's pool takes a `PoolConfig`: a one-connection pool serves every
+/// call, and a config that cannot hold is refused before connecting.
+#[tokio::test]
+async fn the_checkpoint_store_takes_a_pool_config() {
+    use collectors_backends::pool::PoolConfig;
+
+    let refused = PostgresCheckpointStore::connect_with_pool(
+        "postgres://db/x",
+        PoolConfig::new().max_size(0),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.error_type(), ErrorType::Configuration, "{refused}");
+
+    let Some(url) = server() else { return };
+    let store = PostgresCheckpointStore::connect_with_pool(&url, PoolConfig::new().max_size(1))
+        .await
+        .unwrap();
+    let pipeline = format!("pool-{}", uuid::Uuid::new_v4().simple());
+    // Two calls at once on one connection: the second waits for the first.
+    let (a, b) = tokio::join!(store.done(&pipeline), store.done(&pipeline));
+    assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
+    store.close().await;
+}

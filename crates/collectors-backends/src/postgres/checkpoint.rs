@@ -1,18 +1,21 @@
 //! [`PostgresCheckpointStore`]: checkpoints, fingerprints and item leases in PostgreSQL.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use collectors_core::{
     CheckpointStore, Claim, Error, ItemCheckpoint, Result, SourceItem, async_trait,
 };
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::error::from_sqlx;
+use super::lazy_pool::pg_pool_options;
 use super::url::redacted;
 use crate::checkpoint_row::{CheckpointRow, signed};
+use crate::pool::{PoolConfig, PoolCounters};
 
 const COMPONENT: &str = "postgres-checkpoints";
 
@@ -91,6 +94,22 @@ impl PostgresCheckpointStore {
     /// cannot be reached; [`Error::Authentication`] for wrong credentials. The password never
     /// appears in the error.
     pub async fn connect(url: &str) -> Result<Self> {
+        let config = PoolConfig::new()
+            .max_size(4)
+            .acquire_timeout(Duration::from_secs(10));
+        Self::connect_with_pool(url, config).await
+    }
+
+    /// [`connect`](Self::connect) with the limits of `config` for the store's pool (its
+    /// size, acquire, idle and lifetime limits, the health check before a connection is
+    /// handed out). `connect` uses 4 connections and 10 s to acquire.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); also [`Error::Configuration`] when
+    /// [`PoolConfig::validate`] refuses `config`.
+    pub async fn connect_with_pool(url: &str, config: PoolConfig) -> Result<Self> {
+        config.validate().map_err(|e| tag(e, "connect"))?;
         let shown = redacted(url);
         let options: PgConnectOptions = url.parse().map_err(|_| {
             tag(
@@ -98,9 +117,8 @@ impl PostgresCheckpointStore {
                 "connect",
             )
         })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
+        let counters = Arc::new(PoolCounters::default());
+        let pool = pg_pool_options(&config, &counters, &shown)
             .connect_with(options)
             .await
             .map_err(|e| sqlx_error(e, "connect", &format!("connecting to {shown}")))?;
