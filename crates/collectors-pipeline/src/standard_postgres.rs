@@ -39,6 +39,10 @@ struct PostgresSourceParams {
     /// Rows per new chunk (default 10 000).
     #[serde(default)]
     chunk_rows: Option<usize>,
+    /// The source's connection pool (`max_size`, `min_size`, `acquire_timeout_ms`, …); keys
+    /// left out take their defaults. Default: 4 connections, 10 s to acquire.
+    #[serde(default)]
+    pool: Option<PoolConfig>,
 }
 
 fn url_of(p: &PostgresSourceParams) -> Result<String> {
@@ -80,6 +84,10 @@ fn build(id: &str, p: PostgresSourceParams, ctx: &BuildContext<'_>) -> Result<Bu
     let source = match p.chunk_rows {
         Some(0) => return Err(Error::configuration("`chunk_rows` must be at least 1")),
         Some(rows) => source.with_chunk_rows(rows),
+        None => source,
+    };
+    let source = match p.pool {
+        Some(pool) => source.with_pool_config(pool)?,
         None => source,
     };
     Ok(BuiltSource {

@@ -162,3 +162,21 @@ fn bad_postgres_source_params_are_refused_before_any_connection() {
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
 }
+
+/// `pool = {…}` of a postgres source is checked when the spec is built (nothing connects).
+#[test]
+fn a_source_pool_is_checked_when_the_spec_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |pool: &str| {
+        let text = spec_text("readings", "parquet").replace(
+            "url_env = \"COLLECTORS_TEST_POSTGRES_URL\"",
+            &format!("url = \"postgres://reader@db.internal/x\"\npool = {pool}"),
+        );
+        PipelineSpec::from_toml_str(&text, dir.path())
+            .and_then(|s| s.components(&Registry::standard()).map(|_| ()))
+    };
+    with("{ max_size = 2, acquire_timeout_ms = 500 }").unwrap();
+    let bad = with("{ max_size = 0 }").unwrap_err();
+    assert_eq!(bad.error_type(), ErrorType::Configuration, "{bad}");
+    assert!(bad.to_string().contains("source[0]"), "{bad}");
+}

@@ -20,6 +20,7 @@ use super::export::{
     quote_ident,
 };
 use super::lazy_pool::LazyPool;
+use crate::pool::{PoolConfig, PoolStats};
 
 pub use self::bounds::BOUNDS_TABLE;
 
@@ -185,6 +186,26 @@ impl PostgresSource {
     pub fn with_format(mut self, format: ExportFormat) -> Self {
         self.format = format;
         self
+    }
+
+    /// The limits of the source's connection pool (default 4 connections, 10 s to acquire),
+    /// as [`PostgresConnector::with_pool_config`](crate::postgres::PostgresConnector::with_pool_config).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for a config [`PoolConfig::validate`] refuses.
+    pub fn with_pool_config(mut self, config: PoolConfig) -> Result<Self> {
+        self.pool = self
+            .pool
+            .with_config(config)
+            .map_err(|e| e.with_component(self.source_id.clone()))?;
+        Ok(self)
+    }
+
+    /// The source's pool now and its counters (see
+    /// [`PostgresConnector::pool_stats`](crate::postgres::PostgresConnector::pool_stats)).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
     }
 
     fn tag(&self, error: Error, operation: &str) -> Error {
