@@ -245,6 +245,16 @@ async fn three_items_become_three_objects_in_a_store() {
     }
 }
 
+/// A connected Parquet file sink writing under `out`.
+async fn parquet_sink(out: &Path) -> FileSink {
+    let sink = FileSink::builder("out", out)
+        .format(FileFormat::Parquet)
+        .build()
+        .unwrap();
+    sink.connect().await.unwrap();
+    sink
+}
+
 fn item_record(item: &str, batch: u64, first: i64) -> Record {
     let table = arrow_array::RecordBatch::try_from_iter([
         (
@@ -268,11 +278,7 @@ fn item_record(item: &str, batch: u64, first: i64) -> Record {
 async fn a_retried_batch_is_written_once_and_an_unfinished_item_stays_invisible() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let sink = FileSink::builder("out", &out)
-        .format(FileFormat::Parquet)
-        .build()
-        .unwrap();
-    sink.connect().await.unwrap();
+    let sink = parquet_sink(&out).await;
     let first = [item_record("a.csv", 0, 0), item_record("b.csv", 0, 100)];
     sink.store_batch(&first).await.unwrap();
     // The engine retries a whole store batch: what is already in the item is not repeated.
@@ -528,11 +534,7 @@ async fn create_only_redoes_the_same_version_and_refuses_another() {
 async fn an_item_that_now_stores_no_rows_leaves_no_stale_file_or_object() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let sink = FileSink::builder("out", &out)
-        .format(FileFormat::Parquet)
-        .build()
-        .unwrap();
-    sink.connect().await.unwrap();
+    let sink = parquet_sink(&out).await;
     let connector = Arc::new(get_connector("memory:///lake", &ObjectStoreConfig::new()).unwrap());
     let objects = ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet);
     let kept = Arc::new(get_connector("memory:///kept", &ObjectStoreConfig::new()).unwrap());

@@ -61,6 +61,25 @@ pub(crate) fn pg_pool_options(
         })
 }
 
+/// The [`PoolStats`] of a sqlx pool (`None` or closed: zeros) with our `counters`. sqlx does
+/// not count the tasks waiting for a connection: `waiters` is `None`.
+pub(crate) fn pg_pool_stats(
+    pool: Option<&PgPool>,
+    config: &PoolConfig,
+    counters: &PoolCounters,
+) -> PoolStats {
+    let open = pool.filter(|p| !p.is_closed());
+    let (total, idle) = open.map_or((0, 0), |p| (p.size() as usize, p.num_idle()));
+    counters.fill(PoolStats {
+        max_size: config.max_size,
+        total,
+        in_use: total.saturating_sub(idle),
+        idle,
+        waiters: None,
+        ..PoolStats::default()
+    })
+}
+
 /// The options of a URL and the pool made from them, once used.
 pub(crate) struct LazyPool {
     options: PgConnectOptions,
@@ -123,21 +142,8 @@ impl LazyPool {
     /// The sqlx pool now (zeros when it is not open) and the counters. sqlx does not count
     /// the tasks waiting for a connection: `waiters` is `None`.
     pub(crate) fn stats(&self) -> PoolStats {
-        let open = self
-            .open
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .filter(|p| !p.is_closed());
-        let (total, idle) = open.map_or((0, 0), |p| (p.size() as usize, p.num_idle()));
-        self.counters.fill(PoolStats {
-            max_size: self.config.max_size,
-            total,
-            in_use: total.saturating_sub(idle),
-            idle,
-            waiters: None,
-            ..PoolStats::default()
-        })
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner()).clone();
+        pg_pool_stats(open.as_ref(), &self.config, &self.counters)
     }
 
     fn pool_options(&self) -> PgPoolOptions {

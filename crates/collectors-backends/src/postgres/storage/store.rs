@@ -20,7 +20,7 @@ use super::schema::quote_ident;
 use crate::pool::{PoolConfig, PoolCounters, PoolStats};
 use crate::postgres::checkpoint::create_checkpoint_tables;
 use crate::postgres::error::from_sqlx;
-use crate::postgres::lazy_pool::pg_pool_options;
+use crate::postgres::lazy_pool::{pg_pool_options, pg_pool_stats};
 use crate::sql_table::record_location;
 
 /// A [`StorageBackend`] in a PostgreSQL database, loading rows with `COPY`.
@@ -194,15 +194,7 @@ impl PostgresStorage {
             .try_read()
             .ok()
             .and_then(|slot| slot.clone());
-        let (total, idle) = open.map_or((0, 0), |p| (p.size() as usize, p.num_idle()));
-        self.pool_counters.fill(PoolStats {
-            max_size: self.pool_config.max_size,
-            total,
-            in_use: total.saturating_sub(idle),
-            idle,
-            waiters: None,
-            ..PoolStats::default()
-        })
+        pg_pool_stats(open.as_ref(), &self.pool_config, &self.pool_counters)
     }
 
     /// The `COPY` format rows are loaded with.
