@@ -210,16 +210,7 @@ impl StoreStage {
                     record,
                     rows,
                 }) => {
-                    match self.items.get_mut(&item) {
-                        Some(state) => state.pending += 1,
-                        None => {
-                            let state = ItemState {
-                                pending: 1,
-                                ..ItemState::default()
-                            };
-                            self.items.insert(item.clone(), state);
-                        }
-                    }
+                    self.items.entry(item.clone()).or_default().pending += 1;
                     self.first_buffered.get_or_insert_with(Instant::now);
                     self.buffer.push(record, Origin { item, batch, rows });
                     self.buffered_rows += rows;
