@@ -152,6 +152,7 @@ impl FileSink {
         }
         Ok(())
     }
+
     /// Starts building a sink with id `backend_id` writing under `dir` (created by
     /// `connect`).
     pub fn builder(backend_id: impl Into<String>, dir: impl Into<PathBuf>) -> FileSinkBuilder {

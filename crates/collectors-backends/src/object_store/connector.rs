@@ -709,7 +709,6 @@ impl ObjectStoreConnector {
         Ok(target)
     }
 
-    /// Whether this store's e-tags are the MD5 of single-part objects.
     /// The object `meta` describes, as a stream of [`LOCAL_READ`]-byte ranges (local files).
     fn local_ranges(
         &self,
@@ -735,6 +734,7 @@ impl ObjectStoreConnector {
             .boxed()
     }
 
+    /// Whether this store's e-tags are the MD5 of single-part objects.
     fn etag_is_md5(&self) -> bool {
         matches!(self.uri.scheme(), StoreScheme::S3 | StoreScheme::Gcs)
     }

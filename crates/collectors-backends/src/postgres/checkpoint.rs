@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::error::from_sqlx;
-use super::lazy_pool::pg_pool_options;
+use super::lazy_pool::{default_pool_config, pg_pool_options};
 use super::url::redacted;
 use crate::checkpoint_row::{CheckpointRow, signed};
 use crate::pool::{PoolConfig, PoolCounters};
@@ -94,10 +94,7 @@ impl PostgresCheckpointStore {
     /// cannot be reached; [`Error::Authentication`] for wrong credentials. The password never
     /// appears in the error.
     pub async fn connect(url: &str) -> Result<Self> {
-        let config = PoolConfig::new()
-            .max_size(4)
-            .acquire_timeout(Duration::from_secs(10));
-        Self::connect_with_pool(url, config).await
+        Self::connect_with_pool(url, default_pool_config()).await
     }
 
     /// [`connect`](Self::connect) with the limits of `config` for the store's pool (its
