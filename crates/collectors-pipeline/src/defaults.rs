@@ -16,18 +16,24 @@ use crate::spec::PipelineSpec;
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSpec {
     /// Items decoded and processed at once (1 to 1024). Default 2.
+    #[schemars(range(min = 1, max = 1024))]
     pub max_items_in_flight: usize,
     /// Batches that may wait for the store (1 to 65536). Default 8.
+    #[schemars(range(min = 1, max = 65_536))]
     pub channel_capacity: usize,
     /// Rows gathered before one store write (1 to 10,000,000). Default 50,000.
+    #[schemars(range(min = 1, max = 10_000_000))]
     pub store_batch_rows: usize,
     /// The longest a gathered batch waits for more rows, in ms (at most one hour). Default 200.
+    #[schemars(range(max = 3_600_000))]
     pub linger_ms: u64,
     /// How often task progress is reported, in ms (at most one hour). Default 250.
+    #[schemars(range(max = 3_600_000))]
     pub progress_interval_ms: u64,
     /// How long an item's lease lasts without renewal, in ms (100 to one hour): concurrent
     /// runs share the items, and a run that dies has its items taken over this long after.
     /// Default 30,000.
+    #[schemars(range(min = 100, max = 3_600_000))]
     pub lease_ttl_ms: u64,
 }
 
@@ -72,16 +78,33 @@ impl EngineSpec {
 #[serde(deny_unknown_fields, default)]
 pub struct RetrySpec {
     /// Attempts in all (1 to 100). Default 5.
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
-    /// The first delay, in ms. Default 100.
+    /// The first delay, in ms (one above `max_delay_ms` is capped to it). Default 100.
+    #[schemars(range(max = 3_600_000))]
     pub initial_delay_ms: u64,
-    /// The longest delay, in ms. Default 10,000.
+    /// The longest delay, in ms (at most one hour). Default 10,000.
+    #[schemars(range(max = 3_600_000))]
     pub max_delay_ms: u64,
     /// Random spread of each delay, 0 to 1. Default 0.5.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub jitter: f64,
     /// What happens to the records once the attempts are used up. Default `dead_letter`.
-    #[schemars(with = "String")]
+    #[schemars(with = "FinalActionName")]
     pub on_exhausted: FinalAction,
+}
+
+/// The names of [`FinalAction`], for the schema of `on_exhausted`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FinalActionName {
+    /// Drop the records, counted as skipped.
+    Skip,
+    /// Send them to the dead-letter store.
+    DeadLetter,
+    /// Stop the run.
+    Abort,
 }
 
 impl Default for RetrySpec {
@@ -120,20 +143,16 @@ impl RetrySpec {
                 self.jitter
             ));
         }
-        if self.initial_delay_ms > self.max_delay_ms {
-            return bad(format!(
-                "`initial_delay_ms` ({}) must not exceed `max_delay_ms` ({})",
-                self.initial_delay_ms, self.max_delay_ms
-            ));
-        }
         if self.max_delay_ms > 3_600_000 {
             return bad(format!(
                 "`max_delay_ms` must be at most 3600000 (one hour), got {}",
                 self.max_delay_ms
             ));
         }
+        // Every delay is min(initial · 2^n, max): a first delay above the cap is the cap, as
+        // the formula says, rather than an error (JSON Schema cannot compare two keys).
         let backoff = Backoff::new(
-            Duration::from_millis(self.initial_delay_ms),
+            Duration::from_millis(self.initial_delay_ms.min(self.max_delay_ms)),
             Duration::from_millis(self.max_delay_ms),
             self.max_attempts,
         )?

@@ -23,6 +23,7 @@ mod outputs;
 mod redact;
 mod registry;
 mod replay;
+pub mod schema;
 mod spec;
 mod standard;
 #[cfg(feature = "object-store")]

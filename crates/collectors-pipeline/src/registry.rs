@@ -269,7 +269,9 @@ impl std::fmt::Debug for Registry {
 }
 
 fn schema_of<P: JsonSchema>() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default()
+    let mut schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
+    crate::schema::bound_integers(&mut schema);
+    schema
 }
 
 /// Deserializes a factory's parameters, keeping the path of a bad key.
@@ -430,6 +432,25 @@ impl Registry {
             "processors": all(&self.processors),
             "stores": all(&self.stores),
         })
+    }
+
+    /// The JSON Schema of a whole [`PipelineSpec`](crate::PipelineSpec) for this registry:
+    /// each `source` is one of the registered source kinds with one of the decoders (its
+    /// options table included), each `processor` one of the processor types, the `store`
+    /// and each `replica` one of the store kinds, each with exactly its own parameters.
+    /// Component definitions sit in `$defs` as `source.{kind}.{format}`, `decoder.{format}`,
+    /// `processor.{type}` and `store.{kind}`. A document valid under it passes the spec's
+    /// own checks but for what a schema cannot say (unique source ids, a component's checks
+    /// across keys); a form or a test generator can work from it alone.
+    ///
+    /// ```
+    /// let schema = collectors_pipeline::Registry::standard().pipeline_schema();
+    /// let rolling = &schema["$defs"]["processor.rolling_mean"];
+    /// assert_eq!(rolling["properties"]["type"]["const"], "rolling_mean");
+    /// assert_eq!(rolling["additionalProperties"], false);
+    /// ```
+    pub fn pipeline_schema(&self) -> serde_json::Value {
+        crate::schema::pipeline_schema(self)
     }
 
     /// The JSON Schema of the parameters of processor type `kind`, if registered.

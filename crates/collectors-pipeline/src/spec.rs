@@ -64,12 +64,14 @@ pub type Params = serde_json::Map<String, serde_json::Value>;
 #[serde(deny_unknown_fields)]
 pub struct PipelineSpec {
     /// The pipeline's name: the namespace of its checkpoints.
+    #[schemars(regex(pattern = r"\S"))]
     pub name: String,
     /// Bounds, batching, concurrency.
     #[serde(default)]
     pub engine: EngineSpec,
     /// Where items come from (at least one).
     #[serde(rename = "source")]
+    #[schemars(length(min = 1))]
     pub sources: Vec<SourceSpec>,
     /// The processors every batch runs through, in order.
     #[serde(default, rename = "processor", skip_serializing_if = "Vec::is_empty")]
@@ -102,6 +104,7 @@ pub struct PipelineSpec {
 #[derive(Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SourceSpec {
     /// The source's unique id (part of every storage key).
+    #[schemars(regex(pattern = r"\S"))]
     pub id: String,
     /// The source kind, a name in the registry (`local`).
     pub kind: String,
@@ -242,7 +245,10 @@ impl PipelineSpec {
     /// The JSON Schema of the spec's structure (components' parameters are described by
     /// their factories: see [`Registry::schemas`](crate::Registry::schemas)).
     pub fn json_schema() -> serde_json::Value {
-        serde_json::to_value(schemars::schema_for!(PipelineSpec)).unwrap_or_default()
+        let mut schema =
+            serde_json::to_value(schemars::schema_for!(PipelineSpec)).unwrap_or_default();
+        crate::schema::bound_integers(&mut schema);
+        schema
     }
 
     /// The directory relative paths are resolved against.

@@ -58,11 +58,11 @@ impl PipelineCatalog {
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] for a name that is not a plain file name;
+    /// [`Error::Validation`] for a name that [`checked_name`] refuses;
     /// [`Error::Configuration`] for a spec that does not parse (naming the key);
     /// [`Error::Storage`] when it cannot be written.
     pub async fn put(&self, name: &str, spec: serde_json::Value) -> Result<RegisteredPipeline> {
-        crate::files::checked_file_name(name)?;
+        checked_name(name)?;
         collectors_pipeline::PipelineSpec::from_json_str(&spec.to_string(), ".")?;
         let now = now_millis();
         sqlx::query(
@@ -124,6 +124,34 @@ impl PipelineCatalog {
             .await
             .map_err(|e| db_error("removing", e))?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+/// The pattern of [`checked_name`], for the OpenAPI document.
+pub(crate) const NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+
+/// A pipeline's name: 1 to 128 ASCII letters, digits, `.`, `_` and `-`, starting with a
+/// letter or digit (it names checkpoints and appears in URLs; the OpenAPI document states
+/// the same rule as a pattern).
+///
+/// # Errors
+///
+/// [`Error::Validation`] for any other name.
+pub fn checked_name(name: &str) -> Result<&str> {
+    let fits = name.len() <= 128
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if fits {
+        Ok(name)
+    } else {
+        Err(Error::validation(format!(
+            "pipeline name {name:?}: 1 to 128 letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+        )))
     }
 }
 

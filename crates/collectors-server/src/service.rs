@@ -29,10 +29,21 @@ use crate::state::{AppState, Inner};
 /// service.serve(listener, CancellationToken::new()).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Service {
     state: AppState,
     token: ApiToken,
+    router: Router,
+    document: Arc<serde_json::Value>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("state", &self.state)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Service {
@@ -98,17 +109,24 @@ impl Service {
                 metrics: crate::metrics::prometheus(),
             }),
         };
-        Ok((Self { state, token }, origin))
+        let (router, document) = crate::routes::build(state.clone(), token.clone())?;
+        let service = Self {
+            state,
+            token,
+            router,
+            document: Arc::new(document),
+        };
+        Ok((service, origin))
     }
 
     /// The API: every route, `/api/openapi.json` included.
     pub fn router(&self) -> Router {
-        crate::routes::build(self.state.clone(), self.token.clone()).0
+        self.router.clone()
     }
 
     /// The OpenAPI document the API serves at `/api/openapi.json`.
     pub fn openapi(&self) -> serde_json::Value {
-        crate::routes::build(self.state.clone(), self.token.clone()).1
+        (*self.document).clone()
     }
 
     /// The job queue.

@@ -82,7 +82,11 @@ async fn bad_uploads_get_typed_errors_and_store_nothing() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, _) = t.get("/api/files/not-a-uuid").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an id that is no UUID names nothing"
+    );
     let (_, page) = t.get("/api/files").await;
     assert_eq!(page["total"], 0, "nothing was recorded");
     let stored = walk(&t.dir.path().join("store"));
@@ -177,7 +181,10 @@ async fn a_batch_is_queued_all_or_none() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("requests[1]: "), "{message}");
+    assert!(
+        message.starts_with("/requests/1/parameters/window: "),
+        "{message}"
+    );
     for body in [json!({"requests": []}), json!({"requests": {}}), json!({})] {
         let (status, answer) = t
             .call("POST", "/api/etl/process/batch", Some(body.clone()))
@@ -273,18 +280,19 @@ async fn results_are_listed_cancelled_and_deleted() {
         StatusCode::CONFLICT,
         "a pending result has no export: {answer}"
     );
-    let (status, cancelled) = t
-        .call("DELETE", &format!("/api/etl/results/{id}"), None)
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    assert_eq!(cancelled["status"], "CANCELLED");
+    for query in ["limit=0", "limit=1001", "offset=2147483648", "offset=-1"] {
+        let (status, answer) = t.get(&format!("/api/etl/results?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+        let (status, answer) = t.get(&format!("/api/files?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+    }
     let (status, _) = t
         .call("DELETE", &format!("/api/etl/results/{id}"), None)
         .await;
     assert_eq!(
         status,
         StatusCode::NO_CONTENT,
-        "a finished result is deleted"
+        "a pending result is cancelled and deleted"
     );
     let (status, _) = t.get(&format!("/api/etl/results/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -428,11 +436,19 @@ async fn the_openapi_document_is_served_and_kept_in_docs() {
         "/api/files",
         "/api/etl/process",
         "/api/etl/results/{id}/export",
-        "/api/ws",
         "/health",
     ] {
         assert!(served["paths"][path].is_object(), "{path} is documented");
     }
+    // The WebSocket is described in the info, not as an operation no HTTP client can call.
+    assert!(served["paths"]["/api/ws"].is_null());
+    assert!(
+        served["info"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("GET /api/ws")
+    );
+    assert!(served["components"]["schemas"]["EtlUpdate"].is_object());
     let schemas = &served["components"]["schemas"];
     assert!(
         schemas["processor.rolling_mean"].is_object(),
@@ -502,4 +518,152 @@ async fn a_processing_request_runs_and_exports_what_the_processor_computes() {
     );
     let _ = multipart;
     let _: Value = result;
+}
+
+#[tokio::test]
+async fn bodies_are_checked_against_the_served_document() {
+    let t = TestService::start(0).await;
+    let (_, file) = t.upload("sensors.csv", "text/csv", &csv_sample()).await;
+    let cases = [
+        (
+            json!({"processing_type": "rolling_mean", "data_file_id": file["id"]}),
+            "/: \"parameters\" is a required property",
+        ),
+        (
+            json!({"processing_type": "peak_detection", "data_file_id": file["id"],
+                   "parameters": {"value": "value", "window": 3}}),
+            "/parameters: Additional properties are not allowed",
+        ),
+        (
+            json!({"processing_type": "map", "data_file_id": file["id"], "pipeline": [null, null]}),
+            "Additional properties are not allowed ('pipeline' was unexpected)",
+        ),
+        (
+            json!({"processing_type": "no_such_step", "data_file_id": file["id"]}),
+            "/processing_type: must be one of `data_quality`",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = t.call("POST", "/api/etl/process", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{body} → {message}");
+    }
+    // What the schema calls an integer is one, whatever its spelling.
+    let (status, answer) = t
+        .call(
+            "POST",
+            "/api/etl/process",
+            Some(json!({"processing_type": "rolling_mean",
+        "data_file_id": file["id"], "max_attempts": 2.0,
+        "parameters": {"value": "value", "window": 3.0}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+
+    let spec = json!({
+        "name": "copy",
+        "source": [{"id": "in", "kind": "local", "path": "in", "format": "csv"}],
+        "processor": [{"type": "rolling_mean", "value": "v", "window": "three"}],
+        "store": {"kind": "file", "path": "out"},
+    });
+    let (status, answer) = t.call("PUT", "/api/pipelines/copy", Some(spec)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("/processor/0/window: "),
+        "the error speaks for the variant the type picks: {message}"
+    );
+    let spec = json!({
+        "name": "copy",
+        "source": [{"id": "in", "kind": "ftp", "path": "in", "format": "csv"}],
+        "store": {"kind": "file", "path": "out"},
+    });
+    let (_, answer) = t.call("PUT", "/api/pipelines/copy", Some(spec)).await;
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("/source/0/kind: must be one of `local`"),
+        "{message}"
+    );
+    for name in ["-lead", "a b", "x".repeat(129).as_str()] {
+        let spec = json!({"name": "n", "source": [{"id": "in", "kind": "local", "path": "in",
+                          "format": "csv"}], "store": {"kind": "file", "path": "out"}});
+        let path = format!("/api/pipelines/{}", name.replace(' ', "%20"));
+        let (status, _) = t.call("PUT", &path, Some(spec)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "pipeline name {name:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_is_one_part_and_a_refused_one_leaves_nothing() {
+    let t = TestService::start(0).await;
+    let boundary = "b0undary";
+    let extra_after = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nx,y\n1,2\n\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--{boundary}--\r\n"
+    );
+    let extra_before = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\
+         \r\nx\n--{boundary}--\r\n"
+    );
+    for body in [extra_after, extra_before] {
+        let (status, answer) = t
+            .call_raw(
+                "POST",
+                "/api/files",
+                &format!("multipart/form-data; boundary={boundary}"),
+                body.into_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unexpected form part \"note\""),
+            "{answer}"
+        );
+    }
+    let (_, page) = t.get("/api/files").await;
+    assert_eq!(page["total"], 0, "the refused upload left no file: {page}");
+}
+
+#[tokio::test]
+async fn the_document_offers_the_registered_connectors_and_a_replacement_takes_the_paths_id() {
+    let t = TestService::start(0).await;
+    let served = t.service.openapi();
+    let body = &served["components"]["schemas"]["DataSourceBody"];
+    let types: Vec<&str> = body["discriminator"]["mapping"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        types.contains(&"local_file") && types.contains(&"s3"),
+        "{types:?}"
+    );
+    assert!(
+        !types.contains(&"custom"),
+        "no factory serves `custom`, so the document does not offer it"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let uri = dir.path().display().to_string();
+    let config = json!({"id": "incoming", "type": "local_file", "config": {"uri": uri}});
+    let (status, answer) = t.call("POST", "/api/data-sources", Some(config)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let replacement = json!({"type": "local_file", "name": "renamed", "config": {"uri": uri}});
+    let (status, answer) = t
+        .call("PUT", "/api/data-sources/incoming", Some(replacement))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["id"], "incoming");
+    assert_eq!(answer["name"], "renamed");
+    let with_id = json!({"id": "other", "type": "local_file", "config": {"uri": uri}});
+    let (status, _) = t
+        .call("PUT", "/api/data-sources/incoming", Some(with_id))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the id is the path's");
 }

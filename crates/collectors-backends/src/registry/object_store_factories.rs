@@ -19,12 +19,26 @@ use crate::object_store::{ObjectStoreConfig, get_connector};
 struct ObjectStoreSettings {
     /// Where: `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
     /// `file:///abs/dir`, a directory, `memory://`.
+    #[schemars(length(min = 1))]
     uri: String,
     /// object_store's options for the scheme (`aws_region`, `aws_endpoint`, `allow_http`,
     /// `aws_secret_access_key` …): strings, booleans or numbers. A key the store does not
     /// know is refused, by name.
     #[schemars(flatten)]
-    options: BTreeMap<String, serde_json::Value>,
+    options: BTreeMap<String, OptionValue>,
+}
+
+/// One option's value.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum OptionValue {
+    /// Most options.
+    Text(String),
+    /// `allow_http`, `skip_signature` …
+    Flag(bool),
+    /// Timeouts, sizes …
+    Number(f64),
 }
 
 /// S3's secret options (object_store's keys and their aliases).

@@ -52,6 +52,15 @@ pub struct ProcessRequest {
     pub max_attempts: Option<u32>,
 }
 
+impl crate::routes::extract::DocumentedBody for ProcessRequest {
+    const SCHEMA: &'static str = "ProcessRequest";
+    const VERBATIM: &'static [&'static str] = VERBATIM;
+}
+
+/// The free-form values of a request: a script's parameters (`custom_params`, and a
+/// `script` processor's `params`), which reach the script as sent.
+pub(crate) const VERBATIM: &[&str] = &["custom_params", "params"];
+
 /// A pipeline by name or inline.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,55 +7,45 @@ use collectors_core::{DataSourceConfig, ListOptions};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, CheckedJson, DocumentedBody};
 use super::files::store_stream;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::files::{DataFile, checked_file_name};
 use crate::state::AppState;
 
 /// A data source's configuration, as the registry keeps it (`DataSourceConfig`); secret
-/// settings are masked in every answer. Documentation only: the body is read as a
-/// `DataSourceConfig`, and a test checks that every `type` below is one.
+/// settings are masked in every answer. In the served document this schema is one variant
+/// per registered connector factory (its `type`, and its settings' schema as `config`):
+/// see [`crate::openapi`].
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct DataSourceBody {
     /// Unique, non-empty id.
-    #[schema(min_length = 1)]
     id: String,
-    /// The kind of store.
-    #[schema(rename = "type", inline)]
-    source_type: DataSourceKind,
-    /// A readable name (default: the id).
-    name: Option<String>,
-    /// Its settings (`uri`, `bucket`, credentials …), checked by its connector.
+    /// The kind of store: a registered connector factory.
+    #[schema(rename = "type")]
+    source_type: String,
+    /// Its settings, checked by its connector.
     #[schema(value_type = Object)]
     config: Option<serde_json::Value>,
-    /// Free-form metadata.
-    #[schema(value_type = Object)]
-    metadata: Option<serde_json::Value>,
 }
 
-/// The `type` of a data source.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub(crate) enum DataSourceKind {
-    /// `file://` and plain paths.
-    LocalFile,
-    /// `memory://`.
-    Memory,
-    /// `s3://`.
-    S3,
-    /// `gs://`.
-    Gcs,
-    /// `az://`, `azure://`.
-    AzureBlob,
-    /// `postgres://`.
-    Postgresql,
-    /// `sqlite://`.
-    Sqlite,
-    /// A connector of the host app.
-    Custom,
+/// A new data source, checked against the document's `DataSourceBody`.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SourceBody(DataSourceConfig);
+
+impl DocumentedBody for SourceBody {
+    const SCHEMA: &'static str = "DataSourceBody";
+}
+
+/// A replacement configuration, checked against `DataSourceUpdate` (no id: the path's).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SourceUpdate(serde_json::Map<String, serde_json::Value>);
+
+impl DocumentedBody for SourceUpdate {
+    const SCHEMA: &'static str = "DataSourceUpdate";
 }
 
 /// The outcome of a connection test.
@@ -111,12 +101,14 @@ pub(crate) async fn list_sources(
 /// Registers a data source; its settings are checked by building its connector.
 #[utoipa::path(post, path = "/api/data-sources", tag = "data-sources", request_body = DataSourceBody,
     responses((status = 201, body = DataSourceBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "The configured location does not exist"),
+        (status = 409, body = ErrorBody),
         (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn create_source(
     State(state): State<AppState>,
-    ApiJson(config): ApiJson<DataSourceConfig>,
+    CheckedJson(SourceBody(config)): CheckedJson<SourceBody>,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
     let id = config.id.clone();
     state
@@ -142,7 +134,7 @@ pub(crate) async fn get_source(
     )))
 }
 
-/// Replaces a data source's configuration (the id in the body must be the path's). When
+/// Replaces a data source's configuration (its id is the path's; the body has none). When
 /// the new settings are refused, the old ones stay.
 #[utoipa::path(put, path = "/api/data-sources/{id}", tag = "data-sources", request_body = DataSourceBody,
     params(("id" = String, Path, description = "The data source's id")),
@@ -153,14 +145,11 @@ pub(crate) async fn get_source(
 pub(crate) async fn replace_source(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiJson(config): ApiJson<DataSourceConfig>,
+    CheckedJson(SourceUpdate(mut body)): CheckedJson<SourceUpdate>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    if config.id != id {
-        return Err(ApiError::bad_request(format!(
-            "the body's id {:?} is not the path's {id:?}",
-            config.id
-        )));
-    }
+    body.insert("id".into(), serde_json::Value::String(id.clone()));
+    let config: DataSourceConfig = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let old = state.data_sources.get_config(&id, false)?;
     state.data_sources.unregister(&id).await?;
     if let Err(e) = state.data_sources.register_data_source(config, false).await {
@@ -262,31 +251,4 @@ pub(crate) async fn ingest_source(
         tokio::fs::remove_file(&local).await.ok();
     }
     Ok((StatusCode::CREATED, axum::Json(IngestOutcome { files })))
-}
-
-#[cfg(test)]
-mod tests {
-    use collectors_core::DataSourceType;
-
-    #[test]
-    fn every_documented_type_is_a_data_source_type() {
-        let documented = [
-            "local_file",
-            "memory",
-            "s3",
-            "gcs",
-            "azure_blob",
-            "postgresql",
-            "sqlite",
-            "custom",
-        ];
-        for name in documented {
-            let parsed: Result<DataSourceType, _> = serde_json::from_value(serde_json::json!(name));
-            assert!(parsed.is_ok(), "{name}");
-        }
-        let schema =
-            serde_json::to_value(<super::DataSourceKind as utoipa::PartialSchema>::schema())
-                .unwrap();
-        assert_eq!(schema["enum"], serde_json::json!(documented));
-    }
 }

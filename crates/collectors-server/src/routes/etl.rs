@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, CheckedJson, DocumentedBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::etl::{ExportFormat, ProcessAccepted, ProcessRequest, export_output};
 use crate::jobs::{Job, JobFilter, JobStatus, NewJob};
@@ -112,8 +112,8 @@ pub(crate) struct ResultQuery {
     /// At most this many (1 to 1000, default 50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
-    /// Skip this many.
-    #[param(minimum = 0)]
+    /// Skip this many (at most 2147483647).
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<u64>,
 }
 
@@ -122,6 +122,7 @@ pub(crate) struct ResultQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
@@ -133,7 +134,7 @@ pub(crate) struct ExportQuery {
     security(("bearer" = [])))]
 pub(crate) async fn process(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<ProcessRequest>,
+    CheckedJson(request): CheckedJson<ProcessRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
     let job = new_job(&state, request).await?;
     let job = state.queue.enqueue(job).await?;
@@ -150,6 +151,11 @@ pub struct ProcessBatch {
     /// 1 to 1000 requests, each as `POST /api/etl/process` takes it.
     #[schema(min_items = 1, max_items = 1000)]
     pub requests: Vec<ProcessRequest>,
+}
+
+impl DocumentedBody for ProcessBatch {
+    const SCHEMA: &'static str = "ProcessBatch";
+    const VERBATIM: &'static [&'static str] = crate::etl::request::VERBATIM;
 }
 
 /// The answer to an accepted batch: one per request, in the request's order.
@@ -169,7 +175,7 @@ pub struct ProcessBatchAccepted {
     security(("bearer" = [])))]
 pub(crate) async fn process_batch(
     State(state): State<AppState>,
-    ApiJson(batch): ApiJson<ProcessBatch>,
+    CheckedJson(batch): CheckedJson<ProcessBatch>,
 ) -> ApiResult<(StatusCode, axum::Json<ProcessBatchAccepted>)> {
     if !(1..=MAX_BATCH).contains(&batch.requests.len()) {
         return Err(ApiError::bad_request(format!(
@@ -231,8 +237,8 @@ pub(crate) async fn list_results(
         status: query.status,
         kind: query.processing_type,
         data_file_id: query.data_file_id,
-        limit: super::files::page_limit(query.limit),
-        offset: super::files::page_offset(query.offset),
+        limit: super::files::page_limit(query.limit)?,
+        offset: super::files::page_offset(query.offset)?,
     };
     let page = state.queue.list(&filter).await?;
     Ok(axum::Json(ResultPage {
@@ -256,8 +262,9 @@ pub(crate) async fn get_result(
     Ok(axum::Json(state.queue.get(id).await?.into()))
 }
 
-/// Cancels a result that is pending or running (202, its state), or deletes a finished
-/// one and its output (204).
+/// Deletes a result and its output (204). A pending one is cancelled, then deleted; a
+/// running one is cancelled (202, its state): its worker stops at its next heartbeat, and
+/// the result stays, `CANCELLED`, until it is deleted.
 #[utoipa::path(delete, path = "/api/etl/results/{id}", tag = "etl",
     params(("id" = Uuid, Path, description = "The result's id")),
     responses((status = 202, body = ProcessingResult, description = "Cancelled, or cancelling"),
@@ -268,7 +275,10 @@ pub(crate) async fn delete_result(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let job = state.queue.get(id).await?;
+    let mut job = state.queue.get(id).await?;
+    if !job.status.is_terminal() {
+        job = state.queue.cancel(id).await?;
+    }
     if job.status.is_terminal() {
         if let Some(object) = output_object(&job) {
             state.store.delete(&object).await?;
@@ -276,7 +286,6 @@ pub(crate) async fn delete_result(
         state.queue.delete(id).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let job = state.queue.cancel(id).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(ProcessingResult::from(job)),

@@ -38,29 +38,39 @@ pub(crate) struct Paging {
     /// At most this many (1 to 1000, default 50).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
-    /// Skip this many.
-    #[param(minimum = 0)]
+    /// Skip this many (at most 2147483647).
+    #[param(minimum = 0, maximum = 2147483647)]
     pub offset: Option<u64>,
 }
 
 impl Paging {
-    pub(crate) fn limit(&self) -> u32 {
+    pub(crate) fn limit(&self) -> ApiResult<u32> {
         page_limit(self.limit)
     }
 
-    pub(crate) fn offset(&self) -> u32 {
+    pub(crate) fn offset(&self) -> ApiResult<u32> {
         page_offset(self.offset)
     }
 }
 
-/// A page size from a query: 50 by default, within 1 to 1000.
-pub(crate) fn page_limit(limit: Option<u64>) -> u32 {
-    u32::try_from(limit.unwrap_or(50).clamp(1, 1000)).unwrap_or(1000)
+/// A page size from a query: 50 by default, 1 to 1000.
+pub(crate) fn page_limit(limit: Option<u64>) -> ApiResult<u32> {
+    match limit.unwrap_or(50) {
+        limit @ 1..=1000 => Ok(limit as u32),
+        other => Err(ApiError::bad_request(format!(
+            "limit {other}: 1 to 1000 are taken"
+        ))),
+    }
 }
 
-/// An offset from a query (past `u32::MAX` every page is empty anyway).
-pub(crate) fn page_offset(offset: Option<u64>) -> u32 {
-    u32::try_from(offset.unwrap_or(0)).unwrap_or(u32::MAX)
+/// An offset from a query: 0 by default, at most `i32::MAX` (as the document says: the
+/// largest offset every client's integer type holds).
+pub(crate) fn page_offset(offset: Option<u64>) -> ApiResult<u32> {
+    let offset = offset.unwrap_or(0);
+    u32::try_from(offset)
+        .ok()
+        .filter(|o| i32::try_from(*o).is_ok())
+        .ok_or_else(|| ApiError::bad_request(format!("offset {offset} is above 2147483647")))
 }
 
 /// The form of an upload: one part named `file`.
@@ -81,7 +91,7 @@ pub(crate) async fn list_files(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<axum::Json<FilePage>> {
-    let page = state.files.list(paging.limit(), paging.offset()).await?;
+    let page = state.files.list(paging.limit()?, paging.offset()?).await?;
     Ok(axum::Json(page))
 }
 
@@ -96,31 +106,41 @@ pub(crate) async fn upload_file(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<DataFile>)> {
     let mut multipart = multipart.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    while let Some(field) = multipart
+    // The form is the document's: one part, `file`.
+    let field = multipart
         .next_field()
         .await
         .map_err(|e| ApiError::bad_request(e.body_text()))?
-    {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field
-            .file_name()
-            .ok_or_else(|| ApiError::bad_request("the `file` part has no filename"))?
-            .to_owned();
-        checked_file_name(&name)?;
-        let content_type = field
-            .content_type()
-            .map(str::to_owned)
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or_else(|| "application/octet-stream".to_owned());
-        let chunks =
-            field.map(|chunk| chunk.map_err(|e| Error::validation(format!("the upload: {e}"))));
-        return store_stream(&state, &name, &content_type, chunks)
-            .await
-            .map(|file| (StatusCode::CREATED, axum::Json(file)));
+        .ok_or_else(|| ApiError::bad_request("the form has no `file` part"))?;
+    if field.name() != Some("file") {
+        return Err(ApiError::bad_request(format!(
+            "unexpected form part {:?}: the form has one part, `file`",
+            field.name().unwrap_or_default()
+        )));
     }
-    Err(ApiError::bad_request("the form has no `file` part"))
+    let name = field
+        .file_name()
+        .ok_or_else(|| ApiError::bad_request("the `file` part has no filename"))?
+        .to_owned();
+    checked_file_name(&name)?;
+    let content_type = field
+        .content_type()
+        .map(str::to_owned)
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let chunks =
+        field.map(|chunk| chunk.map_err(|e| Error::validation(format!("the upload: {e}"))));
+    let file = store_stream(&state, &name, &content_type, chunks).await?;
+    let refused = match multipart.next_field().await {
+        Ok(None) => return Ok((StatusCode::CREATED, axum::Json(file))),
+        Ok(Some(field)) => format!(
+            "unexpected form part {:?} after `file`: the form has one part",
+            field.name().unwrap_or_default()
+        ),
+        Err(e) => e.body_text(),
+    };
+    discard(&state, &file).await;
+    Err(ApiError::bad_request(refused))
 }
 
 /// Stores `chunks` as a new data file named `name` (checked by the caller): the bytes to the
@@ -181,6 +201,17 @@ where
             state.store.delete(&object).await.ok();
             Err(e.into())
         }
+    }
+}
+
+/// Removes a file stored by a request that is then refused (best effort: a leftover is
+/// logged, the request's error stands).
+async fn discard(state: &AppState, file: &DataFile) {
+    if let Err(e) = state.store.delete(&object_name(file)).await {
+        tracing::warn!(file = %file.id, error = %e, "removing the refused upload's bytes");
+    }
+    if let Err(e) = state.files.delete(file.id).await {
+        tracing::warn!(file = %file.id, error = %e, "removing the refused upload's record");
     }
 }
 

@@ -23,10 +23,19 @@ use crate::state::AppState;
     info(
         title = "collectors ETL service",
         description = "Upload data files, process them with the collectors processors or whole \
-                       pipelines in background workers, follow the jobs over WebSocket.",
+                       pipelines in background workers, follow the jobs over WebSocket.\n\n\
+                       **WebSocket** (not among the paths: an upgrade is no REST operation): \
+                       `GET /api/ws`, with the bearer token as a header or as `?token=`, and \
+                       `?result_id=` to follow one result. The server sends `etl_update` \
+                       messages (schema `EtlUpdate`) on every status change and progress \
+                       update. The client may send `{\"type\": \"subscribe\", \"result_id\": …}`, \
+                       `{\"type\": \"unsubscribe\", …}` and `{\"type\": \"get_state\", \"result_id\": …}` \
+                       (answered with `{\"type\": \"state\", \"result\": …}`, for a client that \
+                       reconnects). A client that falls behind is disconnected.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
+    components(schemas(crate::routes::ws::EtlUpdate)),
     tags(
         (name = "files", description = "Uploaded data files"),
         (name = "etl", description = "Processing requests and their results"),
@@ -85,14 +94,27 @@ fn protected() -> OpenApiRouter<AppState> {
 
 /// The router and the OpenAPI document (with every processor's parameter schema under
 /// `components.schemas["processor.{type}"]`).
-pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Value) {
+///
+/// # Errors
+///
+/// [`collectors_core::Error::Configuration`] when a request body's schema does not compile
+/// (a host app's component with a broken schema).
+pub(crate) fn build(
+    state: AppState,
+    token: ApiToken,
+) -> collectors_core::Result<(Router, serde_json::Value)> {
     let (protected, protected_api) = protected().split_for_parts();
     let (public, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ops::health))
         .split_for_parts();
     api.merge(protected_api);
     let mut document = serde_json::to_value(&api).unwrap_or_default();
-    crate::openapi::add_registry_schemas(&mut document, &state.registry);
+    crate::openapi::add_registry_schemas(
+        &mut document,
+        &state.registry,
+        state.data_sources.factories(),
+    );
+    let bodies = extract::BodySchemas::compile(&document, extract::DOCUMENTED_BODIES)?;
     let served = document.clone();
     let protected = protected
         .route(
@@ -105,7 +127,8 @@ pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Va
         .layer(axum::middleware::from_fn_with_state(
             token,
             crate::auth::require_token,
-        ));
+        ))
+        .layer(axum::Extension(bodies));
     let router = public
         .merge(protected)
         // Uploads are limited by the file route itself (`max_upload_bytes`, streamed).
@@ -114,5 +137,5 @@ pub(crate) fn build(state: AppState, token: ApiToken) -> (Router, serde_json::Va
         .layer(crate::cors::layer(&state.config.cors_origins))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state);
-    (router, document)
+    Ok((router, document))
 }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiPath, CheckedJson, DocumentedBody};
 use crate::error::{ApiResult, ErrorBody};
 use crate::etl::{PipelineRef, ProcessAccepted, ProcessRequest};
 use crate::pipelines::RegisteredPipeline;
@@ -31,9 +31,19 @@ pub(crate) async fn list_pipelines(
 pub(crate) async fn put_pipeline(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    ApiJson(spec): ApiJson<serde_json::Value>,
+    CheckedJson(SpecBody(spec)): CheckedJson<SpecBody>,
 ) -> ApiResult<axum::Json<RegisteredPipeline>> {
     Ok(axum::Json(state.pipelines.put(&name, spec).await?))
+}
+
+/// A pipeline spec in JSON, checked against the document's `PipelineSpec`.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SpecBody(serde_json::Value);
+
+impl DocumentedBody for SpecBody {
+    const SCHEMA: &'static str = "PipelineSpec";
+    const VERBATIM: &'static [&'static str] = crate::etl::request::VERBATIM;
 }
 
 /// One registered pipeline.
