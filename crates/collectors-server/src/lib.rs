@@ -35,7 +35,7 @@ mod worker;
 pub use auth::{ApiToken, TokenOrigin};
 pub use config::{API_TOKEN_ENV, ServerConfig};
 pub use error::ApiError;
-pub use routes::data_sources::{IngestOutcome, IngestRequest, TestOutcome};
+pub use routes::data_sources::{IngestRequest, TestOutcome};
 pub use routes::etl::{ProcessBatch, ProcessBatchAccepted, ProcessingResult, ResultPage};
 pub use routes::ops::Health;
 pub use routes::ws::EtlUpdate;

@@ -93,6 +93,8 @@ impl Service {
             files.clone(),
             Arc::clone(&store),
             Arc::clone(&registry),
+            Arc::clone(&data_sources),
+            config.max_upload_bytes,
             &config.data_dir,
             config.scripts_dir.clone(),
         );

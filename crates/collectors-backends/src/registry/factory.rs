@@ -112,6 +112,23 @@ impl ConnectorFactories {
         P: JsonSchema,
         F: Fn(&SourceSettings) -> Result<Arc<dyn Connector>> + Send + Sync + 'static,
     {
+        let schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
+        self.register_with_schema(source_type, schemes, secret_fields, schema, build)
+    }
+
+    /// As [`register`](Self::register), with the settings' JSON Schema given as a value
+    /// (for settings whose keys are known only at run time).
+    pub fn register_with_schema<F>(
+        &mut self,
+        source_type: DataSourceType,
+        schemes: &[&str],
+        secret_fields: SecretFields,
+        schema: serde_json::Value,
+        build: F,
+    ) -> &mut Self
+    where
+        F: Fn(&SourceSettings) -> Result<Arc<dyn Connector>> + Send + Sync + 'static,
+    {
         if let Some(old) = self.by_type.get(&source_type) {
             for scheme in &old.schemes {
                 self.by_scheme.remove(scheme);
@@ -121,7 +138,6 @@ impl ConnectorFactories {
         for scheme in &schemes {
             self.by_scheme.insert(scheme.clone(), source_type);
         }
-        let schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
         self.by_type.insert(
             source_type,
             Factory {

@@ -18,6 +18,8 @@ mod managed_connector;
 mod metadata_cache;
 #[cfg(feature = "object-store")]
 mod object_store_factories;
+#[cfg(feature = "object-store")]
+mod object_store_options;
 #[cfg(feature = "postgres")]
 mod postgres_factory;
 mod settings;

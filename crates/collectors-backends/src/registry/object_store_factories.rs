@@ -1,45 +1,16 @@
 //! The registry's factories for the object stores: `local_file`, `memory`, `s3`, `gcs`,
 //! `azure_blob`, each declaring its secret settings.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use collectors_core::{Connector, DataSourceType, Error, Result};
-use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 
-use super::factory::ConnectorFactories;
+use super::factory::{ConnectorFactories, type_name};
+use super::object_store_options::{has_scheme, settings_schema};
 use super::settings::SourceSettings;
 use crate::credentials::SecretFields;
 use crate::object_store::{ObjectStoreConfig, get_connector};
-
-/// The settings of an object-store data source.
-#[derive(JsonSchema)]
-#[allow(dead_code)] // only its schema is used
-struct ObjectStoreSettings {
-    /// Where: `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`,
-    /// `file:///abs/dir`, a directory, `memory://`.
-    #[schemars(length(min = 1))]
-    uri: String,
-    /// object_store's options for the scheme (`aws_region`, `aws_endpoint`, `allow_http`,
-    /// `aws_secret_access_key` …): strings, booleans or numbers. A key the store does not
-    /// know is refused, by name.
-    #[schemars(flatten)]
-    options: BTreeMap<String, OptionValue>,
-}
-
-/// One option's value.
-#[derive(JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)] // only its schema is used
-enum OptionValue {
-    /// Most options.
-    Text(String),
-    /// `allow_http`, `skip_signature` …
-    Flag(bool),
-    /// Timeouts, sizes …
-    Number(f64),
-}
 
 /// S3's secret options (object_store's keys and their aliases).
 const S3_SECRETS: &[&str] = &[
@@ -77,24 +48,50 @@ const AZURE_SECRETS: &[&str] = &[
 const GCS_SECRETS: &[&str] = &["google_service_account_key", "service_account_key"];
 
 pub(super) fn register(factories: &mut ConnectorFactories) {
-    let kinds: [(DataSourceType, &[&str], &[&str]); 5] = [
-        (DataSourceType::LocalFile, &["file"], &[]),
-        (DataSourceType::Memory, &["memory"], &[]),
-        (DataSourceType::S3, &["s3", "s3a"], S3_SECRETS),
-        (DataSourceType::Gcs, &["gs"], GCS_SECRETS),
+    // A cloud's type is offered only when its client is compiled in (features `aws`, `gcp`,
+    // `azure`): a registry, and the service's document, never offer what cannot connect.
+    let kinds: [(DataSourceType, &[&str], &[&str], bool); 5] = [
+        (DataSourceType::LocalFile, &["file"], &[], true),
+        (DataSourceType::Memory, &["memory"], &[], true),
+        (
+            DataSourceType::S3,
+            &["s3", "s3a"],
+            S3_SECRETS,
+            cfg!(feature = "aws"),
+        ),
+        (
+            DataSourceType::Gcs,
+            &["gs"],
+            GCS_SECRETS,
+            cfg!(feature = "gcp"),
+        ),
         (
             DataSourceType::AzureBlob,
             &["az", "azure", "abfs", "abfss", "adl"],
             AZURE_SECRETS,
+            cfg!(feature = "azure"),
         ),
     ];
-    for (source_type, schemes, secrets) in kinds {
-        factories.register::<ObjectStoreSettings, _>(
+    for (source_type, schemes, secrets, _) in kinds.into_iter().filter(|k| k.3) {
+        factories.register_with_schema(
             source_type,
             schemes,
             SecretFields::new().with_all(secrets),
-            |settings| {
+            settings_schema(source_type, schemes),
+            move |settings| {
                 let (uri, config) = object_store_config(settings)?;
+                if !has_scheme(&uri, schemes) {
+                    return Err(Error::configuration(format!(
+                        "a `{}` data source takes a {} URI, not {uri:?}",
+                        type_name(settings.source_type()),
+                        schemes
+                            .iter()
+                            .map(|s| format!("{s}://"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ))
+                    .with_component(settings.id()));
+                }
                 Ok(Arc::new(get_connector(&uri, &config)?) as Arc<dyn Connector>)
             },
         );

@@ -14,15 +14,23 @@ use crate::postgres::{ExportFormat, PostgresConnector};
 
 /// The settings of a PostgreSQL data source.
 #[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[allow(dead_code)] // only its schema is used
 struct PostgresSettings {
     /// `postgres://user@host:port/database`, without a password (a URL with one is
     /// refused: it would be stored in the clear).
+    #[schemars(regex(
+        pattern = r"^postgres(ql)?://([A-Za-z0-9._~%-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,4})?(/[A-Za-z0-9._~%-]*)?$"
+    ))]
     uri: String,
     /// The password, encrypted at rest and never shown. Without it, libpq's `PGPASSWORD`
     /// and `~/.pgpass` apply, as for `psql`.
+    #[serde(default)]
+    #[schemars(with = "String")]
     password: Option<String>,
     /// What `fetch_data` writes: `parquet` (default) or `csv`.
+    #[serde(default)]
+    #[schemars(with = "ExportFormatSetting")]
     format: Option<ExportFormatSetting>,
 }
 

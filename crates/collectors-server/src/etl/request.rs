@@ -13,6 +13,9 @@ use crate::jobs::{JobStatus, NewJob};
 pub const CUSTOM: &str = "custom";
 /// The processing type that runs a whole pipeline spec.
 pub const PIPELINE: &str = "pipeline";
+/// The job type of `POST /api/data-sources/{id}/ingest` (not a processing type one can
+/// request at `/api/etl/process`).
+pub(crate) const INGEST: &str = "ingest";
 /// The processing type that does nothing (benchmarks of the queue, smoke tests).
 pub const NOOP: &str = "noop";
 
@@ -115,6 +118,19 @@ pub enum EtlPayload {
         name: String,
         /// The spec, in JSON.
         spec: serde_json::Value,
+    },
+    /// A data source's matching items, each stored as a data file.
+    Ingest {
+        /// The data source's id in the registry.
+        source: String,
+        /// Only items under this prefix.
+        #[serde(default)]
+        prefix: Option<String>,
+        /// Only items whose name matches this glob.
+        #[serde(default)]
+        pattern: Option<String>,
+        /// At most this many items.
+        limit: usize,
     },
     /// Nothing, after an optional delay (load tests, smoke tests, crash tests).
     Noop {

@@ -11,19 +11,37 @@ use std::time::Duration;
 
 use collectors_backends::ObjectStoreConnector;
 use collectors_backends::object_store::WriteOptions;
-use collectors_core::{CancellationToken, Connector, Error, Result, RunOutcome, RunSummary};
+use collectors_backends::registry::DataSourceRegistry;
+use collectors_core::{
+    CancellationToken, Connector, DataItem, Error, ErrorType, ListOptions, Result, RunOutcome,
+    RunSummary,
+};
 use collectors_pipeline::{PipelineSpec, Registry};
 use futures::StreamExt;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use uuid::Uuid;
 
-use super::request::EtlPayload;
-use crate::files::FileCatalog;
+use super::request::{EtlPayload, INGEST};
+use crate::files::{DataFile, FileCatalog};
 use crate::jobs::Job;
 
 /// The object a job's output rows are uploaded to (JSON lines).
 pub(crate) fn output_object(job: uuid::Uuid) -> String {
     format!("results/{job}/output.jsonl")
+}
+
+/// The id of the data file an ingest job stores item `path` as: the same for every attempt
+/// of the job (a UUID of the custom version 8, from a SHA-256 of the job id and the path).
+fn ingested_file_id(job: Uuid, path: &str) -> Uuid {
+    let digest = Sha256::new()
+        .chain_update(job.as_bytes())
+        .chain_update(path.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// Runs jobs' payloads.
@@ -32,6 +50,8 @@ pub struct EtlRunner {
     files: FileCatalog,
     store: Arc<ObjectStoreConnector>,
     registry: Arc<Registry>,
+    data_sources: Arc<DataSourceRegistry>,
+    max_file_bytes: u64,
     work_dir: PathBuf,
     pipelines_dir: PathBuf,
     scripts_dir: Option<PathBuf>,
@@ -55,13 +75,16 @@ pub enum RunEnd {
 }
 
 impl EtlRunner {
-    /// A runner reading files from `files`/`store`, building with `registry`, working in
-    /// `data_dir/work`, resolving relative paths of pipeline specs against
-    /// `data_dir/pipelines/{name}`, and reading scripts from `scripts_dir`.
+    /// A runner reading files from `files`/`store`, building with `registry`, ingesting
+    /// from `data_sources` (files of at most `max_file_bytes`), working in `data_dir/work`,
+    /// resolving relative paths of pipeline specs against `data_dir/pipelines/{name}`, and
+    /// reading scripts from `scripts_dir`.
     pub fn new(
         files: FileCatalog,
         store: Arc<ObjectStoreConnector>,
         registry: Arc<Registry>,
+        data_sources: Arc<DataSourceRegistry>,
+        max_file_bytes: u64,
         data_dir: &Path,
         scripts_dir: Option<PathBuf>,
     ) -> Self {
@@ -69,6 +92,8 @@ impl EtlRunner {
             files,
             store,
             registry,
+            data_sources,
+            max_file_bytes,
             work_dir: data_dir.join("work"),
             pipelines_dir: data_dir.join("pipelines"),
             scripts_dir,
@@ -101,6 +126,21 @@ impl EtlRunner {
                 return Ok(RunEnd::Completed(
                     json!({"processing_type": "noop", "delay_ms": delay_ms}),
                 ));
+            }
+            EtlPayload::Ingest {
+                source,
+                prefix,
+                pattern,
+                limit,
+            } => {
+                let listing = ListOptions {
+                    path: prefix,
+                    pattern,
+                    ..ListOptions::new()
+                };
+                return self
+                    .ingest(job, &source, &listing, limit, &progress, &cancel)
+                    .await;
             }
             EtlPayload::Pipeline { name, spec } => {
                 let base = self
@@ -187,6 +227,87 @@ impl EtlRunner {
         }
     }
 
+    /// Stores the items of data source `source` that `listing` matches (at most `limit`) as
+    /// data files. Each file's id is derived from the job and the item, so a retried job
+    /// finds the files an earlier attempt stored instead of storing them twice.
+    async fn ingest(
+        &self,
+        job: &Job,
+        source: &str,
+        listing: &ListOptions,
+        limit: usize,
+        progress: &watch::Sender<(f64, Option<String>)>,
+        cancel: &CancellationToken,
+    ) -> Result<RunEnd> {
+        let connector = self.data_sources.get_connector(source).await?;
+        let mut items = connector.list_items(listing).await?;
+        items.truncate(limit);
+        let workspace = self.scratch(job);
+        tokio::fs::create_dir_all(&workspace)
+            .await
+            .map_err(|e| Error::storage(format!("creating {}: {e}", workspace.display())))?;
+        let mut files = Vec::with_capacity(items.len());
+        for (done, item) in items.iter().enumerate() {
+            if cancel.is_cancelled() {
+                return Ok(RunEnd::Cancelled);
+            }
+            let id = ingested_file_id(job.id, &item.path);
+            let file = match self.files.get(id).await {
+                Ok(file) => file,
+                Err(e) if e.error_type() == ErrorType::NotFound => {
+                    self.ingest_item(&*connector, item, id, &workspace).await?
+                }
+                Err(e) => return Err(e),
+            };
+            files.push(file);
+            let percent = 100.0 * (done + 1) as f64 / items.len() as f64;
+            progress.send_replace((
+                percent,
+                Some(format!("{} of {} items", done + 1, items.len())),
+            ));
+        }
+        Ok(RunEnd::Completed(json!({
+            "processing_type": INGEST,
+            "data_source": source,
+            "files": files,
+        })))
+    }
+
+    /// Fetches one item into `workspace` and stores it as data file `id`.
+    async fn ingest_item(
+        &self,
+        connector: &dyn Connector,
+        item: &DataItem,
+        id: Uuid,
+        workspace: &Path,
+    ) -> Result<DataFile> {
+        let name = item.name.rsplit('/').next().unwrap_or(&item.name);
+        crate::files::checked_file_name(name).map_err(|e| e.with_component(item.path.clone()))?;
+        let content_type = item
+            .metadata
+            .get("content_type")
+            .and_then(Value::as_str)
+            .unwrap_or("application/octet-stream");
+        let local = connector.fetch_data(&item.path, workspace).await?;
+        let opened = tokio::fs::File::open(&local)
+            .await
+            .map_err(|e| Error::storage(format!("opening {}: {e}", local.display())))?;
+        let chunks = tokio_util::io::ReaderStream::new(opened)
+            .map(|c| c.map_err(|e| Error::storage(format!("reading a fetched item: {e}"))));
+        let stored = crate::files::store_stream_as(
+            &self.files,
+            &self.store,
+            self.max_file_bytes,
+            id,
+            name,
+            content_type,
+            chunks,
+        )
+        .await;
+        tokio::fs::remove_file(&local).await.ok();
+        Ok(stored?)
+    }
+
     /// Removes the scratch directory of `job`'s attempt (best effort).
     pub async fn clear_scratch(&self, job: &Job) {
         let scratch = self.scratch(job);
@@ -226,7 +347,7 @@ impl EtlRunner {
             .await
             .map_err(|e| Error::storage(format!("creating {}: {e}", input.display())))?;
         self.store
-            .fetch_data(&crate::routes::files::object_name(&file), &input)
+            .fetch_data(&crate::files::object_name(&file), &input)
             .await?;
         let mut source = json!({
             "id": "data", "kind": "local", "path": "input", "pattern": "**/*", "format": format,
@@ -354,6 +475,20 @@ fn result_data(job: &Job, summary: &RunSummary, output: Option<(String, String)>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_ingested_item_has_the_same_file_id_in_every_attempt_of_its_job() {
+        let job = uuid::Uuid::new_v4();
+        let id = super::ingested_file_id(job, "raw/a.csv");
+        assert_eq!(id, super::ingested_file_id(job, "raw/a.csv"));
+        assert_ne!(id, super::ingested_file_id(job, "raw/b.csv"));
+        assert_ne!(
+            id,
+            super::ingested_file_id(uuid::Uuid::new_v4(), "raw/a.csv")
+        );
+        assert_eq!(id.get_version_num(), 8);
+    }
+
     use super::*;
 
     #[test]

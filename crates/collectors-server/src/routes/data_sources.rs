@@ -3,14 +3,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use collectors_core::{DataSourceConfig, ListOptions};
+use collectors_core::DataSourceConfig;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, ApiPath, CheckedJson, DocumentedBody};
-use super::files::store_stream;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::files::{DataFile, checked_file_name};
+use crate::etl::ProcessAccepted;
+use crate::etl::request::{EtlPayload, INGEST};
+use crate::jobs::NewJob;
 use crate::state::AppState;
 
 /// A data source's configuration, as the registry keeps it (`DataSourceConfig`); secret
@@ -67,18 +68,14 @@ pub struct IngestRequest {
     /// Only items whose name matches this glob (`*.csv`, `**/*.parquet`).
     #[serde(default)]
     pub pattern: Option<String>,
-    /// At most this many items (1 to 1000, default 100).
+    /// At most this many items (1 to 10000, default 100).
     #[serde(default, deserialize_with = "crate::lenient::option_u64")]
-    #[schema(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub limit: Option<u64>,
 }
 
-/// The files an ingest created.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IngestOutcome {
-    /// One data file per item, in listing order.
-    pub files: Vec<DataFile>,
-}
+/// The most items one ingest job takes.
+const MAX_INGEST_ITEMS: u64 = 10_000;
 
 fn sanitized(config: &DataSourceConfig) -> serde_json::Value {
     serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
@@ -186,25 +183,36 @@ pub(crate) async fn test_source(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<axum::Json<TestOutcome>> {
     state.data_sources.get_config(&id, true)?;
-    Ok(axum::Json(
-        match state.data_sources.test_connection(&id).await {
-            Ok(()) => TestOutcome {
-                ok: true,
-                error: None,
-            },
-            Err(e) => TestOutcome {
-                ok: false,
-                error: Some(e.to_string()),
-            },
+    let answer = tokio::time::timeout(TEST_TIMEOUT, state.data_sources.test_connection(&id)).await;
+    Ok(axum::Json(match answer {
+        Ok(Ok(())) => TestOutcome {
+            ok: true,
+            error: None,
         },
-    ))
+        Ok(Err(e)) => TestOutcome {
+            ok: false,
+            error: Some(e.to_string()),
+        },
+        Err(_) => TestOutcome {
+            ok: false,
+            error: Some(format!(
+                "no answer within {} s (unreachable endpoint?)",
+                TEST_TIMEOUT.as_secs()
+            )),
+        },
+    }))
 }
 
-/// Fetches the data source's matching items and stores each as a data file.
+/// How long a connection test waits for the store: an unreachable endpoint is an answer
+/// (`ok: false`), not a request that hangs.
+const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Queues a job that fetches the data source's matching items and stores each as a data
+/// file; follow it at `/api/etl/results/{id}` (its `result_data.files` are the new files).
 #[utoipa::path(post, path = "/api/data-sources/{id}/ingest", tag = "data-sources",
     request_body = IngestRequest,
     params(("id" = String, Path, description = "The data source's id")),
-    responses((status = 201, body = IngestOutcome), (status = 400, body = ErrorBody),
+    responses((status = 202, body = ProcessAccepted), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -212,43 +220,37 @@ pub(crate) async fn ingest_source(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<IngestRequest>,
-) -> ApiResult<(StatusCode, axum::Json<IngestOutcome>)> {
-    let connector = state.data_sources.get_connector(&id).await?;
-    let mut options = ListOptions::new();
-    options.path = request.prefix.clone();
-    options.pattern = request.pattern.clone();
-    let limit = usize::try_from(request.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(1000);
-    let mut items = connector.list_items(&options).await?;
-    items.truncate(limit);
-    let scratch = state.config.data_dir.join("work").join("ingest");
-    tokio::fs::create_dir_all(&scratch)
-        .await
-        .map_err(ApiError::internal)?;
-    let workspace = tempfile::tempdir_in(&scratch).map_err(ApiError::internal)?;
-    let mut files = Vec::with_capacity(items.len());
-    for item in items {
-        let local = connector.fetch_data(&item.path, workspace.path()).await?;
-        let name = item
-            .name
-            .rsplit('/')
-            .next()
-            .unwrap_or(&item.name)
-            .to_owned();
-        checked_file_name(&name)?;
-        let content_type = item
-            .metadata
-            .get("content_type")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let file = tokio::fs::File::open(&local)
-            .await
-            .map_err(ApiError::internal)?;
-        let chunks = futures::StreamExt::map(tokio_util::io::ReaderStream::new(file), |c| {
-            c.map_err(|e| collectors_core::Error::storage(format!("reading a fetched item: {e}")))
-        });
-        files.push(store_stream(&state, &name, &content_type, chunks).await?);
-        tokio::fs::remove_file(&local).await.ok();
-    }
-    Ok((StatusCode::CREATED, axum::Json(IngestOutcome { files })))
+) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
+    state.data_sources.get_config(&id, false)?;
+    let limit = match request.limit.unwrap_or(100) {
+        n @ 1..=MAX_INGEST_ITEMS => n as usize,
+        n => {
+            return Err(ApiError::bad_request(format!(
+                "limit {n}: 1 to {MAX_INGEST_ITEMS} items are taken"
+            )));
+        }
+    };
+    let payload = EtlPayload::Ingest {
+        source: id.clone(),
+        prefix: request.prefix,
+        pattern: request.pattern,
+        limit,
+    };
+    let job = NewJob {
+        kind: INGEST.to_owned(),
+        name: format!("{INGEST}:{id}"),
+        data_file_id: None,
+        payload: serde_json::to_value(&payload).map_err(ApiError::internal)?,
+        max_attempts: None,
+    };
+    let job = state.queue.enqueue(job).await?;
+    metrics::counter!("collectors_jobs_enqueued_total", "kind" => INGEST).increment(1);
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ProcessAccepted {
+            result_id: job.id,
+            task_id: job.id,
+            status: job.status,
+        }),
+    ))
 }

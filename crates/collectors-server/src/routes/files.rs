@@ -1,35 +1,21 @@
 //! `/api/files`: uploads streamed to the object store, their records, their content.
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use collectors_backends::object_store::WriteOptions;
 use collectors_core::Error;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::files::{DataFile, FilePage, checked_file_name};
+use crate::files::{DataFile, FilePage, checked_file_name, discard, object_name, store_stream};
 use crate::state::AppState;
-
-/// The object a file's bytes are stored as: `files/{id}/{name}` (the name was checked).
-pub(crate) fn object_name(file: &DataFile) -> String {
-    object_of(file.id, &file.name)
-}
-
-fn object_of(id: Uuid, name: &str) -> String {
-    format!("files/{id}/{name}")
-}
 
 /// Paging of a list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -130,7 +116,16 @@ pub(crate) async fn upload_file(
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let chunks =
         field.map(|chunk| chunk.map_err(|e| Error::validation(format!("the upload: {e}"))));
-    let file = store_stream(&state, &name, &content_type, chunks).await?;
+    let limit = state.config.max_upload_bytes;
+    let file = store_stream(
+        &state.files,
+        &state.store,
+        limit,
+        &name,
+        &content_type,
+        chunks,
+    )
+    .await?;
     let refused = match multipart.next_field().await {
         Ok(None) => return Ok((StatusCode::CREATED, axum::Json(file))),
         Ok(Some(field)) => format!(
@@ -139,84 +134,8 @@ pub(crate) async fn upload_file(
         ),
         Err(e) => e.body_text(),
     };
-    discard(&state, &file).await;
+    discard(&state.files, &state.store, &file).await;
     Err(ApiError::bad_request(refused))
-}
-
-/// Stores `chunks` as a new data file named `name` (checked by the caller): the bytes to the
-/// object store (aborted past the upload limit), then its record. A record that cannot be
-/// written takes its object with it.
-pub(crate) async fn store_stream<S>(
-    state: &AppState,
-    name: &str,
-    content_type: &str,
-    chunks: S,
-) -> ApiResult<DataFile>
-where
-    S: futures::Stream<Item = collectors_core::Result<Bytes>> + Send,
-{
-    let limit = state.config.max_upload_bytes;
-    let id = Uuid::new_v4();
-    let object = object_of(id, name);
-    // Size and digest are taken as the bytes go by; past the limit the stream fails and
-    // the upload is aborted.
-    let tally = Arc::new(Mutex::new((0u64, Sha256::new(), false)));
-    let seen = Arc::clone(&tally);
-    let chunks = chunks.map(move |chunk| {
-        let chunk = chunk?;
-        let mut t = seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        t.0 += chunk.len() as u64;
-        if t.0 > limit {
-            t.2 = true;
-            return Err(Error::validation("the upload is too large"));
-        }
-        t.1.update(&chunk);
-        Ok(chunk)
-    });
-    let options = WriteOptions::overwrite().content_type(content_type);
-    let written = state.store.write_stream(&object, chunks, &options).await;
-    let (size, digest, too_large) = {
-        let t = tally
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (t.0, t.1.clone().finalize(), t.2)
-    };
-    if too_large {
-        return Err(ApiError::payload_too_large(limit));
-    }
-    let written = written?;
-    let checksum = format!("sha256:{}", hex(&digest));
-    match state
-        .files
-        .insert(id, name, size, content_type, &checksum, &written.uri)
-        .await
-    {
-        Ok(file) => {
-            tracing::info!(file = %file.id, name = %file.name, size, "file stored");
-            Ok(file)
-        }
-        Err(e) => {
-            state.store.delete(&object).await.ok();
-            Err(e.into())
-        }
-    }
-}
-
-/// Removes a file stored by a request that is then refused (best effort: a leftover is
-/// logged, the request's error stands).
-async fn discard(state: &AppState, file: &DataFile) {
-    if let Err(e) = state.store.delete(&object_name(file)).await {
-        tracing::warn!(file = %file.id, error = %e, "removing the refused upload's bytes");
-    }
-    if let Err(e) = state.files.delete(file.id).await {
-        tracing::warn!(file = %file.id, error = %e, "removing the refused upload's record");
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One file's record.
