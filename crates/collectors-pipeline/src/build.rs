@@ -368,17 +368,22 @@ impl PipelineSpec {
     }
 }
 
-/// The PostgreSQL checkpoint store of `[checkpoints] url`.
+/// The PostgreSQL checkpoint store of `[checkpoints] url`, with its `pool`.
 #[cfg(feature = "postgres")]
-async fn postgres_checkpoints(url: &str) -> Result<Arc<dyn CheckpointStore>> {
-    Ok(Arc::new(
-        collectors_backends::PostgresCheckpointStore::connect(url).await?,
-    ))
+async fn postgres_checkpoints(spec: &PipelineSpec, url: &str) -> Result<Arc<dyn CheckpointStore>> {
+    let pool = spec.checkpoints.as_ref().and_then(|c| c.pool.clone());
+    let store = match pool {
+        Some(pool) => {
+            collectors_backends::PostgresCheckpointStore::connect_with_pool(url, pool).await?
+        }
+        None => collectors_backends::PostgresCheckpointStore::connect(url).await?,
+    };
+    Ok(Arc::new(store))
 }
 
 /// Without the `postgres` feature, `[checkpoints] url` is refused when the engine is wired.
 #[cfg(not(feature = "postgres"))]
-async fn postgres_checkpoints(_url: &str) -> Result<Arc<dyn CheckpointStore>> {
+async fn postgres_checkpoints(_: &PipelineSpec, _url: &str) -> Result<Arc<dyn CheckpointStore>> {
     Err(Error::configuration(
         "[checkpoints] url needs PostgreSQL support: build with the `postgres` feature",
     ))
@@ -542,7 +547,7 @@ impl Components {
             return Ok(self.wire(None));
         }
         let checkpoints = match &self.checkpoint_url {
-            Some(url) => postgres_checkpoints(url).await?,
+            Some(url) => postgres_checkpoints(&self.spec, url).await?,
             None => Arc::new(SqliteCheckpointStore::open(&self.checkpoint_db).await?),
         };
         Ok(self.wire(Some(checkpoints)))
@@ -558,7 +563,7 @@ impl Components {
     /// pending), without creating anything.
     pub async fn existing_checkpoints(&self) -> Result<Arc<dyn CheckpointStore>> {
         if let Some(url) = &self.checkpoint_url {
-            return postgres_checkpoints(url).await;
+            return postgres_checkpoints(&self.spec, url).await;
         }
         // In a server's database (a PostgreSQL store): reading them creates no file.
         if self.checkpoints_in_store

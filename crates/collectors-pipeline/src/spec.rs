@@ -153,6 +153,12 @@ pub struct CheckpointsSpec {
     /// `postgres` feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The connection pool of `url` (`max_size`, `min_size`, `acquire_timeout_ms`,
+    /// `idle_timeout_ms`, `max_lifetime_ms`, `health_check`). Default: 4 connections, 10 s
+    /// to acquire one.
+    #[cfg(feature = "postgres")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<collectors_backends::pool::PoolConfig>,
 }
 
 /// `[dead_letter]`: where rejected records go.
@@ -294,6 +300,17 @@ impl PipelineSpec {
                 "needs one of `path` (a SQLite file) or `url` (PostgreSQL)",
             ));
         }
+        #[cfg(feature = "postgres")]
+        if let Some(c) = &self.checkpoints
+            && let Some(pool) = &c.pool
+        {
+            let at = [Segment::Key("checkpoints"), Segment::Key("pool")];
+            if c.url.is_none() {
+                return Err(self.error_at(&at, "is the pool of `url`; a SQLite `path` has none"));
+            }
+            pool.validate()
+                .map_err(|e| self.error_at(&at, e.message()))?;
+        }
         if self.sources.is_empty() {
             return Err(Error::configuration(format!(
                 "{}: at least one [[source]] is needed",
@@ -408,6 +425,6 @@ impl std::fmt::Debug for CheckpointsSpec {
         f.debug_struct("CheckpointsSpec")
             .field("path", &self.path)
             .field("url", &self.url.as_deref().map(redact_url_password))
-            .finish()
+            .finish_non_exhaustive()
     }
 }

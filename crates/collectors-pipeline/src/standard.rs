@@ -64,8 +64,6 @@ pub(crate) fn register(registry: &mut Registry) {
     crate::standard_object_store::register(registry);
     #[cfg(feature = "scripts")]
     crate::standard_script::register(registry);
-    #[cfg(feature = "postgres")]
-    crate::standard_postgres::register(registry);
     registry
         .source("local", |id, p: LocalParams, ctx| {
             let dir = ctx.resolve(&p.path);

@@ -216,3 +216,68 @@ fn the_store_pool_comes_from_the_pipeline_file() {
     let unknown = with("pool = { max_sise = 2 }\n").unwrap_err();
     assert!(unknown.to_string().contains("max_sise"), "{unknown}");
 }
+
+/// `[checkpoints] url` with its `pool`: the records go to a local file store, the
+/// acknowledgements to PostgreSQL, and a second run (another process, another machine)
+/// finds every item done there.
+#[tokio::test]
+async fn checkpoints_in_postgres_with_their_own_pool_are_shared_by_the_next_run() {
+    let Some(url) = server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for f in 0..4 {
+        let text = format!("ts,sensor_id,value\n2026-03-01T10:00:0{f}Z,s-{f},{f}.5\n");
+        std::fs::write(dir.path().join(format!("data/part-{f}.csv")), text).unwrap();
+    }
+    let name = format!("pg-checkpoints-{}", uuid::Uuid::new_v4().simple());
+    let text = format!(
+        r#"
+name = "{name}"
+[[source]]
+id = "sensors"
+kind = "local"
+path = "data"
+format = "csv"
+[store]
+kind = "file"
+path = "out"
+[dead_letter]
+path = "dead.jsonl"
+[checkpoints]
+url = "{url}"
+pool = {{ max_size = 2, min_size = 1, acquire_timeout_ms = 5000 }}
+"#
+    );
+    let registry = Registry::standard();
+    let first = PipelineSpec::from_toml_str(&text, dir.path())
+        .unwrap()
+        .build(&registry)
+        .await
+        .unwrap();
+    let report = first.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(report.counts.stored, 4, "{:?}", report.counts);
+    // A fresh process: nothing local says what is done, PostgreSQL does.
+    let again = PipelineSpec::from_toml_str(&text, dir.path())
+        .unwrap()
+        .build(&registry)
+        .await
+        .unwrap();
+    let report = again.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(
+        report.counts.stored, 0,
+        "every item was done: {:?}",
+        report.counts
+    );
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let acknowledged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _collectors_checkpoints WHERE pipeline = $1")
+            .bind(&name)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(-1);
+    pool.close().await;
+    assert_eq!(
+        acknowledged, 4,
+        "one acknowledgement per item in PostgreSQL"
+    );
+}

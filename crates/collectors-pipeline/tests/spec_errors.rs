@@ -365,6 +365,45 @@ fn checkpoints_need_exactly_one_of_a_path_or_a_url() {
     assert_eq!(error, None);
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn the_checkpoint_pool_belongs_to_a_url_and_is_checked_where_it_is_written() {
+    let ex = example_text();
+    let url = "[checkpoints]\nurl = \"postgres://app@db.internal/ledger\"\n";
+    let (error, _) = check(&format!(
+        "{ex}\n{url}pool = {{ max_size = 2, min_size = 1 }}\n"
+    ));
+    assert_eq!(error, None, "a pool with the url is a valid spec");
+    for (what, section, expected) in [
+        (
+            "a pool of SQLite checkpoints",
+            "[checkpoints]\npath = \"out/c.db\"\npool = { max_size = 2 }\n".to_owned(),
+            "is the pool of `url`",
+        ),
+        (
+            "min above max",
+            format!("{url}pool = {{ max_size = 1, min_size = 2 }}\n"),
+            "min_size",
+        ),
+        (
+            "an unknown pool key",
+            format!("{url}pool = {{ max_sise = 2 }}\n"),
+            "max_sise",
+        ),
+    ] {
+        let text = format!("{ex}\n{section}");
+        let (error, wrote) = check(&text);
+        let error = error.unwrap_or_else(|| panic!("{what}: accepted"));
+        assert!(error.contains(expected), "{what}: {error}");
+        let line = line_of(&text, "pool =");
+        assert!(
+            error.contains(&format!(":{line}")) || error.contains(&format!("line {line}")),
+            "{what}: the error names the line of `pool`: {error}"
+        );
+        assert!(!wrote, "{what}: nothing written");
+    }
+}
+
 #[test]
 fn a_spec_shown_with_debug_hides_passwords_and_secret_parameters() {
     let spec = collectors_pipeline::PipelineSpec::from_toml_str(

@@ -155,6 +155,7 @@ pub(crate) fn bytes_stamp(
 }
 
 /// The item stamp of an item file (Parquet only; `None` otherwise or when it is gone).
+#[cfg_attr(not(feature = "parquet"), allow(unused_variables))]
 pub(crate) fn file_stamp(
     format: FileFormat,
     path: &Path,
