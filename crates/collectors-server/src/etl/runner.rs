@@ -133,11 +133,9 @@ impl EtlRunner {
                 pattern,
                 limit,
             } => {
-                let listing = ListOptions {
-                    path: prefix,
-                    pattern,
-                    ..ListOptions::new()
-                };
+                let mut listing = ListOptions::new();
+                listing.path = prefix;
+                listing.pattern = pattern;
                 return self
                     .ingest(job, &source, &listing, limit, &progress, &cancel)
                     .await;
