@@ -39,11 +39,14 @@ fn minimal() -> Value {
     })
 }
 
+/// One change that breaks a valid spec.
+type Edit = fn(&mut Value);
+
 #[test]
 fn each_component_takes_exactly_its_own_parameters() {
     let validator = validator();
     assert!(problems(&validator, &minimal()).is_empty());
-    let broken: [(&str, fn(&mut Value)); 9] = [
+    let broken: [(&str, Edit); 9] = [
         ("an unknown processor type", |s| {
             s["processor"][0]["type"] = json!("nope")
         }),
