@@ -164,27 +164,22 @@ pub(crate) fn pipeline_schema(registry: &Registry) -> Value {
         list["uniqueItems"] = Value::Bool(true);
     }
 
-    let mut processors = Vec::new();
-    for (kind, schema) in components("processors") {
-        let name = format!("processor.{kind}");
-        let params = hoisted(schema, &name, &mut defs);
-        let fixed = Map::from_iter([("type".to_owned(), json!({"const": kind}))]);
-        let title = format!("processor `{kind}`");
-        defs.insert(name.clone(), variant(&params, fixed, &["type"], &title));
-        processors.push(json!({"$ref": format!("#/$defs/{name}")}));
+    // A processor is picked by its `type`, a store by its `kind`.
+    for (what, role, tag, spec) in [
+        ("processors", "processor", "type", "ProcessorSpec"),
+        ("stores", "store", "kind", "StoreSpec"),
+    ] {
+        let mut variants = Vec::new();
+        for (kind, schema) in components(what) {
+            let name = format!("{role}.{kind}");
+            let params = hoisted(schema, &name, &mut defs);
+            let fixed = Map::from_iter([(tag.to_owned(), json!({"const": kind}))]);
+            let title = format!("{role} `{kind}`");
+            defs.insert(name.clone(), variant(&params, fixed, &[tag], &title));
+            variants.push(json!({"$ref": format!("#/$defs/{name}")}));
+        }
+        replace_with_variants(&mut defs, spec, variants);
     }
-    replace_with_variants(&mut defs, "ProcessorSpec", processors);
-
-    let mut stores = Vec::new();
-    for (kind, schema) in components("stores") {
-        let name = format!("store.{kind}");
-        let params = hoisted(schema, &name, &mut defs);
-        let fixed = Map::from_iter([("kind".to_owned(), json!({"const": kind}))]);
-        let title = format!("store `{kind}`");
-        defs.insert(name.clone(), variant(&params, fixed, &["kind"], &title));
-        stores.push(json!({"$ref": format!("#/$defs/{name}")}));
-    }
-    replace_with_variants(&mut defs, "StoreSpec", stores);
 
     // `[checkpoints]` takes `path` or `url`, exactly one.
     if let Some(Value::Object(checkpoints)) = defs.get_mut("CheckpointsSpec") {

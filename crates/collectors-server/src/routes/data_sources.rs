@@ -245,12 +245,5 @@ pub(crate) async fn ingest_source(
     };
     let job = state.queue.enqueue(job).await?;
     metrics::counter!("collectors_jobs_enqueued_total", "kind" => INGEST).increment(1);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(ProcessAccepted {
-            result_id: job.id,
-            task_id: job.id,
-            status: job.status,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, axum::Json(super::etl::accepted(&job))))
 }

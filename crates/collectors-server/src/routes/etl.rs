@@ -216,7 +216,8 @@ async fn new_job(state: &AppState, request: ProcessRequest) -> ApiResult<NewJob>
     Ok(request.into_job(&state.registry, registered)?)
 }
 
-fn accepted(job: &Job) -> ProcessAccepted {
+/// The answer to a queued job: its result id, which is also its task id.
+pub(crate) fn accepted(job: &Job) -> ProcessAccepted {
     ProcessAccepted {
         result_id: job.id,
         task_id: job.id,

@@ -106,12 +106,5 @@ pub(crate) async fn run_pipeline(
         .queue
         .enqueue(request.into_job(&state.registry, Some(spec))?)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(ProcessAccepted {
-            result_id: job.id,
-            task_id: job.id,
-            status: job.status,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, axum::Json(super::etl::accepted(&job))))
 }
