@@ -58,7 +58,8 @@
 //!   SQLite: writes through one `rusqlite` connection (prepared statements bound straight
 //!   from Arrow), reads and bookkeeping through `sqlx`.
 //! - `postgres`: [`PostgresConnector`], [`PostgresSource`], [`PostgresStorage`] and
-//!   [`PostgresCheckpointStore`], through `sqlx` (plain TCP, no TLS yet), `arrow` and `parquet`.
+//!   [`PostgresCheckpointStore`], through `sqlx` (TLS by rustls when the URL's `sslmode`
+//!   asks for it, `sslrootcert` for a private CA), `arrow` and `parquet`.
 //! - `file-sink` (default): [`FileSink`] writing one JSON-lines file per record, through
 //!   `arrow-json`.
 //! - `parquet` (implies `file-sink`): [`FileFormat::Parquet`] for [`FileSink`], through the

@@ -36,6 +36,29 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// The variable `scripts/postgres` exports: the CA that signed the test server's TLS
+/// certificate (for `127.0.0.1` and `localhost`).
+pub const POSTGRES_CA_ENV: &str = "COLLECTORS_TEST_POSTGRES_CA";
+
+/// The path of the CA certificate of the test server's TLS, or `None` as for
+/// [`postgres_url`] (a failure with `CI=true`).
+///
+/// # Panics
+///
+/// When `CI=true` and [`POSTGRES_CA_ENV`] is not set.
+pub fn postgres_ca() -> Option<String> {
+    match std::env::var(POSTGRES_CA_ENV) {
+        Ok(path) => Some(path),
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true and {POSTGRES_CA_ENV} is unset: scripts/postgres must start TLS")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: no TLS on the test PostgreSQL (run through scripts/test)");
+            None
+        }
+    }
+}
+
 /// A new, empty database on the test server for one test, named `{prefix}_{random}`: its
 /// URL (password included), or `None` as for [`postgres_url`]. Tests that each have their
 /// own database cannot see each other's tables, whatever order they run in.

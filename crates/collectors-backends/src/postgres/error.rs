@@ -9,18 +9,32 @@ pub(crate) fn from_sqlx(e: sqlx::Error, what: &str) -> Error {
         other => format!("{what}: {other}"),
     };
     let error = match &e {
+        // sqlx reports a failed handshake as I/O: it is the settings that must change.
+        _ if is_tls_failure(&e) => Error::configuration(format!(
+            "{message} (TLS: see the URL's `sslmode` and `sslrootcert`)"
+        )),
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some(code) => by_sqlstate(code, message),
             None => Error::invalid_state(message),
         },
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
-            Error::connection(message)
-        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Error::connection(message),
         sqlx::Error::PoolTimedOut => Error::timeout(message),
         sqlx::Error::Configuration(_) => Error::configuration(message),
         _ => Error::invalid_state(message),
     };
     error.with_source(e)
+}
+
+/// A TLS failure (a certificate no trusted CA signed, a server without TLS when `sslmode`
+/// needs it): not retryable, the URL's settings must change.
+fn is_tls_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
 }
 
 fn by_sqlstate(code: &str, message: String) -> Error {
