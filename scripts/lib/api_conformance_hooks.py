@@ -1,8 +1,8 @@
 """Schemathesis hooks for scripts/api-conformance.
 
 The served OpenAPI document states every rule of the API that JSON Schema can state, and the
-API checks bodies against that same document. Two rules it cannot state; these hooks keep the
-generated requests within them, and nothing else:
+API checks bodies against that same document. Two rules it cannot state; these hooks keep
+the generated requests within them, and nothing else:
 
 - the sources of a pipeline spec have unique ids (JSON Schema can say that whole items are
   unique, not one key of them): duplicated ids get a suffix;

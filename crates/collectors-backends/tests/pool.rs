@@ -96,9 +96,16 @@ async fn a_min_size_that_cannot_connect_fails_the_build() {
     .unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Connection);
 
-    let bad = PoolConfig::new().max_size(1).min_size(2);
+    let bad = PoolConfig::new().max_size(0);
     let err = ConnectionPool::open("p", bad, mocks().1).await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::Configuration);
+
+    // A minimum above the maximum keeps the maximum open.
+    let (made, build) = mocks();
+    let capped = PoolConfig::new().max_size(2).min_size(5);
+    let pool = ConnectionPool::open("p", capped, build).await.unwrap();
+    assert_eq!((pool.stats().created, pool.stats().idle), (2, 2));
+    assert_eq!(controls(&made).len(), 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -181,12 +181,13 @@ pub(crate) fn pipeline_schema(registry: &Registry) -> Value {
         replace_with_variants(&mut defs, spec, variants);
     }
 
-    // `[checkpoints]` takes `path` or `url`, exactly one.
+    // `[checkpoints]` takes `path` or `url`, exactly one; a `pool` belongs to a `url`.
     if let Some(Value::Object(checkpoints)) = defs.get_mut("CheckpointsSpec") {
         checkpoints.insert(
             "oneOf".into(),
             json!([
-                {"required": ["path"], "properties": {"path": {"type": "string"}, "url": {"type": "null"}}},
+                {"required": ["path"], "properties": {"path": {"type": "string"}, "url": {"type": "null"},
+                                                      "pool": {"type": "null"}}},
                 {"required": ["url"], "properties": {"url": {"type": "string"}, "path": {"type": "null"}}},
             ]),
         );

@@ -381,9 +381,9 @@ fn the_checkpoint_pool_belongs_to_a_url_and_is_checked_where_it_is_written() {
             "is the pool of `url`",
         ),
         (
-            "min above max",
-            format!("{url}pool = {{ max_size = 1, min_size = 2 }}\n"),
-            "min_size",
+            "no connection at all",
+            format!("{url}pool = {{ max_size = 0 }}\n"),
+            "max_size",
         ),
         (
             "an unknown pool key",

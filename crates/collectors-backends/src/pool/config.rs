@@ -30,32 +30,42 @@ pub const MAX_POOL_SIZE: usize = 10_000;
 ///
 /// let parsed: PoolConfig = serde_json::from_str(r#"{"max_size": 8, "min_size": 2}"#).unwrap();
 /// assert_eq!(parsed.min_size, 2);
-/// assert!(PoolConfig::new().max_size(1).min_size(2).validate().is_err());
+/// assert!(PoolConfig::new().max_size(0).validate().is_err());
+/// // A minimum above the maximum keeps the maximum open.
+/// assert_eq!(PoolConfig::new().max_size(1).min_size(2).kept_open(), 1);
 /// ```
 ///
 /// [`PostgresConnector::with_pool_config`]: crate::postgres::PostgresConnector::with_pool_config
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolConfig {
-    /// The most connections open at once, in use and idle together (default 10, at least 1).
+    /// The most connections open at once, in use and idle together (default 10, 1 to
+    /// 10 000).
+    #[schemars(range(min = 1, max = 10_000))]
     pub max_size: usize,
     /// Connections kept open even when nobody uses them: created when the pool is built and
-    /// made again after expired ones are closed (default 0, at most `max_size`).
+    /// made again after expired ones are closed (default 0; one above `max_size` is capped
+    /// to it, see [`kept_open`](Self::kept_open)).
+    #[schemars(range(max = 10_000))]
     pub min_size: usize,
     /// How long getting a connection waits for one to be free (or to connect) before it
     /// fails with a timeout error (default 30 000 ms).
+    #[schemars(range(min = 1))]
     pub acquire_timeout_ms: u64,
     /// An idle connection unused for this long is closed (default 600 000 ms = 10 min;
     /// `null`: never).
+    #[schemars(range(min = 1))]
     pub idle_timeout_ms: Option<u64>,
     /// A connection older than this is closed when it is next idle (default 1 800 000 ms =
     /// 30 min; `null`: never).
+    #[schemars(range(min = 1))]
     pub max_lifetime_ms: Option<u64>,
     /// Test an idle connection (`Connector::test_connection`; for SQL pools a ping) before
     /// handing it out; one that fails is closed and another is used (default true).
     pub health_check: bool,
     /// How often a pool closes expired idle connections and tops up to `min_size`
     /// (default 30 000 ms).
+    #[schemars(range(min = 1))]
     pub reap_interval_ms: u64,
 }
 
@@ -153,6 +163,11 @@ impl PoolConfig {
         Duration::from_millis(self.reap_interval_ms)
     }
 
+    /// The connections kept open even when idle: `min_size`, at most `max_size`.
+    pub fn kept_open(&self) -> usize {
+        self.min_size.min(self.max_size)
+    }
+
     /// Checks the values: `max_size` from 1 to [`MAX_POOL_SIZE`], `min_size` ≤ `max_size`,
     /// every duration above zero.
     ///
@@ -168,10 +183,13 @@ impl PoolConfig {
             ));
         }
         if self.min_size > self.max_size {
-            return refuse(format!(
-                "min_size ({}) must not exceed max_size ({})",
-                self.min_size, self.max_size
-            ));
+            // Capped rather than refused, as a schema can state it: JSON Schema cannot
+            // compare two keys, and a form built from the schema must not be refused.
+            tracing::warn!(
+                min_size = self.min_size,
+                max_size = self.max_size,
+                "pool min_size is above max_size: max_size connections are kept open"
+            );
         }
         for (name, value) in [
             ("acquire_timeout_ms", Some(self.acquire_timeout_ms)),
@@ -197,7 +215,6 @@ mod tests {
         for (config, needle) in [
             (PoolConfig::new().max_size(0), "max_size"),
             (PoolConfig::new().max_size(MAX_POOL_SIZE + 1), "max_size"),
-            (PoolConfig::new().max_size(2).min_size(3), "min_size"),
             (
                 PoolConfig::new().acquire_timeout(Duration::ZERO),
                 "acquire_timeout_ms",

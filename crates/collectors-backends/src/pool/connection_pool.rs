@@ -235,7 +235,7 @@ impl ConnectionPool {
     /// Opens connectors until `min_size` exist (held together, so idle ones are not counted
     /// twice).
     async fn fill_min(&self) -> Result<()> {
-        let min = self.config().min_size;
+        let min = self.config().kept_open();
         let mut held = Vec::with_capacity(min);
         while self.inner.pool.status().size < min && held.len() < min {
             held.push(self.object().await?);

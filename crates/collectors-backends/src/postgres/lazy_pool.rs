@@ -37,7 +37,7 @@ pub(crate) fn pg_pool_options(
     let shown = shown.to_owned();
     PgPoolOptions::new()
         .max_connections(u32::try_from(config.max_size).unwrap_or(u32::MAX))
-        .min_connections(u32::try_from(config.min_size).unwrap_or(u32::MAX))
+        .min_connections(u32::try_from(config.kept_open()).unwrap_or(u32::MAX))
         .acquire_timeout(config.acquire_timeout_duration())
         .idle_timeout(config.idle_timeout_duration())
         .max_lifetime(config.max_lifetime_duration())
