@@ -903,7 +903,7 @@ async fn the_pool_config_shapes_the_stores_connections() {
     use std::time::Duration;
 
     let refused = PostgresStorage::builder("pg", "postgres://db/x")
-        .pool(PoolConfig::new().max_size(2).min_size(3))
+        .pool(PoolConfig::new().max_size(0))
         .build()
         .unwrap_err();
     assert_eq!(refused.error_type(), ErrorType::Configuration, "{refused}");

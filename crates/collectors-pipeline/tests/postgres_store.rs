@@ -211,8 +211,8 @@ fn the_store_pool_comes_from_the_pipeline_file() {
     with("pool = { max_size = 2, min_size = 1, acquire_timeout_ms = 500 }\n").unwrap();
     let both = with("max_connections = 3\npool = { max_size = 2 }\n").unwrap_err();
     assert!(both.to_string().contains("give one"), "{both}");
-    let bad = with("pool = { max_size = 1, min_size = 2 }\n").unwrap_err();
-    assert!(bad.to_string().contains("min_size"), "{bad}");
+    let bad = with("pool = { max_size = 0 }\n").unwrap_err();
+    assert!(bad.to_string().contains("max_size"), "{bad}");
     let unknown = with("pool = { max_sise = 2 }\n").unwrap_err();
     assert!(unknown.to_string().contains("max_sise"), "{unknown}");
 }
