@@ -292,7 +292,7 @@ impl EtlRunner {
             .map_err(|e| Error::storage(format!("opening {}: {e}", local.display())))?;
         let chunks = tokio_util::io::ReaderStream::new(opened)
             .map(|c| c.map_err(|e| Error::storage(format!("reading a fetched item: {e}"))));
-        let stored = crate::files::store_stream_as(
+        let stored = crate::files::store_stream(
             &self.files,
             &self.store,
             self.max_file_bytes,

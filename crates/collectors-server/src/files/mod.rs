@@ -7,4 +7,4 @@ mod store;
 
 pub use catalog::{DataFile, FileCatalog, FilePage};
 pub use name::checked_file_name;
-pub(crate) use store::{discard, object_name, store_stream, store_stream_as};
+pub(crate) use store::{discard, object_name, store_stream};

@@ -62,35 +62,11 @@ impl From<StoreFailure> for Error {
     }
 }
 
-/// Stores `chunks` as a new data file named `name` (checked by the caller): the bytes to
-/// `store` (aborted past `limit` bytes), then its record in `files`. A record that cannot
-/// be written takes its object with it.
+/// Stores `chunks` as the data file `id` named `name` (checked by the caller): the bytes
+/// to `store` (aborted past `limit` bytes), then its record in `files`. A record that
+/// cannot be written takes its object with it. An upload takes a new id; an ingest job
+/// derives its ids, so that a retry finds what an earlier attempt stored.
 pub(crate) async fn store_stream<S>(
-    files: &FileCatalog,
-    store: &ObjectStoreConnector,
-    limit: u64,
-    name: &str,
-    content_type: &str,
-    chunks: S,
-) -> Result<DataFile, StoreFailure>
-where
-    S: futures::Stream<Item = collectors_core::Result<Bytes>> + Send,
-{
-    store_stream_as(
-        files,
-        store,
-        limit,
-        Uuid::new_v4(),
-        name,
-        content_type,
-        chunks,
-    )
-    .await
-}
-
-/// As [`store_stream`], as the data file `id` (an ingest job's ids are its own, so that a
-/// retry finds what an earlier attempt stored).
-pub(crate) async fn store_stream_as<S>(
     files: &FileCatalog,
     store: &ObjectStoreConnector,
     limit: u64,

@@ -243,7 +243,5 @@ pub(crate) async fn ingest_source(
         payload: serde_json::to_value(&payload).map_err(ApiError::internal)?,
         max_attempts: None,
     };
-    let job = state.queue.enqueue(job).await?;
-    metrics::counter!("collectors_jobs_enqueued_total", "kind" => INGEST).increment(1);
-    Ok((StatusCode::ACCEPTED, axum::Json(super::etl::accepted(&job))))
+    super::etl::queue(&state, job).await
 }

@@ -136,10 +136,7 @@ pub(crate) async fn process(
     State(state): State<AppState>,
     CheckedJson(request): CheckedJson<ProcessRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
-    let job = new_job(&state, request).await?;
-    let job = state.queue.enqueue(job).await?;
-    metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone()).increment(1);
-    Ok((StatusCode::ACCEPTED, axum::Json(accepted(&job))))
+    queue(&state, new_job(&state, request).await?).await
 }
 
 /// Most requests in one `POST /api/etl/process/batch`.
@@ -192,10 +189,7 @@ pub(crate) async fn process_batch(
         );
     }
     let jobs = state.queue.enqueue_many(jobs).await?;
-    for job in &jobs {
-        metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone())
-            .increment(1);
-    }
+    jobs.iter().for_each(count_enqueued);
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(ProcessBatchAccepted {
@@ -216,8 +210,23 @@ async fn new_job(state: &AppState, request: ProcessRequest) -> ApiResult<NewJob>
     Ok(request.into_job(&state.registry, registered)?)
 }
 
+/// Queues `job`, counts it, and answers 202 with the result to follow: what every route
+/// that starts a job (a processing, a pipeline run, an ingest) answers.
+pub(crate) async fn queue(
+    state: &AppState,
+    job: NewJob,
+) -> ApiResult<(StatusCode, axum::Json<ProcessAccepted>)> {
+    let job = state.queue.enqueue(job).await?;
+    count_enqueued(&job);
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted(&job))))
+}
+
+fn count_enqueued(job: &Job) {
+    metrics::counter!("collectors_jobs_enqueued_total", "kind" => job.kind.clone()).increment(1);
+}
+
 /// The answer to a queued job: its result id, which is also its task id.
-pub(crate) fn accepted(job: &Job) -> ProcessAccepted {
+fn accepted(job: &Job) -> ProcessAccepted {
     ProcessAccepted {
         result_id: job.id,
         task_id: job.id,

@@ -121,6 +121,7 @@ pub(crate) async fn upload_file(
         &state.files,
         &state.store,
         limit,
+        Uuid::new_v4(),
         &name,
         &content_type,
         chunks,

@@ -102,9 +102,5 @@ pub(crate) async fn run_pipeline(
         }),
         max_attempts: None,
     };
-    let job = state
-        .queue
-        .enqueue(request.into_job(&state.registry, Some(spec))?)
-        .await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(super::etl::accepted(&job))))
+    super::etl::queue(&state, request.into_job(&state.registry, Some(spec))?).await
 }
