@@ -12,6 +12,7 @@ use collectors_core::{
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+use crate::schema::bounded_schema_for;
 use crate::spec::{Params, PipelineSpec};
 
 /// What a component factory may ask of the spec it is built from.
@@ -268,12 +269,6 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-fn schema_of<P: JsonSchema>() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(P)).unwrap_or_default();
-    crate::schema::bound_integers(&mut schema);
-    schema
-}
-
 /// Deserializes a factory's parameters, keeping the path of a bad key.
 fn params<P: DeserializeOwned>(params: Params) -> ParamResult<P> {
     serde_path_to_error::deserialize(serde_json::Value::Object(params)).map_err(|e| {
@@ -340,7 +335,7 @@ impl Registry {
         self.sources.insert(
             kind.to_owned(),
             Entry {
-                schema: schema_of::<P>(),
+                schema: bounded_schema_for::<P>(),
                 build: Box::new(move |id, p, ctx| Ok(build(id, params(p)?, ctx)?)),
             },
         );
@@ -356,7 +351,7 @@ impl Registry {
         self.decoders.insert(
             format.to_owned(),
             Entry {
-                schema: schema_of::<P>(),
+                schema: bounded_schema_for::<P>(),
                 build: Box::new(move |p, _| Ok(build(params(p)?)?)),
             },
         );
@@ -373,7 +368,7 @@ impl Registry {
         self.processors.insert(
             kind.to_owned(),
             Entry {
-                schema: schema_of::<P>(),
+                schema: bounded_schema_for::<P>(),
                 build: Box::new(move |p, _, columns| Ok(build(params(p)?, columns)?)),
             },
         );
@@ -393,7 +388,7 @@ impl Registry {
         self.processors.insert(
             kind.to_owned(),
             Entry {
-                schema: schema_of::<P>(),
+                schema: bounded_schema_for::<P>(),
                 build: Box::new(move |p, ctx, columns| Ok(build(params(p)?, ctx, columns)?)),
             },
         );
@@ -410,7 +405,7 @@ impl Registry {
         self.stores.insert(
             kind.to_owned(),
             Entry {
-                schema: schema_of::<P>(),
+                schema: bounded_schema_for::<P>(),
                 build: Box::new(move |id, p, ctx| Ok(build(id, params(p)?, ctx)?)),
             },
         );

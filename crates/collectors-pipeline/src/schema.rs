@@ -68,10 +68,17 @@ fn rewrite_refs(value: &mut Value, prefix: &str) {
     }
 }
 
+/// The JSON Schema of `T`, every integer bounded by its Rust type ([`bound_integers`]).
+pub(crate) fn bounded_schema_for<T: schemars::JsonSchema>() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    bound_integers(&mut schema);
+    schema
+}
+
 /// Gives every integer the bounds of its Rust type (`"format": "uint32"` → `0..=4294967295`):
 /// schemars states the format, which validators ignore, so without this a schema-valid
 /// `2^40` would still be refused by serde.
-pub(crate) fn bound_integers(value: &mut Value) {
+fn bound_integers(value: &mut Value) {
     match value {
         Value::Object(map) => {
             let bounds = map

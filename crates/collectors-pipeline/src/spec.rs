@@ -251,10 +251,7 @@ impl PipelineSpec {
     /// The JSON Schema of the spec's structure (components' parameters are described by
     /// their factories: see [`Registry::schemas`](crate::Registry::schemas)).
     pub fn json_schema() -> serde_json::Value {
-        let mut schema =
-            serde_json::to_value(schemars::schema_for!(PipelineSpec)).unwrap_or_default();
-        crate::schema::bound_integers(&mut schema);
-        schema
+        crate::schema::bounded_schema_for::<PipelineSpec>()
     }
 
     /// The directory relative paths are resolved against.
