@@ -187,11 +187,42 @@ pub(crate) fn item_writer(
         .set_key_value_metadata(Some(vec![KeyValue::new(
             VERSION_KEY.to_owned(),
             ITEM_VERSION.to_owned(),
-        )]))
-        .build();
+        )]));
+    let properties = dictionary_for_text_only(properties, &schema).build();
     ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| {
         Error::validation(format!("the schema cannot be written as Parquet: {e}")).with_source(e)
     })
+}
+
+/// Dictionary encoding for text columns only. Repeated strings (ids, statuses) are what it
+/// is for; numbers and timestamps are mostly distinct, so a dictionary of them costs a hash
+/// of every value and is then dropped or kept larger than the plain page.
+fn dictionary_for_text_only(
+    properties: parquet::file::properties::WriterPropertiesBuilder,
+    schema: &arrow_schema::Schema,
+) -> parquet::file::properties::WriterPropertiesBuilder {
+    use arrow_schema::DataType;
+    schema
+        .fields()
+        .iter()
+        .fold(properties, |properties, field| {
+            let text = matches!(
+                field.data_type(),
+                DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Utf8View
+                    | DataType::Binary
+                    | DataType::LargeBinary
+                    | DataType::BinaryView
+                    | DataType::Dictionary(..)
+            );
+            if text {
+                properties
+            } else {
+                let path = parquet::schema::types::ColumnPath::from(field.name().as_str());
+                properties.set_column_dictionary_enabled(path, false)
+            }
+        })
 }
 
 /// Writes the index and the footer; the file is flushed, not synced.

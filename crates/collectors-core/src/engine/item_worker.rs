@@ -11,7 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::data_source::DataSource;
 use crate::engine::counters::{add, sub};
 use crate::engine::dead_letter::DeadLetter;
-use crate::engine::decoder::{Decoded, Decoder, ItemDecoder};
+use crate::engine::decode_ahead::DecodeAhead;
+use crate::engine::decoder::{Decoded, Decoder};
 use crate::engine::item_key::ItemKey;
 use crate::engine::run_context::RunContext;
 use crate::engine::store_stage::{InFlight, ItemEnd, StoreMessage, rows_of};
@@ -228,36 +229,20 @@ impl ItemWorker {
             };
             progress.item_metadata = Some(self.parse_metadata(parser.as_ref(), head).await?);
         }
-        let mut decoder: Box<dyn ItemDecoder> = self.decoder.decoder_for(&self.item)?;
-        let mut out = Decoded::default();
+        let decoder = self.decoder.decoder_for(&self.item)?;
+        let mut decoded = DecodeAhead::spawn(first, chunks, decoder, self.run.counters.clone());
         loop {
-            let chunk = match first.take() {
-                Some(chunk) => Some(chunk),
-                None => tokio::select! {
-                    biased;
-                    () = self.run.stop.cancelled() => return Ok(Reading::Interrupted),
-                    chunk = chunks.next() => chunk,
-                },
+            let next = tokio::select! {
+                biased;
+                () = self.run.stop.cancelled() => return Ok(Reading::Interrupted),
+                next = decoded.next() => next,
             };
-            match chunk {
-                None => break,
-                Some(chunk) => {
-                    let chunk = chunk.map_err(|e| e.with_operation("read"))?;
-                    add(&self.run.counters.bytes_read, chunk.len() as u64);
-                    decoder
-                        .feed(&chunk, &mut out)
-                        .map_err(|e| e.with_operation("decode"))?;
-                }
-            }
-            if !self.hand_on(&mut out, progress).await {
+            let Some(next) = next else { break };
+            if !self.hand_on(&mut next?, progress).await {
                 return Ok(Reading::Interrupted);
             }
         }
-        decoder
-            .finish(&mut out)
-            .map_err(|e| e.with_operation("decode"))?;
-        let handed_on = self.hand_on(&mut out, progress).await && self.flush_held(progress).await;
-        Ok(if handed_on {
+        Ok(if self.flush_held(progress).await {
             Reading::Complete
         } else {
             Reading::Interrupted

@@ -7,6 +7,7 @@ mod checkpoint_store;
 mod config;
 mod counters;
 mod dead_letter;
+mod decode_ahead;
 mod decoder;
 #[allow(clippy::module_inception)]
 mod engine;

@@ -153,7 +153,7 @@ impl LineSplitter {
     ) -> Result<(), E> {
         let mut rest = chunk;
         while !rest.is_empty() {
-            let newline = rest.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', rest);
             let (piece, after) = match newline {
                 Some(at) => (&rest[..at], Some(&rest[at + 1..])),
                 None => (rest, None),
