@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::decoder::{Decoded, ItemDecoder};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How many decoded chunks may wait for the processors: enough to keep the decoding task
 /// busy while a batch is processed, few enough that memory stays at a few chunks' rows.
@@ -28,6 +28,8 @@ const CHUNKS_AHEAD: usize = 2;
 pub(crate) struct DecodeAhead {
     decoded: mpsc::Receiver<Result<Decoded>>,
     task: JoinHandle<()>,
+    /// The task's end was seen: `next` returns `None` from now on.
+    ended: bool,
 }
 
 impl DecodeAhead {
@@ -42,19 +44,50 @@ impl DecodeAhead {
         let (sender, decoded) = mpsc::channel(CHUNKS_AHEAD);
         let chunks = futures::stream::iter(first).chain(chunks);
         let task = tokio::spawn(decode(chunks, decoder, counters, sender));
-        Self { decoded, task }
+        Self {
+            decoded,
+            task,
+            ended: false,
+        }
     }
 
     /// The rows (and rejected rows) of the next chunks, `None` once the item was decoded
     /// whole. An `Err` (reading or decoding failed) is the last value.
+    ///
+    /// A decoder or a source stream that panics fails the item with a processing error: a
+    /// channel that merely closed would look like the item's end, and its rest would be lost.
     pub(crate) async fn next(&mut self) -> Option<Result<Decoded>> {
-        self.decoded.recv().await
+        if let Some(decoded) = self.decoded.recv().await {
+            return Some(decoded);
+        }
+        if std::mem::replace(&mut self.ended, true) {
+            return None;
+        }
+        match (&mut self.task).await {
+            Err(e) if e.is_panic() => Some(Err(Error::processing(format!(
+                "decoding the item panicked: {}",
+                panic_message(e.into_panic())
+            ))
+            .with_operation("decode"))),
+            // Ended normally, or aborted by this handle's owner.
+            _ => None,
+        }
     }
 }
 
 impl Drop for DecodeAhead {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The text of a panic's payload, when it is one.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(|| "(no message)".to_owned(), |text| (*text).to_owned()),
     }
 }
 
@@ -102,7 +135,6 @@ mod tests {
     use futures::stream;
 
     use super::*;
-    use crate::error::Error;
 
     /// Makes one batch of one row per chunk: the chunk's length; `finish` adds a batch of -1.
     struct Lengths {
@@ -114,6 +146,7 @@ mod tests {
             if Some(chunk.len()) == self.fail_on {
                 return Err(Error::validation("bad chunk"));
             }
+            assert!(chunk.len() != 99, "a decoder bug");
             if !chunk.is_empty() {
                 out.batches.push(batch(chunk.len() as i64));
             }
@@ -193,5 +226,17 @@ mod tests {
         let (values, error) = drain(&mut ahead).await;
         assert_eq!(values, [1]);
         assert_eq!(error.unwrap().context().operation.as_deref(), Some("read"));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_decoder_fails_the_item_instead_of_ending_it() {
+        let counters = Arc::new(EngineCounters::default());
+        let decoder = Box::new(Lengths { fail_on: None });
+        let mut ahead = DecodeAhead::spawn(None, chunks(&[1, 99, 4]), decoder, counters);
+        let (values, error) = drain(&mut ahead).await;
+        assert_eq!(values, [1]);
+        let error = error.expect("the panic is an error, not the item's end");
+        assert!(error.message().contains("a decoder bug"), "{error}");
+        assert!(ahead.next().await.is_none());
     }
 }
