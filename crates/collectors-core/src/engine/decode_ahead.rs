@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::counters::{EngineCounters, add};
 use crate::engine::decoder::{Decoded, ItemDecoder};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How many decoded chunks may wait for the processors: enough to keep the decoding task
 /// busy while a batch is processed, few enough that memory stays at a few chunks' rows.
@@ -54,8 +54,9 @@ impl DecodeAhead {
     /// The rows (and rejected rows) of the next chunks, `None` once the item was decoded
     /// whole. An `Err` (reading or decoding failed) is the last value.
     ///
-    /// A decoder or a source stream that panics fails the item with a processing error: a
-    /// channel that merely closed would look like the item's end, and its rest would be lost.
+    /// A decoder or a source stream that panics panics here, in the worker, as it did when
+    /// it ran there (the engine then aborts the run): a channel that merely closed would look
+    /// like the item's end, and the rest of the item would be lost.
     pub(crate) async fn next(&mut self) -> Option<Result<Decoded>> {
         if let Some(decoded) = self.decoded.recv().await {
             return Some(decoded);
@@ -63,31 +64,18 @@ impl DecodeAhead {
         if std::mem::replace(&mut self.ended, true) {
             return None;
         }
-        match (&mut self.task).await {
-            Err(e) if e.is_panic() => Some(Err(Error::processing(format!(
-                "decoding the item panicked: {}",
-                panic_message(e.into_panic())
-            ))
-            .with_operation("decode"))),
-            // Ended normally, or aborted by this handle's owner.
-            _ => None,
+        if let Err(e) = (&mut self.task).await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
         }
+        None // ended normally
     }
 }
 
 impl Drop for DecodeAhead {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// The text of a panic's payload, when it is one.
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(text) => *text,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(|| "(no message)".to_owned(), |text| (*text).to_owned()),
     }
 }
 
@@ -135,6 +123,7 @@ mod tests {
     use futures::stream;
 
     use super::*;
+    use crate::error::Error;
 
     /// Makes one batch of one row per chunk: the chunk's length; `finish` adds a batch of -1.
     struct Lengths {
@@ -229,14 +218,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_decoder_fails_the_item_instead_of_ending_it() {
-        let counters = Arc::new(EngineCounters::default());
-        let decoder = Box::new(Lengths { fail_on: None });
-        let mut ahead = DecodeAhead::spawn(None, chunks(&[1, 99, 4]), decoder, counters);
-        let (values, error) = drain(&mut ahead).await;
-        assert_eq!(values, [1]);
-        let error = error.expect("the panic is an error, not the item's end");
-        assert!(error.message().contains("a decoder bug"), "{error}");
-        assert!(ahead.next().await.is_none());
+    async fn a_panicking_decoder_panics_the_reader_instead_of_ending_the_item() {
+        let reader = tokio::spawn(async {
+            let counters = Arc::new(EngineCounters::default());
+            let decoder = Box::new(Lengths { fail_on: None });
+            let mut ahead = DecodeAhead::spawn(None, chunks(&[1, 99, 4]), decoder, counters);
+            drain(&mut ahead).await
+        });
+        let error = reader.await.expect_err("the panic reaches the reader");
+        let payload = error.into_panic();
+        let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert_eq!(message, "a decoder bug");
     }
 }
