@@ -97,16 +97,17 @@ async fn decode(
                     .feed(&chunk, &mut out)
                     .map_err(|e| e.with_operation("decode"))
             });
-        let failed = fed.is_err();
-        let message = fed.map(|()| out);
-        if let Ok(out) = &message
-            && out.batches.is_empty()
-            && out.rejects.is_empty()
-        {
-            continue; // the chunk completed no line
-        }
-        if sender.send(message).await.is_err() || failed {
-            return;
+        match fed {
+            Err(e) => {
+                let _ = sender.send(Err(e)).await;
+                return;
+            }
+            Ok(()) if out.batches.is_empty() && out.rejects.is_empty() => {} // no line ended
+            Ok(()) => {
+                if sender.send(Ok(out)).await.is_err() {
+                    return; // the reader is gone
+                }
+            }
         }
     }
     let mut out = Decoded::default();
