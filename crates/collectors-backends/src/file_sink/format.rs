@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The layout of the files a [`FileSink`](super::FileSink) writes, one record per file.
+/// The layout of the files a [`FileSink`](super::FileSink) or an
+/// `ObjectStoreStorage` writes: one file per source item (its batches in order), and one per
+/// record stored on its own.
 ///
 /// ```
 /// use collectors_backends::FileFormat;
@@ -11,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(FileFormat::Parquet.extension(), "parquet");
 /// let parsed: FileFormat = serde_json::from_str("\"parquet\"").unwrap();
 /// assert_eq!(parsed, FileFormat::Parquet);
+/// assert_eq!(FileFormat::Csv.to_string(), "csv");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,15 +28,29 @@ pub enum FileFormat {
     /// the file's key-value metadata. Holds [`Payload::Table`](collectors_core::Payload::Table)
     /// records only. Needs the `parquet` feature.
     Parquet,
+    /// CSV (`.csv`): plain rows under one header row, readable as they are by any CSV
+    /// reader; the key, metadata, created_at and the exact Arrow schema sit in a sidecar
+    /// index `.{name}.index.json` beside the file. Holds
+    /// [`Payload::Table`](collectors_core::Payload::Table) records of flat column types
+    /// only, and no empty strings (CSV reads them back as nulls). Always available with the
+    /// `file-sink` feature.
+    Csv,
 }
 
 impl FileFormat {
-    /// The file name extension, without the dot: `jsonl` or `parquet`.
+    /// The file name extension, without the dot: `jsonl`, `parquet` or `csv`.
     pub fn extension(self) -> &'static str {
         match self {
             FileFormat::Jsonl => "jsonl",
             FileFormat::Parquet => "parquet",
+            FileFormat::Csv => "csv",
         }
+    }
+
+    /// Whether a file of this format keeps its record index in a sidecar file beside it
+    /// (CSV), rather than inside it.
+    pub(crate) fn has_sidecar(self) -> bool {
+        self == FileFormat::Csv
     }
 }
 

@@ -9,6 +9,9 @@
 //!   created_at, rows and the number of row groups it took.
 //! - **JSON lines**: one section per record, each exactly the single-record layout of
 //!   [`super::jsonl`] (a header line, then its rows), one after another. No item stamp.
+//! - **CSV**: one header row, then every record's rows; the index, schema and item stamp go
+//!   to the sidecar index that [`finish`](ItemFileWriter::finish) hands back (see
+//!   [`super::csv_file`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -32,12 +35,36 @@ pub(crate) struct IndexEntry {
     pub(crate) row_groups: usize,
 }
 
-/// The item an item file holds, in its key-value metadata (Parquet).
+impl IndexEntry {
+    /// The entry of `record`, which took `row_groups` row groups.
+    pub(crate) fn of(record: &Record, row_groups: usize) -> Self {
+        Self {
+            key: record.key.clone(),
+            metadata: record.metadata.clone(),
+            created_at: record.created_at,
+            rows: record.payload.num_rows().unwrap_or(0) as u64,
+            row_groups,
+        }
+    }
+}
+
+/// The item an item file holds, in its key-value metadata (Parquet) or its index (CSV).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ItemStamp {
     pub(crate) source_id: String,
     pub(crate) item_id: String,
     pub(crate) version: String,
+}
+
+impl ItemStamp {
+    /// The stamp of a file that names no item (a record stored on its own, or JSON lines).
+    pub(crate) fn unknown() -> Self {
+        Self {
+            source_id: String::new(),
+            item_id: String::new(),
+            version: String::new(),
+        }
+    }
 }
 
 /// Streams the records of one item into `file`; [`finish`](Self::finish) completes it.
@@ -48,8 +75,15 @@ pub(crate) struct ItemFileWriter {
     schema: Option<arrow_schema::SchemaRef>,
 }
 
+/// A completed item file: flushed, not yet synced, and its sidecar index (CSV).
+pub(crate) struct Finished {
+    pub(crate) file: File,
+    pub(crate) sidecar: Option<Vec<u8>>,
+}
+
 enum Inner {
     Jsonl(BufWriter<File>),
+    Csv(Box<arrow_csv::Writer<BufWriter<File>>>),
     #[cfg(feature = "parquet")]
     Parquet {
         /// Opened with the first record's schema.
@@ -62,6 +96,9 @@ impl ItemFileWriter {
     pub(crate) fn new(format: FileFormat, file: File) -> Result<Self> {
         let inner = match format {
             FileFormat::Jsonl => Inner::Jsonl(BufWriter::with_capacity(256 * 1024, file)),
+            FileFormat::Csv => Inner::Csv(Box::new(super::csv_file::writer(
+                BufWriter::with_capacity(256 * 1024, file),
+            ))),
             FileFormat::Parquet => {
                 #[cfg(feature = "parquet")]
                 {
@@ -101,7 +138,7 @@ impl ItemFileWriter {
         {
             return Err(Error::validation(format!(
                 "record {:?}: its columns {:?} differ from the columns {:?} of the item's earlier \
-                 batches, and one Parquet file holds one schema",
+                 batches, and one Parquet or CSV file holds one schema",
                 record.key,
                 field_names(batch.schema_ref()),
                 field_names(schema)
@@ -119,6 +156,14 @@ impl ItemFileWriter {
                 out.write_all(&bytes).map_err(|e| {
                     Error::storage(format!("writing the item file: {e}")).with_source(e)
                 })?;
+                0
+            }
+            Inner::Csv(writer) => {
+                let collectors_core::Payload::Table(batch) = &record.payload else {
+                    return Err(Error::invalid_state("checked to be a table"));
+                };
+                super::csv_file::write_rows(writer, record, batch)?;
+                self.schema.get_or_insert_with(|| batch.schema());
                 0
             }
             #[cfg(feature = "parquet")]
@@ -149,20 +194,14 @@ impl ItemFileWriter {
                 writer.flushed_row_groups().len() - before
             }
         };
-        self.index.push(IndexEntry {
-            key: record.key.clone(),
-            metadata: record.metadata.clone(),
-            created_at: record.created_at,
-            rows: record.payload.num_rows().unwrap_or(0) as u64,
-            row_groups,
-        });
+        self.index.push(IndexEntry::of(record, row_groups));
         Ok(())
     }
 
-    /// Completes the file (the Parquet footer with the index and the item's stamp) and hands
-    /// it back, flushed but not yet synced. `None` when no record was written: nothing to
-    /// publish.
-    pub(crate) fn finish(self, stamp: &ItemStamp) -> Result<Option<File>> {
+    /// Completes the file (the Parquet footer with the index and the item's stamp; the CSV
+    /// sidecar index) and hands it back, flushed but not yet synced. `None` when no record
+    /// was written: nothing to publish.
+    pub(crate) fn finish(self, stamp: &ItemStamp) -> Result<Option<Finished>> {
         if self.index.is_empty() {
             return Ok(None);
         }
@@ -172,16 +211,42 @@ impl ItemFileWriter {
         match self.inner {
             Inner::Jsonl(out) => {
                 let _ = stamp; // JSON lines keep no item stamp.
-                out.into_inner()
-                    .map_err(|e| failed(e.into_error()))
-                    .map(Some)
+                let file = out.into_inner().map_err(|e| failed(e.into_error()))?;
+                Ok(Some(Finished {
+                    file,
+                    sidecar: None,
+                }))
+            }
+            Inner::Csv(writer) => {
+                let file = writer
+                    .into_inner()
+                    .into_inner()
+                    .map_err(|e| failed(e.into_error()))?;
+                let data_bytes = file.metadata().map_err(failed)?.len();
+                let Some(schema) = self.schema else {
+                    return Err(Error::invalid_state("records but no CSV schema"));
+                };
+                let sidecar = super::csv_file::Sidecar::new(
+                    data_bytes,
+                    Some(stamp.clone()),
+                    &schema,
+                    self.index,
+                );
+                Ok(Some(Finished {
+                    file,
+                    sidecar: Some(sidecar.to_bytes()?),
+                }))
             }
             #[cfg(feature = "parquet")]
             Inner::Parquet { writer, .. } => {
                 let Some(writer) = writer else {
                     return Err(Error::invalid_state("records but no Parquet writer"));
                 };
-                super::parquet_file::finish_item_writer(*writer, &self.index, stamp).map(Some)
+                let file = super::parquet_file::finish_item_writer(*writer, &self.index, stamp)?;
+                Ok(Some(Finished {
+                    file,
+                    sidecar: None,
+                }))
             }
         }
     }

@@ -27,6 +27,7 @@
 
 mod builder;
 pub(crate) mod codec;
+mod csv_file;
 mod format;
 pub(crate) mod item_file;
 mod jsonl;

@@ -45,25 +45,36 @@ pub(crate) struct OpenItem {
     keys: HashSet<String>,
 }
 
+/// An item's file, closed and ready to publish.
+pub(crate) struct ClosedItem {
+    /// Removed on drop unless published.
+    pub(crate) temp: NamedTempFile,
+    /// Its sidecar index (CSV), published after it.
+    pub(crate) sidecar: Option<Vec<u8>>,
+}
+
 impl OpenItem {
     /// Closes the file (flushed, and synced when `sync`) for publishing; `None` when it holds
     /// no record.
-    pub(crate) fn close(self, item: &SourceItem, sync: bool) -> Result<Option<NamedTempFile>> {
+    pub(crate) fn close(self, item: &SourceItem, sync: bool) -> Result<Option<ClosedItem>> {
         let stamp = ItemStamp {
             source_id: item.source_id.clone(),
             item_id: item.item_id.clone(),
             version: item.version.clone(),
         };
         let temp = self.temp;
-        let Some(file) = self.writer.finish(&stamp)? else {
+        let Some(finished) = self.writer.finish(&stamp)? else {
             return Ok(None);
         };
         if sync {
-            file.sync_all().map_err(|e| {
+            finished.file.sync_all().map_err(|e| {
                 Error::storage(format!("syncing {}: {e}", temp.path().display())).with_source(e)
             })?;
         }
-        Ok(Some(temp))
+        Ok(Some(ClosedItem {
+            temp,
+            sidecar: finished.sidecar,
+        }))
     }
 }
 
@@ -186,7 +197,7 @@ impl OpenItems {
     }
 
     /// Takes the item out, closed and ready to publish (`Ok(None)`: nothing was written).
-    pub(crate) async fn close(&self, item: &SourceItem) -> Result<Option<NamedTempFile>> {
+    pub(crate) async fn close(&self, item: &SourceItem) -> Result<Option<ClosedItem>> {
         let path = path_of(item);
         let slot = self.lock().remove(&path);
         match slot {

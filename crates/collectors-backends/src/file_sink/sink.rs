@@ -136,13 +136,10 @@ impl FileSink {
             .blocking(op, move || {
                 let stale = codec::file_stamp(format, &target)?
                     .is_some_and(|stamp| stamp.version != version);
-                if !stale {
-                    return Ok(None);
-                }
-                match std::fs::remove_file(&target) {
-                    Ok(()) => Ok(Some(target)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(io_error(Error::storage, "removing", &target, e)),
+                if stale && remove_file(&target, format)? {
+                    Ok(Some(target))
+                } else {
+                    Ok(None)
                 }
             })
             .await?;
@@ -288,19 +285,28 @@ impl FileSink {
     async fn write(&self, record: Record, path: PathBuf) -> Result<StorageLocation> {
         let op = "store";
         let (format, root, target) = (self.format, self.dir.clone(), path.clone());
-        let (record, bytes) = self
+        let (record, encoded) = self
             .blocking(op, move || {
                 prepare_parent(&root, &target)?;
-                let bytes = codec::encode(format, &record)?;
-                Ok((record, bytes))
+                let encoded = codec::encode(format, &record)?;
+                Ok((record, encoded))
             })
             .await?;
         let mut file = AtomicFile::create(&path, Error::storage)
             .await
             .map_err(|e| self.tag(e, op))?;
-        file.write_all(&bytes).await.map_err(|e| self.tag(e, op))?;
+        file.write_all(&encoded.data)
+            .await
+            .map_err(|e| self.tag(e, op))?;
         file.commit().await.map_err(|e| self.tag(e, op))?;
-        Ok(self.location(&record, &path, u64::try_from(bytes.len()).ok()))
+        let size = u64::try_from(encoded.data.len()).ok();
+        if let Some(sidecar) = encoded.sidecar {
+            let target = path.clone();
+            self.blocking(op, move || write_sidecar(&target, &sidecar))
+                .await?;
+            sync_parent_dir(&path).await;
+        }
+        Ok(self.location(&record, &path, size))
     }
 
     /// The files that can hold `key`: its item's file and its own.
@@ -463,16 +469,19 @@ impl StorageBackend for FileSink {
         let op = "finish_item";
         self.ensure_connected(op)?;
         let target = self.path_for_item(item).map_err(|e| self.tag(e, op))?;
-        let Some(temp) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
+        let Some(closed) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
             return self.remove_stale(item, target).await;
         };
         let root = self.dir.clone();
         let target = self
             .blocking(op, move || {
                 prepare_parent(&root, &target)?;
-                temp.persist(&target).map_err(|e| {
+                closed.temp.persist(&target).map_err(|e| {
                     io_error(Error::storage, "renaming into place", &target, e.error)
                 })?;
+                if let Some(sidecar) = closed.sidecar {
+                    write_sidecar(&target, &sidecar)?;
+                }
                 Ok(target)
             })
             .await?;
@@ -642,17 +651,9 @@ fn delete_from_file(path: &Path, format: FileFormat, key: &str) -> Result<bool> 
         return Ok(false);
     };
     if index.len() == 1 {
-        return match std::fs::remove_file(path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error(Error::storage, "deleting", path, e)),
-        };
+        return remove_file(path, format);
     }
-    let stamp = codec::file_stamp(format, path)?.unwrap_or_else(|| ItemStamp {
-        source_id: String::new(),
-        item_id: String::new(),
-        version: String::new(),
-    });
+    let stamp = codec::file_stamp(format, path)?.unwrap_or_else(ItemStamp::unknown);
     let parent = path.parent().unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
         .prefix(".rewrite.")
@@ -663,16 +664,60 @@ fn delete_from_file(path: &Path, format: FileFormat, key: &str) -> Result<bool> 
         .reopen()
         .map_err(|e| io_error(Error::storage, "opening", temp.path(), e))?;
     let mut writer = ItemFileWriter::new(format, file)?;
-    for position in (0..index.len()).filter(|p| *p != target) {
-        for (_, record) in codec::read_file_records(format, path, &[position])? {
+    let keep: Vec<usize> = (0..index.len()).filter(|p| *p != target).collect();
+    for pass in codec::read_passes(format, &keep) {
+        for (_, record) in codec::read_file_records(format, path, pass)? {
             writer.append(&record)?;
         }
     }
-    if let Some(file) = writer.finish(&stamp)? {
-        file.sync_all()
+    let finished = writer.finish(&stamp)?;
+    if let Some(finished) = &finished {
+        finished
+            .file
+            .sync_all()
             .map_err(|e| io_error(Error::storage, "syncing", temp.path(), e))?;
     }
     temp.persist(path)
         .map_err(|e| io_error(Error::storage, "renaming into place", path, e.error))?;
+    if let Some(sidecar) = finished.and_then(|f| f.sidecar) {
+        write_sidecar(path, &sidecar)?;
+    }
     Ok(true)
+}
+
+/// Removes the file at `path`, then its sidecar index (CSV); `false` when it was gone.
+fn remove_file(path: &Path, format: FileFormat) -> Result<bool> {
+    let removed = match std::fs::remove_file(path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io_error(Error::storage, "deleting", path, e)),
+    };
+    if format.has_sidecar() {
+        let sidecar = super::csv_file::sidecar_path(path);
+        match std::fs::remove_file(&sidecar) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(Error::storage, "deleting", &sidecar, e)),
+        }
+    }
+    Ok(removed)
+}
+
+/// Writes the sidecar index of the file at `data` beside it: temp file, fsync, rename (the
+/// caller syncs the folder).
+fn write_sidecar(data: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let target = super::csv_file::sidecar_path(data);
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".index.")
+        .suffix(".tmp")
+        .tempfile_in(parent)
+        .map_err(|e| io_error(Error::storage, "creating a temp file in", parent, e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| io_error(Error::storage, "writing", temp.path(), e))?;
+    temp.persist(&target)
+        .map_err(|e| io_error(Error::storage, "renaming into place", &target, e.error))?;
+    Ok(())
 }

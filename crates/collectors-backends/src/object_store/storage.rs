@@ -18,7 +18,7 @@ use super::write::WriteOptions;
 use crate::file_sink::FileFormat;
 use crate::file_sink::codec;
 use crate::file_sink::layout::{folder_of_prefix, item_object_name, item_path_of_key, object_name};
-use crate::file_sink::open_items::{OpenItems, item_of, path_of};
+use crate::file_sink::open_items::{ClosedItem, OpenItems, item_of, path_of};
 
 /// Objects written at once by `store_batch`.
 const WRITES_IN_FLIGHT: usize = 8;
@@ -238,24 +238,15 @@ impl ObjectStoreStorage {
     async fn write(&self, record: &Record, name: &str) -> Result<StorageLocation> {
         let op = "store";
         let (format, owned) = (self.format, record.clone());
-        let bytes = tokio::task::spawn_blocking(move || codec::encode(format, &owned))
+        let encoded = tokio::task::spawn_blocking(move || codec::encode(format, &owned))
             .await
             .map_err(|e| Error::invalid_state(format!("the encoding task failed: {e}")))
             .and_then(|r| r)
             .map_err(|e| self.tag(e, op))?;
-        let size = bytes.len() as u64;
-        let options = if self.create_only {
-            WriteOptions::create_only()
-        } else {
-            WriteOptions::overwrite()
-        }
-        .content_type(match self.format {
-            FileFormat::Parquet => "application/vnd.apache.parquet",
-            _ => "application/x-ndjson",
-        });
+        let size = encoded.data.len() as u64;
         match self
             .connector
-            .write_file(name, Bytes::from(bytes), &options)
+            .write_file(name, Bytes::from(encoded.data), &self.write_options())
             .await
         {
             Ok(_) => {}
@@ -264,7 +255,66 @@ impl ObjectStoreStorage {
             }
             Err(e) => return Err(self.tag(e, op)),
         }
+        if let Some(sidecar) = encoded.sidecar {
+            self.put_sidecar(name, sidecar, self.create_only, op)
+                .await?;
+        }
         Ok(self.location(record, name, Some(size)))
+    }
+
+    /// How objects are written: create-only or not, with the format's content type.
+    fn write_options(&self) -> WriteOptions {
+        if self.create_only {
+            WriteOptions::create_only()
+        } else {
+            WriteOptions::overwrite()
+        }
+        .content_type(self.content_type())
+    }
+
+    /// Writes the sidecar index of object `name` (CSV), after the object. When
+    /// `create_only`, an index that exists stays (written with the object, by a run that then
+    /// stopped).
+    async fn put_sidecar(
+        &self,
+        name: &str,
+        sidecar: Vec<u8>,
+        create_only: bool,
+        operation: &str,
+    ) -> Result<()> {
+        let options = if create_only {
+            WriteOptions::create_only()
+        } else {
+            WriteOptions::overwrite()
+        }
+        .content_type("application/json");
+        let index = codec::index_object(self.format, name);
+        match self
+            .connector
+            .write_file(&index, Bytes::from(sidecar), &options)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if create_only && e.error_type() == ErrorType::InvalidState => Ok(()),
+            Err(e) => Err(self.tag(e, operation)),
+        }
+    }
+
+    /// Deletes object `name`, then its sidecar index (CSV); `false` when it was gone.
+    async fn delete_object(&self, name: &str, operation: &str) -> Result<bool> {
+        let deleted = self
+            .connector
+            .delete(name)
+            .await
+            .map_err(|e| self.tag(e, operation))?;
+        if self.format.has_sidecar() {
+            let index = codec::index_object(self.format, name);
+            self.connector
+                .delete(&index)
+                .await
+                .map_err(|e| self.tag(e, operation))?;
+        }
+        Ok(deleted)
     }
 
     /// The bytes of an object; `None` when there is none.
@@ -276,16 +326,31 @@ impl ObjectStoreStorage {
         }
     }
 
-    /// The record index of an object; `None` when it is gone or not a file of this store.
+    /// The record index of an object (`size`: its size, when the listing gave it); `None`
+    /// when it is gone or not a file of this store.
     async fn index_of(
         &self,
         name: &str,
+        size: Option<u64>,
     ) -> Result<Option<Vec<crate::file_sink::item_file::IndexEntry>>> {
-        let Some(bytes) = self.read_bytes(name, "query").await? else {
+        let Some(bytes) = self
+            .read_bytes(&codec::index_object(self.format, name), "query")
+            .await?
+        else {
             return Ok(None);
         };
+        // A sidecar index must describe the object beside it (and the object must be there).
+        let size = match size {
+            Some(size) => Some(size),
+            None if self.format.has_sidecar() => match self.size_of(name).await? {
+                Some(size) => Some(size),
+                None => return Ok(None),
+            },
+            None => None,
+        };
         let (format, shown) = (self.format, name.to_owned());
-        let index = blocking(move || codec::bytes_index(format, bytes, Path::new(&shown))).await?;
+        let index =
+            blocking(move || codec::bytes_index(format, bytes, Path::new(&shown), size)).await?;
         match index {
             Ok(index) => Ok(Some(index)),
             Err(e) => {
@@ -295,15 +360,42 @@ impl ObjectStoreStorage {
         }
     }
 
+    /// The size of object `name`; `None` when there is none.
+    async fn size_of(&self, name: &str) -> Result<Option<u64>> {
+        match Connector::get_metadata(self.connector.as_ref(), name).await {
+            Ok(meta) => Ok(meta.get("size").and_then(|v| v.as_u64())),
+            Err(e) if e.error_type() == ErrorType::NotFound => Ok(None),
+            Err(e) => Err(self.tag(e, "query")),
+        }
+    }
+
+    /// The sidecar index of object `name` (CSV; `None` for the other formats).
+    async fn sidecar_of(&self, name: &str, operation: &str) -> Result<Option<Bytes>> {
+        if !self.format.has_sidecar() {
+            return Ok(None);
+        }
+        self.read_bytes(&codec::index_object(self.format, name), operation)
+            .await
+    }
+
     /// The records at `positions` (ascending) of an object.
     async fn records_of(&self, name: &str, positions: Vec<usize>) -> Result<Vec<(usize, Record)>> {
         let Some(bytes) = self.read_bytes(name, "query").await? else {
             return Ok(Vec::new());
         };
+        let sidecar = self.sidecar_of(name, "query").await?;
         let (format, shown) = (self.format, name.to_owned());
-        blocking(move || codec::bytes_records(format, bytes, Path::new(&shown), &positions))
-            .await?
-            .map_err(|e| self.tag(e, "query"))
+        blocking(move || {
+            codec::bytes_records(
+                format,
+                bytes,
+                sidecar.as_deref(),
+                Path::new(&shown),
+                &positions,
+            )
+        })
+        .await?
+        .map_err(|e| self.tag(e, "query"))
     }
 
     /// The objects that can hold `key`: its item's object and its own.
@@ -322,40 +414,54 @@ impl ObjectStoreStorage {
     }
 
     /// Uploads an item's closed file to `name`, as the create-only rule says.
-    async fn publish(&self, item: &SourceItem, name: &str, file: &Path) -> Result<()> {
+    async fn publish(&self, item: &SourceItem, name: &str, closed: ClosedItem) -> Result<()> {
         let op = "finish_item";
-        let options = if self.create_only {
-            WriteOptions::create_only()
-        } else {
-            WriteOptions::overwrite()
+        let uploaded = self
+            .connector
+            .upload_file(name, closed.temp.path(), &self.write_options())
+            .await;
+        let exists = match uploaded {
+            Ok(_) => false,
+            Err(e) if self.create_only && e.error_type() == ErrorType::InvalidState => true,
+            Err(e) => return Err(self.tag(e, op)),
+        };
+        if let Some(sidecar) = closed.sidecar {
+            // Written after the object; a create-only store keeps the one it has.
+            self.put_sidecar(name, sidecar, self.create_only, op)
+                .await?;
         }
-        .content_type(self.content_type());
-        match self.connector.upload_file(name, file, &options).await {
-            Ok(_) => Ok(()),
-            Err(e) if self.create_only && e.error_type() == ErrorType::InvalidState => {
-                let Some(bytes) = self.read_bytes(name, op).await? else {
-                    return Err(self.tag(e, op)); // gone again: let the retry write it
-                };
-                let (format, shown) = (self.format, name.to_owned());
-                let stamp = blocking(move || codec::bytes_stamp(format, bytes, Path::new(&shown)))
-                    .await?
-                    .map_err(|e| self.tag(e, op))?;
-                match stamp {
-                    Some(stamp) if stamp.version != item.version => Err(self.tag(
-                        Error::invalid_state(format!(
-                            "{name} exists, written for version {:?} of item {:?}; the store is \
-                             create-only and does not replace it with version {:?}",
-                            stamp.version, item.item_id, item.version
-                        )),
-                        op,
-                    )),
-                    _ => {
-                        tracing::debug!(backend = %self.backend_id, object = %name, "item already stored (create-only)");
-                        Ok(())
-                    }
-                }
+        if !exists {
+            return Ok(());
+        }
+        let Some(bytes) = self
+            .read_bytes(&codec::index_object(self.format, name), op)
+            .await?
+        else {
+            // Gone again: let the retry write it.
+            return Err(self.tag(
+                Error::storage(format!(
+                    "{name} exists but its index could not be read back"
+                )),
+                op,
+            ));
+        };
+        let (format, shown) = (self.format, name.to_owned());
+        let stamp = blocking(move || codec::bytes_stamp(format, bytes, Path::new(&shown)))
+            .await?
+            .map_err(|e| self.tag(e, op))?;
+        match stamp {
+            Some(stamp) if stamp.version != item.version => Err(self.tag(
+                Error::invalid_state(format!(
+                    "{name} exists, written for version {:?} of item {:?}; the store is \
+                     create-only and does not replace it with version {:?}",
+                    stamp.version, item.item_id, item.version
+                )),
+                op,
+            )),
+            _ => {
+                tracing::debug!(backend = %self.backend_id, object = %name, "item already stored (create-only)");
+                Ok(())
             }
-            Err(e) => Err(self.tag(e, op)),
         }
     }
 
@@ -364,7 +470,10 @@ impl ObjectStoreStorage {
     /// deleted, unless the store is create-only (then it stays, with a warning).
     async fn remove_stale(&self, item: &SourceItem, name: &str) -> Result<()> {
         let op = "finish_item";
-        let Some(bytes) = self.read_bytes(name, op).await? else {
+        let Some(bytes) = self
+            .read_bytes(&codec::index_object(self.format, name), op)
+            .await?
+        else {
             return Ok(());
         };
         let (format, shown) = (self.format, name.to_owned());
@@ -378,10 +487,7 @@ impl ObjectStoreStorage {
             tracing::warn!(backend = %self.backend_id, object = %name, "item now stores no rows; its object of an earlier version stays (create-only store)");
             return Ok(());
         }
-        self.connector
-            .delete(name)
-            .await
-            .map_err(|e| self.tag(e, op))?;
+        self.delete_object(name, op).await?;
         tracing::info!(backend = %self.backend_id, object = %name, "deleted the object of an earlier version of an item that now stores no rows");
         Ok(())
     }
@@ -389,6 +495,7 @@ impl ObjectStoreStorage {
     fn content_type(&self) -> &'static str {
         match self.format {
             FileFormat::Parquet => "application/vnd.apache.parquet",
+            FileFormat::Csv => "text/csv",
             _ => "application/x-ndjson",
         }
     }
@@ -399,11 +506,15 @@ impl ObjectStoreStorage {
         let Some(bytes) = self.read_bytes(name, op).await? else {
             return Ok(false);
         };
+        let sidecar = self.sidecar_of(name, op).await?;
         let (format, shown) = (self.format, name.to_owned());
-        let held = bytes.clone();
-        let index = match blocking(move || codec::bytes_index(format, held, Path::new(&shown)))
-            .await?
-        {
+        let (held, held_index) = (bytes.clone(), sidecar.clone());
+        let index = blocking(move || {
+            let size = Some(held.len() as u64);
+            codec::bytes_index(format, held_index.unwrap_or(held), Path::new(&shown), size)
+        })
+        .await?;
+        let index = match index {
             Ok(index) => index,
             Err(e) => {
                 tracing::warn!(backend = %self.backend_id, object = %name, error = %e, "not deleting from an object that is not a file of this store");
@@ -414,14 +525,10 @@ impl ObjectStoreStorage {
             return Ok(false);
         };
         if index.len() == 1 {
-            return self
-                .connector
-                .delete(name)
-                .await
-                .map_err(|e| self.tag(e, op));
+            return self.delete_object(name, op).await;
         }
         let (shown, dir) = (name.to_owned(), self.temp_dir.clone());
-        let temp = blocking(move || {
+        let (temp, finished_sidecar) = blocking(move || {
             let temp = tempfile::Builder::new()
                 .prefix(".collectors-rewrite-")
                 .suffix(".tmp")
@@ -433,22 +540,28 @@ impl ObjectStoreStorage {
             let file = temp
                 .reopen()
                 .map_err(|e| Error::storage(format!("opening a temp file: {e}")).with_source(e))?;
-            let stamp = codec::bytes_stamp(format, bytes.clone(), Path::new(&shown))?
-                .unwrap_or_else(|| crate::file_sink::item_file::ItemStamp {
-                    source_id: String::new(),
-                    item_id: String::new(),
-                    version: String::new(),
-                });
+            let stamp = codec::bytes_stamp(
+                format,
+                sidecar.clone().unwrap_or_else(|| bytes.clone()),
+                Path::new(&shown),
+            )?
+            .unwrap_or_else(crate::file_sink::item_file::ItemStamp::unknown);
             let mut writer = crate::file_sink::item_file::ItemFileWriter::new(format, file)?;
-            for position in (0..index.len()).filter(|p| *p != target) {
-                for (_, record) in
-                    codec::bytes_records(format, bytes.clone(), Path::new(&shown), &[position])?
-                {
+            let keep: Vec<usize> = (0..index.len()).filter(|p| *p != target).collect();
+            for pass in codec::read_passes(format, &keep) {
+                let records = codec::bytes_records(
+                    format,
+                    bytes.clone(),
+                    sidecar.as_deref(),
+                    Path::new(&shown),
+                    pass,
+                )?;
+                for (_, record) in records {
                     writer.append(&record)?;
                 }
             }
-            writer.finish(&stamp)?;
-            Ok(temp)
+            let finished = writer.finish(&stamp)?;
+            Ok((temp, finished.and_then(|f| f.sidecar)))
         })
         .await?
         .map_err(|e| self.tag(e, op))?;
@@ -457,6 +570,9 @@ impl ObjectStoreStorage {
             .upload_file(name, temp.path(), &options)
             .await
             .map_err(|e| self.tag(e, op))?;
+        if let Some(sidecar) = finished_sidecar {
+            self.put_sidecar(name, sidecar, false, op).await?;
+        }
         Ok(true)
     }
 }
@@ -561,10 +677,10 @@ impl StorageBackend for ObjectStoreStorage {
         let op = "finish_item";
         self.ensure_connected(op)?;
         let name = self.item_object_name(item)?;
-        let Some(temp) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
+        let Some(closed) = self.items.close(item).await.map_err(|e| self.tag(e, op))? else {
             return self.remove_stale(item, &name).await;
         };
-        self.publish(item, &name, temp.path()).await?;
+        self.publish(item, &name, closed).await?;
         tracing::debug!(backend = %self.backend_id, object = %name, "published item");
         Ok(())
     }
@@ -575,8 +691,13 @@ impl StorageBackend for ObjectStoreStorage {
 
     async fn query(&self, criteria: &QueryCriteria) -> Result<Vec<StoredRecord>> {
         self.ensure_connected("query")?;
-        let names: Vec<String> = match &criteria.key {
-            Some(key) => self.objects_of_key(key),
+        // Each candidate object, with its size when the listing gave it.
+        let names: Vec<(String, Option<u64>)> = match &criteria.key {
+            Some(key) => self
+                .objects_of_key(key)
+                .into_iter()
+                .map(|name| (name, None))
+                .collect(),
             None => {
                 let mut options = ListOptions::new();
                 options.path = criteria.key_prefix.as_deref().and_then(folder_of_prefix);
@@ -586,14 +707,14 @@ impl StorageBackend for ObjectStoreStorage {
                     .await
                     .map_err(|e| self.tag(e, "query"))?
                     .into_iter()
-                    .map(|item| item.path)
-                    .filter(|path| path.ends_with(&extension))
+                    .filter(|item| item.path.ends_with(&extension))
+                    .map(|item| (item.path, Some(item.size)))
                     .collect()
             }
         };
         let mut matching: Vec<(String, String, usize)> = Vec::new();
-        for name in names {
-            let Some(index) = self.index_of(&name).await? else {
+        for (name, size) in names {
+            let Some(index) = self.index_of(&name, size).await? else {
                 continue;
             };
             for (position, entry) in index.into_iter().enumerate() {
