@@ -1,5 +1,6 @@
 //! `FileSink` on a temp directory: the shared contract, hostile keys, crash leftovers and
-//! exact round trips of Arrow types, for JSON lines and (feature `parquet`) Parquet.
+//! exact round trips of Arrow types, for JSON lines, CSV (with its sidecar index) and
+//! (feature `parquet`) Parquet.
 #![cfg(feature = "file-sink")]
 
 use std::path::Path;
@@ -27,11 +28,38 @@ fn sink(dir: &Path, format: FileFormat) -> FileSink {
 
 /// The formats this build has.
 fn formats() -> Vec<FileFormat> {
-    let mut formats = vec![FileFormat::Jsonl];
+    let mut formats = vec![FileFormat::Jsonl, FileFormat::Csv];
     if cfg!(feature = "parquet") {
         formats.push(FileFormat::Parquet);
     }
     formats
+}
+
+/// The formats this build has that hold tables only.
+fn table_only_formats() -> Vec<FileFormat> {
+    formats()
+        .into_iter()
+        .filter(|f| *f != FileFormat::Jsonl)
+        .collect()
+}
+
+/// Whether `name` is the sidecar index of a CSV file.
+fn is_index(name: &str) -> bool {
+    name.ends_with(".index.json")
+}
+
+/// [`typed_batch`] as `format` holds it: CSV cannot tell an empty string from a null, so
+/// its copy has none.
+fn table(format: FileFormat) -> RecordBatch {
+    let batch = typed_batch();
+    if format != FileFormat::Csv {
+        return batch;
+    }
+    let schema = batch.schema();
+    let note = schema.index_of("note").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[note] = Arc::new(LargeStringArray::from(vec!["a", "b", "c"]));
+    RecordBatch::try_new(schema, columns).unwrap()
 }
 
 /// Names of the entries of `dir`, sorted.
@@ -224,16 +252,16 @@ async fn every_type_and_the_whole_record_round_trip() {
         let sink = sink(dir.path(), format);
         sink.connect().await.unwrap();
         let created_at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
-        let empty_rows = RecordBatch::new_empty(typed_batch().schema());
-        let mut schema_with_metadata = typed_batch().schema().as_ref().clone();
+        let empty_rows = RecordBatch::new_empty(table(format).schema());
+        let mut schema_with_metadata = table(format).schema().as_ref().clone();
         schema_with_metadata
             .metadata
             .insert("source", "sensors.csv");
-        let tagged = typed_batch()
+        let tagged = table(format)
             .with_schema(Arc::new(schema_with_metadata))
             .unwrap();
         for (key, batch) in [
-            ("typed", typed_batch()),
+            ("typed", table(format)),
             ("no-rows", empty_rows),
             ("tagged", tagged),
         ] {
@@ -305,7 +333,7 @@ async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
         ];
         let root = std::fs::canonicalize(sink.dir()).unwrap();
         for key in keys {
-            let record = Record::keyed(key, Payload::Table(typed_batch())).unwrap();
+            let record = Record::keyed(key, Payload::Table(table(format))).unwrap();
             let location = sink.store(record).await.unwrap();
             assert_eq!(location.location_id, key);
             let path = Path::new(&location.path);
@@ -323,8 +351,24 @@ async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
         }
         // Nothing but the sink's directory beside it, nothing but its files in it.
         assert_eq!(entries(dir.path()), vec!["records".to_owned()]);
-        let names = files_under(sink.dir());
+        let (indexes, names): (Vec<String>, Vec<String>) = files_under(sink.dir())
+            .into_iter()
+            .partition(|n| is_index(n));
         assert_eq!(names.len(), keys.len(), "{names:?}");
+        if format == FileFormat::Csv {
+            // Each CSV file has its index beside it, hidden.
+            let mut expected: Vec<String> = names
+                .iter()
+                .map(|n| match n.rsplit_once('/') {
+                    Some((folder, file)) => format!("{folder}/.{file}.index.json"),
+                    None => format!(".{n}.index.json"),
+                })
+                .collect();
+            expected.sort();
+            assert_eq!(indexes, expected);
+        } else {
+            assert!(indexes.is_empty(), "{indexes:?}");
+        }
         for name in &names {
             assert!(
                 !name.split('/').any(|s| s.starts_with('.')),
@@ -356,7 +400,13 @@ async fn hostile_keys_stay_inside_the_directory_and_round_trip() {
         assert!(!sink.delete("../../etc/passwd").await.unwrap());
         assert!(!sink.delete("../records").await.unwrap());
         assert!(!sink.delete("").await.unwrap());
-        assert_eq!(files_under(sink.dir()).len(), keys.len() - 1);
+        let left = files_under(sink.dir());
+        assert_eq!(left.iter().filter(|n| !is_index(n)).count(), keys.len() - 1);
+        assert_eq!(
+            left.iter().filter(|n| is_index(n)).count(),
+            indexes.len().saturating_sub(1),
+            "{format}: the index goes with its file"
+        );
         assert!(dir.path().join("records").is_dir());
     }
 }
@@ -390,7 +440,7 @@ async fn leftover_temp_files_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let sink = sink(dir.path(), format);
         sink.connect().await.unwrap();
-        let record = Record::keyed("a.csv#0", Payload::Table(typed_batch())).unwrap();
+        let record = Record::keyed("a.csv#0", Payload::Table(table(format))).unwrap();
         let location = sink.store(record.clone()).await.unwrap();
         let name = Path::new(&location.path)
             .file_name()
@@ -431,8 +481,8 @@ async fn storing_a_key_twice_leaves_one_file() {
         let dir = tempfile::tempdir().unwrap();
         let sink = sink(dir.path(), format);
         sink.connect().await.unwrap();
-        let first = Record::keyed("k", Payload::Table(typed_batch())).unwrap();
-        let second = Record::keyed("k", Payload::Table(typed_batch().slice(1, 1)))
+        let first = Record::keyed("k", Payload::Table(table(format))).unwrap();
+        let second = Record::keyed("k", Payload::Table(table(format).slice(1, 1)))
             .unwrap()
             .with_metadata("v", 2);
         let a = sink.store(first).await.unwrap();
@@ -442,10 +492,15 @@ async fn storing_a_key_twice_leaves_one_file() {
         sink.store_batch(&[second.clone(), second.clone()])
             .await
             .unwrap();
+        let expected = if format == FileFormat::Csv {
+            vec![".k.csv.index.json".to_owned(), "k.csv".to_owned()]
+        } else {
+            vec![format!("k.{}", format.extension())]
+        };
         assert_eq!(
-            entries(sink.dir()).len(),
-            1,
-            "{format}: one file, no temp left"
+            entries(sink.dir()),
+            expected,
+            "{format}: one file (and its index), no temp left"
         );
         let found = sink.query(&QueryCriteria::new()).await.unwrap();
         assert_eq!(found.len(), 1);
@@ -463,7 +518,7 @@ async fn queries_filter_on_metadata_and_time_and_page() {
         let t0 = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         let records: Vec<Record> = (0..6)
             .map(|i| {
-                let mut r = Record::keyed(format!("day/{i}"), Payload::Table(typed_batch()))
+                let mut r = Record::keyed(format!("day/{i}"), Payload::Table(table(format)))
                     .unwrap()
                     .with_metadata("even", i % 2 == 0);
                 r.created_at = t0 + Duration::seconds(i);
@@ -565,68 +620,311 @@ async fn a_changed_file_is_skipped_not_a_panic() {
     }
 }
 
-#[cfg(feature = "parquet")]
 #[tokio::test]
-async fn parquet_takes_tables_only() {
+async fn csv_meets_the_storage_backend_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = sink(dir.path(), FileFormat::Parquet);
+    let sink = sink(dir.path(), FileFormat::Csv);
+    conformance::storage_backend(&sink, &[PayloadKind::Table]).await;
+}
+
+#[tokio::test]
+async fn csv_and_parquet_take_tables_only() {
+    for format in table_only_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        for payload in [
+            Payload::Json(serde_json::json!({"a": 1})),
+            Payload::Bytes(Bytes::from_static(b"raw")),
+            Payload::Empty,
+        ] {
+            let kind = format!("{:?}", payload.kind()).to_lowercase();
+            let record = Record::keyed("k", payload).unwrap();
+            let err = sink.store(record.clone()).await.unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::Validation);
+            assert!(err.to_string().contains(&kind), "{err} names {kind}");
+            // In a batch, the bad record fails the batch before any file is written.
+            let good = Record::keyed("good", Payload::Table(table(format))).unwrap();
+            let err = sink.store_batch(&[good, record]).await.unwrap_err();
+            assert_eq!(err.error_type(), ErrorType::Validation);
+        }
+        assert!(entries(sink.dir()).is_empty(), "{format}");
+    }
+}
+
+#[tokio::test]
+async fn csv_refuses_what_it_cannot_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Csv);
     sink.connect().await.unwrap();
-    for payload in [
-        Payload::Json(serde_json::json!({"a": 1})),
-        Payload::Bytes(Bytes::from_static(b"raw")),
-        Payload::Empty,
-    ] {
-        let kind = format!("{:?}", payload.kind()).to_lowercase();
-        let record = Record::keyed("k", payload).unwrap();
+    let one = |name: &str, column: ArrayRef| RecordBatch::try_from_iter([(name, column)]).unwrap();
+    let dictionary: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+        vec!["a", "", "a"].into_iter().collect();
+    let cases = [
+        (
+            "an empty string",
+            one(
+                "name",
+                Arc::new(StringArray::from(vec![Some("a"), Some("")])),
+            ),
+        ),
+        (
+            "an empty string",
+            one(
+                "name",
+                Arc::new(arrow_array::StringViewArray::from(vec!["", "b"])),
+            ),
+        ),
+        ("an empty string", one("name", Arc::new(dictionary))),
+        (
+            "CSV does not hold",
+            one(
+                "nested",
+                Arc::new(arrow_array::ListArray::from_iter_primitive::<
+                    arrow_array::types::Int32Type,
+                    _,
+                    _,
+                >(vec![Some(vec![Some(1)])])),
+            ),
+        ),
+        (
+            "without columns",
+            RecordBatch::try_new_with_options(
+                Arc::new(Schema::empty()),
+                vec![],
+                &RecordBatchOptions::new().with_row_count(Some(2)),
+            )
+            .unwrap(),
+        ),
+    ];
+    for (reason, batch) in cases {
+        let record = Record::keyed("bad", Payload::Table(batch)).unwrap();
         let err = sink.store(record.clone()).await.unwrap_err();
-        assert_eq!(err.error_type(), ErrorType::Validation);
-        assert!(err.to_string().contains(&kind), "{err} names {kind}");
-        // In a batch, the bad record fails the batch before any file is written.
-        let good = Record::keyed("good", Payload::Table(typed_batch())).unwrap();
+        assert_eq!(err.error_type(), ErrorType::Validation, "{err}");
+        assert!(err.to_string().contains(reason), "{err}: {reason}");
+        let good = Record::keyed("good", Payload::Table(table(FileFormat::Csv))).unwrap();
         let err = sink.store_batch(&[good, record]).await.unwrap_err();
         assert_eq!(err.error_type(), ErrorType::Validation);
     }
-    assert!(entries(sink.dir()).is_empty());
+    assert!(
+        entries(sink.dir()).is_empty(),
+        "nothing written, no temp left"
+    );
+
+    // A null where the strings are is fine: it reads back as a null.
+    let nulls = one("name", Arc::new(StringArray::from(vec![Some("a"), None])));
+    let record = Record::keyed("nulls", Payload::Table(nulls)).unwrap();
+    sink.store(record.clone()).await.unwrap();
+    let found = sink.query(&QueryCriteria::new()).await.unwrap();
+    assert_eq!(found[0].record, record);
 }
 
-#[cfg(feature = "parquet")]
 #[tokio::test]
-async fn parquet_keeps_nan_and_infinities() {
+async fn a_csv_file_is_plain_csv_under_one_header_with_its_index_beside_it() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = sink(dir.path(), FileFormat::Parquet);
+    let sink = sink(dir.path(), FileFormat::Csv);
     sink.connect().await.unwrap();
-    let batch = RecordBatch::try_from_iter([(
-        "value",
-        Arc::new(Float64Array::from(vec![
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ])) as ArrayRef,
-    )])
+    let batch = RecordBatch::try_from_iter([
+        (
+            "ts",
+            Arc::new(TimestampSecondArray::from(vec![0, 60]).with_timezone("+00:00")) as ArrayRef,
+        ),
+        (
+            "sensor",
+            Arc::new(StringArray::from(vec![Some("s-1"), Some("a,\"b\"")])) as ArrayRef,
+        ),
+        (
+            "value",
+            Arc::new(Float64Array::from(vec![Some(1.5), None])) as ArrayRef,
+        ),
+    ])
     .unwrap();
-    sink.store(Record::keyed("k", Payload::Table(batch)).unwrap())
+    let record = Record::keyed("day/one", Payload::Table(batch))
+        .unwrap()
+        .with_metadata("sensor", "s-1");
+    let location = sink.store(record.clone()).await.unwrap();
+    assert!(location.path.ends_with("day/one.csv"), "{}", location.path);
+    let text = std::fs::read_to_string(&location.path).unwrap();
+    assert_eq!(
+        text,
+        "ts,sensor,value\n1970-01-01T00:00:00Z,s-1,1.5\n1970-01-01T00:01:00Z,\"a,\"\"b\"\"\",\n"
+    );
+    let index_path = sink.dir().join("day/.one.csv.index.json");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    assert_eq!(index["data_bytes"], text.len());
+    assert_eq!(index["records"][0]["key"], "day/one");
+    assert_eq!(index["records"][0]["rows"], 2);
+    assert_eq!(index["records"][0]["metadata"]["sensor"], "s-1");
+
+    // A record of many rows reads back whole (the reader decodes it in chunks).
+    let n = 20_000_i64;
+    let many = RecordBatch::try_from_iter([
+        (
+            "n",
+            Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+        ),
+        (
+            "half",
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 / 2.0),
+            )) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let big = Record::keyed("day/many", Payload::Table(many)).unwrap();
+    sink.store(big.clone()).await.unwrap();
+    let found = sink
+        .query(&QueryCriteria::new().key("day/many"))
         .await
         .unwrap();
-    let found = sink.query(&QueryCriteria::new()).await.unwrap();
-    let Payload::Table(back) = &found[0].record.payload else {
-        panic!("a table");
-    };
-    let values = back
-        .column(0)
-        .as_any()
-        .downcast_ref::<Float64Array>()
+    assert_eq!(found[0].record, big);
+    assert!(sink.delete("day/many").await.unwrap());
+
+    // Deleting the record removes both.
+    assert!(sink.delete("day/one").await.unwrap());
+    assert!(
+        files_under(sink.dir()).is_empty(),
+        "{:?}",
+        files_under(sink.dir())
+    );
+}
+
+#[tokio::test]
+async fn a_csv_file_that_does_not_match_its_index_is_skipped_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink(dir.path(), FileFormat::Csv);
+    sink.connect().await.unwrap();
+    let location = sink
+        .store(Record::keyed("k", Payload::Table(table(FileFormat::Csv))).unwrap())
+        .await
         .unwrap();
-    assert!(values.value(0).is_nan());
-    assert_eq!(values.value(1), f64::INFINITY);
-    assert_eq!(values.value(2), f64::NEG_INFINITY);
-    assert_eq!(
-        arrow_array::Array::null_count(values),
-        0,
-        "kept as values, not nulls"
+    sink.store(Record::keyed("other", Payload::Table(table(FileFormat::Csv))).unwrap())
+        .await
+        .unwrap();
+    let data = std::fs::read(&location.path).unwrap();
+    let index_path = sink.dir().join(".k.csv.index.json");
+    let index = std::fs::read(&index_path).unwrap();
+    let text = String::from_utf8(data.clone()).unwrap();
+    // Same size, but a number where a boolean was, and a header of other names.
+    let bad_value = text.replacen("true", "7777", 1);
+    let bad_header = text.replacen("id,", "ix,", 1);
+    assert_eq!(bad_value.len(), text.len());
+    let rows = format!("\"rows\":{}", typed_batch().num_rows());
+    let index_text = String::from_utf8(index.clone()).unwrap();
+    assert!(index_text.contains(&rows), "{index_text}");
+    let skipped: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        // A data file replaced without its index.
+        (
+            [data.as_slice(), b"4,1,1,1,1,true,x,y,2020-01-01,,,,,\n"].concat(),
+            index.clone(),
+        ),
+        (Vec::new(), index.clone()),
+        // An index that is not one.
+        (data.clone(), b"{\"version\":1".to_vec()),
+        (data.clone(), b"\xff\xfe".to_vec()),
+    ];
+    for (i, (data, index)) in skipped.into_iter().enumerate() {
+        std::fs::write(&location.path, &data).unwrap();
+        std::fs::write(&index_path, &index).unwrap();
+        let found = sink.query(&QueryCriteria::new()).await.unwrap();
+        let keys: Vec<&str> = found.iter().map(|s| s.record.key.as_str()).collect();
+        assert_eq!(keys, vec!["other"], "case {i}: the changed file is skipped");
+    }
+    // A file of the size its index describes whose rows do not read back: an error that
+    // names the file, never rows made up or silently dropped.
+    let corrupt: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (bad_value.into_bytes(), index.clone()),
+        (bad_header.into_bytes(), index.clone()),
+        // An index claiming more rows than the file holds must not size an allocation.
+        (
+            data.clone(),
+            index_text
+                .replacen(&rows, "\"rows\":1000000000000", 1)
+                .into_bytes(),
+        ),
+    ];
+    for (i, (data, index)) in corrupt.into_iter().enumerate() {
+        std::fs::write(&location.path, &data).unwrap();
+        std::fs::write(&index_path, &index).unwrap();
+        let err = sink
+            .query(&QueryCriteria::new().key("k"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidState, "case {i}: {err}");
+        assert!(err.to_string().contains("k.csv"), "case {i}: {err}");
+    }
+    std::fs::write(&location.path, &data).unwrap();
+    std::fs::write(&index_path, &index).unwrap();
+    assert_eq!(sink.query(&QueryCriteria::new()).await.unwrap().len(), 2);
+    // A CSV file without an index is not ours: skipped, and not deleted.
+    std::fs::remove_file(&index_path).unwrap();
+    let found = sink.query(&QueryCriteria::new()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        !sink.delete("k").await.unwrap(),
+        "nothing of ours to delete"
     );
-    assert_eq!(
-        back.schema().field(0).data_type(),
-        &arrow_schema::DataType::Float64,
-        "the schema survives"
-    );
+    assert!(Path::new(&location.path).exists());
+}
+
+#[tokio::test]
+async fn csv_and_parquet_keep_nan_and_infinities() {
+    for format in table_only_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = sink(dir.path(), format);
+        sink.connect().await.unwrap();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "value",
+                Arc::new(Float64Array::from(vec![
+                    f64::NAN,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                ])) as ArrayRef,
+            ),
+            (
+                "small",
+                Arc::new(Float32Array::from(vec![
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                ])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        sink.store(Record::keyed("k", Payload::Table(batch)).unwrap())
+            .await
+            .unwrap();
+        let found = sink.query(&QueryCriteria::new()).await.unwrap();
+        let Payload::Table(back) = &found[0].record.payload else {
+            panic!("a table");
+        };
+        let values = back
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
+        assert!(values.value(0).is_nan(), "{format}");
+        assert_eq!(values.value(1), f64::INFINITY, "{format}");
+        assert_eq!(values.value(2), f64::NEG_INFINITY, "{format}");
+        let small = back
+            .column(1)
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .unwrap();
+        assert!(small.value(0).is_nan(), "{format}");
+        assert_eq!(small.value(1), f32::INFINITY, "{format}");
+        assert_eq!(small.value(2), f32::NEG_INFINITY, "{format}");
+        assert_eq!(
+            arrow_array::Array::null_count(values),
+            0,
+            "{format}: kept as values, not nulls"
+        );
+        assert_eq!(
+            back.schema().field(0).data_type(),
+            &arrow_schema::DataType::Float64,
+            "{format}: the schema survives"
+        );
+    }
 }

@@ -75,10 +75,35 @@ fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-fn expected_names(extension: &str) -> Vec<String> {
-    (0..ITEMS)
-        .map(|i| format!("files/part-{i:02}.csv.{extension}"))
-        .collect()
+/// The names of the three items' files (and for CSV, their hidden indexes), sorted.
+fn expected_names(format: FileFormat) -> Vec<String> {
+    let mut names = Vec::new();
+    for i in 0..ITEMS {
+        names.push(format!("files/part-{i:02}.csv.{}", format.extension()));
+        if format == FileFormat::Csv {
+            names.push(format!("files/.part-{i:02}.csv.csv.index.json"));
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Checks one item's CSV file: a `key,value` header, then every row of the item, in order.
+fn check_item_csv(bytes: &[u8], item: usize, rows: usize) {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let expected: String = std::iter::once("key,value\n".to_owned())
+        .chain((0..rows).map(|r| format!("k{item},{r}\n")))
+        .collect();
+    assert_eq!(text, expected, "item {item}: plain CSV, every row in order");
+}
+
+/// Checks one item's file of `format`.
+fn check_item(format: FileFormat, bytes: Bytes, item: usize) {
+    match format {
+        FileFormat::Parquet => check_item_parquet(bytes, item),
+        FileFormat::Csv => check_item_csv(&bytes, item, ROWS),
+        _ => {}
+    }
 }
 
 /// Checks one item's Parquet file: plain rows `key`, `value`, one row group per batch, in
@@ -126,78 +151,105 @@ fn check_item_parquet(bytes: Bytes, item: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_items_become_three_parquet_files_in_a_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let sink = Arc::new(
-        FileSink::builder("out", &out)
-            .format(FileFormat::Parquet)
-            .build()
-            .unwrap(),
-    );
-    let summary = engine(sink.clone())
-        .run(CancellationToken::new())
-        .await
-        .unwrap();
-    assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
-    assert_eq!(summary.counts.stored, (ITEMS * ROWS) as u64);
-    assert_eq!(
-        files_under(&out),
-        expected_names("parquet"),
-        "exactly one file per item, no temp left"
-    );
-    for i in 0..ITEMS {
-        let bytes = std::fs::read(out.join(format!("files/part-{i:02}.csv.parquet"))).unwrap();
-        check_item_parquet(Bytes::from(bytes), i);
+async fn three_items_become_three_files_in_a_directory() {
+    for format in [FileFormat::Parquet, FileFormat::Csv] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let sink = Arc::new(
+            FileSink::builder("out", &out)
+                .format(format)
+                .build()
+                .unwrap(),
+        );
+        let summary = engine(sink.clone())
+            .run(CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(summary.outcome, RunOutcome::Completed, "{summary:?}");
+        assert_eq!(summary.counts.stored, (ITEMS * ROWS) as u64);
+        assert_eq!(
+            files_under(&out),
+            expected_names(format),
+            "{format}: exactly one file per item, no temp left"
+        );
+        let file = |i: usize| out.join(format!("files/part-{i:02}.csv.{}", format.extension()));
+        for i in 0..ITEMS {
+            check_item(format, Bytes::from(std::fs::read(file(i)).unwrap()), i);
+        }
+
+        // query and delete work on the records inside the items' files.
+        sink.connect().await.unwrap();
+        let all = sink
+            .query(&QueryCriteria::new().key_prefix("files/part-01"))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), ROWS.div_ceil(BATCH));
+        let mut keys: Vec<String> = (0..ROWS.div_ceil(BATCH))
+            .map(|b| format!("files/part-01.csv#{b}"))
+            .collect();
+        keys.sort();
+        assert_eq!(
+            all.iter().map(|s| s.record.key.clone()).collect::<Vec<_>>(),
+            keys
+        );
+        let name = format!("files/part-01.csv.{}", format.extension());
+        assert!(all.iter().all(|s| s.location.path.ends_with(&name)));
+        assert_eq!(all[0].record.metadata["item_id"], "part-01.csv");
+        let one = sink
+            .query(&QueryCriteria::new().key("files/part-01.csv#6"))
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].record.payload.num_rows(), Some(ROWS % BATCH));
+        let middle = sink
+            .query(&QueryCriteria::new().key("files/part-01.csv#3"))
+            .await
+            .unwrap();
+        assert_eq!(middle[0].record.payload.num_rows(), Some(BATCH));
+
+        assert!(sink.delete("files/part-01.csv#6").await.unwrap());
+        assert!(!sink.delete("files/part-01.csv#6").await.unwrap());
+        let left = sink
+            .query(&QueryCriteria::new().key_prefix("files/part-01"))
+            .await
+            .unwrap();
+        assert_eq!(left.len(), ROWS / BATCH, "{format}: the other batches stay");
+        let bytes = Bytes::from(std::fs::read(file(1)).unwrap());
+        if format == FileFormat::Parquet {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+            assert_eq!(builder.metadata().num_row_groups(), ROWS / BATCH);
+        } else {
+            check_item_csv(&bytes, 1, ROWS - ROWS % BATCH);
+        }
+        assert_eq!(
+            files_under(&out),
+            expected_names(format),
+            "{format}: rewritten in place"
+        );
+        // Deleting a batch in the middle keeps the rows around it, in order.
+        assert!(sink.delete("files/part-01.csv#0").await.unwrap());
+        let second = sink
+            .query(&QueryCriteria::new().key("files/part-01.csv#1"))
+            .await
+            .unwrap();
+        assert_eq!(second[0].record.payload.num_rows(), Some(BATCH));
+        // Deleting an item's last record removes its file (and its index).
+        for b in 1..ROWS / BATCH {
+            assert!(
+                sink.delete(&format!("files/part-01.csv#{b}"))
+                    .await
+                    .unwrap()
+            );
+        }
+        let mut expected = expected_names(format);
+        expected.retain(|n| !n.contains("part-01"));
+        assert_eq!(files_under(&out), expected, "{format}");
     }
-
-    // query and delete work on the records inside the items' files.
-    sink.connect().await.unwrap();
-    let all = sink
-        .query(&QueryCriteria::new().key_prefix("files/part-01"))
-        .await
-        .unwrap();
-    assert_eq!(all.len(), ROWS.div_ceil(BATCH));
-    let mut keys: Vec<String> = (0..ROWS.div_ceil(BATCH))
-        .map(|b| format!("files/part-01.csv#{b}"))
-        .collect();
-    keys.sort();
-    assert_eq!(
-        all.iter().map(|s| s.record.key.clone()).collect::<Vec<_>>(),
-        keys
-    );
-    assert!(
-        all.iter()
-            .all(|s| s.location.path.ends_with("files/part-01.csv.parquet"))
-    );
-    assert_eq!(all[0].record.metadata["item_id"], "part-01.csv");
-    let one = sink
-        .query(&QueryCriteria::new().key("files/part-01.csv#6"))
-        .await
-        .unwrap();
-    assert_eq!(one.len(), 1);
-    assert_eq!(one[0].record.payload.num_rows(), Some(ROWS % BATCH));
-
-    assert!(sink.delete("files/part-01.csv#6").await.unwrap());
-    assert!(!sink.delete("files/part-01.csv#6").await.unwrap());
-    let left = sink
-        .query(&QueryCriteria::new().key_prefix("files/part-01"))
-        .await
-        .unwrap();
-    assert_eq!(left.len(), ROWS / BATCH, "the other batches stay");
-    let bytes = std::fs::read(out.join("files/part-01.csv.parquet")).unwrap();
-    let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
-    assert_eq!(builder.metadata().num_row_groups(), ROWS / BATCH);
-    assert_eq!(
-        files_under(&out),
-        expected_names("parquet"),
-        "rewritten in place"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_items_become_three_objects_in_a_store() {
-    for format in [FileFormat::Parquet, FileFormat::Jsonl] {
+    for format in [FileFormat::Parquet, FileFormat::Jsonl, FileFormat::Csv] {
         let connector =
             Arc::new(get_connector("memory:///lake/out", &ObjectStoreConfig::new()).unwrap());
         let store = Arc::new(ObjectStoreStorage::new("lake", connector.clone(), format));
@@ -215,15 +267,13 @@ async fn three_items_become_three_objects_in_a_store() {
             .map(|i| i.path)
             .collect();
         names.sort();
-        assert_eq!(names, expected_names(format.extension()), "{format}");
+        assert_eq!(names, expected_names(format), "{format}");
         for i in 0..ITEMS {
             let bytes = connector
                 .read_file(&format!("files/part-{i:02}.csv.{}", format.extension()))
                 .await
                 .unwrap();
-            if format == FileFormat::Parquet {
-                check_item_parquet(bytes, i);
-            }
+            check_item(format, bytes, i);
         }
         store.connect().await.unwrap();
         let found = store
@@ -242,6 +292,23 @@ async fn three_items_become_three_objects_in_a_store() {
             .await
             .unwrap();
         assert_eq!(left.len(), ROWS.div_ceil(BATCH) - 1, "{format}");
+        let first = store
+            .query(&QueryCriteria::new().key("files/part-02.csv#1"))
+            .await
+            .unwrap();
+        let Payload::Table(batch) = &first[0].record.payload else {
+            panic!("a table");
+        };
+        let values = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(
+            values.value(0),
+            BATCH as i64,
+            "{format}: the rows after it stay"
+        );
     }
 }
 
@@ -499,32 +566,39 @@ async fn an_item_that_cannot_be_published_is_not_checkpointed_and_its_rows_fail(
 
 #[tokio::test]
 async fn create_only_redoes_the_same_version_and_refuses_another() {
-    let connector = Arc::new(get_connector("memory:///lake", &ObjectStoreConfig::new()).unwrap());
-    let store =
-        ObjectStoreStorage::new("lake", connector.clone(), FileFormat::Parquet).create_only(true);
-    store.connect().await.unwrap();
-    let publish = |version: &'static str, first: i64| {
-        let store = &store;
-        async move {
-            store.store_batch(&[item_record("a.csv", 0, first)]).await?;
-            store
-                .finish_item(&SourceItem::listed("files", "a.csv", version))
-                .await
-        }
-    };
-    publish("v1", 0).await.unwrap();
-    let original = connector.read_file("files/a.csv.parquet").await.unwrap();
-    // The redo of v1 (a crash between the upload and the checkpoint) is a no-op.
-    publish("v1", 0).await.unwrap();
-    // v2 is refused: the object stays v1's.
-    let err = publish("v2", 10).await.unwrap_err();
-    assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
-    assert!(!err.is_retryable());
-    assert!(err.to_string().contains("files/a.csv.parquet"), "{err}");
-    assert_eq!(
-        connector.read_file("files/a.csv.parquet").await.unwrap(),
-        original
-    );
+    for format in [FileFormat::Parquet, FileFormat::Csv] {
+        let connector =
+            Arc::new(get_connector("memory:///lake", &ObjectStoreConfig::new()).unwrap());
+        let store = ObjectStoreStorage::new("lake", connector.clone(), format).create_only(true);
+        store.connect().await.unwrap();
+        let publish = |version: &'static str, first: i64| {
+            let store = &store;
+            async move {
+                store.store_batch(&[item_record("a.csv", 0, first)]).await?;
+                store
+                    .finish_item(&SourceItem::listed("files", "a.csv", version))
+                    .await
+            }
+        };
+        let name = format!("files/a.csv.{}", format.extension());
+        publish("v1", 0).await.unwrap();
+        let original = connector.read_file(&name).await.unwrap();
+        // The redo of v1 (a crash between the upload and the checkpoint) is a no-op.
+        publish("v1", 0).await.unwrap();
+        // v2 is refused: the object stays v1's.
+        let err = publish("v2", 10).await.unwrap_err();
+        assert_eq!(err.error_type(), ErrorType::InvalidState, "{err}");
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains(&name), "{err}");
+        assert_eq!(connector.read_file(&name).await.unwrap(), original);
+        let found = store.query(&QueryCriteria::new()).await.unwrap();
+        assert_eq!(found.len(), 1, "{format}");
+        assert_eq!(
+            found[0].record.payload,
+            item_record("a.csv", 0, 0).payload,
+            "{format}: v1's rows"
+        );
+    }
 }
 
 /// An item whose new version stores no rows (every row filtered or dead-lettered) must not

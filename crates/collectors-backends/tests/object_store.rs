@@ -71,9 +71,11 @@ macro_rules! suite_for {
                 )
                 .await;
                 let parquet =
-                    ObjectStoreStorage::new("lake-parquet", connector, FileFormat::Parquet);
+                    ObjectStoreStorage::new("lake-parquet", connector.clone(), FileFormat::Parquet);
                 collectors_core::conformance::storage_backend(&parquet, &[PayloadKind::Table])
                     .await;
+                let csv = ObjectStoreStorage::new("lake-csv", connector, FileFormat::Csv);
+                collectors_core::conformance::storage_backend(&csv, &[PayloadKind::Table]).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

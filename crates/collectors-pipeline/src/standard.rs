@@ -47,7 +47,8 @@ struct SqliteParams {
 struct FileParams {
     /// The directory, relative to the pipeline file.
     path: PathBuf,
-    /// `jsonl` (default) or `parquet` (needs the `parquet` feature).
+    /// `jsonl` (default), `csv` (plain CSV with a hidden index beside each file) or
+    /// `parquet` (needs the `parquet` feature).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     format: Option<FileFormat>,

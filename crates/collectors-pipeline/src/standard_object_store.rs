@@ -51,7 +51,8 @@ struct StoreParams {
     /// Where: as the source's `path`. A URI store keeps no local files, so `[checkpoints]`
     /// and `[dead_letter]` must name theirs.
     path: String,
-    /// `parquet` (default) or `jsonl`.
+    /// `parquet` (default), `jsonl` or `csv` (plain CSV with a hidden index object beside
+    /// each).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     format: Option<FileFormat>,

@@ -147,6 +147,60 @@ async fn a_local_directory_by_path() {
     csv_objects_in_parquet_objects_out(input, output, spec_text).await;
 }
 
+/// `format = "csv"` on an object store: each source object becomes one plain CSV object
+/// (the input's rows under one header) with its hidden index beside it, and a rerun takes
+/// nothing already done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_objects_out_with_their_index_beside_them() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("in/2024")).unwrap();
+    std::fs::create_dir_all(root.path().join("out")).unwrap();
+    std::fs::write(
+        root.path().join("in/2024/a.csv"),
+        "sensor,value\ns1,1.5\n\"s,2\",2.5\n",
+    )
+    .unwrap();
+    let output = get_connector(
+        root.path().join("out").to_str().unwrap(),
+        &ObjectStoreConfig::new(),
+    )
+    .unwrap();
+    let spec_text = spec(
+        &format!("file://{}", root.path().join("in").display()),
+        root.path().join("out").to_str().unwrap(),
+        "",
+    )
+    .replace("format = \"parquet\"", "format = \"csv\"");
+    let spec = PipelineSpec::from_toml_str(&spec_text, root.path()).unwrap();
+    let registry = Registry::standard();
+    for (run, stored) in [(1, 2), (2, 0)] {
+        let summary = spec
+            .build(&registry)
+            .await
+            .unwrap()
+            .run(CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            summary.counts.stored, stored,
+            "run {run}: {:?}",
+            summary.counts
+        );
+    }
+    let mut names = outputs(&output).await;
+    names.sort();
+    assert_eq!(
+        names,
+        ["raw/2024/.a.csv.csv.index.json", "raw/2024/a.csv.csv"]
+    );
+    let text = output.read_file("raw/2024/a.csv.csv").await.unwrap();
+    assert_eq!(
+        std::str::from_utf8(&text).unwrap(),
+        "sensor,value\ns1,1.5\n\"s,2\",2.5\n",
+        "the input's rows, as plain CSV"
+    );
+}
+
 #[tokio::test]
 async fn a_uri_store_needs_explicit_checkpoints_and_dead_letters() {
     let text = r#"

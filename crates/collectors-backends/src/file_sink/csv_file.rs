@@ -147,13 +147,14 @@ pub(crate) fn check(record: &Record) -> Result<()> {
     Ok(())
 }
 
-/// The types `arrow-csv` writes and reads back unchanged.
+/// The types `arrow-csv` writes and reads back unchanged (`LargeUtf8` is read as `Utf8`, then
+/// cast: see [`read_schema`]).
 fn supported(data_type: &DataType) -> bool {
     use DataType::*;
     match data_type {
         Null | Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
         | Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
-        | Decimal256(..) | Date32 | Timestamp(..) | Utf8 | Utf8View => true,
+        | Decimal256(..) | Date32 | Timestamp(..) | Utf8 | LargeUtf8 | Utf8View => true,
         Time32(unit) => matches!(unit, TimeUnit::Second | TimeUnit::Millisecond),
         Time64(unit) => matches!(unit, TimeUnit::Microsecond | TimeUnit::Nanosecond),
         Dictionary(key, value) => key.is_dictionary_key_type() && **value == Utf8,
@@ -167,6 +168,14 @@ fn holds_empty_string(column: &dyn Array) -> bool {
     match column.data_type() {
         DataType::Utf8 => {
             let strings = column.as_string::<i32>();
+            strings
+                .offsets()
+                .windows(2)
+                .enumerate()
+                .any(|(i, w)| empty_at(i, (w[1] - w[0]) as usize))
+        }
+        DataType::LargeUtf8 => {
+            let strings = column.as_string::<i64>();
             strings
                 .offsets()
                 .windows(2)
@@ -197,6 +206,44 @@ fn holds_empty_string(column: &dyn Array) -> bool {
         }
         _ => false,
     }
+}
+
+/// The schema `arrow-csv` decodes the rows of `schema` with: `LargeUtf8` (which it does not
+/// read) as `Utf8`, cast back by [`restore`].
+fn read_schema(schema: &SchemaRef) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::LargeUtf8)
+    {
+        return schema.clone();
+    }
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::LargeUtf8 => f.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// A batch decoded with [`read_schema`], in the stored `schema`.
+fn restore(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    if batch.schema_ref() == schema {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| arrow_cast::cast(column, field.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
 }
 
 /// A CSV writer of our layout: a header row, RFC 3339 timestamps, nulls as empty fields.
@@ -232,6 +279,10 @@ pub(crate) fn encode(record: &Record) -> Result<(Vec<u8>, Vec<u8>)> {
     Ok((data, index.to_bytes()?))
 }
 
+/// Rows decoded at once: the index's row counts never size an allocation, so an index
+/// that claims more rows than its file holds costs nothing.
+const READ_CHUNK_ROWS: usize = 8192;
+
 /// The records at `wanted` (index positions, ascending) of the CSV `data` that `index`
 /// describes, each with its position. Reads the rows up to the last wanted record.
 pub(crate) fn read_records<R: BufRead>(
@@ -244,47 +295,17 @@ pub(crate) fn read_records<R: BufRead>(
     let Some(&last) = wanted.last() else {
         return Ok(Vec::new());
     };
-    let unreadable = |e: arrow_schema::ArrowError| {
-        corrupt(path, format!("unreadable CSV rows: {e}")).with_source(e)
+    let mut rows = RowReader {
+        data: &mut data,
+        schema: schema.clone(),
+        decoded_schema: read_schema(&schema),
+        header_pending: true,
+        path,
     };
-    let mut header_pending = true;
     let mut out = Vec::with_capacity(wanted.len());
     for (position, entry) in index.records.iter().enumerate().take(last + 1) {
-        let rows = usize::try_from(entry.rows).map_err(|_| corrupt(path, "too many rows"))?;
-        let batch = if rows == 0 {
-            RecordBatch::new_empty(schema.clone())
-        } else {
-            let mut decoder = arrow_csv::ReaderBuilder::new(schema.clone())
-                .with_header(header_pending)
-                .with_header_validation(header_pending)
-                .with_batch_size(rows)
-                .build_decoder();
-            header_pending = false;
-            loop {
-                let buf = data
-                    .fill_buf()
-                    .map_err(|e| corrupt(path, format!("reading: {e}")).with_source(e))?;
-                let decoded = decoder.decode(buf).map_err(unreadable)?;
-                data.consume(decoded);
-                if decoded == 0 || decoder.capacity() == 0 {
-                    break;
-                }
-            }
-            let batch = decoder.flush().map_err(unreadable)?;
-            match batch {
-                Some(batch) if batch.num_rows() == rows => batch,
-                other => {
-                    return Err(corrupt(
-                        path,
-                        format!(
-                            "record {:?} has {rows} rows in the index, {} in the file",
-                            entry.key,
-                            other.map_or(0, |b| b.num_rows())
-                        ),
-                    ));
-                }
-            }
-        };
+        let count = usize::try_from(entry.rows).map_err(|_| corrupt(path, "too many rows"))?;
+        let batch = rows.next_record(&entry.key, count)?;
         if wanted.binary_search(&position).is_ok() {
             out.push((
                 position,
@@ -298,4 +319,73 @@ pub(crate) fn read_records<R: BufRead>(
         }
     }
     Ok(out)
+}
+
+/// Reads a CSV file's rows record by record, in file order.
+struct RowReader<'a, R> {
+    data: &'a mut R,
+    /// The stored schema, and the one `arrow-csv` decodes with.
+    schema: SchemaRef,
+    decoded_schema: SchemaRef,
+    /// Whether the header row is still ahead (it is checked against the schema).
+    header_pending: bool,
+    path: &'a Path,
+}
+
+impl<R: BufRead> RowReader<'_, R> {
+    /// The next `rows` rows, as one batch: those of record `key`.
+    fn next_record(&mut self, key: &str, rows: usize) -> Result<RecordBatch> {
+        let mut parts = Vec::new();
+        let mut remaining = rows;
+        while remaining > 0 {
+            let chunk = remaining.min(READ_CHUNK_ROWS);
+            let batch = self.next_rows(chunk)?;
+            if batch.num_rows() != chunk {
+                return Err(corrupt(
+                    self.path,
+                    format!(
+                        "record {key:?} has {rows} rows in the index, {} in the file",
+                        rows - remaining + batch.num_rows()
+                    ),
+                ));
+            }
+            parts.push(batch);
+            remaining -= chunk;
+        }
+        match parts.len() {
+            0 => Ok(RecordBatch::new_empty(self.schema.clone())),
+            1 => Ok(parts.remove(0)),
+            _ => arrow_select::concat::concat_batches(&self.schema, &parts)
+                .map_err(|e| self.unreadable(e)),
+        }
+    }
+
+    /// Up to `rows` rows (fewer at the end of the file).
+    fn next_rows(&mut self, rows: usize) -> Result<RecordBatch> {
+        let mut decoder = arrow_csv::ReaderBuilder::new(self.decoded_schema.clone())
+            .with_header(self.header_pending)
+            .with_header_validation(self.header_pending)
+            .with_batch_size(rows)
+            .build_decoder();
+        self.header_pending = false;
+        loop {
+            let buf = self
+                .data
+                .fill_buf()
+                .map_err(|e| corrupt(self.path, format!("reading: {e}")).with_source(e))?;
+            let decoded = decoder.decode(buf).map_err(|e| self.unreadable(e))?;
+            self.data.consume(decoded);
+            if decoded == 0 || decoder.capacity() == 0 {
+                break;
+            }
+        }
+        match decoder.flush().map_err(|e| self.unreadable(e))? {
+            Some(batch) => restore(batch, &self.schema).map_err(|e| self.unreadable(e)),
+            None => Ok(RecordBatch::new_empty(self.schema.clone())),
+        }
+    }
+
+    fn unreadable(&self, e: arrow_schema::ArrowError) -> Error {
+        corrupt(self.path, format!("unreadable CSV rows: {e}")).with_source(e)
+    }
 }

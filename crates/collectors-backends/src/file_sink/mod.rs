@@ -1,5 +1,5 @@
 //! Records as files: [`FileSink`], a [`StorageBackend`](collectors_core::StorageBackend) that
-//! writes one JSON-lines or Parquet file per source item (its batches in order) under a
+//! writes one JSON-lines, CSV or Parquet file per source item (its batches in order) under a
 //! directory, published atomically (temp file, fsync, rename) when the item is finished.
 //!
 //! # File formats
@@ -15,10 +15,18 @@
 //!   created_at and the item (source, id, version) are in the file's key-value metadata
 //!   under `collectors.*`, which dataset readers ignore. A record stored on its own is a
 //!   file of one record (layout version 1).
+//! - [`FileFormat::Csv`] (feature `file-sink`): table payloads of flat column types only.
+//!   An item's file is plain CSV: one header row, then its records' rows in order, so
+//!   `read_csv('out/**/*.csv')` reads the dataset. The records' keys, metadata, created_at
+//!   and rows, the item and the exact Arrow schema are in a hidden sidecar index beside it,
+//!   `.{name}.index.json`, which also records the CSV file's size: a CSV file whose size
+//!   disagrees with its index (a crash between the two renames) or that has no index is
+//!   skipped with a warning. Empty strings are refused: CSV reads them back as nulls.
 //!
 //! # NaN and infinities
 //!
-//! - **Parquet** keeps them: NaN, +inf and -inf in float columns read back as they were.
+//! - **Parquet** and **CSV** keep them: NaN, +inf and -inf in float columns read back as
+//!   they were.
 //! - **JSON lines** refuses them: JSON has no literal for them, and `arrow-json` would write
 //!   each as `null`, so they would come back as nulls. A record whose float column
 //!   (`Float16`, `Float32`, `Float64`) holds NaN or an infinity is an

@@ -8,7 +8,7 @@
 //! - [`ObjectStoreSource`] is a listed [`DataSource`](collectors_core::DataSource) over the
 //!   objects (version = e-tag, so reruns take only new or changed objects);
 //!   [`ObjectStoreStorage`] a [`StorageBackend`](collectors_core::StorageBackend) writing one
-//!   Parquet or JSON-lines object per source item under readable names.
+//!   Parquet, CSV or JSON-lines object per source item under readable names.
 //! - [`StoreUri`] is the parsed URI; [`NamePattern`] the glob of listings;
 //!   [`DataFrameFormat`] the table formats; [`WriteOptions`] how a write goes.
 //!

@@ -26,7 +26,9 @@ const WRITES_IN_FLIGHT: usize = 8;
 /// A [`StorageBackend`] that writes **one object per source item** to a store (any
 /// [`ObjectStoreConnector`]: S3, GCS, Azure, a local directory, memory), in the layouts of
 /// [`FileSink`](crate::FileSink): Parquet (table payloads; plain rows, one row group per
-/// batch, so any Parquet reader sees a dataset) or JSON lines (a header line, then one
+/// batch, so any Parquet reader sees a dataset), CSV (flat tables; plain rows under one
+/// header, with a hidden index object `.{name}.index.json` beside each that holds the
+/// records' keys, metadata and exact schema) or JSON lines (a header line, then one
 /// object per row, per record; every payload kind).
 ///
 /// # Layout
@@ -49,17 +51,20 @@ const WRITES_IN_FLIGHT: usize = 8;
 ///   holds one batch at a time whatever the item's size; a key the item's file already holds
 ///   is not written again (a retried batch). Records stored on their own go up at once, up
 ///   to 8 objects at a time, each whole or not at all.
-/// - `finish_item` closes the item's file and uploads it to its name (one `PUT` up to the
+/// - `finish_item` closes the item's file and uploads it to its name (then, for CSV, its
+///   index; an object whose size disagrees with its index is skipped by `query`, so a
+///   crash between the two uploads leaves nothing half-read) (one `PUT` up to the
 ///   connector's multipart threshold, a streamed multipart upload above it): nothing is
 ///   visible before, and a redone item writes the same name. An item with no stored record
-///   writes no object, and deletes the Parquet object an earlier version of it left
+///   writes no object, and deletes the Parquet or CSV object an earlier version of it left
 ///   (a create-only store keeps it). `abandon_item` and `disconnect` drop the temp files of
 ///   items in flight.
 /// - Storing again replaces an object, unless [`create_only`](Self::create_only) is set:
 ///   then an existing object is never replaced. A record of its own whose object exists
 ///   counts as stored (a replay is a no-op). An item whose object exists counts as stored
 ///   when the object was written for the same version of the item (a redo after a crash
-///   between the upload and the checkpoint), or holds no stamp to tell (JSON lines); when
+///   between the upload and the checkpoint; Parquet and CSV carry the stamp), or holds no
+///   stamp to tell (JSON lines); when
 ///   it was written for another version (the input changed) `finish_item` fails with
 ///   [`Error::InvalidState`], not retried, and the item is not checkpointed.
 /// - `query` by `key` reads the key's item object and its own object; by `key_prefix` it

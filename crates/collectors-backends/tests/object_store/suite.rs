@@ -14,7 +14,7 @@ use collectors_backends::object_store::{
 use collectors_core::conformance::{self, ConnectorFixture};
 use collectors_core::{
     Connector, DataSource, ErrorType, ListOptions, Payload, QueryCriteria, Record, Result,
-    StorageBackend,
+    SourceItem, StorageBackend,
 };
 use futures::TryStreamExt;
 
@@ -537,6 +537,8 @@ pub(crate) async fn storage_layout(connector: Arc<ObjectStoreConnector>, can: Ca
             .ends_with("incoming/2024/a.csv/part-00000.parquet")
     );
 
+    csv_item(&connector, can).await;
+
     if !can.create_only {
         return;
     }
@@ -561,6 +563,83 @@ pub(crate) async fn storage_layout(connector: Arc<ObjectStoreConnector>, can: Ca
         kept[0].record.payload,
         Payload::Table(table()),
         "create-only never overwrites"
+    );
+}
+
+/// A CSV item: one plain CSV object that any CSV reader takes, its hidden index object beside
+/// it, both replaced together by a redo; create-only refuses another version.
+async fn csv_item(connector: &Arc<ObjectStoreConnector>, can: Capabilities) {
+    let records = |version: i64| -> Vec<Record> {
+        (0..2u64)
+            .map(|batch| {
+                let mut rows = table();
+                if version > 1 {
+                    rows = rows.slice(0, 1);
+                }
+                Record::keyed(format!("csv-items/b.csv#{batch}"), Payload::Table(rows))
+                    .unwrap()
+                    .with_metadata("source_id", "csv-items")
+                    .with_metadata("item_id", "b.csv")
+                    .with_metadata("batch", batch)
+            })
+            .collect()
+    };
+    let csv = ObjectStoreStorage::new("lake-csv", connector.clone(), FileFormat::Csv)
+        .create_only(can.create_only);
+    csv.connect().await.unwrap();
+    csv.store_batch(&records(1)).await.unwrap();
+    let item = SourceItem::listed("csv-items", "b.csv", "v1");
+    csv.finish_item(&item).await.unwrap();
+    let listed = paths(connector, ListOptions::new().under("csv-items")).await;
+    assert_eq!(
+        listed,
+        ["csv-items/.b.csv.csv.index.json", "csv-items/b.csv.csv"],
+        "one CSV object per item, its index hidden beside it"
+    );
+    let rows = connector
+        .read_dataframe("csv-items/b.csv.csv", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        6,
+        "a CSV reader sees both batches' rows under one header"
+    );
+    let found = csv
+        .query(&QueryCriteria::new().key_prefix("csv-items/"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[1].record.payload, Payload::Table(table()));
+    assert_eq!(found[1].record.metadata["batch"], 1);
+
+    // A redo of the same version is a no-op; another version replaces both objects, or
+    // (create-only) is refused and both stay.
+    csv.store_batch(&records(1)).await.unwrap();
+    csv.finish_item(&item).await.unwrap();
+    csv.store_batch(&records(2)).await.unwrap();
+    let changed = csv
+        .finish_item(&SourceItem::listed("csv-items", "b.csv", "v2"))
+        .await;
+    let rows_now = if can.create_only {
+        assert_eq!(changed.unwrap_err().error_type(), ErrorType::InvalidState);
+        3
+    } else {
+        changed.unwrap();
+        1
+    };
+    let found = csv
+        .query(&QueryCriteria::new().key("csv-items/b.csv#0"))
+        .await
+        .unwrap();
+    assert_eq!(found[0].record.payload.num_rows(), Some(rows_now));
+    assert!(csv.delete("csv-items/b.csv#0").await.unwrap());
+    assert!(csv.delete("csv-items/b.csv#1").await.unwrap());
+    assert!(
+        paths(connector, ListOptions::new().under("csv-items"))
+            .await
+            .is_empty(),
+        "deleting the last record removes the object and its index"
     );
 }
 
