@@ -73,6 +73,40 @@ impl AtomicFile {
         }
     }
 
+    /// Appends the rest of `source` on a blocking thread, in the kernel where it can
+    /// (`std::io::copy` between two files is `copy_file_range` on Linux: the bytes never
+    /// enter user space). Returns the bytes copied and `source`.
+    pub(crate) async fn copy_from(
+        &mut self,
+        mut source: std::fs::File,
+    ) -> Result<(u64, std::fs::File)> {
+        let (kind, temp) = (self.kind, self.temp.clone());
+        let Some(mut file) = self.file.take() else {
+            return Err(Error::invalid_state(format!(
+                "{} was already committed",
+                temp.display()
+            )));
+        };
+        file.flush()
+            .await
+            .map_err(|e| io_error(kind, "writing", &temp, e))?;
+        let mut target = file.into_inner().into_std().await;
+        let (copied, target) = tokio::task::spawn_blocking(move || {
+            let copied = std::io::copy(&mut source, &mut target).map(|n| (n, source));
+            (copied, target)
+        })
+        .await
+        .map_err(|e| {
+            Error::invalid_state(format!("the copy into {} panicked: {e}", temp.display()))
+        })?;
+        self.file = Some(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            tokio::fs::File::from_std(target),
+        ));
+        let (n, source) = copied.map_err(|e| io_error(kind, "copying into", &self.temp, e))?;
+        Ok((n, source))
+    }
+
     /// Flushes and fsyncs the temp file, renames it over the target and fsyncs the directory.
     pub(crate) async fn commit(mut self) -> Result<PathBuf> {
         let Some(mut file) = self.file.take() else {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use ::object_store::path::Path as ObjectPath;
 use ::object_store::{
-    Attribute, Attributes, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
-    PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
+    Attribute, Attributes, GetOptions, GetResultPayload, ObjectMeta, ObjectStore, ObjectStoreExt,
+    PutMode, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -740,6 +740,32 @@ impl ObjectStoreConnector {
     }
 }
 
+/// Copies the local `file` that `meta` describes into `out`, and checks that it did not change
+/// meanwhile (same size and modification time after the copy as when it was opened), so a
+/// file rewritten in place during the copy is an error, not a mix of two versions.
+async fn copy_unchanged(
+    file: std::fs::File,
+    meta: &ObjectMeta,
+    out: &mut AtomicFile,
+) -> Result<u64> {
+    let stamp = |file: &std::fs::File| {
+        file.metadata().ok().map(|m| {
+            (
+                m.len(),
+                m.modified().ok().map(chrono::DateTime::<chrono::Utc>::from),
+            )
+        })
+    };
+    let (copied, file) = out.copy_from(file).await?;
+    if stamp(&file) != Some((meta.size, Some(meta.last_modified))) {
+        return Err(Error::data_fetch(format!(
+            "fetching {}: the file changed while it was copied",
+            meta.location
+        )));
+    }
+    Ok(copied)
+}
+
 /// Lists and filters for [`ObjectStoreConnector::list_stream`], owned by its stream.
 struct Lister {
     prefix: ObjectPath,
@@ -895,31 +921,40 @@ impl Connector for ObjectStoreConnector {
         } else {
             None
         };
-        let mut hasher = expected_md5.as_ref().map(|_| Md5::new());
-        let mut chunks = if self.uri.scheme() == StoreScheme::Local {
-            // object_store streams a local file in 8 KiB reads, each a trip to the blocking
-            // pool: read it in large ranges instead, each checked against the same e-tag.
-            drop(got);
-            self.local_ranges(&location, &meta)
-        } else {
-            got.into_stream()
-        };
         let tag = |e: Error| self.tag(e, op);
         let mut out = AtomicFile::create(&target, Error::data_fetch)
             .await
             .map_err(tag)?;
-        let mut written: u64 = 0;
-        while let Some(chunk) = chunks
-            .try_next()
-            .await
-            .map_err(|e| self.failed(e, Op::Read, "downloading", &location, op))?
-        {
-            if let Some(h) = hasher.as_mut() {
-                h.update(&chunk);
+        let mut hasher = expected_md5.as_ref().map(|_| Md5::new());
+        let written = match got.payload {
+            // A local file with no checksum to verify: copied in the kernel
+            // (`copy_file_range`), never through user space.
+            GetResultPayload::File(file, _) if hasher.is_none() => {
+                copy_unchanged(file, &meta, &mut out).await.map_err(tag)?
             }
-            written += chunk.len() as u64;
-            out.write_all(&chunk).await.map_err(tag)?;
-        }
+            payload => {
+                let mut chunks = match payload {
+                    // object_store streams a local file in 8 KiB reads, each a trip to the
+                    // blocking pool: read it in large ranges instead, each checked against
+                    // the same e-tag.
+                    GetResultPayload::File(..) => self.local_ranges(&location, &meta),
+                    GetResultPayload::Stream(stream) => stream,
+                };
+                let mut written: u64 = 0;
+                while let Some(chunk) = chunks
+                    .try_next()
+                    .await
+                    .map_err(|e| self.failed(e, Op::Read, "downloading", &location, op))?
+                {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&chunk);
+                    }
+                    written += chunk.len() as u64;
+                    out.write_all(&chunk).await.map_err(tag)?;
+                }
+                written
+            }
+        };
         // `out` is dropped (and its temp file removed) on every early return below.
         if written != meta.size {
             return Err(tag(Error::data_fetch(format!(
