@@ -144,6 +144,7 @@ def main():
     ap.add_argument("--secret", required=True)
     a = ap.parse_args()
     work, conc = a.work, a.concurrency
+    os.makedirs(f"{work}/logs", exist_ok=True)
 
     t0 = time.monotonic()
     src, files = make_data(work, a.objects, a.seed)
