@@ -76,6 +76,7 @@ impl AtomicFile {
     /// Appends the rest of `source` on a blocking thread, in the kernel where it can
     /// (`std::io::copy` between two files is `copy_file_range` on Linux: the bytes never
     /// enter user space). Returns the bytes copied and `source`.
+    #[cfg(feature = "object-store")]
     pub(crate) async fn copy_from(
         &mut self,
         mut source: std::fs::File,

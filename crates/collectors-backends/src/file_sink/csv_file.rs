@@ -307,15 +307,7 @@ pub(crate) fn read_records<R: BufRead>(
         let count = usize::try_from(entry.rows).map_err(|_| corrupt(path, "too many rows"))?;
         let batch = rows.next_record(&entry.key, count)?;
         if wanted.binary_search(&position).is_ok() {
-            out.push((
-                position,
-                Record {
-                    key: entry.key.clone(),
-                    payload: Payload::Table(batch),
-                    metadata: entry.metadata.clone(),
-                    created_at: entry.created_at,
-                },
-            ));
+            out.push((position, entry.record(batch)));
         }
     }
     Ok(out)

@@ -46,6 +46,16 @@ impl IndexEntry {
             row_groups,
         }
     }
+
+    /// The record this entry describes, with the rows read back for it.
+    pub(crate) fn record(&self, rows: arrow_array::RecordBatch) -> Record {
+        Record {
+            key: self.key.clone(),
+            payload: collectors_core::Payload::Table(rows),
+            metadata: self.metadata.clone(),
+            created_at: self.created_at,
+        }
+    }
 }
 
 /// The item an item file holds, in its key-value metadata (Parquet) or its index (CSV).

@@ -349,15 +349,7 @@ pub(crate) fn read_records<R: ChunkReader + 'static>(
                 arrow_select::concat::concat_batches(&schema, &batches)
                     .map_err(|e| corrupt(path, format!("unreadable rows: {e}")).with_source(e))?
             };
-        out.push((
-            position,
-            Record {
-                key: entry.key.clone(),
-                payload: Payload::Table(batch),
-                metadata: entry.metadata.clone(),
-                created_at: entry.created_at,
-            },
-        ));
+        out.push((position, entry.record(batch)));
     }
     Ok(out)
 }
