@@ -166,22 +166,8 @@ fn supported(data_type: &DataType) -> bool {
 fn holds_empty_string(column: &dyn Array) -> bool {
     let empty_at = |i: usize, len: usize| len == 0 && column.is_valid(i);
     match column.data_type() {
-        DataType::Utf8 => {
-            let strings = column.as_string::<i32>();
-            strings
-                .offsets()
-                .windows(2)
-                .enumerate()
-                .any(|(i, w)| empty_at(i, (w[1] - w[0]) as usize))
-        }
-        DataType::LargeUtf8 => {
-            let strings = column.as_string::<i64>();
-            strings
-                .offsets()
-                .windows(2)
-                .enumerate()
-                .any(|(i, w)| empty_at(i, (w[1] - w[0]) as usize))
-        }
+        DataType::Utf8 => any_empty(column.as_string::<i32>().offsets(), empty_at),
+        DataType::LargeUtf8 => any_empty(column.as_string::<i64>().offsets(), empty_at),
         DataType::Utf8View => {
             let strings = column.as_string_view();
             strings
@@ -206,6 +192,17 @@ fn holds_empty_string(column: &dyn Array) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `empty_at(i, len)` holds for a string of the `offsets` of a string column.
+fn any_empty<O: arrow_array::OffsetSizeTrait>(
+    offsets: &[O],
+    empty_at: impl Fn(usize, usize) -> bool,
+) -> bool {
+    offsets
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| empty_at(i, (w[1] - w[0]).as_usize()))
 }
 
 /// The schema `arrow-csv` decodes the rows of `schema` with: `LargeUtf8` (which it does not

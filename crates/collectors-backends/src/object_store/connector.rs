@@ -734,6 +734,31 @@ impl ObjectStoreConnector {
             .boxed()
     }
 
+    /// Writes the `chunks` of the object at `location` to `out` (hashing them when asked);
+    /// the bytes written.
+    async fn download(
+        &self,
+        mut chunks: BoxStream<'static, ::object_store::Result<Bytes>>,
+        mut hasher: Option<&mut Md5>,
+        out: &mut AtomicFile,
+        location: &ObjectPath,
+    ) -> Result<u64> {
+        let op = "fetch_data";
+        let mut written: u64 = 0;
+        while let Some(chunk) = chunks
+            .try_next()
+            .await
+            .map_err(|e| self.failed(e, Op::Read, "downloading", location, op))?
+        {
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            written += chunk.len() as u64;
+            out.write_all(&chunk).await.map_err(|e| self.tag(e, op))?;
+        }
+        Ok(written)
+    }
+
     /// Whether this store's e-tags are the MD5 of single-part objects.
     fn etag_is_md5(&self) -> bool {
         matches!(self.uri.scheme(), StoreScheme::S3 | StoreScheme::Gcs)
@@ -932,27 +957,16 @@ impl Connector for ObjectStoreConnector {
             GetResultPayload::File(file, _) if hasher.is_none() => {
                 copy_unchanged(file, &meta, &mut out).await.map_err(tag)?
             }
-            payload => {
-                let mut chunks = match payload {
-                    // object_store streams a local file in 8 KiB reads, each a trip to the
-                    // blocking pool: read it in large ranges instead, each checked against
-                    // the same e-tag.
-                    GetResultPayload::File(..) => self.local_ranges(&location, &meta),
-                    GetResultPayload::Stream(stream) => stream,
-                };
-                let mut written: u64 = 0;
-                while let Some(chunk) = chunks
-                    .try_next()
-                    .await
-                    .map_err(|e| self.failed(e, Op::Read, "downloading", &location, op))?
-                {
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(&chunk);
-                    }
-                    written += chunk.len() as u64;
-                    out.write_all(&chunk).await.map_err(tag)?;
-                }
-                written
+            // object_store streams a local file in 8 KiB reads, each a trip to the blocking
+            // pool: read it in large ranges instead, each checked against the same e-tag.
+            GetResultPayload::File(..) => {
+                let chunks = self.local_ranges(&location, &meta);
+                self.download(chunks, hasher.as_mut(), &mut out, &location)
+                    .await?
+            }
+            GetResultPayload::Stream(chunks) => {
+                self.download(chunks, hasher.as_mut(), &mut out, &location)
+                    .await?
             }
         };
         // `out` is dropped (and its temp file removed) on every early return below.
